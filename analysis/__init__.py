@@ -1,0 +1,1 @@
+"""Feature probes, embeddings, pitch-tracking protocol and scoreboard."""

@@ -1,0 +1,1 @@
+"""Audio-to-audio methods behind the Effect contract. Imports ``workbench`` and ``models``."""

@@ -1,0 +1,1 @@
+"""Torch networks, losses, training and checkpoints. Imports ``workbench`` only."""

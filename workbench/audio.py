@@ -1,0 +1,270 @@
+"""Audio I/O and validation: float32 ``(channels, samples)`` arrays plus a sample rate.
+
+Everything the workbench reads goes through :func:`load` (or :func:`stream_blocks` for long
+files) and everything it checks goes through :func:`validate_audio`, so a bad file or a bad
+array fails in one place with one clear line.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from workbench.errors import ParameterError
+
+__all__ = ["load", "save", "stream_blocks", "resample", "validate_audio", "to_mono", "info"]
+
+
+def _check_path(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise ParameterError(f"path={str(p)!r} does not exist; expected an audio file")
+    if p.is_dir():
+        raise ParameterError(f"path={str(p)!r} is a directory; expected an audio file")
+    if p.stat().st_size == 0:
+        raise ParameterError(f"path={str(p)!r} is an empty file (0 bytes); expected audio")
+    return p
+
+
+def _check_wav_complete(p: Path) -> None:
+    """Raise if a RIFF/WAVE file declares more sample data than it holds.
+
+    libsndfile quietly reads a truncated WAV up to where the bytes stop, so a half-copied
+    file would otherwise pass as a shorter recording.
+    """
+    with p.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        size = p.stat().st_size
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            cid, clen = struct.unpack("<4sI", f.read(8))
+            if cid == b"data":
+                if clen in (0, 0xFFFFFFFF):  # streaming writers leave the size open
+                    return
+                have = size - (pos + 8)
+                if have < clen:
+                    raise ParameterError(
+                        f"path={str(p)!r} is a truncated WAV: its data chunk declares {clen} "
+                        f"bytes but only {have} are present; expected a complete file"
+                    )
+                return
+            pos += 8 + clen + (clen & 1)
+        raise ParameterError(f"path={str(p)!r} is a WAV with no data chunk; expected audio data")
+
+
+def info(path: str | os.PathLike) -> sf._SoundFileInfo:
+    """Return libsndfile's header information for ``path`` after the same checks as load."""
+    p = _check_path(path)
+    _check_wav_complete(p)
+    try:
+        return sf.info(str(p))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise ParameterError(
+            f"path={str(p)!r} could not be read as audio ({_short(err)}); expected a file "
+            f"libsndfile reads (wav, flac, ogg, mp3, aiff...)"
+        ) from None
+
+
+def _short(err: Exception) -> str:
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+def resample(audio: np.ndarray, orig_sr: int, target_sr: int, *, quality: str = "HQ") -> np.ndarray:
+    """Resample ``audio`` of shape ``(channels, samples)`` from ``orig_sr`` to ``target_sr`` Hz.
+
+    Uses soxr (band-limited, linear phase). Returns float32 ``(channels, samples')`` with
+    ``samples' = ceil(samples * target_sr / orig_sr)``.
+    """
+    _check_rate(orig_sr, "orig_sr")
+    _check_rate(target_sr, "target_sr")
+    audio = np.asarray(audio, dtype=np.float32)
+    if orig_sr == target_sr:
+        return audio
+    out = soxr.resample(np.ascontiguousarray(audio.T), orig_sr, target_sr, quality=quality)
+    return np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(-1, audio.shape[0]).T)
+
+
+def _check_rate(sr, name: str = "sr") -> int:
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise ParameterError(f"{name}={sr!r} must be a positive integer sample rate in Hz")
+    return int(sr)
+
+
+def to_mono(audio: np.ndarray) -> np.ndarray:
+    """Average channels: ``(channels, samples) -> (1, samples)``."""
+    return np.asarray(audio, dtype=np.float32).mean(axis=0, keepdims=True)
+
+
+def load(
+    path: str | os.PathLike,
+    *,
+    sr: int | None = None,
+    mono: bool = False,
+    min_samples: int = 1,
+) -> tuple[np.ndarray, int]:
+    """Read an audio file into a float32 array.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Any file libsndfile reads (wav, flac, ogg/vorbis, mp3, aiff, ...).
+    sr : int, optional
+        Target sample rate in Hz; the file is resampled with soxr when it differs.
+        ``None`` keeps the file's rate.
+    mono : bool
+        Average the channels into one.
+    min_samples : int
+        Fewest samples accepted (for example one analysis frame, ``n_fft``).
+
+    Returns
+    -------
+    audio : np.ndarray, float32, shape ``(channels, samples)``
+    sr : int
+        Sample rate of ``audio`` in Hz.
+
+    Raises
+    ------
+    ParameterError
+        Missing path, directory, non-audio or truncated file, zero samples, non-finite
+        samples, or fewer than ``min_samples`` samples.
+
+    Examples
+    --------
+    >>> y, sr = load("voice.wav", sr=16000, mono=True)  # doctest: +SKIP
+    >>> y.shape
+    (1, 48000)
+    """
+    p = _check_path(path)
+    _check_wav_complete(p)
+    if sr is not None:
+        _check_rate(sr)
+    try:
+        data, file_sr = sf.read(str(p), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise ParameterError(
+            f"path={str(p)!r} could not be read as audio ({_short(err)}); expected a file "
+            f"libsndfile reads (wav, flac, ogg, mp3, aiff...)"
+        ) from None
+    audio = np.ascontiguousarray(data.T)
+    if mono:
+        audio = to_mono(audio)
+    if sr is not None and sr != file_sr:
+        audio = resample(audio, file_sr, sr)
+        file_sr = sr
+    validate_audio(audio, sr=file_sr, min_samples=min_samples, name=str(p))
+    return audio, int(file_sr)
+
+
+def save(
+    path: str | os.PathLike,
+    audio: np.ndarray,
+    sr: int,
+    *,
+    subtype: str | None = None,
+) -> Path:
+    """Write ``audio`` of shape ``(channels, samples)`` (or ``(samples,)``) to ``path``.
+
+    The format follows the extension (``.wav``, ``.flac``, ``.ogg``...). ``subtype`` is a
+    libsndfile subtype such as ``"PCM_16"`` or ``"FLOAT"``; ``None`` uses the format's default.
+    Parent folders are created. Returns the path written.
+    """
+    _check_rate(sr)
+    a = np.asarray(audio, dtype=np.float32)
+    if a.ndim == 1:
+        a = a[None]
+    validate_audio(a, sr=sr, name="audio")
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        sf.write(str(p), a.T, sr, subtype=subtype)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        raise ParameterError(f"could not write {str(p)!r} with subtype={subtype!r}: {_short(err)}") from None
+    return p
+
+
+def stream_blocks(
+    path: str | os.PathLike,
+    block: int,
+    *,
+    mono: bool = False,
+) -> Iterator[np.ndarray]:
+    """Yield consecutive float32 blocks ``(channels, <= block)`` of a file without loading it whole.
+
+    The last block may be shorter. The file's own sample rate is kept (see :func:`info`).
+    """
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block <= 0:
+        raise ParameterError(f"block={block!r} must be a positive integer number of samples")
+    info(path)  # same checks as load, before any block is yielded
+    with sf.SoundFile(str(path)) as f:
+        for data in f.blocks(blocksize=int(block), dtype="float32", always_2d=True):
+            out = np.ascontiguousarray(data.T)
+            if mono:
+                out = to_mono(out)
+            if not np.isfinite(out).all():
+                raise ParameterError(f"{str(path)!r} contains NaN or Inf samples; expected finite audio")
+            yield out
+
+
+def validate_audio(
+    audio,
+    *,
+    sr: int | None = None,
+    min_samples: int = 1,
+    name: str = "audio",
+) -> np.ndarray:
+    """Check an audio array and return it as float32 ``(channels, samples)``.
+
+    Parameters
+    ----------
+    audio : array_like, shape ``(channels, samples)`` or ``(samples,)``
+    sr : int, optional
+        Checked to be a positive integer when given.
+    min_samples : int
+        Fewest samples accepted, e.g. one analysis frame (``n_fft``).
+    name : str
+        How the array is named in error messages (a path, "input"...).
+
+    Raises
+    ------
+    ParameterError
+        Not numeric, wrong number of dimensions, zero samples, NaN/Inf samples, or shorter
+        than ``min_samples``.
+    """
+    if sr is not None:
+        _check_rate(sr)
+    try:
+        a = np.asarray(audio)
+    except Exception as err:  # noqa: BLE001 - anything unconvertible is a user error here
+        raise ParameterError(f"{name} could not be converted to an array ({_short(err)})") from None
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+        raise ParameterError(f"{name} has dtype={a.dtype}; expected real floating-point samples")
+    if a.ndim == 1:
+        a = a[None]
+    if a.ndim != 2:
+        raise ParameterError(f"{name} has shape={a.shape}; expected (channels, samples) or (samples,)")
+    if a.shape[0] == 0 or a.shape[0] > 64:
+        raise ParameterError(f"{name} has shape={a.shape}: {a.shape[0]} channels; expected 1 to 64 (channels first)")
+    if a.shape[1] == 0:
+        raise ParameterError(f"{name} has zero samples; expected at least {max(1, min_samples)}")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        first = int(np.argwhere(bad)[0][1])
+        raise ParameterError(
+            f"{name} contains {int(bad.sum())} NaN or Inf samples (first at sample {first}); "
+            f"expected finite audio"
+        )
+    if a.shape[1] < min_samples:
+        raise ParameterError(
+            f"{name} has {a.shape[1]} samples, shorter than one analysis frame of {min_samples}; "
+            f"expected at least {min_samples} samples"
+        )
+    return a.astype(np.float32, copy=False)

@@ -1,0 +1,86 @@
+"""Ground-truth note lists: JSON files, frame-wise reference f0, agreement with pYIN."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from workbench.errors import ParameterError
+
+__all__ = ["write_truth", "read_truth", "reference_f0", "pyin_f0", "f0_agreement"]
+
+
+def write_truth(path, *, audio: str, sr: int, seconds: float, source: str, notes: list[dict], **extra) -> Path:
+    """Write a ground-truth JSON: audio file name, rate, length, source and notes.
+
+    Each note is ``{"onset": s, "offset": s, "pitch": midi, "velocity": 1-127}``; ``offset`` is
+    the note-off time (an instrument's release may sound after it).
+    """
+    p = Path(path)
+    doc = {"audio": audio, "sr": int(sr), "seconds": float(seconds), "source": source,
+           "notes": [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in n.items()} for n in notes], **extra}
+    p.write_text(json.dumps(doc, indent=1))
+    return p
+
+
+def read_truth(path) -> dict:
+    """Read a ground-truth JSON written by :func:`write_truth`."""
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError(f"notes file {str(p)!r} does not exist; expected a ground-truth JSON")
+    doc = json.loads(p.read_text())
+    if "notes" not in doc:
+        raise ParameterError(f"{str(p)!r} has no 'notes' list; expected a ground-truth JSON")
+    return doc
+
+
+def reference_f0(notes: list[dict], times: np.ndarray) -> np.ndarray:
+    """Reference f0 in Hz at ``times`` (s): the sounding note's pitch, 0 where no note is on."""
+    f0 = np.zeros(len(times))
+    for n in notes:
+        on = (times >= n["onset"]) & (times < n["offset"])
+        f0[on] = 440.0 * 2 ** ((n["pitch"] - 69) / 12)
+    return f0
+
+
+def pyin_f0(y: np.ndarray, *, sr: int, fmin: float = 50.0, fmax: float = 1600.0, hop_length: int = 160):
+    """pYIN f0 track: ``(times, f0_hz, voiced)`` with NaN f0 where unvoiced."""
+    import librosa
+
+    frame = int(2 ** np.ceil(np.log2(max(4 * sr / fmin, 1024))))
+    f0, voiced, _ = librosa.pyin(np.asarray(y, np.float32).reshape(-1), fmin=fmin, fmax=fmax, sr=sr,
+                                 frame_length=frame, hop_length=hop_length)
+    times = np.arange(len(f0)) * hop_length / sr
+    return times, f0, voiced
+
+
+def f0_agreement(y: np.ndarray, *, sr: int, notes: list[dict], cents: float = 50.0,
+                 guard: float = 0.05) -> dict:
+    """How well a note list agrees with pYIN on the audio.
+
+    Frames within ``guard`` s of a note boundary are left out (glides and onsets belong to no
+    single note). Returns the share of frames, voiced in both, whose pYIN f0 is within
+    ``cents`` of the reference (``accuracy``), and the share of reference-voiced frames pYIN
+    calls voiced (``voicing_recall``).
+    """
+    lo = min(n["pitch"] for n in notes)
+    hi = max(n["pitch"] for n in notes)
+    fmin = max(440.0 * 2 ** ((lo - 69 - 7) / 12), 30.0)
+    fmax = min(440.0 * 2 ** ((hi - 69 + 7) / 12), sr / 2.5)
+    times, f0, voiced = pyin_f0(y, sr=sr, fmin=fmin, fmax=fmax)
+    ref = reference_f0(notes, times)
+    near = np.zeros(len(times), bool)
+    for n in notes:
+        for edge in (n["onset"], n["offset"]):
+            near |= np.abs(times - edge) < guard
+    ref_on = (ref > 0) & ~near
+    both = ref_on & voiced & np.isfinite(f0)
+    err = np.abs(1200 * np.log2(f0[both] / ref[both]))
+    return {
+        "accuracy": float((err <= cents).mean()) if both.any() else 0.0,
+        "voicing_recall": float(both.sum() / max(ref_on.sum(), 1)),
+        "frames": int(both.sum()),
+        "median_cents": float(np.median(err)) if both.any() else float("inf"),
+    }

@@ -1,0 +1,167 @@
+"""Voice material with known notes: Festival's singing mode and espeak-ng speech.
+
+Festival writes an empty file and still exits 0 when its XML is off, so every output is
+checked to be non-empty and pitched before it is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from workbench.audio import load, resample, save
+from workbench.corpus.truth import pyin_f0, write_truth
+from workbench.errors import ParameterError
+
+__all__ = ["sing", "speak", "random_phrase", "render_voice", "SYLLABLES", "SENTENCES"]
+
+SYLLABLES = ("la", "na", "ma", "loo", "noo", "mee", "lay", "no")
+SENTENCES = (
+    "the quick brown fox jumps over the lazy dog",
+    "sing me a song of the sea and the sky",
+    "every note you hold becomes a trumpet",
+    "listen to the sound of my voice",
+    "one two three four five six seven eight",
+    "a small network learned to play the horn",
+)
+_DOCTYPE = '<!DOCTYPE SINGING PUBLIC "-//SINGING//DTD SINGING mark up//EN" "Singing.v0_1.dtd" []>'
+FESTIVAL_SR = 16000  # festvox-kallpc16k
+
+
+def _need(tool: str, package: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise ParameterError(f"{tool} not found; expected it on PATH (apt-get install {package}, or `make setup`)")
+    return path
+
+
+def random_phrase(rng: np.random.Generator, *, low: int = 45, high: int = 60, notes: tuple[int, int] = (4, 8)) -> dict:
+    """A random sung phrase: tempo, syllables, MIDI pitches in ``[low, high]``, beats, rests."""
+    bpm = int(rng.integers(60, 101))
+    n = int(rng.integers(notes[0], notes[1] + 1))
+    items, pitch = [], int(rng.integers(low + 3, high - 2))
+    for i in range(n):
+        if i and rng.random() < 0.15:
+            items.append({"rest": float(rng.choice([0.5, 1.0]))})
+        step = int(rng.integers(-4, 5))
+        pitch = min(max(pitch + step, low), high)
+        items.append({"syllable": str(rng.choice(SYLLABLES)), "pitch": pitch,
+                      "beats": float(rng.choice([0.5, 1.0, 1.0, 1.5, 2.0]))})
+    return {"bpm": bpm, "items": items}
+
+
+def _phrase_xml(phrase: dict) -> str:
+    body = []
+    for it in phrase["items"]:
+        if "rest" in it:
+            body.append(f'<REST BEATS="{it["rest"]}"></REST>')
+        else:
+            hz = 440.0 * 2 ** ((it["pitch"] - 69) / 12)  # FREQ is unambiguous; NOTE names are an octave off
+            body.append(f'<PITCH FREQ="{hz:.2f}"><DURATION BEATS="{it["beats"]}">{it["syllable"]}</DURATION></PITCH>')
+    return f'<?xml version="1.0"?>\n{_DOCTYPE}\n<SINGING BPM="{phrase["bpm"]}">\n' + "\n".join(body) + "\n</SINGING>\n"
+
+
+def _phrase_notes(phrase: dict) -> list[dict]:
+    beat = 50.0 / phrase["bpm"]  # Festival's singing mode: one beat lasts 50/BPM s
+    t, notes = 0.0, []
+    for it in phrase["items"]:
+        if "rest" in it:
+            t += it["rest"] * beat
+            continue
+        d = it["beats"] * beat
+        notes.append({"onset": t, "offset": t + d, "pitch": it["pitch"], "velocity": 100, "syllable": it["syllable"]})
+        t += d
+    return notes
+
+
+def _check_pitched(y: np.ndarray, sr: int, what: str, min_voiced: float) -> float:
+    if y.size == 0 or float(np.sqrt(np.mean(y**2))) < 1e-4:
+        raise ParameterError(f"{what} produced an empty or silent file; expected pitched audio")
+    _, f0, voiced = pyin_f0(y, sr=sr, fmin=60.0, fmax=500.0)
+    share = float(voiced.mean())
+    if share < min_voiced:
+        raise ParameterError(f"{what} is only {share:.0%} voiced; expected at least {min_voiced:.0%} pitched frames")
+    return share
+
+
+def sing(phrase: dict, out_wav, *, sr: int = 16000) -> tuple[np.ndarray, list[dict]]:
+    """Sing ``phrase`` (see :func:`random_phrase`) with Festival; write ``out_wav``.
+
+    Returns the mono audio ``(samples,)`` at ``sr`` and the ground-truth notes.
+    """
+    text2wave = _need("text2wave", "festival festvox-kallpc16k")
+    with tempfile.TemporaryDirectory() as tmp:
+        xml, raw = Path(tmp) / "song.xml", Path(tmp) / "song.wav"
+        xml.write_text(_phrase_xml(phrase))
+        proc = subprocess.run([text2wave, "-mode", "singing", str(xml), "-o", str(raw)],
+                              capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0 or not raw.exists() or raw.stat().st_size <= 44:
+            raise ParameterError(f"festival singing failed (exit {proc.returncode}): {proc.stderr.strip()[:200]}")
+        y, _ = load(raw, sr=sr, mono=True)
+    y = y[0]
+    notes = _phrase_notes(phrase)
+    _check_pitched(y, sr, "festival singing", min_voiced=0.5)
+    y = y * (10 ** (-1 / 20) / max(float(np.abs(y).max()), 1e-9))
+    save(out_wav, y, sr, subtype="PCM_16")
+    return y, notes
+
+
+def speak(text: str, out_wav, *, sr: int = 16000, pitch: int = 50, speed: int = 150) -> np.ndarray:
+    """Speak ``text`` with espeak-ng (English); write ``out_wav`` at ``sr``. Returns mono audio."""
+    espeak = _need("espeak-ng", "espeak-ng")
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "speech.wav"
+        proc = subprocess.run([espeak, "-v", "en", "-p", str(pitch), "-s", str(speed), "-w", str(raw), text],
+                              capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0 or not raw.exists():
+            raise ParameterError(f"espeak-ng failed (exit {proc.returncode}): {proc.stderr.strip()[:200]}")
+        y, file_sr = load(raw, mono=True)
+    y = resample(y, file_sr, sr)[0] if file_sr != sr else y[0]
+    _check_pitched(y, sr, "espeak-ng speech", min_voiced=0.2)
+    y = y * (10 ** (-1 / 20) / max(float(np.abs(y).max()), 1e-9))
+    save(out_wav, y, sr, subtype="PCM_16")
+    return y
+
+
+def render_voice(out, *, count: int = 8, spoken: int = 3, seed: int = 0, sr: int = 16000,
+                 low: int = 45, high: int = 60, progress: bool = True) -> dict:
+    """Write ``count`` sung phrases and ``spoken`` sentences with ground truth into ``out``.
+
+    Sung: ``sung_###.wav`` + ``.json`` (notes) + ``.xml`` (the score Festival sang).
+    Spoken: ``spoken_###.wav`` + ``.json`` (text, no notes). Plus ``index.json``.
+    """
+    from tqdm import tqdm
+
+    for name, v in (("count", count), ("spoken", spoken)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ParameterError(f"{name}={v!r} must be a non-negative integer")
+    if not 30 <= low < high <= 84:
+        raise ParameterError(f"voice range low={low}, high={high} must satisfy 30 <= low < high <= 84 (MIDI)")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    items = []
+    for i in tqdm(range(count), desc="sung", unit="phrase", disable=not progress):
+        phrase = random_phrase(rng, low=low, high=high)
+        name = f"sung_{i:03d}"
+        y, notes = sing(phrase, out / f"{name}.wav", sr=sr)
+        (out / f"{name}.xml").write_text(_phrase_xml(phrase))
+        write_truth(out / f"{name}.json", audio=f"{name}.wav", sr=sr, seconds=len(y) / sr,
+                    source="festival:kal_diphone", notes=notes, kind="sung", bpm=phrase["bpm"])
+        items.append({"name": name, "kind": "sung"})
+    for i in tqdm(range(spoken), desc="spoken", unit="phrase", disable=not progress):
+        text = SENTENCES[i % len(SENTENCES)]
+        pitch, speed = int(rng.integers(30, 71)), int(rng.integers(130, 171))
+        name = f"spoken_{i:03d}"
+        y = speak(text, out / f"{name}.wav", sr=sr, pitch=pitch, speed=speed)
+        write_truth(out / f"{name}.json", audio=f"{name}.wav", sr=sr, seconds=len(y) / sr,
+                    source="espeak-ng:en", notes=[], kind="spoken", text=text, espeak_pitch=pitch, speed=speed)
+        items.append({"name": name, "kind": "spoken"})
+    summary = {"count": count, "spoken": spoken, "seed": seed, "sr": sr, "range": [low, high], "items": items}
+    (out / "index.json").write_text(json.dumps(summary, indent=1))
+    return summary

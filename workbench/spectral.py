@@ -1,0 +1,427 @@
+"""Spectral core: batched STFT/iSTFT, streaming analysis/synthesis, cepstrum, MFCC.
+
+Conventions
+-----------
+- Signals are torch tensors ``(..., time)``; numpy arrays are accepted and converted.
+- Spectra are complex ``(..., n_fft // 2 + 1, frames)`` like ``torch.stft`` and librosa.
+- Offline :func:`stft` centres frames (frame ``t`` covers ``[t*hop - n_fft/2, t*hop + n_fft/2)``,
+  zero padded, as librosa >= 0.10). The streaming pair is causal: frame ``k`` covers the
+  ``n_fft`` samples that end at ``(k + 1) * hop`` of the input, zero history before the start.
+  :func:`causal_frames` and :func:`overlap_add` are the offline references the streaming
+  classes are tested against.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torchaudio
+
+from workbench.errors import ParameterError
+
+__all__ = [
+    "check_stft_params",
+    "hann_window",
+    "stft",
+    "istft",
+    "magphase",
+    "causal_frames",
+    "overlap_add",
+    "StreamingAnalyzer",
+    "StreamingSynthesizer",
+    "SpectralStream",
+    "real_cepstrum",
+    "lifter",
+    "cepstral_envelope",
+    "mel_filterbank",
+    "mfcc",
+]
+
+_EPS = 1e-10
+
+
+def _as_tensor(y) -> torch.Tensor:
+    if isinstance(y, torch.Tensor):
+        return y if y.is_floating_point() or y.is_complex() else y.float()
+    a = np.asarray(y)
+    if a.dtype == np.float64:
+        return torch.from_numpy(a.astype(np.float32))
+    return torch.as_tensor(a, dtype=torch.float32 if not np.iscomplexobj(a) else None)
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ParameterError(f"{name}={value!r} must be a positive integer")
+    return int(value)
+
+
+def check_stft_params(n_fft: int, hop_length: int, *, synthesis: bool = False) -> tuple[int, int]:
+    """Validate STFT sizes; ``synthesis=True`` also requires Hann overlap-add to be invertible."""
+    n_fft = _positive_int(n_fft, "n_fft")
+    hop_length = _positive_int(hop_length, "hop_length")
+    if n_fft < 2:
+        raise ParameterError(f"n_fft={n_fft} must be at least 2")
+    if hop_length > n_fft:
+        raise ParameterError(f"hop_length={hop_length} must not exceed n_fft={n_fft}")
+    if synthesis and hop_length > n_fft // 2:
+        raise ParameterError(
+            f"hop_length={hop_length} must be at most n_fft/2={n_fft // 2} for Hann overlap-add resynthesis"
+        )
+    return n_fft, hop_length
+
+
+def hann_window(n_fft: int, *, dtype=torch.float32) -> torch.Tensor:
+    """Periodic Hann window of length ``n_fft`` (as ``scipy.signal.get_window('hann')``)."""
+    return torch.hann_window(n_fft, periodic=True, dtype=dtype)
+
+
+def stft(y, *, n_fft: int = 2048, hop_length: int = 512, center: bool = True) -> torch.Tensor:
+    """Short-time Fourier transform with a periodic Hann window.
+
+    Parameters
+    ----------
+    y : Tensor or ndarray, shape ``(..., time)``
+    n_fft, hop_length : int
+        Frame length and hop in samples.
+    center : bool
+        Zero-pad ``n_fft // 2`` on both sides so frame ``t`` is centred on sample ``t*hop``.
+
+    Returns
+    -------
+    Tensor, complex64, shape ``(..., n_fft // 2 + 1, 1 + time // hop_length)`` when centred.
+
+    Examples
+    --------
+    >>> S = stft(torch.randn(2, 16000), n_fft=1024, hop_length=256)
+    >>> S.shape
+    torch.Size([2, 513, 63])
+    """
+    n_fft, hop_length = check_stft_params(n_fft, hop_length)
+    y = _as_tensor(y)
+    shape = y.shape
+    flat = y.reshape(-1, shape[-1])
+    if center:
+        flat = torch.nn.functional.pad(flat, (n_fft // 2, n_fft // 2))
+    if flat.shape[-1] < n_fft:
+        raise ParameterError(f"signal of {shape[-1]} samples is shorter than n_fft={n_fft}")
+    S = torch.stft(
+        flat, n_fft, hop_length=hop_length, window=hann_window(n_fft, dtype=flat.dtype),
+        center=False, return_complex=True,
+    )
+    return S.reshape(*shape[:-1], *S.shape[-2:])
+
+
+def istft(S, *, n_fft: int = 2048, hop_length: int = 512, length: int | None = None) -> torch.Tensor:
+    """Inverse of :func:`stft` (centred): weighted overlap-add, perfect reconstruction.
+
+    Parameters
+    ----------
+    S : Tensor, complex, shape ``(..., n_fft // 2 + 1, frames)``
+    length : int, optional
+        Output length in samples (defaults to ``(frames - 1) * hop_length``).
+
+    Returns
+    -------
+    Tensor, float32, shape ``(..., length)``
+    """
+    n_fft, hop_length = check_stft_params(n_fft, hop_length, synthesis=True)
+    S = _as_tensor(S)
+    if S.shape[-2] != n_fft // 2 + 1:
+        raise ParameterError(f"S has {S.shape[-2]} frequency bins; expected n_fft//2+1={n_fft // 2 + 1}")
+    shape = S.shape
+    flat = S.reshape(-1, *shape[-2:])
+    y = torch.istft(
+        flat, n_fft, hop_length=hop_length, window=hann_window(n_fft, dtype=torch.float32),
+        center=True, length=length,
+    )
+    return y.reshape(*shape[:-2], y.shape[-1])
+
+
+def magphase(S: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split a complex spectrogram into magnitude and unit-modulus phase (``S = mag * phase``)."""
+    mag = S.abs()
+    phase = torch.where(mag > 0, S / mag.clamp_min(1e-30), torch.ones_like(S))
+    return mag, phase
+
+
+# --------------------------------------------------------------------------- causal / streaming
+
+
+def causal_frames(y, *, n_fft: int, hop_length: int) -> torch.Tensor:
+    """Offline reference of :class:`StreamingAnalyzer`: causal STFT frames of ``y``.
+
+    Frame ``k`` is the Hann-windowed spectrum of the ``n_fft`` samples ending at
+    ``(k + 1) * hop_length`` (zeros before the signal start).
+
+    Returns
+    -------
+    Tensor, complex64, shape ``(..., n_fft // 2 + 1, time // hop_length)``
+    """
+    n_fft, hop_length = check_stft_params(n_fft, hop_length)
+    y = _as_tensor(y)
+    k = y.shape[-1] // hop_length
+    padded = torch.nn.functional.pad(y, (n_fft - hop_length, 0))
+    frames = padded.unfold(-1, n_fft, hop_length)[..., :k, :]
+    X = torch.fft.rfft(frames * hann_window(n_fft), dim=-1)
+    return X.transpose(-1, -2)
+
+
+def _ola_envelope(n_fft: int, hop_length: int) -> torch.Tensor:
+    """Steady-state sum of squared Hann windows, one period of ``hop_length`` samples."""
+    w2 = hann_window(n_fft, dtype=torch.float64) ** 2
+    reps = math.ceil(n_fft / hop_length)
+    env = torch.nn.functional.pad(w2, (0, reps * hop_length - n_fft)).reshape(reps, hop_length).sum(0)
+    return env.float()
+
+
+def overlap_add(X, *, n_fft: int, hop_length: int) -> torch.Tensor:
+    """Offline reference of :class:`StreamingSynthesizer`: weighted overlap-add of causal frames.
+
+    Each frame is inverse-transformed, multiplied by the Hann window and added at
+    ``k * hop_length``; the sum is divided by the steady-state window-square envelope. The
+    first ``n_fft - hop_length`` samples are the warm-up of the causal analysis (zero history).
+
+    Parameters
+    ----------
+    X : Tensor, complex, shape ``(..., n_fft // 2 + 1, frames)``
+
+    Returns
+    -------
+    Tensor, float32, shape ``(..., frames * hop_length)``
+    """
+    n_fft, hop_length = check_stft_params(n_fft, hop_length, synthesis=True)
+    X = _as_tensor(X)
+    k = X.shape[-1]
+    frames = torch.fft.irfft(X.transpose(-1, -2), n=n_fft, dim=-1) * hann_window(n_fft)
+    lead = frames.shape[:-2]
+    flat = frames.reshape(-1, k, n_fft).transpose(1, 2)  # (B, n_fft, k) for fold
+    total = (k - 1) * hop_length + n_fft
+    out = torch.nn.functional.fold(flat, output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop_length))
+    out = out.reshape(*lead, total)[..., : k * hop_length]
+    env = _ola_envelope(n_fft, hop_length).repeat(k)
+    return out / env
+
+
+class StreamingAnalyzer:
+    """Causal STFT over a stream of blocks of any length.
+
+    Feeding a signal in blocks of any sizes and concatenating the returned frames gives
+    exactly :func:`causal_frames` of the whole signal.
+
+    Parameters
+    ----------
+    n_fft, hop_length : int
+    channels : int
+        Leading size of every block ``(channels, n)``.
+
+    Examples
+    --------
+    >>> an = StreamingAnalyzer(n_fft=512, hop_length=128, channels=1)
+    >>> an.process(torch.zeros(1, 300)).shape  # two complete hops so far
+    torch.Size([1, 257, 2])
+    """
+
+    def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1):
+        self.n_fft, self.hop_length = check_stft_params(n_fft, hop_length)
+        self.channels = _positive_int(channels, "channels")
+        self.window = hann_window(self.n_fft)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all history (zeros before the next sample)."""
+        self._hist = torch.zeros(self.channels, self.n_fft - self.hop_length)
+
+    def process(self, block) -> torch.Tensor:
+        """Consume ``(channels, n)`` samples; return the frames completed, ``(channels, bins, k)``."""
+        block = _as_tensor(block)
+        x = torch.cat([self._hist, block], dim=-1)
+        k = (x.shape[-1] - (self.n_fft - self.hop_length)) // self.hop_length
+        self._hist = x[..., k * self.hop_length:].clone()
+        if k == 0:
+            return torch.zeros(self.channels, self.n_fft // 2 + 1, 0, dtype=torch.complex64)
+        frames = x[..., : (k - 1) * self.hop_length + self.n_fft].unfold(-1, self.n_fft, self.hop_length)
+        return torch.fft.rfft(frames * self.window, dim=-1).transpose(-1, -2)
+
+
+class StreamingSynthesizer:
+    """Weighted overlap-add of causal frames, one hop of finished samples per frame.
+
+    Concatenating its outputs over any split of the frames gives exactly :func:`overlap_add`.
+    Together with :class:`StreamingAnalyzer` the round trip is the input delayed by
+    :attr:`latency_samples` ``= n_fft - hop_length``.
+    """
+
+    def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1):
+        self.n_fft, self.hop_length = check_stft_params(n_fft, hop_length, synthesis=True)
+        self.channels = _positive_int(channels, "channels")
+        self.window = hann_window(self.n_fft)
+        self._env = _ola_envelope(self.n_fft, self.hop_length)
+        self.reset()
+
+    @property
+    def latency_samples(self) -> int:
+        """Delay of analyzer + synthesizer in samples: ``n_fft - hop_length``."""
+        return self.n_fft - self.hop_length
+
+    def reset(self) -> None:
+        """Clear the overlap accumulator."""
+        self._acc = torch.zeros(self.channels, self.n_fft - self.hop_length)
+
+    def process(self, X) -> torch.Tensor:
+        """Add frames ``(channels, bins, k)``; return ``(channels, k * hop_length)`` finished samples."""
+        X = _as_tensor(X)
+        k = X.shape[-1]
+        if k == 0:
+            return torch.zeros(self.channels, 0)
+        frames = torch.fft.irfft(X.transpose(-1, -2), n=self.n_fft, dim=-1) * self.window
+        h = self.hop_length
+        total = (k - 1) * h + self.n_fft
+        out = torch.nn.functional.fold(
+            frames.transpose(1, 2), output_size=(1, total), kernel_size=(1, self.n_fft), stride=(1, h)
+        ).reshape(self.channels, total)
+        out[..., : self.n_fft - h] += self._acc
+        self._acc = out[..., k * h:].clone()
+        return out[..., : k * h] / self._env.repeat(k)
+
+
+class SpectralStream:
+    """Block-in, block-out STFT processing with exact, constant latency.
+
+    Each call consumes ``(channels, n)`` samples and returns ``(channels, n)`` samples, for any
+    ``n``. Complete frames are passed through ``frame_fn`` (complex ``(channels, bins, k)`` to the
+    same shape) before resynthesis; with no ``frame_fn`` the output is the input delayed by
+    :attr:`latency_samples` ``= n_fft - 1`` (``n_fft - hop`` for framing plus ``hop - 1`` so that
+    every block can be answered in full whatever its size).
+    """
+
+    def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1, frame_fn=None):
+        self.analyzer = StreamingAnalyzer(n_fft=n_fft, hop_length=hop_length, channels=channels)
+        self.synthesizer = StreamingSynthesizer(n_fft=n_fft, hop_length=hop_length, channels=channels)
+        self.frame_fn = frame_fn
+        self.reset()
+
+    @property
+    def latency_samples(self) -> int:
+        return self.analyzer.n_fft - 1
+
+    def reset(self) -> None:
+        self.analyzer.reset()
+        self.synthesizer.reset()
+        # FIFO of finished samples, primed with hop - 1 zeros (see class docstring).
+        self._fifo = torch.zeros(self.analyzer.channels, self.analyzer.hop_length - 1)
+
+    def process(self, block) -> torch.Tensor:
+        block = _as_tensor(block)
+        X = self.analyzer.process(block)
+        if self.frame_fn is not None and X.shape[-1]:
+            X = self.frame_fn(X)
+        fifo = torch.cat([self._fifo, self.synthesizer.process(X)], dim=-1)
+        n = block.shape[-1]
+        self._fifo = fifo[..., n:].clone()
+        return fifo[..., :n]
+
+
+# --------------------------------------------------------------------------- cepstrum
+
+
+def real_cepstrum(mag, *, n_fft: int | None = None) -> torch.Tensor:
+    """Real cepstrum of magnitude spectra: ``irfft(log|X|)``.
+
+    Parameters
+    ----------
+    mag : Tensor, shape ``(..., n_fft // 2 + 1, frames)``
+        Non-negative magnitudes (bins on the second-to-last axis, as :func:`stft` returns).
+    n_fft : int, optional
+        FFT size; inferred as ``2 * (bins - 1)``.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n_fft, frames)``: quefrency on the second-to-last axis.
+    """
+    mag = _as_tensor(mag)
+    n_fft = n_fft or 2 * (mag.shape[-2] - 1)
+    return torch.fft.irfft(torch.log(mag.clamp_min(_EPS)), n=n_fft, dim=-2)
+
+
+def lifter(ceps, order: int) -> torch.Tensor:
+    """Low-quefrency lifter: keep quefrencies ``0..order`` and their mirror, zero the rest.
+
+    ``ceps`` has quefrency on the second-to-last axis (length ``n_fft``). ``order`` must be in
+    ``[0, n_fft // 2)``.
+    """
+    ceps = _as_tensor(ceps)
+    n = ceps.shape[-2]
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 0 <= order < n // 2:
+        raise ParameterError(f"lifter order={order!r} must be an integer in [0, {n // 2})")
+    w = torch.zeros(n, 1, dtype=ceps.dtype)
+    w[: order + 1] = 1
+    if order > 0:
+        w[n - order:] = 1
+    return ceps * w
+
+
+def cepstral_envelope(mag, *, order: int, n_fft: int | None = None) -> torch.Tensor:
+    """Spectral envelope from the liftered real cepstrum: ``exp(rfft(lifter(irfft(log|X|))))``.
+
+    Returns a positive tensor of the same shape as ``mag`` (``(..., bins, frames)``).
+    """
+    mag = _as_tensor(mag)
+    n_fft = n_fft or 2 * (mag.shape[-2] - 1)
+    c = lifter(real_cepstrum(mag, n_fft=n_fft), order)
+    return torch.exp(torch.fft.rfft(c, dim=-2).real)
+
+
+# --------------------------------------------------------------------------- MFCC
+
+
+def mel_filterbank(*, sr: int, n_fft: int, n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None) -> torch.Tensor:
+    """Slaney-style mel filterbank (librosa's default), shape ``(n_mels, n_fft // 2 + 1)``."""
+    fmax = sr / 2 if fmax is None else fmax
+    fb = torchaudio.functional.melscale_fbanks(
+        n_fft // 2 + 1, f_min=fmin, f_max=fmax, n_mels=n_mels, sample_rate=sr, norm="slaney", mel_scale="slaney"
+    )
+    return fb.T.contiguous()
+
+
+def mfcc(
+    y,
+    *,
+    sr: int,
+    n_mfcc: int = 13,
+    n_fft: int = 2048,
+    hop_length: int = 512,
+    n_mels: int = 128,
+    top_db: float | None = 80.0,
+) -> torch.Tensor:
+    """MFCCs matching ``librosa.feature.mfcc`` defaults, batched in torch.
+
+    Power mel spectrogram (Slaney mels, centred Hann STFT) -> dB with ``ref=1, amin=1e-10``
+    and ``top_db`` clipping per signal -> orthonormal DCT-II.
+
+    Parameters
+    ----------
+    y : Tensor or ndarray, shape ``(..., time)``
+    sr : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    Tensor, float32, shape ``(..., n_mfcc, frames)``
+    """
+    S = stft(y, n_fft=n_fft, hop_length=hop_length).abs() ** 2
+    return mfcc_from_power(S, sr=sr, n_mfcc=n_mfcc, n_mels=n_mels, top_db=top_db)
+
+
+def mfcc_from_power(S, *, sr: int, n_mfcc: int = 13, n_mels: int = 128, top_db: float | None = 80.0) -> torch.Tensor:
+    """MFCCs from a power spectrogram ``(..., bins, frames)``; see :func:`mfcc`."""
+    S = _as_tensor(S)
+    n_fft = 2 * (S.shape[-2] - 1)
+    mel = torch.matmul(mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels), S)
+    db = 10.0 * torch.log10(mel.clamp_min(_EPS))
+    if top_db is not None:
+        peak = db.amax(dim=(-2, -1), keepdim=True)
+        db = torch.maximum(db, peak - top_db)
+    dct = torchaudio.functional.create_dct(n_mfcc, n_mels, norm="ortho")  # (n_mels, n_mfcc)
+    return torch.matmul(db.transpose(-1, -2), dct).transpose(-1, -2)
