@@ -89,10 +89,11 @@ def assign_splits(programs, *, seed: int = 0) -> dict[int, str]:
 def pitch_check(y: np.ndarray, *, sr: int, pitch: int, hold: float) -> float:
     """Median f0 deviation in cents from ``pitch`` over the steady part of a note.
 
-    Uses YIN over the first half of the hold (from 0.1 s): 70 times faster than pYIN here and
-    exact enough to tell a usable note from an extrapolated or unpitched one. The search range is
-    a tenth below to two octaves above the note, so a sample mapped an octave off is caught.
-    Returns ``inf`` when no periodicity is found.
+    YIN (70 times faster than pYIN here) looks first, over 0.1 s to half the hold; only a note
+    it finds off pitch is looked at again with pYIN, whose answer stands, because YIN jumps an
+    octave on some strong-second-harmonic notes (trumpet E4). The search range is a tenth
+    below to two octaves above the note, so a sample mapped an octave off is still caught.
+    Returns ``inf`` when no pitch is found.
     """
     import librosa
 
@@ -103,11 +104,18 @@ def pitch_check(y: np.ndarray, *, sr: int, pitch: int, hold: float) -> float:
     frame = int(2 ** np.ceil(np.log2(max(4 * sr / fmin, 512))))
     if len(seg) < frame or fmin >= fmax:
         return float("inf")
-    f0 = librosa.yin(seg, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame, hop_length=frame // 4, center=False)
-    f0 = f0[np.isfinite(f0)]
-    if f0.size == 0:
-        return float("inf")
-    return float(abs(1200 * np.log2(np.median(f0) / f_ref)))
+
+    def cents(f0: np.ndarray) -> float:
+        f0 = f0[np.isfinite(f0)]
+        return float(abs(1200 * np.log2(np.median(f0) / f_ref))) if f0.size else float("inf")
+
+    dev = cents(librosa.yin(seg, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame, hop_length=frame // 4,
+                            center=False))
+    if dev <= MAX_CENTS:
+        return dev
+    f0, _, _ = librosa.pyin(seg, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame, hop_length=frame // 4,
+                            center=False)
+    return cents(f0)
 
 
 def _db(x: np.ndarray) -> float:
@@ -254,10 +262,13 @@ def render_corpus(out, config: RenderConfig | None = None, *, workers: int | Non
     elapsed = time.perf_counter() - t0
     per_split: dict[str, dict] = {s: {} for s in SPLITS}
     skipped = {"out_of_range": out_of_range, "silent": 0, "off_pitch": 0}
+    by_program = {}
     for r in sorted(results, key=lambda r: r["program"]):
         per_split[r["split"]].update(r["examples"])
         for k, v in r["skipped"].items():
             skipped[k] += v
+        if any(r["skipped"].values()):
+            by_program[instrument_str(r["program"])] = {**r["skipped"], "kept": len(r["examples"])}
     for split, examples in per_split.items():
         d = out / f"nsynth-{split}"
         d.mkdir(parents=True, exist_ok=True)
@@ -271,6 +282,7 @@ def render_corpus(out, config: RenderConfig | None = None, *, workers: int | Non
         "rendered": total,
         "written": sum(len(e) for e in per_split.values()),
         "skipped": skipped,
+        "skipped_by_instrument": by_program,
         "seconds": round(elapsed, 3),
         "notes_per_second": round(total / elapsed, 2) if elapsed > 0 else None,
         "workers": workers,

@@ -1,0 +1,57 @@
+"""Shared fixtures: small real corpora rendered once per session with FluidSynth and Festival."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+
+needs_soundfont = pytest.mark.skipif(not SOUNDFONT.is_file(), reason="FluidR3 GM SoundFont missing (make setup)")
+needs_festival = pytest.mark.skipif(shutil.which("text2wave") is None, reason="festival missing (make setup)")
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing (make setup)")
+
+# Trumpet, flute, church organ, piano, acoustic bass, violin, cello, alto sax: every split
+# gets at least one family member, and sustained and decaying envelopes are both present.
+SMALL_PROGRAMS = (56, 57, 58, 73, 74, 75, 19, 16, 17, 0, 1, 2, 32, 33, 34, 40, 41, 42, 65)
+SMALL_PITCHES = (48, 55, 60, 67, 72)
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m workbench ARGS`` as a user would; returns the completed process."""
+    return subprocess.run([sys.executable, "-m", "workbench", "--quiet", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory) -> Path:
+    if not SOUNDFONT.is_file():
+        pytest.skip("FluidR3 GM SoundFont missing (make setup)")
+    from workbench.corpus.render import RenderConfig, render_corpus
+
+    out = tmp_path_factory.mktemp("gm")
+    cfg = RenderConfig(programs=SMALL_PROGRAMS, pitches=SMALL_PITCHES, velocities=(60, 127), seed=3)
+    render_corpus(out, cfg, workers=2, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trumpet_melodies(tmp_path_factory) -> Path:
+    if not SOUNDFONT.is_file():
+        pytest.skip("FluidR3 GM SoundFont missing (make setup)")
+    from workbench.corpus.melodies import render_melodies
+
+    out = tmp_path_factory.mktemp("trumpet")
+    render_melodies(out, program=56, count=3, seconds=6.0, seed=1, progress=False)
+    return out
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
