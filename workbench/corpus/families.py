@@ -100,12 +100,26 @@ _PROGRAM_RANGE = {
 }
 
 
+def _spans(values) -> str:
+    """``[8, 9, 10, 108]`` -> ``"8-10,108"``."""
+    vals, out = sorted(values), []
+    start = prev = vals[0]
+    for v in vals[1:] + [None]:
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        out.append(f"{start}-{prev}" if prev > start else str(start))
+        if v is not None:
+            start = prev = v
+    return ",".join(out)
+
+
 def program_family(program: int) -> str:
     """NSynth family name of a GM program (0-127); ``ParameterError`` for unmapped programs."""
     if program not in _PROGRAM_FAMILY:
         raise ParameterError(
             f"program={program!r} has no NSynth family; expected one of the mapped GM programs "
-            f"({', '.join(f'{f}: {min(p)}-{max(p)}' for f, p in _FAMILY_PROGRAMS.items())})"
+            f"({'; '.join(f'{f} {_spans(p)}' for f, p in _FAMILY_PROGRAMS.items())})"
         )
     return _PROGRAM_FAMILY[program]
 

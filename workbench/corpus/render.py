@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -31,6 +32,7 @@ __all__ = ["RenderConfig", "render_corpus", "assign_splits", "note_qualities", "
 SPLITS = ("train", "valid", "test")
 PEAK = 10 ** (-1 / 20)  # -1 dBFS
 SILENCE_DB = -60.0
+_STAGING = ".staging"  # workers write here; files move to their split once splits are known
 MAX_CENTS = 100.0  # a note further than a semitone from its MIDI pitch is not that note
 
 
@@ -147,7 +149,7 @@ def note_qualities(y: np.ndarray, *, sr: int, hold: float) -> list[int]:
 
 def _render_program(args) -> dict:
     """Worker: render, check and write one program's notes. Returns metadata and skip counts."""
-    program, notes, cfg, out_dir, split, soundfont = args
+    program, notes, cfg, out_dir, soundfont = args
     inst = instrument_str(program)
     fam, src = program_family(program), program_source(program)
     audio, kept, skipped = [], [], {"silent": 0, "off_pitch": 0}
@@ -165,7 +167,7 @@ def _render_program(args) -> dict:
     examples = {}
     if audio:
         gain = PEAK / max(float(np.abs(a).max()) for a in audio)
-        folder = Path(out_dir) / f"nsynth-{split}" / "audio"
+        folder = Path(out_dir) / _STAGING
         for y, (pitch, vel) in zip(audio, kept):
             y = (y * gain).astype(np.float32)
             note_str = f"{inst}-{pitch:03d}-{vel:03d}"
@@ -187,7 +189,7 @@ def _render_program(args) -> dict:
                 "qualities_str": [k for k, v in zip(QUALITIES, quals) if v],
                 "program": program,
             }
-    return {"program": program, "split": split, "examples": examples, "skipped": skipped, "requested": len(notes)}
+    return {"program": program, "examples": examples, "skipped": skipped, "requested": len(notes)}
 
 
 def _plan(cfg: RenderConfig) -> tuple[dict[int, list[tuple[int, int]]], int]:
@@ -241,9 +243,8 @@ def render_corpus(out, config: RenderConfig | None = None, *, workers: int | Non
             f"pitches {cfg.pitches[0]}..{cfg.pitches[-1]} are outside the playable range of every selected "
             f"program; expected pitches inside e.g. {playable_range(cfg.programs[0])}"
         )
-    splits = assign_splits(plan.keys(), seed=cfg.seed)
     cfgd = {"sr": cfg.sr, "hold": cfg.hold, "seconds": cfg.seconds}
-    tasks = [(p, notes, cfgd, str(out), splits[p], sf2) for p, notes in plan.items()]
+    tasks = [(p, notes, cfgd, str(out), sf2) for p, notes in plan.items()]
     total = sum(len(n) for n in plan.values())
     t0 = time.perf_counter()
     results = []
@@ -260,15 +261,27 @@ def render_corpus(out, config: RenderConfig | None = None, *, workers: int | Non
                 bar.update(futs[f])
     bar.close()
     elapsed = time.perf_counter() - t0
+    # Splits are drawn among the programs that kept notes, so a family whose members are
+    # partly skipped (FluidR3's drawbar organs sound an octave low) still reaches every split.
+    results.sort(key=lambda r: r["program"])
+    splits = assign_splits([r["program"] for r in results if r["examples"]], seed=cfg.seed)
     per_split: dict[str, dict] = {s: {} for s in SPLITS}
     skipped = {"out_of_range": out_of_range, "silent": 0, "off_pitch": 0}
     by_program = {}
-    for r in sorted(results, key=lambda r: r["program"]):
-        per_split[r["split"]].update(r["examples"])
+    for r in results:
         for k, v in r["skipped"].items():
             skipped[k] += v
         if any(r["skipped"].values()):
             by_program[instrument_str(r["program"])] = {**r["skipped"], "kept": len(r["examples"])}
+        if not r["examples"]:
+            continue
+        split = splits[r["program"]]
+        audio_dir = out / f"nsynth-{split}" / "audio"
+        audio_dir.mkdir(parents=True, exist_ok=True)
+        for key in r["examples"]:
+            os.replace(out / _STAGING / f"{key}.wav", audio_dir / f"{key}.wav")
+        per_split[split].update(r["examples"])
+    shutil.rmtree(out / _STAGING, ignore_errors=True)
     for split, examples in per_split.items():
         d = out / f"nsynth-{split}"
         d.mkdir(parents=True, exist_ok=True)

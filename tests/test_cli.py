@@ -1,0 +1,42 @@
+"""The workbench command as a user meets it."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from tests.conftest import ROOT, run_cli
+
+
+def test_help_lists_verbs_quickly():
+    t = time.perf_counter()
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "workbench"), "--help"], capture_output=True, text=True) \
+        if (ROOT / ".venv" / "bin" / "workbench").exists() else run_cli("--help")
+    assert proc.returncode == 0
+    for verb in ("corpus render", "corpus melodies", "corpus voice", "corpus info", "info", "demo"):
+        assert verb in proc.stdout
+    assert time.perf_counter() - t < 10  # lazy imports: no torch/librosa for --help
+
+
+def test_help_does_not_import_heavy_modules():
+    code = ("import sys; from workbench.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'librosa', 'fluidsynth') if m in sys.modules))")
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_corpus_help():
+    proc = run_cli("corpus", "render", "--help")
+    assert proc.returncode == 0 and "--families" in proc.stdout and "--workers" in proc.stdout
+
+
+def test_no_verb_prints_usage():
+    proc = run_cli()
+    assert proc.returncode == 2 and "verbs:" in proc.stdout
+
+
+def test_argparse_type_error_is_one_line():
+    proc = run_cli("corpus", "render", "--out", "x", "--sr", "fast")
+    assert proc.returncode == 2 and "'fast' is not an integer" in proc.stderr and "Traceback" not in proc.stderr

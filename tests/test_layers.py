@@ -1,0 +1,52 @@
+"""DESIGN.md's layering, checked by walking every import with ast."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+# package -> packages of ours it may import
+ALLOWED = {
+    "workbench": {"workbench"},
+    "models": {"workbench", "models"},
+    "effects": {"workbench", "models", "effects"},
+    "analysis": {"workbench", "models", "effects", "analysis"},
+}
+OURS = set(ALLOWED)
+FACES = {ROOT / "workbench" / "cli.py", ROOT / "workbench" / "__main__.py", ROOT / "streamlit_app.py"}
+
+
+def _imports(path: Path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                yield node.lineno, a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module.split(".")[0]
+
+
+def layer_violations(root: Path = ROOT) -> list[str]:
+    bad = []
+    for pkg, allowed in ALLOWED.items():
+        for path in sorted((root / pkg).rglob("*.py")):
+            if path in FACES:
+                continue
+            for line, mod in _imports(path):
+                if mod in OURS and mod not in allowed:
+                    bad.append(f"{path.relative_to(root)}:{line} imports {mod}")
+    return bad
+
+
+def test_imports_point_down():
+    assert layer_violations() == []
+
+
+def test_checker_catches_a_violation(tmp_path):
+    for pkg in ALLOWED:
+        (tmp_path / pkg).mkdir()
+    (tmp_path / "workbench" / "bad.py").write_text("from effects import base\n")
+    (tmp_path / "models" / "ok.py").write_text("import workbench.audio\n")
+    assert layer_violations(tmp_path) == ["workbench/bad.py:1 imports effects"]
