@@ -10,6 +10,7 @@ Programs are split instrument-disjointly into train / valid / test, as NSynth is
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import time
@@ -254,7 +255,10 @@ def render_corpus(out, config: RenderConfig | None = None, *, workers: int | Non
             results.append(_render_program(t))
             bar.update(len(t[1]))
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as ex:
+        # spawn, not fork: a process that has run FluidSynth (or numba) holds threads and locks a
+        # forked child would inherit mid-state and deadlock on.
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as ex:
             futs = {ex.submit(_render_program, t): len(t[1]) for t in tasks}
             for f in as_completed(futs):
                 results.append(f.result())

@@ -1,0 +1,178 @@
+"""The Effect contract (DESIGN.md) and the offline driver every method shares.
+
+Modelled on pedalboard (``effect(audio, sample_rate)``, streaming with state kept between
+calls) and RAVE/cached_conv (latency computed, not guessed; streaming equals offline).
+Subclasses implement ``_prepare``, ``_reset``, ``_process`` and ``latency_samples``; the base
+validates, guards the output (finite, within 0 dBFS) and drives offline processing.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+import torch
+
+from workbench.audio import validate_audio
+from workbench.errors import ParameterError
+
+__all__ = ["Effect", "Chain", "soft_limit"]
+
+OFFLINE_BLOCK = 65536  # samples per block when processing a whole file
+
+
+def soft_limit(x: torch.Tensor, *, knee: float = 0.9) -> torch.Tensor:
+    """Sample-wise limiter: identity below ``knee``, a tanh curve above that never reaches 1.0.
+
+    Non-finite samples become 0. Stateless, so streaming and offline agree exactly.
+    """
+    x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    a = x.abs()
+    over = knee + (1 - knee) * torch.tanh((a - knee) / (1 - knee))
+    return torch.where(a > knee, torch.sign(x) * over, x)
+
+
+class Effect(abc.ABC):
+    """Base class: audio in, audio out, offline or block by block.
+
+    Lifecycle: ``prepare(sample_rate, channels, max_block)`` -> ``reset()`` ->
+    ``process_block(block)`` any number of times with ``(channels, n)`` float32 blocks,
+    ``n <= max_block``. ``process(audio, sample_rate)`` does all of it for a whole signal and
+    returns output aligned with the input (``latency_samples`` dropped), of the same length.
+
+    Parameters are keyword-only, stored as attributes of the same names (scikit-learn
+    style) and listed in ``_param_names``; ``set_params`` changes them between blocks.
+    """
+
+    _param_names: tuple[str, ...] = ()
+
+    def __init__(self):
+        self._prepared: tuple[int, int, int] | None = None
+
+    # -- parameters ---------------------------------------------------------------------------
+    def get_params(self) -> dict:
+        return {k: getattr(self, k) for k in self._param_names}
+
+    def set_params(self, **params) -> "Effect":
+        for k, v in params.items():
+            if k not in self._param_names:
+                raise ParameterError(f"{type(self).__name__} has no parameter {k!r}; expected one of "
+                                     f"{', '.join(self._param_names)}")
+        for k, v in params.items():
+            self._check_param(k, v)
+            setattr(self, k, v)
+        return self
+
+    def _check_param(self, name: str, value) -> None:
+        """Subclasses validate a parameter value here (raise ParameterError)."""
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def prepare(self, sample_rate: int, channels: int, max_block: int) -> "Effect":
+        for name, v in (("sample_rate", sample_rate), ("channels", channels), ("max_block", max_block)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+                raise ParameterError(f"{name}={v!r} must be a positive integer")
+        self._prepared = (int(sample_rate), int(channels), int(max_block))
+        self._prepare(int(sample_rate), int(channels), int(max_block))
+        self.reset()
+        return self
+
+    @property
+    def sample_rate(self) -> int:
+        self._need_prepared()
+        return self._prepared[0]
+
+    @property
+    def channels(self) -> int:
+        self._need_prepared()
+        return self._prepared[1]
+
+    @property
+    @abc.abstractmethod
+    def latency_samples(self) -> int:
+        """Exact delay of the output behind the input, in samples (valid after ``prepare``)."""
+
+    def reset(self) -> None:
+        self._need_prepared()
+        self._reset()
+
+    def process_block(self, block) -> np.ndarray:
+        """Process ``(channels, n)`` samples, ``n <= max_block``; returns ``(channels, n)`` float32."""
+        self._need_prepared()
+        sr, ch, max_block = self._prepared
+        x = torch.as_tensor(np.asarray(block, dtype=np.float32))
+        if x.ndim != 2 or x.shape[0] != ch:
+            raise ParameterError(f"block of shape {tuple(x.shape)} does not fit; expected ({ch}, n) as prepared")
+        if x.shape[1] > max_block:
+            raise ParameterError(f"block of {x.shape[1]} samples exceeds max_block={max_block}")
+        if x.shape[1] == 0:
+            return np.zeros((ch, 0), np.float32)
+        x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        with torch.inference_mode():
+            y = soft_limit(self._process(x))
+        return y.numpy().astype(np.float32, copy=False)
+
+    def process(self, audio, sample_rate: int) -> np.ndarray:
+        """Process a whole signal ``(channels, samples)`` or ``(samples,)``; same shape out.
+
+        Runs the same blocks a live stream would (``OFFLINE_BLOCK`` samples at a time), feeds
+        ``latency_samples`` of silence to flush, and drops the first ``latency_samples``.
+        """
+        a = validate_audio(audio, sr=sample_rate)
+        squeeze = np.asarray(audio).ndim == 1
+        ch, n = a.shape
+        self.prepare(sample_rate, ch, OFFLINE_BLOCK)
+        L = self.latency_samples
+        padded = np.concatenate([a, np.zeros((ch, L), np.float32)], axis=1)
+        out = [self.process_block(padded[:, i: i + OFFLINE_BLOCK]) for i in range(0, padded.shape[1], OFFLINE_BLOCK)]
+        y = np.concatenate(out, axis=1)[:, L: L + n]
+        return y[0] if squeeze else y
+
+    def __call__(self, audio, sample_rate: int) -> np.ndarray:
+        return self.process(audio, sample_rate)
+
+    def _need_prepared(self) -> None:
+        if self._prepared is None:
+            raise ParameterError(f"{type(self).__name__} is not prepared; call prepare(sample_rate, channels, max_block)")
+
+    # -- for subclasses -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def _prepare(self, sample_rate: int, channels: int, max_block: int) -> None:
+        """Validate against the stream format and allocate buffers."""
+
+    @abc.abstractmethod
+    def _reset(self) -> None:
+        """Clear all state (history, filters, recurrent state), keep parameters."""
+
+    @abc.abstractmethod
+    def _process(self, x: torch.Tensor) -> torch.Tensor:
+        """``(channels, n)`` float32 tensor in, ``(channels, n)`` out, state carried."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
+
+
+class Chain(Effect):
+    """Effects in series; latency is the sum of theirs."""
+
+    def __init__(self, effects):
+        super().__init__()
+        self.effects = list(effects)
+        if not self.effects:
+            raise ParameterError("Chain needs at least one effect")
+
+    @property
+    def latency_samples(self) -> int:
+        return sum(e.latency_samples for e in self.effects)
+
+    def _prepare(self, sample_rate, channels, max_block):
+        for e in self.effects:
+            e.prepare(sample_rate, channels, max_block)
+
+    def _reset(self):
+        for e in self.effects:
+            e.reset()
+
+    def _process(self, x):
+        for e in self.effects:
+            x = torch.from_numpy(e.process_block(x.numpy()))
+        return x

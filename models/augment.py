@@ -1,0 +1,59 @@
+"""Training augmentations on magnitude frames ``(T, bins)``.
+
+- :func:`shift_pitch`: formant-preserving pitch shift. The frame is split into its cepstral
+  envelope and fine structure; only the fine structure (the harmonics) is stretched along
+  frequency, so the instrument keeps its own envelope at the new pitch. Widens the pitch range
+  the network has seen (seed 003 reports it losing the input pitch above its training range).
+- :func:`random_envelope`: a smooth random spectral tilt/formant curve; the network gets the
+  target frame under a foreign envelope and must return the clean frame, which is the mapping
+  timbre transfer needs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from workbench.spectral import cepstral_envelope
+
+__all__ = ["shift_pitch", "random_envelope", "add_noise"]
+
+
+def shift_pitch(mag: torch.Tensor, semitones: float, *, order: int = 30) -> torch.Tensor:
+    """Shift the harmonics of magnitude frames ``(T, bins)`` by ``semitones``, keeping the envelope."""
+    if semitones == 0:
+        return mag
+    ratio = 2 ** (semitones / 12)
+    T, F = mag.shape
+    env = cepstral_envelope(mag.T.clamp_min(1e-9), order=min(order, F - 2)).T  # (T, F)
+    fine = mag / env
+    # fine'(k) = fine(k / ratio), linear interpolation in bins; beyond the top bin it is zero.
+    pos = torch.arange(F, dtype=mag.dtype) / ratio
+    lo = pos.floor().long().clamp(max=F - 1)
+    hi = (lo + 1).clamp(max=F - 1)
+    w = (pos - lo.to(mag.dtype)).clamp(0, 1)
+    shifted = fine[:, lo] * (1 - w) + fine[:, hi] * w
+    shifted = torch.where(pos <= F - 1, shifted, torch.zeros_like(shifted))
+    return (shifted * env).clamp_min(0)
+
+
+def random_envelope(bins: int, *, order: int, std_db: float, generator: torch.Generator) -> torch.Tensor:
+    """A smooth random gain curve ``(bins,)`` (linear), std about ``std_db`` dB, mean 0 dB.
+
+    A cosine series up to ``order`` with coefficients falling as ``1/q`` gives tilts and a few
+    broad resonances, like another instrument's or a voice's envelope.
+    """
+    q = torch.arange(1, order + 1, dtype=torch.float32)
+    coef = torch.randn(order, generator=generator) / q
+    k = torch.arange(bins, dtype=torch.float32) / max(bins - 1, 1)
+    curve = (coef[:, None] * torch.cos(math.pi * q[:, None] * k[None])).sum(0)
+    curve = curve / curve.std().clamp_min(1e-6) * std_db
+    return 10 ** ((curve - curve.mean()) / 20)
+
+
+def add_noise(mag: torch.Tensor, *, level_db: float, generator: torch.Generator) -> torch.Tensor:
+    """Add a Rayleigh-like noise floor ``level_db`` below each frame's peak to ``(T, bins)``."""
+    peak = mag.amax(dim=-1, keepdim=True)
+    noise = torch.randn(mag.shape, generator=generator).abs()
+    return mag + noise * peak * 10 ** (level_db / 20)

@@ -1,0 +1,126 @@
+"""Run folders: ``model.safetensors`` + ``config.json`` + ``meta.json`` (+ ``loss.csv``, ``loss.png``).
+
+Loading rebuilds the class named in ``config.json`` from its keyword arguments and loads the
+weights strictly. Nothing is ever unpickled: a file that looks like a pickle or ``torch.save``
+archive is refused, and resume state is read with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import subprocess
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_model
+
+from workbench.config import Config
+from workbench.errors import ParameterError
+
+__all__ = ["FORMAT_VERSION", "save_run", "load_run", "LoadedRun", "git_sha"]
+
+FORMAT_VERSION = 1
+
+
+def _model_classes():
+    from models.lstm_ae import LSTMAutoencoder
+
+    return {"LSTMAutoencoder": LSTMAutoencoder}
+
+
+
+def git_sha() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def save_run(out, model: torch.nn.Module, *, config: Config, model_kwargs: dict, meta: dict) -> Path:
+    """Write ``model`` and its description into the run folder ``out``; returns the folder."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_model(model, str(out / "model.safetensors"))
+    (out / "config.json").write_text(json.dumps({
+        "format_version": FORMAT_VERSION,
+        "class": type(model).__name__,
+        "model_kwargs": model_kwargs,
+        "config": config.to_dict(),
+    }, indent=1))
+    meta = {"format_version": FORMAT_VERSION, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "git_sha": git_sha(), **meta}
+    (out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    return out
+
+
+class LoadedRun:
+    """A model rebuilt from a run folder, with its config and metadata."""
+
+    def __init__(self, path: Path, model: torch.nn.Module, config: Config, meta: dict):
+        self.path, self.model, self.config, self.meta = path, model, config, meta
+
+    def __repr__(self) -> str:
+        return f"LoadedRun({str(self.path)!r}, {type(self.model).__name__}, sr={self.config.audio.sr})"
+
+
+def _looks_pickled(p: Path) -> bool:
+    head = p.read_bytes()[:4]
+    return head[:1] == b"\x80" or head[:2] == b"PK"  # pickle protocol 2+ / torch.save zip archive
+
+
+def load_run(path) -> LoadedRun:
+    """Rebuild the model of a run folder (or of its ``model.safetensors`` path) in eval mode.
+
+    Raises
+    ------
+    ParameterError
+        Missing folder or files, a pickle instead of safetensors, a truncated or corrupt
+        weights file, or weights that do not match ``config.json``.
+    """
+    p = Path(path)
+    run = p.parent if p.is_file() else p
+    if not run.exists():
+        raise ParameterError(f"model={str(p)!r} does not exist; expected a run folder from `workbench train`")
+    cfg_path, weights = run / "config.json", run / "model.safetensors"
+    if not cfg_path.is_file():
+        raise ParameterError(f"model={str(run)!r} has no config.json; expected a run folder from `workbench train`")
+    if not weights.is_file():
+        raise ParameterError(f"model={str(run)!r} has no model.safetensors; expected a run folder from `workbench train`")
+    try:
+        doc = json.loads(cfg_path.read_text())
+        cls = _model_classes()[doc["class"]]
+        kwargs = doc["model_kwargs"]
+        config = Config.from_dict(doc["config"])
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ParameterError(f"{str(cfg_path)!r} is not a valid run config ({type(err).__name__}: {err})") from None
+    if doc.get("format_version", 0) > FORMAT_VERSION:
+        raise ParameterError(f"{str(cfg_path)!r} has format_version={doc['format_version']}; this workbench reads "
+                             f"up to {FORMAT_VERSION}")
+    if _looks_pickled(weights):
+        raise ParameterError(f"{str(weights)!r} is a pickle/torch.save file; refusing to unpickle it "
+                             f"(expected safetensors)")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ParameterError(f"{str(weights)!r} is truncated or corrupt ({err}); expected a complete safetensors "
+                             f"file") from None
+    model = cls(**kwargs)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        raise ParameterError(f"{str(weights)!r} does not match config.json: missing {missing[:3]}, unexpected "
+                             f"{extra[:3]}")
+    for k, v in expected.items():
+        if state[k].shape != v.shape:
+            raise ParameterError(f"{str(weights)!r} does not match config.json: {k} has shape "
+                                 f"{tuple(state[k].shape)}, the config builds {tuple(v.shape)}")
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    meta_path = run / "meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    return LoadedRun(run, model, config, meta)

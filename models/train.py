@@ -1,0 +1,291 @@
+"""Training the LSTM-context autoencoder on an instrument's audio.
+
+Data goes through a ``Dataset`` of frame sequences and a ``Sampler``; device, world size and
+rank are passed in and nothing lives at module level, so corpus-scale training can launch
+under ``torchrun`` (DistributedDataParallel, one process per device) without a rewrite.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from models.augment import add_noise, random_envelope, shift_pitch
+from models.checkpoint import save_run
+from models.lstm_ae import LSTMAutoencoder, prepare_input, stack_context
+from workbench.audio import load
+from workbench.config import Config
+from workbench.errors import ParameterError
+from workbench.spectral import causal_frames
+
+__all__ = ["FrameSequences", "clip_magnitudes", "split_clips", "build_model", "train", "model_kwargs"]
+
+
+def clip_magnitudes(paths, cfg: Config) -> list[torch.Tensor]:
+    """Load each file (mono, at ``cfg.audio.sr``) and return its causal STFT magnitudes ``(T, bins)``."""
+    a = cfg.audio
+    out = []
+    for p in paths:
+        y, _ = load(p, sr=a.sr, mono=True, min_samples=a.n_fft)
+        out.append(causal_frames(torch.from_numpy(y[0]), n_fft=a.n_fft, hop_length=a.hop_length).abs().T.contiguous())
+    return out
+
+
+def split_clips(mags: list[torch.Tensor], *, valid_fraction: float, seed: int, min_frames: int):
+    """Clip-level train/valid split (no frame of a valid clip is seen in training).
+
+    With a single clip, its last ``valid_fraction`` of frames is held out instead.
+    """
+    if not mags:
+        raise ParameterError("no training clips; expected at least one audio file")
+    if len(mags) == 1:
+        m = mags[0]
+        cut = int(round(m.shape[0] * (1 - valid_fraction)))
+        if cut < min_frames or m.shape[0] - cut < min_frames:
+            raise ParameterError(f"one clip of {m.shape[0]} frames is too short to split; expected at least "
+                                 f"{math.ceil(min_frames / min(valid_fraction, 1 - valid_fraction))} frames")
+        return [m[:cut]], [m[cut:]]
+    order = np.random.default_rng(seed).permutation(len(mags))
+    n_valid = max(1, int(round(len(mags) * valid_fraction)))
+    valid = [mags[i] for i in sorted(order[:n_valid])]
+    train = [mags[i] for i in sorted(order[n_valid:])]
+    return train, valid
+
+
+class FrameSequences(Dataset):
+    """Sequences of ``seq_len`` frames (plus ``context`` frames of history) cut from clips.
+
+    Items are ``(x, target)``: ``x`` ``(seq_len, context + 1, bins)`` compressed normalised
+    input windows (augmented when ``augment``), ``target`` ``(seq_len, bins)`` the clean
+    compressed normalised frames. Augmentation is drawn from a generator seeded by
+    ``(seed, epoch, index)``, so results do not depend on worker count or sampling order.
+    """
+
+    def __init__(self, mags: list[torch.Tensor], cfg: Config, *, augment: bool, seed: int = 0, stride: int | None = None):
+        self.cfg, self.augment, self.seed, self.epoch = cfg, augment, seed, 0
+        L, C = cfg.train.seq_len, cfg.model.context
+        stride = stride or L
+        self.clips, self.index = [], []
+        for m in mags:
+            if m.shape[0] < 2:
+                continue
+            padded = torch.cat([m.new_zeros(C, m.shape[1]), m])  # zero history before the first frame
+            self.clips.append(padded)
+            starts = list(range(0, max(m.shape[0] - L, 0) + 1, stride))
+            self.index += [(len(self.clips) - 1, s) for s in starts]
+        if not self.index:
+            raise ParameterError(f"clips are shorter than one training sequence of {L} frames; lower train.seq_len")
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int):
+        ci, s = self.index[i]
+        m, t, C, L = self.cfg.model, self.cfg.train, self.cfg.model.context, self.cfg.train.seq_len
+        win = self.clips[ci][s: s + C + L]
+        if win.shape[0] < C + L:  # a clip shorter than seq_len: pad with silence at the end
+            win = torch.cat([win, win.new_zeros(C + L - win.shape[0], win.shape[1])])
+        clean = win
+        noisy = win
+        if self.augment:
+            g = torch.Generator().manual_seed(hash((self.seed, self.epoch, i)) & 0x7FFFFFFF)
+            lo, hi = t.pitch_shift
+            if hi > lo and torch.rand((), generator=g) < t.pitch_shift_prob:
+                semis = float(lo + (hi - lo) * torch.rand((), generator=g))
+                clean = shift_pitch(win, semis)
+            noisy = clean
+            if torch.rand((), generator=g) < t.corrupt_prob:
+                noisy = noisy * random_envelope(win.shape[1], order=t.corrupt_order, std_db=t.corrupt_db, generator=g)
+            if t.noise_db > -200:
+                level = t.noise_db - 20 * float(torch.rand((), generator=g))
+                noisy = add_noise(noisy, level_db=level, generator=g)
+        kw = dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db)
+        x, _ = prepare_input(noisy, **kw)
+        y, _ = prepare_input(clean[C:], **kw)
+        x = stack_context(x[C:][None], C, x[:C][None])[0]
+        return x, y
+
+
+def model_kwargs(cfg: Config) -> dict:
+    m = cfg.model
+    return {"n_bins": cfg.audio.n_fft // 2 + 1, "context": m.context, "encoder": list(m.encoder), "lstm": m.lstm,
+            "latent": m.latent, "bottleneck": m.bottleneck, "decoder": list(m.decoder)}
+
+
+def build_model(cfg: Config) -> LSTMAutoencoder:
+    return LSTMAutoencoder(**model_kwargs(cfg))
+
+
+def _loss_plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ep = [r["epoch"] for r in rows]
+    ax.plot(ep, [r["train_loss"] for r in rows], label="train (augmented)")
+    ax.plot(ep, [r["valid_loss"] for r in rows], label="valid (clean)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE on compressed magnitudes")
+    ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _valid_loss(model, loader, device) -> float:
+    model.eval()
+    total, n = 0.0, 0
+    with torch.inference_mode():
+        for x, y in loader:
+            pred, _, _ = model(x.to(device))
+            total += float(torch.nn.functional.mse_loss(pred, y.to(device), reduction="sum"))
+            n += y.numel()
+    return total / max(n, 1)
+
+
+def train(paths, cfg: Config, out, *, device: str | torch.device = "cpu", world_size: int = 1, rank: int = 0,
+          resume: bool = False, progress: bool = True, describe: dict | None = None) -> dict:
+    """Train on the audio files ``paths`` and write the run folder ``out``.
+
+    Parameters
+    ----------
+    paths : list of path
+        Target instrument audio (any length; one or many clips).
+    cfg : Config
+    out : path
+        Run folder: ``model.safetensors`` (best valid loss), ``config.json``, ``meta.json``,
+        ``loss.csv``, ``loss.png``, ``resume.pt`` (optimizer state, read with weights_only).
+    device, world_size, rank
+        Where this process trains; with ``world_size > 1`` the process group must already be
+        initialised (``torchrun``) and the model is wrapped in DistributedDataParallel.
+    resume : bool
+        Continue from ``out/resume.pt``.
+
+    Returns
+    -------
+    dict
+        The ``meta.json`` content: data summary, epochs, best valid loss, seconds.
+    """
+    from tqdm import tqdm
+
+    cfg.validate()
+    out = Path(out)
+    t = cfg.train
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    torch.manual_seed(cfg.seed)
+    mags = clip_magnitudes(paths, cfg)
+    train_m, valid_m = split_clips(mags, valid_fraction=t.valid_fraction, seed=cfg.seed, min_frames=cfg.model.context + 2)
+    train_ds = FrameSequences(train_m, cfg, augment=True, seed=cfg.seed, stride=max(t.seq_len // 2, 1))
+    valid_ds = FrameSequences(valid_m, cfg, augment=False, seed=cfg.seed)
+    if world_size > 1:
+        from torch.utils.data.distributed import DistributedSampler
+
+        sampler = DistributedSampler(train_ds, num_replicas=world_size, rank=rank, seed=cfg.seed)
+    else:
+        sampler = RandomSampler(train_ds, generator=torch.Generator().manual_seed(cfg.seed))
+    train_dl = DataLoader(train_ds, batch_size=t.batch_size, sampler=sampler, drop_last=False)
+    valid_dl = DataLoader(valid_ds, batch_size=t.batch_size, sampler=SequentialSampler(valid_ds))
+
+    model = build_model(cfg).to(device)
+    net = model
+    if world_size > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model)
+    opt = torch.optim.Adam(net.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    rows: list[dict] = []
+    best, bad_epochs, start = math.inf, 0, 0
+    resume_path = out / "resume.pt"
+    if resume:
+        if not resume_path.is_file():
+            raise ParameterError(f"--resume: {str(resume_path)!r} does not exist; expected an interrupted run folder")
+        st = torch.load(resume_path, weights_only=True)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        start, best, bad_epochs, rows = int(st["epoch"]) + 1, float(st["best"]), int(st["bad_epochs"]), \
+            [{**dict(zip(st["row_keys"], r)), "epoch": int(r[0])} for r in st["rows"].tolist()]
+        torch.set_rng_state(st["rng"])
+    t0 = time.perf_counter()
+    stopped = "epochs"
+    bar = tqdm(range(start, t.epochs), desc="train", unit="epoch", disable=not progress or rank != 0)
+    for epoch in bar:
+        train_ds.set_epoch(epoch)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+        net.train()
+        total, n = 0.0, 0
+        for x, y in train_dl:
+            pred, _, _ = net(x.to(device))
+            loss = torch.nn.functional.mse_loss(pred, y.to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            total += loss.item() * y.numel()
+            n += y.numel()
+        train_loss = total / max(n, 1)
+        valid_loss = _valid_loss(model, valid_dl, device)
+        if world_size > 1:
+            v = torch.tensor([valid_loss], device=device)
+            torch.distributed.all_reduce(v)
+            valid_loss = float(v) / world_size
+        rows.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
+                     "seconds": round(time.perf_counter() - t0, 3)})
+        bar.set_postfix(train=f"{train_loss:.4f}", valid=f"{valid_loss:.4f}")
+        improved = valid_loss < best - 1e-7
+        if improved:
+            best, bad_epochs = valid_loss, 0
+        else:
+            bad_epochs += 1
+        if rank == 0:
+            if improved:
+                save_run(out, model, config=cfg, model_kwargs=model_kwargs(cfg),
+                         meta={"status": "training", "best_epoch": epoch, "best_valid_loss": best})
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "best": best,
+                        "bad_epochs": bad_epochs, "rng": torch.get_rng_state(),
+                        "row_keys": list(rows[0]), "rows": torch.tensor([list(r.values()) for r in rows],
+                                                                       dtype=torch.float64)}, resume_path)
+        if bad_epochs >= t.patience:
+            stopped = "early stopping"
+            break
+        if t.max_seconds and time.perf_counter() - t0 > t.max_seconds:
+            stopped = "time limit"
+            break
+    bar.close()
+    seconds = time.perf_counter() - t0
+    meta = {
+        "status": "done", "stopped_by": stopped, "epochs_run": len(rows),
+        "best_epoch": min(rows, key=lambda r: r["valid_loss"])["epoch"] if rows else None,
+        "best_valid_loss": best, "train_seconds": round(seconds, 2),
+        "data": {"files": len(list(paths)), "train_clips": len(train_m), "valid_clips": len(valid_m),
+                 "train_frames": int(sum(m.shape[0] for m in train_m)),
+                 "valid_frames": int(sum(m.shape[0] for m in valid_m)), "sr": cfg.audio.sr},
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "config": asdict(cfg), **(describe or {}),
+    }
+    if rank == 0:
+        if not (out / "model.safetensors").is_file():  # no epoch improved on inf: keep the last weights
+            save_run(out, model, config=cfg, model_kwargs=model_kwargs(cfg), meta={})
+        import json
+
+        cfg_meta = json.loads((out / "meta.json").read_text())
+        cfg_meta.update(meta)
+        (out / "meta.json").write_text(json.dumps(cfg_meta, indent=1, default=str))
+        with (out / "loss.csv").open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["epoch", "train_loss", "valid_loss", "seconds"])
+            w.writeheader()
+            w.writerows(rows)
+        _loss_plot(rows, out / "loss.png")
+    return meta

@@ -1,0 +1,246 @@
+"""Frozen configuration dataclasses, presets, TOML files, ``--set a.b=c`` overrides, a stable hash.
+
+A config is plain data: every section is a frozen dataclass of numbers, strings and tuples, so
+it round-trips through JSON (``config.json`` of a run) and TOML (``--config x.toml``) exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from workbench.errors import ParameterError
+
+__all__ = ["AudioConfig", "ModelConfig", "TrainConfig", "Config", "PRESETS", "make_config", "config_hash"]
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """Analysis parameters shared by training and the effect: rate (Hz), FFT size, hop (samples)."""
+
+    sr: int = 16000
+    n_fft: int = 1024
+    hop_length: int = 256
+
+    def validate(self) -> None:
+        from workbench.spectral import check_stft_params
+
+        if not 8000 <= self.sr <= 192000:
+            raise ParameterError(f"audio.sr={self.sr} must be between 8000 and 192000 Hz")
+        check_stft_params(self.n_fft, self.hop_length, synthesis=True)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The LSTM-context autoencoder's shape (see ``models.lstm_ae``)."""
+
+    context: int = 4  # previous frames seen with the current one (causal)
+    encoder: tuple[int, ...] = (512, 256)
+    lstm: int = 256
+    latent: int = 32
+    bottleneck: str = "sigmoid"  # or "leaky_relu"
+    decoder: tuple[int, ...] = (256, 512)
+    normalize: str = "max"  # per-frame shape: "max" (unit peak) or "norm" (unit L2)
+    compression: str = "power"  # "power" (m ** power), "log" (dB over log_range), "none"
+    power: float = 0.3
+    log_range_db: float = 80.0
+
+    def validate(self) -> None:
+        if not 0 <= self.context <= 32:
+            raise ParameterError(f"model.context={self.context} must be between 0 and 32 frames")
+        for name in ("encoder", "decoder"):
+            if any(int(w) <= 0 for w in getattr(self, name)):
+                raise ParameterError(f"model.{name}={getattr(self, name)} must hold positive layer widths")
+        if self.lstm <= 0 or self.latent <= 0:
+            raise ParameterError(f"model.lstm={self.lstm} and model.latent={self.latent} must be positive")
+        _choice("model.bottleneck", self.bottleneck, ("sigmoid", "leaky_relu"))
+        _choice("model.normalize", self.normalize, ("max", "norm"))
+        _choice("model.compression", self.compression, ("power", "log", "none"))
+        if not 0 < self.power <= 1:
+            raise ParameterError(f"model.power={self.power} must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training schedule and augmentations (see ``models.train``)."""
+
+    epochs: int = 60
+    batch_size: int = 32
+    seq_len: int = 64  # frames per truncated-BPTT sequence
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 8  # epochs without a better valid loss before stopping
+    valid_fraction: float = 0.1  # share of clips held out (clip-level split)
+    pitch_shift: tuple[float, float] = (-12.0, 5.0)  # semitone range of the augmentation; (0, 0) = off
+    pitch_shift_prob: float = 0.7
+    corrupt_prob: float = 0.7  # share of sequences whose input envelope is perturbed
+    corrupt_order: int = 16  # cepstral order of the random envelope
+    corrupt_db: float = 12.0  # std of the random envelope in dB
+    noise_db: float = -50.0  # added noise floor relative to the frame peak; <= -200 disables
+    max_seconds: float = 0.0  # wall-clock cap on training (0: none)
+    threads: int = 0  # torch intra-op threads (0: torch's default)
+
+    def validate(self) -> None:
+        for name in ("epochs", "batch_size", "seq_len", "patience"):
+            if getattr(self, name) <= 0:
+                raise ParameterError(f"train.{name}={getattr(self, name)} must be a positive integer")
+        if not 0 < self.valid_fraction < 1:
+            raise ParameterError(f"train.valid_fraction={self.valid_fraction} must be in (0, 1)")
+        lo, hi = self.pitch_shift
+        if lo > hi or abs(lo) > 24 or abs(hi) > 24:
+            raise ParameterError(f"train.pitch_shift={self.pitch_shift} must be (low, high) semitones within +-24")
+        for name in ("pitch_shift_prob", "corrupt_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ParameterError(f"train.{name}={getattr(self, name)} must be in [0, 1]")
+        if self.lr <= 0:
+            raise ParameterError(f"train.lr={self.lr} must be positive")
+
+
+@dataclass(frozen=True)
+class Config:
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+
+    def validate(self) -> "Config":
+        self.audio.validate()
+        self.model.validate()
+        self.train.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        return _build(cls, d, "")
+
+
+def _choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ParameterError(f"{name}={value!r} is not valid; expected one of {', '.join(map(repr, allowed))}")
+
+
+# Presets: 44.1 kHz for quality and low latency (n_fft 512 + hop 128 = 14.5 ms of framing, of which
+# the algorithmic delay n_fft - 1 = 11.6 ms), 16 kHz for NSynth-rate material.
+PRESETS: dict[str, dict] = {
+    "nsynth": {"audio": {"sr": 16000, "n_fft": 1024, "hop_length": 256}},
+    "quality": {"audio": {"sr": 44100, "n_fft": 2048, "hop_length": 512}},
+    "low-latency": {"audio": {"sr": 44100, "n_fft": 512, "hop_length": 128},
+                    "model": {"encoder": [256, 128], "lstm": 128, "decoder": [128, 256]}},
+}
+
+
+def _coerce(value, typ, name: str):
+    origin = getattr(typ, "__origin__", None)
+    try:
+        if origin is tuple:
+            if isinstance(value, str):
+                value = [v for v in value.strip("()[] ").split(",") if v.strip()]
+            args = typ.__args__
+            inner = args[0]
+            return tuple(_coerce(v, inner, name) for v in value)
+        if typ is bool:
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            return bool(value)
+        if typ is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if typ is float:
+            return float(value)
+        if typ is str:
+            return str(value)
+    except (TypeError, ValueError):
+        pass
+    else:
+        return value
+    raise ParameterError(f"{name}={value!r} is not a valid {getattr(typ, '__name__', typ)}")
+
+
+def _build(cls, d: dict, prefix: str):
+    if not isinstance(d, dict):
+        raise ParameterError(f"{prefix or 'config'} must be a table of settings, got {d!r}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ParameterError(
+            f"{prefix}{unknown[0]} is not a setting; expected one of {', '.join(prefix + n for n in sorted(names))}"
+        )
+    kw = {}
+    for f in fields(cls):
+        if f.name not in d:
+            continue
+        typ = hints[f.name]
+        if dataclasses.is_dataclass(typ):
+            kw[f.name] = _build(typ, d[f.name], f"{prefix}{f.name}.")
+        else:
+            kw[f.name] = _coerce(d[f.name], typ, prefix + f.name)
+    return cls(**kw)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _parse_set(item: str) -> dict:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise ParameterError(f"--set {item!r} must look like section.key=value (e.g. train.epochs=20)")
+    node: dict[str, Any] = {}
+    parts = key.strip().split(".")
+    cur = node
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value.strip()
+    return node
+
+
+def make_config(*, preset: str | None = None, file=None, overrides=(), seed: int | None = None) -> Config:
+    """Build a validated config: defaults < preset < TOML file < ``--set`` overrides < seed.
+
+    Examples
+    --------
+    >>> cfg = make_config(preset="low-latency", overrides=["train.epochs=5"], seed=1)
+    >>> cfg.audio.n_fft, cfg.train.epochs, cfg.seed
+    (512, 5, 1)
+    """
+    d = Config().to_dict()
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ParameterError(f"preset={preset!r} is not valid; expected one of {', '.join(PRESETS)}")
+        d = _merge(d, PRESETS[preset])
+    if file is not None:
+        p = Path(file)
+        if not p.is_file():
+            raise ParameterError(f"config file {str(p)!r} does not exist; expected a TOML file")
+        try:
+            d = _merge(d, tomllib.loads(p.read_text()))
+        except tomllib.TOMLDecodeError as err:
+            raise ParameterError(f"config file {str(p)!r} is not valid TOML: {err}") from None
+    for item in overrides:
+        d = _merge(d, _parse_set(item))
+    cfg = Config.from_dict(d)
+    if seed is not None:
+        cfg = replace(cfg, seed=int(seed))
+    return cfg.validate()
+
+
+def config_hash(cfg: Config) -> str:
+    """Stable 12-hex-digit hash of a config (sorted JSON)."""
+    return hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:12]

@@ -1,0 +1,62 @@
+"""Resolve a training or dictionary target: an audio file, a folder of audio, or a corpus selection.
+
+A corpus selection is ``CORPUS:key=value[,key=value...]`` with the :class:`NSynth` filters, values
+joined by ``+`` for several: ``data/gm:family=brass,split=train`` or ``data/gm:program=56+57``.
+A corpus folder without filters selects every note.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.errors import ParameterError
+
+__all__ = ["resolve_target", "AUDIO_EXTENSIONS", "parse_selection"]
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
+_INT_KEYS = ("program", "pitch", "velocity")
+_KEYS = ("family", "source", "split", *_INT_KEYS)
+
+
+def parse_selection(text: str) -> dict:
+    """``"family=brass,split=train"`` -> ``{"family": ["brass"], "split": ["train"]}``."""
+    out: dict[str, list] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or key not in _KEYS or not value:
+            raise ParameterError(f"corpus selection {part!r} must be key=value with key one of {', '.join(_KEYS)}")
+        vals = value.split("+")
+        if key in _INT_KEYS:
+            try:
+                vals = [int(v) for v in vals]
+            except ValueError:
+                raise ParameterError(f"corpus selection {part!r}: {key} takes integers") from None
+        out[key] = vals
+    return out
+
+
+def _is_corpus(p: Path) -> bool:
+    return (p / "examples.json").is_file() or any((p / f"nsynth-{s}" / "examples.json").is_file()
+                                                  for s in ("train", "valid", "test"))
+
+
+def resolve_target(target: str | Path) -> list[Path]:
+    """The audio files a target names, sorted; ``ParameterError`` if it names none."""
+    text = str(target)
+    path, sep, sel = text.partition(":")
+    p = Path(path)
+    if sep or (p.is_dir() and _is_corpus(p)):
+        from workbench.corpus.nsynth import NSynth
+
+        ds = NSynth(p, **parse_selection(sel))
+        if not len(ds):
+            raise ParameterError(f"target={text!r} selects no notes; check the filters against `workbench corpus info {p}`")
+        return [Path(x) for x in ds.paths()]
+    if not p.exists():
+        raise ParameterError(f"target={text!r} does not exist; expected an audio file, a folder or CORPUS:key=value")
+    if p.is_file():
+        return [p]
+    files = sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS)
+    if not files:
+        raise ParameterError(f"target={text!r} is a folder with no audio files ({', '.join(AUDIO_EXTENSIONS)})")
+    return files
