@@ -67,6 +67,7 @@ class AutoencoderEffect(Effect):
         self.n_fft, self.hop_length, self.model_sr = cfg.audio.n_fft, cfg.audio.hop_length, cfg.audio.sr
         m = cfg.model
         self._io = dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db)
+        self._decomp = dict(mode=m.compression, power=m.power, log_range_db=m.log_range_db)
         self.context = m.context
         self.set_params(mix=mix, gate_db=gate_db, gain_db=gain_db)
         # RMS of a windowed full-scale frame per unit of spectral energy (Parseval, one-sided).
@@ -106,7 +107,7 @@ class AutoencoderEffect(Effect):
         if self.context:
             self._history = torch.cat([self._history, x], dim=1)[:, -self.context:]
         y, _, self._state = self.model(ctx, self._state)
-        shape = decompress(y, **self._io)
+        shape = decompress(y, **self._decomp)
         energy = torch.linalg.vector_norm(mag, dim=-1, keepdim=True)
         out = shape * (energy / torch.linalg.vector_norm(shape, dim=-1, keepdim=True).clamp_min(1e-8))
         level_db = 20 * torch.log10(energy * math.sqrt(2) * self._level_scale + 1e-12)

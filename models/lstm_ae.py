@@ -101,6 +101,11 @@ class LSTMAutoencoder(nn.Module):
     latent : int
         Bottleneck width.
     bottleneck : {"sigmoid", "leaky_relu"}
+    output : {"residual", "spectrum"}
+        ``spectrum`` (seed 003): the decoder alone produces the frame. ``residual``: the decoder's
+        output is added to the current input frame (compressed domain), so the harmonics come
+        from the input and the network learns the correction towards the instrument; it
+        converges in minutes on a CPU where the plain decoder first collapses to a mean frame.
 
     Shapes
     ------
@@ -116,8 +121,11 @@ class LSTMAutoencoder(nn.Module):
     """
 
     def __init__(self, *, n_bins: int, context: int = 4, encoder=(512, 256), lstm: int = 256, latent: int = 32,
-                 bottleneck: str = "sigmoid", decoder=(256, 512)):
+                 bottleneck: str = "sigmoid", decoder=(256, 512), output: str = "residual"):
         super().__init__()
+        if output not in ("residual", "spectrum"):
+            raise ParameterError(f"output={output!r} is not valid; expected 'residual' or 'spectrum'")
+        self.output = output
         if bottleneck not in ("sigmoid", "leaky_relu"):
             raise ParameterError(f"bottleneck={bottleneck!r} is not valid; expected 'sigmoid' or 'leaky_relu'")
         self.n_bins, self.context, self.latent = int(n_bins), int(context), int(latent)
@@ -141,13 +149,21 @@ class LSTMAutoencoder(nn.Module):
         h, state = self.lstm(h, state)
         return self.bottleneck_act(self.to_latent(h)), state
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent ``(..., latent)`` -> non-negative compressed magnitudes ``(..., n_bins)``."""
-        return torch.relu(self.out(self.decoder(z)))
+    def decode(self, z: torch.Tensor, current: torch.Tensor | None = None) -> torch.Tensor:
+        """Latent ``(..., latent)`` -> non-negative compressed magnitudes ``(..., n_bins)``.
+
+        A ``residual`` model adds the decoder output to ``current`` (the current input frame,
+        compressed, ``(..., n_bins)``); without it (synthesis from the latent alone) the decoder
+        output is used as is.
+        """
+        h = self.out(self.decoder(z))
+        if self.output == "residual" and current is not None:
+            h = h + current
+        return torch.relu(h)
 
     def forward(self, x: torch.Tensor, state=None):
         z, state = self.encode(x, state)
-        return self.decode(z), z, state
+        return self.decode(z, x[..., -1, :]), z, state
 
     def step(self, frame: torch.Tensor, state=None):
         """One frame with context ``(B, context + 1, n_bins)`` -> ``(y (B, n_bins), z (B, latent), state)``."""

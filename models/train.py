@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
 from models.augment import add_noise, random_envelope, shift_pitch
 from models.checkpoint import save_run
@@ -25,7 +25,7 @@ from workbench.config import Config
 from workbench.errors import ParameterError
 from workbench.spectral import causal_frames
 
-__all__ = ["FrameSequences", "clip_magnitudes", "split_clips", "build_model", "train", "model_kwargs"]
+__all__ = ["EpochSampler", "FrameSequences", "clip_magnitudes", "split_clips", "build_model", "train", "model_kwargs"]
 
 
 def clip_magnitudes(paths, cfg: Config) -> list[torch.Tensor]:
@@ -116,10 +116,28 @@ class FrameSequences(Dataset):
         return x, y
 
 
+class EpochSampler(torch.utils.data.Sampler):
+    """Shuffles with a permutation drawn from ``(seed, epoch)``: the order of any epoch is the same
+    whether training ran straight through or was resumed (DistributedSampler does the same)."""
+
+    def __init__(self, n: int, *, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
 def model_kwargs(cfg: Config) -> dict:
     m = cfg.model
     return {"n_bins": cfg.audio.n_fft // 2 + 1, "context": m.context, "encoder": list(m.encoder), "lstm": m.lstm,
-            "latent": m.latent, "bottleneck": m.bottleneck, "decoder": list(m.decoder)}
+            "latent": m.latent, "bottleneck": m.bottleneck, "decoder": list(m.decoder), "output": m.output}
 
 
 def build_model(cfg: Config) -> LSTMAutoencoder:
@@ -135,7 +153,7 @@ def _loss_plot(rows: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ep = [r["epoch"] for r in rows]
     ax.plot(ep, [r["train_loss"] for r in rows], label="train (augmented)")
-    ax.plot(ep, [r["valid_loss"] for r in rows], label="valid (clean)")
+    ax.plot(ep, [r["valid_loss"] for r in rows], label="valid (fixed augmentation)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE on compressed magnitudes")
     ax.set_yscale("log")
@@ -190,13 +208,15 @@ def train(paths, cfg: Config, out, *, device: str | torch.device = "cpu", world_
     mags = clip_magnitudes(paths, cfg)
     train_m, valid_m = split_clips(mags, valid_fraction=t.valid_fraction, seed=cfg.seed, min_frames=cfg.model.context + 2)
     train_ds = FrameSequences(train_m, cfg, augment=True, seed=cfg.seed, stride=max(t.seq_len // 2, 1))
-    valid_ds = FrameSequences(valid_m, cfg, augment=False, seed=cfg.seed)
+    # Valid scores the training task (perturbed input -> clean frame) with draws fixed at epoch 0;
+    # on clean input the identity map would win and stop training at once.
+    valid_ds = FrameSequences(valid_m, cfg, augment=True, seed=cfg.seed + 1)
     if world_size > 1:
         from torch.utils.data.distributed import DistributedSampler
 
         sampler = DistributedSampler(train_ds, num_replicas=world_size, rank=rank, seed=cfg.seed)
     else:
-        sampler = RandomSampler(train_ds, generator=torch.Generator().manual_seed(cfg.seed))
+        sampler = EpochSampler(len(train_ds), seed=cfg.seed)
     train_dl = DataLoader(train_ds, batch_size=t.batch_size, sampler=sampler, drop_last=False)
     valid_dl = DataLoader(valid_ds, batch_size=t.batch_size, sampler=SequentialSampler(valid_ds))
 

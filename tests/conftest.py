@@ -55,3 +55,20 @@ def trumpet_melodies(tmp_path_factory) -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+TINY_MODEL = ["model.encoder=64", "model.lstm=32", "model.latent=8", "model.decoder=64", "train.seq_len=16",
+              "train.batch_size=16", "train.epochs=4", "train.patience=10"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, trumpet_melodies) -> Path:
+    """A small autoencoder trained for a few epochs on three trumpet melodies (about 10 s)."""
+    from models.train import train
+    from workbench.config import make_config
+    from workbench.corpus.select import resolve_target
+
+    out = tmp_path_factory.mktemp("run") / "trumpet"
+    cfg = make_config(preset="nsynth", overrides=TINY_MODEL, seed=0)
+    train(resolve_target(trumpet_melodies), cfg, out, progress=False)
+    return out

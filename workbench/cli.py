@@ -18,6 +18,8 @@ _VERBS = """verbs:
   corpus melodies   render random melodies of one GM instrument with MIDI + ground truth
   corpus voice      sung (Festival) and spoken (espeak-ng) phrases with ground truth
   corpus info       summarise an NSynth-format corpus (a real NSynth download too)
+  train             train an instrument autoencoder on a file, a folder or a corpus selection
+  transfer          play an audio file through a method (autoencoder) into a new file
   info              check an audio file and print its shape, rate, length and level
   demo              the main job on the embedded corpus (what `make demo` runs)
 """
@@ -89,6 +91,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     ci = csub.add_parser("info", help="summarise a corpus", description="Notes per split, family and source.")
     ci.add_argument("path")
+
+    t = sub.add_parser("train", help="train an instrument autoencoder",
+                       description="Train the LSTM-context STFT autoencoder on the target instrument. Writes a "
+                                   "run folder: model.safetensors, config.json, meta.json, loss.csv, loss.png.")
+    t.add_argument("--target", required=True,
+                   help="audio file, folder of audio, or corpus selection CORPUS:key=value,... "
+                        "(e.g. data/gm:family=brass,split=train or data/gm:program=56)")
+    t.add_argument("--out", required=True, help="run folder, e.g. runs/trumpet")
+    t.add_argument("--preset", choices=("nsynth", "quality", "low-latency"),
+                   help="nsynth: 16 kHz, n_fft 1024; quality: 44.1 kHz, n_fft 2048; low-latency: 44.1 kHz, n_fft 512")
+    t.add_argument("--config", help="TOML file with [audio], [model], [train] tables")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one setting, e.g. --set train.epochs=20 (repeatable)")
+    t.add_argument("--seed", type=_int, default=0)
+    t.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+
+    x = sub.add_parser("transfer", help="process an audio file with a method",
+                       description="Play an input through a timbre-transfer method. The input is resampled "
+                                   "to the model's rate (with a notice) and the output written at that rate.")
+    x.add_argument("--method", default="autoencoder", choices=("autoencoder",))
+    x.add_argument("--model", required=True, help="run folder from `workbench train`")
+    x.add_argument("--input", required=True, help="audio file (wav, flac, ogg, mp3...)")
+    x.add_argument("--out", required=True, help="output audio file")
+    x.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (default 1)")
+    x.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
+    x.add_argument("--channels", choices=("keep", "mono"), default="keep",
+                   help="process each channel (keep) or mix down to mono first")
 
     i = sub.add_parser("info", help="check an audio file", description="Load an audio file with the "
                        "workbench's checks and print its shape, sample rate, duration and peak level.")
@@ -168,6 +197,42 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _cmd_train(args) -> int:
+    from models.train import train
+    from workbench.config import make_config
+    from workbench.corpus.select import resolve_target
+
+    cfg = make_config(preset=args.preset, file=args.config, overrides=args.set, seed=args.seed)
+    paths = resolve_target(args.target)
+    meta = train(paths, cfg, args.out, resume=args.resume, progress=not args.quiet,
+                 describe={"target": args.target, "preset": args.preset})
+    print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
+          f"loss {meta['best_valid_loss']:.5f} at epoch {meta['best_epoch']}; run in {args.out}")
+    return 0
+
+
+def _cmd_transfer(args) -> int:
+    from workbench.audio import load, save, to_mono
+
+    if args.method == "autoencoder":
+        from effects.autoencoder import AutoencoderEffect
+
+        fx = AutoencoderEffect(model=args.model, mix=args.mix, gate_db=args.gate_db)
+        sr = fx.model_sr
+    audio, file_sr = load(args.input)
+    if file_sr != sr:
+        from workbench.audio import resample
+
+        print(f"workbench: note: resampling {args.input} from {file_sr} Hz to the model's {sr} Hz", file=sys.stderr)
+        audio = resample(audio, file_sr, sr)
+    if args.channels == "mono":
+        audio = to_mono(audio)
+    out = fx.process(audio, sr)
+    save(args.out, out, sr)
+    print(f"wrote {args.out} ({out.shape[0]} channel(s), {out.shape[1] / sr:.2f} s at {sr} Hz, method {args.method})")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from analysis.demo import run_demo
 
@@ -181,7 +246,8 @@ def main(argv=None) -> int:
     if args.verb is None:
         parser.print_help()
         return 2
-    handlers = {"corpus": _cmd_corpus, "info": _cmd_info, "demo": _cmd_demo}
+    handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "info": _cmd_info,
+                "demo": _cmd_demo}
     try:
         return handlers[args.verb](args)
     except ParameterError as err:

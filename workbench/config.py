@@ -45,6 +45,7 @@ class ModelConfig:
     latent: int = 32
     bottleneck: str = "sigmoid"  # or "leaky_relu"
     decoder: tuple[int, ...] = (256, 512)
+    output: str = "residual"  # "residual" (decoder corrects the input frame) or "spectrum" (seed 003)
     normalize: str = "max"  # per-frame shape: "max" (unit peak) or "norm" (unit L2)
     compression: str = "power"  # "power" (m ** power), "log" (dB over log_range), "none"
     power: float = 0.3
@@ -60,6 +61,7 @@ class ModelConfig:
             raise ParameterError(f"model.lstm={self.lstm} and model.latent={self.latent} must be positive")
         _choice("model.bottleneck", self.bottleneck, ("sigmoid", "leaky_relu"))
         _choice("model.normalize", self.normalize, ("max", "norm"))
+        _choice("model.output", self.output, ("residual", "spectrum"))
         _choice("model.compression", self.compression, ("power", "log", "none"))
         if not 0 < self.power <= 1:
             raise ParameterError(f"model.power={self.power} must be in (0, 1]")
