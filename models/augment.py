@@ -4,9 +4,9 @@
   envelope and fine structure; only the fine structure (the harmonics) is stretched along
   frequency, so the instrument keeps its own envelope at the new pitch. Widens the pitch range
   the network has seen (seed 003 reports it losing the input pitch above its training range).
-- :func:`random_envelope`: a smooth random spectral tilt/formant curve; the network gets the
-  target frame under a foreign envelope and must return the clean frame, which is the mapping
-  timbre transfer needs.
+- :func:`whiten` + :func:`random_envelope`: the target frame's own envelope is replaced by a
+  smooth random one (tilt and formants); the network gets the instrument's harmonics under a
+  foreign envelope and must return the clean frame, which is the mapping timbre transfer needs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 
 from workbench.spectral import cepstral_envelope
 
-__all__ = ["shift_pitch", "random_envelope", "add_noise"]
+__all__ = ["shift_pitch", "random_envelope", "whiten", "add_noise"]
 
 
 def shift_pitch(mag: torch.Tensor, semitones: float, *, order: int = 30) -> torch.Tensor:
@@ -38,18 +38,30 @@ def shift_pitch(mag: torch.Tensor, semitones: float, *, order: int = 30) -> torc
     return (shifted * env).clamp_min(0)
 
 
-def random_envelope(bins: int, *, order: int, std_db: float, generator: torch.Generator) -> torch.Tensor:
-    """A smooth random gain curve ``(bins,)`` (linear), std about ``std_db`` dB, mean 0 dB.
+def random_envelope(bins: int, *, order: int, std_db: float, generator: torch.Generator,
+                    tilt_db: tuple[float, float] = (-40.0, 10.0)) -> torch.Tensor:
+    """A smooth random gain curve ``(bins,)`` (linear), mean 0 dB.
 
-    A cosine series up to ``order`` with coefficients falling as ``1/q`` gives tilts and a few
-    broad resonances, like another instrument's or a voice's envelope.
+    A cosine series up to ``order`` with coefficients falling as ``1/q`` (std about ``std_db``)
+    gives a few broad resonances, like formants; on top, a tilt drawn from ``tilt_db`` (dB
+    from the lowest to the highest bin, along log frequency) makes dark or bright envelopes,
+    like a voice's or another instrument's.
     """
     q = torch.arange(1, order + 1, dtype=torch.float32)
     coef = torch.randn(order, generator=generator) / q
     k = torch.arange(bins, dtype=torch.float32) / max(bins - 1, 1)
     curve = (coef[:, None] * torch.cos(math.pi * q[:, None] * k[None])).sum(0)
     curve = curve / curve.std().clamp_min(1e-6) * std_db
+    tilt = tilt_db[0] + (tilt_db[1] - tilt_db[0]) * float(torch.rand((), generator=generator))
+    logk = torch.log2(1 + 63 * k) / 6  # 0..1 along roughly six octaves
+    curve = curve + tilt * logk
     return 10 ** ((curve - curve.mean()) / 20)
+
+
+def whiten(mag: torch.Tensor, *, order: int = 30) -> torch.Tensor:
+    """Divide magnitude frames ``(T, bins)`` by their own cepstral envelope (fine structure only)."""
+    env = cepstral_envelope(mag.T.clamp_min(1e-9), order=min(order, mag.shape[1] - 2)).T
+    return mag / env
 
 
 def add_noise(mag: torch.Tensor, *, level_db: float, generator: torch.Generator) -> torch.Tensor:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
-from models.augment import add_noise, random_envelope, shift_pitch
+from models.augment import add_noise, random_envelope, shift_pitch, whiten
 from models.checkpoint import save_run
 from models.lstm_ae import LSTMAutoencoder, prepare_input, stack_context
 from workbench.audio import load
@@ -105,7 +105,9 @@ class FrameSequences(Dataset):
                 clean = shift_pitch(win, semis)
             noisy = clean
             if torch.rand((), generator=g) < t.corrupt_prob:
-                noisy = noisy * random_envelope(win.shape[1], order=t.corrupt_order, std_db=t.corrupt_db, generator=g)
+                # replace the instrument's envelope by a foreign one, one per sequence
+                env = random_envelope(win.shape[1], order=t.corrupt_order, std_db=t.corrupt_db, generator=g)
+                noisy = whiten(noisy) * env
             if t.noise_db > -200:
                 level = t.noise_db - 20 * float(torch.rand((), generator=g))
                 noisy = add_noise(noisy, level_db=level, generator=g)
