@@ -101,7 +101,8 @@ class AutoencoderEffect(Effect):
 
     def _frames(self, X: torch.Tensor) -> torch.Tensor:
         """Complex frames ``(channels, bins, k)`` -> transferred complex frames, state carried."""
-        mag = X.abs().transpose(1, 2)  # (ch, k, bins)
+        absX = X.abs()
+        mag = absX.transpose(1, 2)  # (ch, k, bins)
         x, _ = prepare_input(mag, **self._io)
         ctx = stack_context(x, self.context, self._history)
         if self.context:
@@ -112,7 +113,7 @@ class AutoencoderEffect(Effect):
         out = shape * (energy / torch.linalg.vector_norm(shape, dim=-1, keepdim=True).clamp_min(1e-8))
         level_db = 20 * torch.log10(energy * math.sqrt(2) * self._level_scale + 1e-12)
         gate = ((level_db - self.gate_db) / 12.0).clamp(0, 1)
-        phase = torch.where(X.abs() > 0, X / X.abs().clamp_min(1e-30), torch.ones_like(X))
+        phase = torch.where(absX > 0, X / absX.clamp_min(1e-30), torch.ones_like(X))
         return (out * gate).transpose(1, 2) * phase
 
     def _process(self, x):
