@@ -215,3 +215,17 @@ def test_cli_train_and_transfer(trumpet_melodies, tmp_path):
 def test_cli_train_bad_args(tmp_path, args, match):
     proc = run_cli("train", "--out", str(tmp_path / "r"), *args)
     assert proc.returncode == 2 and match in proc.stderr, proc.stderr
+
+
+def test_train_on_corpus_selection(small_corpus, tmp_path):
+    from models.train import train
+    from workbench.corpus.select import resolve_target
+
+    paths = resolve_target(f"{small_corpus}:program=56+57,velocity=127")
+    assert paths and all("brass_acoustic_056" in p.name or "brass_acoustic_057" in p.name for p in paths)
+    assert all(p.name.endswith("-127.wav") for p in paths)
+    cfg = make_config(preset="nsynth", overrides=[*TINY_MODEL, "train.epochs=3"], seed=0)
+    meta = train(paths, cfg, tmp_path / "notes", progress=False)
+    rows = list(csv.DictReader((tmp_path / "notes" / "loss.csv").open()))
+    assert meta["data"]["files"] == len(paths) and meta["data"]["valid_clips"] >= 1
+    assert min(float(r["valid_loss"]) for r in rows) < float(rows[0]["valid_loss"])
