@@ -28,6 +28,8 @@ def soft_limit(x: torch.Tensor, *, knee: float = 0.9) -> torch.Tensor:
     """
     x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
     a = x.abs()
+    if float(a.max()) <= knee:  # the usual case: nothing to limit
+        return x
     over = knee + (1 - knee) * torch.tanh((a - knee) / (1 - knee))
     return torch.where(a > knee, torch.sign(x) * over, x)
 

@@ -258,6 +258,7 @@ class StreamingSynthesizer:
         self.channels = _positive_int(channels, "channels")
         self.window = hann_window(self.n_fft)
         self._env = _ola_envelope(self.n_fft, self.hop_length)
+        self._env_tiled: dict[int, torch.Tensor] = {}
         self.reset()
 
     @property
@@ -283,7 +284,10 @@ class StreamingSynthesizer:
         ).reshape(self.channels, total)
         out[..., : self.n_fft - h] += self._acc
         self._acc = out[..., k * h:].clone()
-        return out[..., : k * h] / self._env.repeat(k)
+        env = self._env_tiled.get(k)
+        if env is None:  # live streams see one or two frame counts: tile each once
+            env = self._env_tiled[k] = self._env.repeat(k)
+        return out[..., : k * h] / env
 
 
 class SpectralStream:
