@@ -113,6 +113,8 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
     """Run the whole demo (skipping finished steps); returns the figures written to the report."""
     from analysis.transfer_eval import mfcc_profile, raw_pitch_accuracy, real_time_factor, reconstruction, timbre_distance
     from effects.autoencoder import AutoencoderEffect
+    from effects.cepstral import CepstralEffect
+    from effects.mosaic import MosaicEffect
     from models.checkpoint import load_run
     from models.train import clip_magnitudes, split_clips
 
@@ -127,18 +129,24 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
     out.mkdir(parents=True, exist_ok=True)
     voice, _ = load(data / "voice" / f"{SUNG}.wav", sr=sr, mono=True)
     save(out / "input.wav", voice, sr)
-    methods = {"autoencoder": AutoencoderEffect(model=run)}
+    trumpet_dir = data / "trumpet"
+    methods = {
+        "autoencoder": AutoencoderEffect(model=run),
+        "cepstral (mean envelope)": CepstralEffect(target=trumpet_dir, envelope="mean"),
+        "cepstral (time-varying)": CepstralEffect(target=trumpet_dir, envelope="timevarying"),
+        "mosaic": MosaicEffect(target=trumpet_dir),
+    }
     outputs, pitch, timbre, rtf = {}, {}, {}, {}
     trumpet_files = sorted((data / "trumpet").glob("melody_*.wav"))
     profile = mfcc_profile([load(p, sr=sr, mono=True)[0] for p in trumpet_files], sr=sr)
     timbre["input"] = timbre_distance(voice, profile, sr=sr)
     for name, fx in methods.items():
         y = fx.process(voice, sr)
-        save(out / f"{name}.wav", y, sr)
+        save(out / f"{_slug(name)}.wav", y, sr)
         outputs[name] = y[0]
         pitch[name] = raw_pitch_accuracy(voice[0], y[0], sr=sr)
         timbre[name] = timbre_distance(y, profile, sr=sr)
-        rtf[name] = real_time_factor(fx, voice, sr)
+        rtf[name] = real_time_factor(fx, voice, sr)  # after the first run: targets are loaded once
     _figures(out, sr, voice[0], outputs, pitch)
 
     # held-out reconstruction on the clips the training left out (same clip-level split)
@@ -166,11 +174,15 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
     (out / "figures.json").write_text(json.dumps(figures, indent=1, default=float))
     _report(out, figures, run_dir, data)
     print(f"report      {out / 'report.md'}")
-    print(f"audio       {out / 'input.wav'}  " + "  ".join(str(out / f'{m}.wav') for m in methods))
+    print(f"audio       {out / 'input.wav'}  " + "  ".join(str(out / f'{_slug(m)}.wav') for m in methods))
     print(f"figures     {out / 'spectrograms.png'}  {out / 'f0.png'}")
     print(f"model       {run_dir}  (loss curve: {run_dir / 'loss.png'})")
     print(f"material    {data / 'gm'}  {data / 'trumpet'}  {data / 'voice'}")
     return figures
+
+
+def _slug(name: str) -> str:
+    return name.replace(" (", "_").replace(")", "").replace(" ", "-")
 
 
 def _report(out: Path, f: dict, run_dir: Path, data: Path) -> None:
@@ -179,7 +191,9 @@ def _report(out: Path, f: dict, run_dir: Path, data: Path) -> None:
         "# Timbre workbench demo",
         "",
         f"A sung phrase (`{data / 'voice' / SUNG}.wav`, Festival) played through a trumpet model trained on "
-        f"40 rendered trumpet melodies (`{data / 'trumpet'}`). Figures measured by this run.",
+        f"40 rendered trumpet melodies (`{data / 'trumpet'}`), and through the two classical baselines with the "
+        f"same melodies as their target: cepstral-envelope hybridization (the trumpet's mean envelope, and "
+        f"frame by frame) and MFCC mosaicing. Figures measured by this run.",
         "",
         "## Training",
         f"- {tr['epochs']} epochs in {tr['seconds']} s ({tr['stopped_by']}), {tr['parameters']:,} parameters, "

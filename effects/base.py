@@ -50,6 +50,7 @@ class Effect(abc.ABC):
 
     def __init__(self):
         self._prepared: tuple[int, int, int] | None = None
+        self.input_length: int | None = None  # total input samples when known in advance
 
     # -- parameters ---------------------------------------------------------------------------
     def get_params(self) -> dict:
@@ -122,6 +123,7 @@ class Effect(abc.ABC):
         a = validate_audio(audio, sr=sample_rate)
         squeeze = np.asarray(audio).ndim == 1
         ch, n = a.shape
+        self.input_length = n  # known offline: policies such as a stretched target use it
         self.prepare(sample_rate, ch, OFFLINE_BLOCK)
         L = self.latency_samples
         padded = np.concatenate([a, np.zeros((ch, L), np.float32)], axis=1)

@@ -29,12 +29,21 @@ def _voice_like(seconds=1.5, sr=SR, channels=1, seed=0):
     return np.stack([y * (1 - 0.3 * c) for c in range(channels)]).astype(np.float32)
 
 
-@pytest.fixture(params=["autoencoder"])
-def effect_factory(request, tiny_run):
+@pytest.fixture(params=["autoencoder", "cepstral-timevarying", "cepstral-mean", "mosaic"])
+def effect_factory(request, tiny_run, trumpet_melodies):
     if request.param == "autoencoder":
         from effects.autoencoder import AutoencoderEffect
 
         return lambda: AutoencoderEffect(model=tiny_run, mix=0.8, gate_db=-70.0)
+    if request.param.startswith("cepstral"):
+        from effects.cepstral import CepstralEffect
+
+        env = request.param.split("-")[1]
+        return lambda: CepstralEffect(target=trumpet_melodies / "melody_000.wav", envelope=env, mix=0.9)
+    if request.param == "mosaic":
+        from effects.mosaic import MosaicEffect
+
+        return lambda: MosaicEffect(target=trumpet_melodies / "melody_000.wav", k=4, continuity=0.5, mix=0.9)
     raise AssertionError(request.param)
 
 

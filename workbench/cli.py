@@ -19,7 +19,7 @@ _VERBS = """verbs:
   corpus voice      sung (Festival) and spoken (espeak-ng) phrases with ground truth
   corpus info       summarise an NSynth-format corpus (a real NSynth download too)
   train             train an instrument autoencoder on a file, a folder or a corpus selection
-  transfer          play an audio file through a method (autoencoder) into a new file
+  transfer          play an audio file through a method (autoencoder, cepstral, mosaic)
   info              check an audio file and print its shape, rate, length and level
   demo              the main job on the embedded corpus (what `make demo` runs)
 """
@@ -110,8 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("transfer", help="process an audio file with a method",
                        description="Play an input through a timbre-transfer method. The input is resampled "
                                    "to the model's rate (with a notice) and the output written at that rate.")
-    x.add_argument("--method", default="autoencoder", choices=("autoencoder",))
-    x.add_argument("--model", required=True, help="run folder from `workbench train`")
+    x.add_argument("--method", default="autoencoder", choices=("autoencoder", "cepstral", "mosaic"),
+                   help="autoencoder (needs --model), cepstral or mosaic (need --target)")
+    x.add_argument("--model", help="run folder from `workbench train` (autoencoder)")
+    x.add_argument("--target", help="timbre source for cepstral/mosaic: audio file, folder, CORPUS:key=value, "
+                                    "or a saved mosaic index folder")
+    x.add_argument("--sr", type=_int, help="processing rate for cepstral/mosaic (default: the input's)")
+    x.add_argument("--n-fft", type=_int, default=1024, help="cepstral/mosaic frame (default 1024)")
+    x.add_argument("--hop", type=_int, default=256, help="cepstral/mosaic hop (default 256)")
+    x.add_argument("--lifter", type=_int, help="cepstral lifter order, input and target (default 30 at n_fft 1024)")
+    x.add_argument("--envelope", choices=("timevarying", "mean"), default="timevarying", help="cepstral target envelope")
+    x.add_argument("--length-policy", choices=("loop", "stretch", "truncate"), default="loop",
+                   help="cepstral: when the input outlasts the target (default loop)")
+    x.add_argument("--k", type=_int, default=5, help="mosaic kNN candidates (default 5)")
+    x.add_argument("--continuity", type=_float, default=0.5, help="mosaic bonus for the next grain (default 0.5)")
+    x.add_argument("--repeat-window", type=_int, default=8, help="mosaic: no grain twice within N frames (default 8)")
+    x.add_argument("--save-index", help="mosaic: save the fitted index (arrays + JSON) to this folder")
     x.add_argument("--input", required=True, help="audio file (wav, flac, ogg, mp3...)")
     x.add_argument("--out", required=True, help="output audio file")
     x.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (default 1)")
@@ -211,23 +225,48 @@ def _cmd_train(args) -> int:
     return 0
 
 
-def _cmd_transfer(args) -> int:
-    from workbench.audio import load, save, to_mono
-
+def _make_effect(args, sr: int):
+    """The effect ``args`` ask for, prepared for audio at ``sr`` (the model's rate for autoencoders)."""
     if args.method == "autoencoder":
         from effects.autoencoder import AutoencoderEffect
 
-        fx = AutoencoderEffect(model=args.model, mix=args.mix, gate_db=args.gate_db)
-        sr = fx.model_sr
-    audio, file_sr = load(args.input)
-    if file_sr != sr:
-        from workbench.audio import resample
+        if not args.model:
+            raise ParameterError("--method autoencoder needs --model RUN_DIR (from `workbench train`)")
+        return AutoencoderEffect(model=args.model, mix=args.mix, gate_db=args.gate_db)
+    if not args.target:
+        raise ParameterError(f"--method {args.method} needs --target (audio file, folder or CORPUS:key=value)")
+    common = dict(n_fft=args.n_fft, hop_length=args.hop, mix=args.mix, gate_db=args.gate_db)
+    if args.method == "cepstral":
+        from effects.cepstral import CepstralEffect
 
-        print(f"workbench: note: resampling {args.input} from {file_sr} Hz to the model's {sr} Hz", file=sys.stderr)
+        return CepstralEffect(target=args.target, lifter_input=args.lifter, lifter_target=args.lifter,
+                              envelope=args.envelope, length_policy=args.length_policy, **common)
+    from pathlib import Path
+
+    from effects.mosaic import MosaicEffect, MosaicIndex
+
+    target = MosaicIndex.load(args.target) if (Path(args.target) / "index.json").is_file() else args.target
+    return MosaicEffect(target=target, k=args.k, continuity=args.continuity, repeat_window=args.repeat_window,
+                        **common)
+
+
+def _cmd_transfer(args) -> int:
+    from workbench.audio import load, resample, save, to_mono
+
+    audio, file_sr = load(args.input)
+    fx = _make_effect(args, file_sr)
+    index = getattr(fx, "index", None)  # a loaded mosaic index fixes its own rate
+    sr = getattr(fx, "model_sr", None) or args.sr or (index.params["sr"] if index is not None else file_sr)
+    if file_sr != sr:
+        print(f"workbench: note: resampling {args.input} from {file_sr} Hz to {sr} Hz", file=sys.stderr)
         audio = resample(audio, file_sr, sr)
     if args.channels == "mono":
         audio = to_mono(audio)
-    out = fx.process(audio, sr)
+    out = fx.process(audio, sr)  # everything is checked and computed before anything is written
+    if args.method == "cepstral" and args.length_policy == "truncate":
+        out = out[:, : fx.target_frames * fx.hop_length + fx.n_fft]
+    if args.method == "mosaic" and args.save_index:
+        fx.index.save(args.save_index)
     save(args.out, out, sr)
     print(f"wrote {args.out} ({out.shape[0]} channel(s), {out.shape[1] / sr:.2f} s at {sr} Hz, method {args.method})")
     return 0

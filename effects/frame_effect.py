@@ -1,0 +1,124 @@
+"""STFT-frame effects: causal analysis -> a transform of complex frames -> overlap-add.
+
+Shared by the autoencoder, cepstral and mosaic methods: the stream (exact latency
+``n_fft - 1``), the delayed dry path for ``mix``, output gain, the input-level gate that keeps
+silence silent, energy matching and the input's phase.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+
+import torch
+
+from effects.base import Effect
+from workbench.errors import ParameterError
+from workbench.spectral import SpectralStream, hann_window
+
+__all__ = ["FrameEffect", "DelayLine", "match_energy", "unit_phase"]
+
+
+class DelayLine:
+    """Fixed integer delay of ``(channels, n)`` blocks (the dry path of a mix)."""
+
+    def __init__(self, channels: int, delay: int):
+        self.channels, self.delay = channels, int(delay)
+        self.reset()
+
+    def reset(self) -> None:
+        self._buf = torch.zeros(self.channels, self.delay)
+
+    def process(self, x: torch.Tensor) -> torch.Tensor:
+        full = torch.cat([self._buf, x], dim=-1)
+        self._buf = full[:, x.shape[-1]:].clone()
+        return full[:, : x.shape[-1]]
+
+
+def match_energy(shape: torch.Tensor, mag: torch.Tensor, *, dim: int = -2) -> torch.Tensor:
+    """Scale magnitude frames ``shape`` so each has the L2 energy of the matching ``mag`` frame."""
+    e_in = torch.linalg.vector_norm(mag, dim=dim, keepdim=True)
+    e_out = torch.linalg.vector_norm(shape, dim=dim, keepdim=True).clamp_min(1e-8)
+    return shape * (e_in / e_out)
+
+
+def unit_phase(X: torch.Tensor, absX: torch.Tensor | None = None) -> torch.Tensor:
+    """``X / |X|`` with 1 where ``|X| = 0``."""
+    absX = X.abs() if absX is None else absX
+    return torch.where(absX > 0, X / absX.clamp_min(1e-30), torch.ones_like(X))
+
+
+class FrameEffect(Effect):
+    """Base of the STFT-frame methods. Subclasses implement :meth:`_transform`.
+
+    Parameters
+    ----------
+    n_fft, hop_length : int
+        Analysis frame and hop in samples.
+    mix : float
+        0 = dry input (delayed to stay aligned), 1 = fully processed.
+    gate_db : float
+        Frames whose input level (dBFS RMS) is below this are silent; full level 12 dB above.
+    gain_db : float
+        Output gain in dB.
+    """
+
+    _param_names = ("mix", "gate_db", "gain_db")
+
+    def __init__(self, *, n_fft: int, hop_length: int, mix: float = 1.0, gate_db: float = -60.0,
+                 gain_db: float = 0.0):
+        super().__init__()
+        self.n_fft, self.hop_length = int(n_fft), int(hop_length)
+        self.set_params(mix=mix, gate_db=gate_db, gain_db=gain_db)
+        # RMS of a windowed full-scale frame per unit of one-sided spectral energy (Parseval).
+        w = hann_window(self.n_fft)
+        self._level_scale = math.sqrt(2) / (self.n_fft * math.sqrt(float((w**2).mean())))
+
+    def _check_param(self, name, value):
+        if name == "mix" and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
+            raise ParameterError(f"mix={value!r} must be a number in [0, 1]")
+        if name in ("gate_db", "gain_db") and not (isinstance(value, (int, float)) and -200 <= value <= 48):
+            raise ParameterError(f"{name}={value!r} must be a level in dB between -200 and 48")
+
+    @property
+    def latency_samples(self) -> int:
+        return self.n_fft - 1
+
+    def _prepare(self, sample_rate, channels, max_block):
+        self._stream = SpectralStream(n_fft=self.n_fft, hop_length=self.hop_length, channels=channels,
+                                      frame_fn=self._frames)
+        self._dry = DelayLine(channels, self.latency_samples)
+        self._prepare_frames(sample_rate, channels)
+
+    def _reset(self):
+        self._stream.reset()
+        self._dry.reset()
+        self._reset_frames()
+
+    def _frames(self, X: torch.Tensor) -> torch.Tensor:
+        absX = X.abs()
+        Y = self._transform(X, absX)
+        energy = torch.linalg.vector_norm(absX, dim=1, keepdim=True)
+        level_db = 20 * torch.log10(energy * self._level_scale + 1e-12)
+        gate = ((level_db - self.gate_db) / 12.0).clamp(0, 1)
+        return Y * gate
+
+    def _process(self, x):
+        wet = self._stream.process(x)
+        y = wet if self.mix >= 1 else self.mix * wet + (1 - self.mix) * self._dry.process(x)
+        if self.mix >= 1:
+            self._dry.process(x)  # keep the dry line current so mix can change mid-stream
+        return y * 10 ** (self.gain_db / 20) if self.gain_db else y
+
+    # -- for subclasses -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def _prepare_frames(self, sample_rate: int, channels: int) -> None:
+        """Check the rate, load targets or models, allocate per-channel state."""
+
+    @abc.abstractmethod
+    def _reset_frames(self) -> None:
+        """Clear per-channel frame state."""
+
+    @abc.abstractmethod
+    def _transform(self, X: torch.Tensor, absX: torch.Tensor) -> torch.Tensor:
+        """Complex input frames ``(channels, bins, k)`` (and their magnitudes) -> output frames."""

@@ -1,0 +1,246 @@
+"""MFCC mosaicing (Burred's approach, seed 003's second baseline).
+
+The target is a dictionary of grains: its causal STFT frames, each described by MFCCs. For each
+input frame a kNN search (scikit-learn's KD-tree) proposes candidate grains; the pick minimises
+the feature distance minus a bonus for continuing the previous pick (its successor in the
+target) and excludes grains used within the last ``repeat_window`` frames. The output is the
+chosen grains, with their own phase, overlap-added and gain-matched to the input frames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from effects.frame_effect import FrameEffect, match_energy
+from effects.targets import load_target
+from workbench.errors import ParameterError
+from workbench.spectral import causal_frames, mfcc_from_power
+
+__all__ = ["MosaicIndex", "MosaicEffect", "grain_features"]
+
+SILENT_DB = -60.0
+INDEX_VERSION = 1
+
+
+def grain_features(power: torch.Tensor, *, sr: int, n_mfcc: int, use_c0: bool) -> torch.Tensor:
+    """MFCC descriptors of power frames ``(..., bins, T)`` -> ``(..., T, d)``.
+
+    No ``top_db`` clipping (it depends on the whole signal, which a live stream never sees).
+    """
+    m = mfcc_from_power(power, sr=sr, n_mfcc=n_mfcc, top_db=None)
+    m = m if use_c0 else m[..., 1:, :]
+    return m.transpose(-1, -2)
+
+
+class MosaicIndex:
+    """The target's grains and their features, with a KD-tree for kNN queries.
+
+    Build with :meth:`fit`; save with :meth:`save` (``index.json`` + ``features.npy``, no
+    pickles) and reload with :meth:`load`, which re-reads the target audio (its hash must match)
+    for the grains' complex spectra and rebuilds the tree.
+    """
+
+    def __init__(self):
+        self.params: dict = {}
+        self.files: list[dict] = []
+
+    @classmethod
+    def fit(cls, target, *, sr: int, n_fft: int = 1024, hop_length: int = 256, n_mfcc: int = 13,
+            use_c0: bool = False, deltas: bool = False, target_sr: int | None = None) -> "MosaicIndex":
+        self = cls()
+        self.params = {"sr": sr, "n_fft": n_fft, "hop_length": hop_length, "n_mfcc": n_mfcc, "use_c0": use_c0,
+                       "deltas": deltas}
+        clips = load_target(target, sr=sr, target_sr=target_sr, min_samples=n_fft)
+        if not isinstance(target, np.ndarray):
+            from workbench.corpus.select import resolve_target
+
+            paths = [Path(p) for p in target] if isinstance(target, (list, tuple)) else resolve_target(target)
+            self.files = [{"path": str(p), "sha1": hashlib.sha1(p.read_bytes()).hexdigest()} for p in paths]
+        self._build(clips)
+        return self
+
+    def _build(self, clips: list[np.ndarray], features: np.ndarray | None = None) -> None:
+        p = self.params
+        grains, succ, feats = [], [], []
+        for c in clips:
+            X = causal_frames(torch.from_numpy(c), n_fft=p["n_fft"], hop_length=p["hop_length"])  # (bins, T)
+            grains.append(X)
+            s = torch.ones(X.shape[-1], dtype=torch.bool)
+            s[-1] = False  # no successor across the end of a clip
+            succ.append(s)
+        X = torch.cat(grains, dim=-1)
+        energy = torch.linalg.vector_norm(X.abs(), dim=0)
+        keep = energy > energy.max() * 10 ** (SILENT_DB / 20)
+        if energy.max() <= 0 or not keep.any():
+            raise ParameterError("target is silent (no grain with energy); expected audible target material")
+        has_succ = torch.cat(succ)
+        # successor of grain i among the kept grains: i + 1 when both are kept and in one clip
+        kept_idx = torch.nonzero(keep)[:, 0]
+        nxt = torch.full((len(kept_idx),), -1, dtype=torch.long)
+        contiguous = (kept_idx[1:] == kept_idx[:-1] + 1) & has_succ[kept_idx[:-1]]
+        nxt[:-1][contiguous] = torch.arange(1, len(kept_idx))[contiguous]
+        self.grains = X[:, keep].T.contiguous()  # (N, bins) complex
+        self.successor = nxt.numpy()
+        if features is None:
+            f = grain_features(self.grains.abs().T ** 2, sr=p["sr"], n_mfcc=p["n_mfcc"], use_c0=p["use_c0"])
+            if p["deltas"]:
+                d = torch.diff(f, dim=0, prepend=f[:1])
+                f = torch.cat([f, d], dim=1)
+            features = f.numpy().astype(np.float64)
+        if features.shape[0] != self.grains.shape[0]:
+            raise ParameterError(f"index features ({features.shape[0]} grains) do not match the target audio "
+                                 f"({self.grains.shape[0]} grains)")
+        self.features = features
+        from sklearn.neighbors import NearestNeighbors
+
+        self.tree = NearestNeighbors(algorithm="kd_tree").fit(features)
+
+    def __len__(self) -> int:
+        return self.grains.shape[0]
+
+    def save(self, folder) -> Path:
+        folder = Path(folder)
+        if not self.files:
+            raise ParameterError("an index built from an array cannot be saved; build it from files")
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "features.npy", self.features, allow_pickle=False)
+        (folder / "index.json").write_text(json.dumps({"version": INDEX_VERSION, "params": self.params,
+                                                       "files": self.files, "grains": len(self)}, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, folder) -> "MosaicIndex":
+        folder = Path(folder)
+        if not (folder / "index.json").is_file() or not (folder / "features.npy").is_file():
+            raise ParameterError(f"index={str(folder)!r} has no index.json and features.npy; expected a saved "
+                                 f"mosaic index")
+        doc = json.loads((folder / "index.json").read_text())
+        self = cls()
+        self.params, self.files = doc["params"], doc["files"]
+        for f in self.files:
+            p = Path(f["path"])
+            if not p.is_file() or hashlib.sha1(p.read_bytes()).hexdigest() != f["sha1"]:
+                raise ParameterError(f"index={str(folder)!r}: target file {str(p)!r} is missing or changed since "
+                                     f"the index was saved; rebuild the index")
+        clips = load_target([f["path"] for f in self.files], sr=self.params["sr"],
+                            min_samples=self.params["n_fft"], notice=False)
+        self._build(clips, np.load(folder / "features.npy", allow_pickle=False))
+        return self
+
+
+class MosaicEffect(FrameEffect):
+    """Rebuild the input from the target's grains, chosen by MFCC similarity.
+
+    Parameters
+    ----------
+    target : path, list of paths, ndarray or MosaicIndex
+        Dictionary material (file, folder, corpus selection, audio with ``target_sr``), or a
+        fitted/loaded index.
+    k : int
+        Candidates from the kNN search per frame.
+    continuity : float
+        Bonus for picking the successor of the previous grain, in units of the frame's median
+        candidate distance (0 = pure kNN).
+    repeat_window : int
+        A grain used within this many frames is not picked again (0 = no penalty).
+    n_mfcc, use_c0, deltas
+        Grain descriptors: MFCCs 1..n_mfcc-1 (plus c0, the level, if ``use_c0``; plus the
+        causal first difference if ``deltas``).
+    n_fft, hop_length, mix, gate_db, gain_db
+        See :class:`FrameEffect`.
+
+    After processing, :attr:`choices` lists the grain index picked for every frame.
+    """
+
+    _param_names = ("mix", "gate_db", "gain_db", "k", "continuity", "repeat_window")
+
+    def __init__(self, *, target, target_sr: int | None = None, k: int = 5, continuity: float = 0.5,
+                 repeat_window: int = 8, n_mfcc: int = 13, use_c0: bool = False, deltas: bool = False,
+                 n_fft: int = 1024, hop_length: int = 256, mix: float = 1.0, gate_db: float = -60.0,
+                 gain_db: float = 0.0):
+        self.target, self.target_sr = target, target_sr
+        self.k, self.continuity, self.repeat_window = k, continuity, repeat_window
+        self.n_mfcc, self.use_c0, self.deltas = n_mfcc, use_c0, deltas
+        super().__init__(n_fft=n_fft, hop_length=hop_length, mix=mix, gate_db=gate_db, gain_db=gain_db)
+        for name in ("k", "continuity", "repeat_window"):
+            self._check_param(name, getattr(self, name))
+        if not 2 <= n_mfcc <= 128:
+            raise ParameterError(f"n_mfcc={n_mfcc!r} must be an integer in [2, 128]")
+        self.index: MosaicIndex | None = target if isinstance(target, MosaicIndex) else None
+
+    def _check_param(self, name, value):
+        super()._check_param(name, value)
+        if name == "k" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ParameterError(f"k={value!r} must be a positive integer")
+        if name == "continuity" and not (isinstance(value, (int, float)) and value >= 0):
+            raise ParameterError(f"continuity={value!r} must be a number >= 0")
+        if name == "repeat_window" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ParameterError(f"repeat_window={value!r} must be an integer >= 0")
+
+    def _prepare_frames(self, sample_rate, channels):
+        want = {"sr": sample_rate, "n_fft": self.n_fft, "hop_length": self.hop_length, "n_mfcc": self.n_mfcc,
+                "use_c0": self.use_c0, "deltas": self.deltas}
+        if self.index is None or self.index.params != want:
+            if isinstance(self.target, MosaicIndex):
+                raise ParameterError(f"the mosaic index was built with {self.target.params}; this stream needs {want}")
+            self.index = MosaicIndex.fit(self.target, target_sr=self.target_sr, **want)
+        self._feat_scale = float(np.median(np.std(self.index.features, axis=0))) or 1.0
+
+    def _reset_frames(self):
+        ch = self.channels
+        self._prev = [-1] * ch
+        self._recent = [deque(maxlen=max(self.repeat_window, 1)) for _ in range(ch)]
+        self._prev_feat = None
+        self.choices: list[list[int]] = [[] for _ in range(ch)]
+
+    def _pick(self, c: int, feat: np.ndarray, dist: np.ndarray, cand: np.ndarray) -> int:
+        idx = self.index
+        prev = self._prev[c]
+        nxt = int(idx.successor[prev]) if prev >= 0 else -1
+        cand, dist = list(cand), list(dist)
+        if nxt >= 0 and nxt not in cand:  # the successor always competes
+            cand.append(nxt)
+            dist.append(float(np.linalg.norm(feat - idx.features[nxt])))
+        scale = float(np.median(dist)) or self._feat_scale
+        recent = set(self._recent[c]) if self.repeat_window else set()
+        best, best_cost = -1, np.inf
+        for g, d in zip(cand, dist):
+            if g in recent:
+                continue
+            cost = d - (self.continuity * scale if g == nxt else 0.0)
+            if cost < best_cost:
+                best, best_cost = g, cost
+        if best < 0:  # every candidate used recently: take the closest anyway
+            best = cand[int(np.argmin(dist))]
+        return best
+
+    def _transform(self, X, absX):
+        ch, bins, k = X.shape
+        feats = grain_features(absX**2, sr=self.sample_rate, n_mfcc=self.n_mfcc, use_c0=self.use_c0)  # (ch, k, d)
+        feats = feats.numpy().astype(np.float64)
+        if self.deltas:
+            prev = self._prev_feat if self._prev_feat is not None else feats[:, :1]
+            d = np.diff(np.concatenate([prev, feats], axis=1), axis=1)
+            self._prev_feat = feats[:, -1:]
+            feats = np.concatenate([feats, d], axis=2)
+        n_neighbors = min(self.k, len(self.index))
+        dist, cand = self.index.tree.kneighbors(feats.reshape(ch * k, -1), n_neighbors=n_neighbors)
+        dist, cand = dist.reshape(ch, k, -1), cand.reshape(ch, k, -1)
+        picks = np.empty((ch, k), dtype=np.int64)
+        for c in range(ch):
+            for t in range(k):
+                g = self._pick(c, feats[c, t], dist[c, t], cand[c, t])
+                picks[c, t] = g
+                self._prev[c] = g
+                self._recent[c].append(g)
+                self.choices[c].append(g)
+        grains = self.index.grains[torch.from_numpy(picks)]  # (ch, k, bins)
+        mags = grains.abs()
+        scaled = match_energy(mags, absX.transpose(1, 2), dim=-1)
+        return (grains * (scaled / mags.clamp_min(1e-12))).transpose(1, 2)

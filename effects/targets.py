@@ -1,0 +1,47 @@
+"""Target material for the classical methods: loaded from a file, a folder, a corpus selection
+or an array, at the stream's sample rate, with the checks every method needs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from workbench.audio import load, resample, validate_audio
+from workbench.corpus.select import resolve_target
+from workbench.errors import ParameterError
+
+__all__ = ["load_target"]
+
+
+def load_target(target, *, sr: int, target_sr: int | None = None, min_samples: int, notice: bool = True) -> list[np.ndarray]:
+    """The target as a list of mono float32 clips ``(samples,)`` at ``sr``.
+
+    ``target`` is a path (file, folder, ``CORPUS:key=value``), a list of paths, or an array
+    (then ``target_sr`` gives its rate). A clip at another rate is resampled, with a notice on
+    stderr. Raises ``ParameterError`` for a target shorter than one frame or with NaN/Inf.
+    """
+    clips = []
+    if isinstance(target, np.ndarray):
+        if target_sr is None:
+            raise ParameterError("target given as an array needs target_sr (its sample rate in Hz)")
+        a = validate_audio(target, sr=target_sr, name="target")
+        a = a.mean(axis=0)
+        if target_sr != sr:
+            a = resample(a[None], target_sr, sr)[0]
+        clips.append(a)
+    else:
+        paths = [Path(p) for p in target] if isinstance(target, (list, tuple)) else resolve_target(target)
+        for p in paths:
+            y, file_sr = load(p, mono=True)
+            if file_sr != sr:
+                if notice:
+                    print(f"workbench: note: resampling target {p} from {file_sr} Hz to {sr} Hz", file=sys.stderr)
+                y = resample(y, file_sr, sr)
+            clips.append(y[0])
+    longest = max(len(c) for c in clips)
+    if longest < min_samples:
+        raise ParameterError(f"target is {longest} samples long, shorter than one analysis frame of {min_samples}; "
+                             f"expected at least {min_samples} samples")
+    return [c for c in clips if len(c) >= min_samples]
