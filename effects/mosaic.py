@@ -1,7 +1,7 @@
 """MFCC mosaicing (Burred's approach, seed 003's second baseline).
 
 The target is a dictionary of grains: its causal STFT frames, each described by MFCCs. For each
-input frame a kNN search (scikit-learn's KD-tree) proposes candidate grains; the pick minimises
+input frame an exact kNN search (a torch matrix product, or scikit-learn's KD-tree) proposes candidate grains; the pick minimises
 the feature distance minus a bonus for continuing the previous pick (its successor in the
 target) and excludes grains used within the last ``repeat_window`` frames. The output is the
 chosen grains, with their own phase, overlap-added and gain-matched to the input frames.
@@ -97,9 +97,32 @@ class MosaicIndex:
             raise ParameterError(f"index features ({features.shape[0]} grains) do not match the target audio "
                                  f"({self.grains.shape[0]} grains)")
         self.features = features
-        from sklearn.neighbors import NearestNeighbors
+        self._tree = None
+        self._feat_t = torch.from_numpy(features)
+        self._feat32_T = self._feat_t.T.float().contiguous()
+        self._sq32 = (self._feat_t**2).sum(dim=1).float()[None]
 
-        self.tree = NearestNeighbors(algorithm="kd_tree").fit(features)
+    def kneighbors(self, queries: np.ndarray, k: int, *, search: str = "kdtree"):
+        """Exact k nearest grains of each query row: ``(distances, indices)``, each ``(n, k)``.
+
+        ``brute``: candidates ranked by one float32 ``addmm`` (``|f|^2 - 2 q.f``; the ``|q|^2`` term
+        does not change the order), then the best ``k + 8`` re-measured in float64 and re-sorted,
+        so the result is exact; ``kdtree``: scikit-learn's KD-tree.
+        """
+        k = min(k, len(self))
+        if search == "kdtree":
+            if self._tree is None:
+                from sklearn.neighbors import NearestNeighbors
+
+                self._tree = NearestNeighbors(algorithm="kd_tree").fit(self.features)
+            return self._tree.kneighbors(queries, n_neighbors=k)
+        q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float64))
+        scores = torch.addmm(self._sq32, q.float(), self._feat32_T, beta=1, alpha=-2)
+        m = min(k + 8, len(self))
+        cand = torch.topk(scores, m, dim=1, largest=False, sorted=False).indices
+        exact = torch.linalg.vector_norm(self._feat_t[cand] - q[:, None], dim=-1)  # (n, m) float64
+        order = torch.argsort(exact, dim=1, stable=True)[:, :k]
+        return exact.gather(1, order).numpy(), cand.gather(1, order).numpy()
 
     def __len__(self) -> int:
         return self.grains.shape[0]
@@ -149,6 +172,10 @@ class MosaicEffect(FrameEffect):
         candidate distance (0 = pure kNN).
     repeat_window : int
         A grain used within this many frames is not picked again (0 = no penalty).
+    search : {"kdtree", "brute"}
+        Exact kNN with scikit-learn's KD-tree (default) or by a torch matrix product, which is
+        faster for small dictionaries (about 2x at one minute of target, slower at ten; see
+        BENCHMARKS.md).
     n_mfcc, use_c0, deltas
         Grain descriptors: MFCCs 1..n_mfcc-1 (plus c0, the level, if ``use_c0``; plus the
         causal first difference if ``deltas``).
@@ -162,11 +189,14 @@ class MosaicEffect(FrameEffect):
 
     def __init__(self, *, target, target_sr: int | None = None, k: int = 5, continuity: float = 0.5,
                  repeat_window: int = 8, n_mfcc: int = 13, use_c0: bool = False, deltas: bool = False,
-                 n_fft: int = 1024, hop_length: int = 256, mix: float = 1.0, gate_db: float = -60.0,
+                 search: str = "kdtree", n_fft: int = 1024, hop_length: int = 256, mix: float = 1.0, gate_db: float = -60.0,
                  gain_db: float = 0.0):
         self.target, self.target_sr = target, target_sr
         self.k, self.continuity, self.repeat_window = k, continuity, repeat_window
         self.n_mfcc, self.use_c0, self.deltas = n_mfcc, use_c0, deltas
+        if search not in ("brute", "kdtree"):
+            raise ParameterError(f"search={search!r} is not valid; expected 'brute' or 'kdtree'")
+        self.search = search
         super().__init__(n_fft=n_fft, hop_length=hop_length, mix=mix, gate_db=gate_db, gain_db=gain_db)
         for name in ("k", "continuity", "repeat_window"):
             self._check_param(name, getattr(self, name))
@@ -207,7 +237,7 @@ class MosaicEffect(FrameEffect):
         if nxt >= 0 and nxt not in cand:  # the successor always competes
             cand.append(nxt)
             dist.append(float(np.linalg.norm(feat - idx.features[nxt])))
-        scale = float(np.median(dist)) or self._feat_scale
+        scale = sorted(dist)[len(dist) // 2] or self._feat_scale  # median; np.median costs 50 us here
         recent = set(self._recent[c]) if self.repeat_window else set()
         best, best_cost = -1, np.inf
         for g, d in zip(cand, dist):
@@ -229,8 +259,7 @@ class MosaicEffect(FrameEffect):
             d = np.diff(np.concatenate([prev, feats], axis=1), axis=1)
             self._prev_feat = feats[:, -1:]
             feats = np.concatenate([feats, d], axis=2)
-        n_neighbors = min(self.k, len(self.index))
-        dist, cand = self.index.tree.kneighbors(feats.reshape(ch * k, -1), n_neighbors=n_neighbors)
+        dist, cand = self.index.kneighbors(feats.reshape(ch * k, -1), self.k, search=self.search)
         dist, cand = dist.reshape(ch, k, -1), cand.reshape(ch, k, -1)
         picks = np.empty((ch, k), dtype=np.int64)
         for c in range(ch):
