@@ -256,9 +256,16 @@ def _cmd_transfer(args) -> int:
     audio, file_sr = load(args.input)
     fx = _make_effect(args, file_sr)
     index = getattr(fx, "index", None)  # a loaded mosaic index fixes its own rate
-    sr = getattr(fx, "model_sr", None) or args.sr or (index.params["sr"] if index is not None else file_sr)
+    if getattr(fx, "model_sr", None):
+        sr, whose = fx.model_sr, "the model's "
+    elif args.sr:
+        sr, whose = args.sr, "--sr "
+    elif index is not None:
+        sr, whose = index.params["sr"], "the index's "
+    else:
+        sr, whose = file_sr, ""
     if file_sr != sr:
-        print(f"workbench: note: resampling {args.input} from {file_sr} Hz to {sr} Hz", file=sys.stderr)
+        print(f"workbench: note: resampling {args.input} from {file_sr} Hz to {whose}{sr} Hz", file=sys.stderr)
         audio = resample(audio, file_sr, sr)
     if args.channels == "mono":
         audio = to_mono(audio)
