@@ -111,12 +111,18 @@ def _figures(out: Path, sr: int, inp: np.ndarray, outputs: dict, pitch: dict) ->
 
 def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, progress: bool = True) -> dict:
     """Run the whole demo (skipping finished steps); returns the figures written to the report."""
-    from analysis.transfer_eval import mfcc_profile, raw_pitch_accuracy, real_time_factor, reconstruction, timbre_distance
+    from analysis.transfer_eval import (
+        mfcc_profile,
+        raw_pitch_accuracy,
+        real_time_factor,
+        reconstruction,
+        timbre_distance,
+    )
     from effects.autoencoder import AutoencoderEffect
     from effects.cepstral import CepstralEffect
     from effects.mosaic import MosaicEffect
     from models.checkpoint import load_run
-    from models.train import clip_magnitudes, split_clips
+    from models.train import split_indices
 
     data, runs, reports = Path(data), Path(runs), Path(reports)
     t0 = time.perf_counter()
@@ -149,13 +155,10 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
         rtf[name] = real_time_factor(fx, voice, sr)  # after the first run: targets are loaded once
     _figures(out, sr, voice[0], outputs, pitch)
 
-    # held-out reconstruction on the clips the training left out (same clip-level split)
-    mags = clip_magnitudes(trumpet_files, run.config)
-    order = np.random.default_rng(run.config.seed).permutation(len(mags))
-    n_valid = max(1, int(round(len(mags) * run.config.train.valid_fraction)))
-    valid_files = [trumpet_files[i] for i in sorted(order[:n_valid])]
-    assert len(split_clips(mags, valid_fraction=run.config.train.valid_fraction, seed=run.config.seed,
-                           min_frames=2)[1]) == len(valid_files)
+    # held-out reconstruction on the clips the training left out (the same clip-level split)
+    _, valid_i = split_indices(len(trumpet_files), valid_fraction=run.config.train.valid_fraction,
+                               seed=run.config.seed)
+    valid_files = [trumpet_files[i] for i in valid_i]
     recon = reconstruction(run, valid_files)
     meta = run.meta
     figures = {

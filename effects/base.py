@@ -56,21 +56,21 @@ class Effect(abc.ABC):
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in self._param_names}
 
-    def set_params(self, **params) -> "Effect":
-        for k, v in params.items():
+    def set_params(self, **params) -> Effect:
+        for k, v in params.items():  # validate everything first: a bad value changes nothing
             if k not in self._param_names:
                 raise ParameterError(f"{type(self).__name__} has no parameter {k!r}; expected one of "
                                      f"{', '.join(self._param_names)}")
-        for k, v in params.items():
             self._check_param(k, v)
+        for k, v in params.items():
             setattr(self, k, v)
         return self
 
-    def _check_param(self, name: str, value) -> None:
+    def _check_param(self, name: str, value) -> None:  # noqa: B027 - optional hook, no-op by default
         """Subclasses validate a parameter value here (raise ParameterError)."""
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def prepare(self, sample_rate: int, channels: int, max_block: int) -> "Effect":
+    def prepare(self, sample_rate: int, channels: int, max_block: int) -> Effect:
         for name, v in (("sample_rate", sample_rate), ("channels", channels), ("max_block", max_block)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
                 raise ParameterError(f"{name}={v!r} must be a positive integer")

@@ -52,22 +52,21 @@ class MosaicIndex:
 
     @classmethod
     def fit(cls, target, *, sr: int, n_fft: int = 1024, hop_length: int = 256, n_mfcc: int = 13,
-            use_c0: bool = False, deltas: bool = False, target_sr: int | None = None) -> "MosaicIndex":
+            use_c0: bool = False, deltas: bool = False, target_sr: int | None = None) -> MosaicIndex:
         self = cls()
         self.params = {"sr": sr, "n_fft": n_fft, "hop_length": hop_length, "n_mfcc": n_mfcc, "use_c0": use_c0,
                        "deltas": deltas}
-        clips = load_target(target, sr=sr, target_sr=target_sr, min_samples=n_fft)
         if not isinstance(target, np.ndarray):
             from workbench.corpus.select import resolve_target
 
-            paths = [Path(p) for p in target] if isinstance(target, (list, tuple)) else resolve_target(target)
-            self.files = [{"path": str(p), "sha1": hashlib.sha1(p.read_bytes()).hexdigest()} for p in paths]
-        self._build(clips)
+            target = [Path(p) for p in target] if isinstance(target, (list, tuple)) else resolve_target(target)
+            self.files = [{"path": str(p), "sha1": hashlib.sha1(p.read_bytes()).hexdigest()} for p in target]
+        self._build(load_target(target, sr=sr, target_sr=target_sr, min_samples=n_fft))
         return self
 
     def _build(self, clips: list[np.ndarray], features: np.ndarray | None = None) -> None:
         p = self.params
-        grains, succ, feats = [], [], []
+        grains, succ = [], []
         for c in clips:
             X = causal_frames(torch.from_numpy(c), n_fft=p["n_fft"], hop_length=p["hop_length"])  # (bins, T)
             grains.append(X)
@@ -138,7 +137,7 @@ class MosaicIndex:
         return folder
 
     @classmethod
-    def load(cls, folder) -> "MosaicIndex":
+    def load(cls, folder) -> MosaicIndex:
         folder = Path(folder)
         if not (folder / "index.json").is_file() or not (folder / "features.npy").is_file():
             raise ParameterError(f"index={str(folder)!r} has no index.json and features.npy; expected a saved "

@@ -51,7 +51,7 @@ def save_run(out, model: torch.nn.Module, *, config: Config, model_kwargs: dict,
         "model_kwargs": model_kwargs,
         "config": config.to_dict(),
     }, indent=1))
-    meta = {"format_version": FORMAT_VERSION, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    meta = {"format_version": FORMAT_VERSION, "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "git_sha": git_sha(), **meta}
     (out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
     return out

@@ -25,7 +25,7 @@ from workbench.config import Config
 from workbench.errors import ParameterError
 from workbench.spectral import causal_frames
 
-__all__ = ["EpochSampler", "FrameSequences", "clip_magnitudes", "split_clips", "build_model", "train", "model_kwargs"]
+__all__ = ["EpochSampler", "FrameSequences", "clip_magnitudes", "split_clips", "split_indices", "build_model", "train", "model_kwargs"]
 
 
 def clip_magnitudes(paths, cfg: Config) -> list[torch.Tensor]:
@@ -36,6 +36,13 @@ def clip_magnitudes(paths, cfg: Config) -> list[torch.Tensor]:
         y, _ = load(p, sr=a.sr, mono=True, min_samples=a.n_fft)
         out.append(causal_frames(torch.from_numpy(y[0]), n_fft=a.n_fft, hop_length=a.hop_length).abs().T.contiguous())
     return out
+
+
+def split_indices(n: int, *, valid_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Clip-level split of ``n`` clips: sorted (train, valid) indices, at least one valid clip."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_valid = max(1, int(round(n * valid_fraction)))
+    return sorted(order[n_valid:].tolist()), sorted(order[:n_valid].tolist())
 
 
 def split_clips(mags: list[torch.Tensor], *, valid_fraction: float, seed: int, min_frames: int):
@@ -52,11 +59,8 @@ def split_clips(mags: list[torch.Tensor], *, valid_fraction: float, seed: int, m
             raise ParameterError(f"one clip of {m.shape[0]} frames is too short to split; expected at least "
                                  f"{math.ceil(min_frames / min(valid_fraction, 1 - valid_fraction))} frames")
         return [m[:cut]], [m[cut:]]
-    order = np.random.default_rng(seed).permutation(len(mags))
-    n_valid = max(1, int(round(len(mags) * valid_fraction)))
-    valid = [mags[i] for i in sorted(order[:n_valid])]
-    train = [mags[i] for i in sorted(order[n_valid:])]
-    return train, valid
+    train_i, valid_i = split_indices(len(mags), valid_fraction=valid_fraction, seed=seed)
+    return [mags[i] for i in train_i], [mags[i] for i in valid_i]
 
 
 class FrameSequences(Dataset):

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import TINY_MODEL, run_cli
 from models.checkpoint import load_run
 from models.lstm_ae import LSTMAutoencoder, compress, decompress, normalize_frames, stack_context
+from tests.conftest import TINY_MODEL, run_cli
 from workbench.config import PRESETS, config_hash, make_config
 from workbench.errors import ParameterError
 

@@ -7,11 +7,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from tests.conftest import run_cli
 from effects.cepstral import CepstralEffect, default_lifter
 from effects.mosaic import MosaicEffect, MosaicIndex
+from tests.conftest import run_cli
 from workbench.errors import ParameterError
-from workbench.spectral import cepstral_envelope, real_cepstrum, stft
+from workbench.spectral import real_cepstrum, stft
 
 SR = 16000
 

@@ -11,7 +11,13 @@ import soundfile as sf
 
 from tests.conftest import SMALL_PROGRAMS, needs_soundfont, run_cli
 from workbench.corpus.families import (
-    FAMILIES, instrument_str, parse_int_ranges, playable_range, program_family, program_source, programs_for,
+    FAMILIES,
+    instrument_str,
+    parse_int_ranges,
+    playable_range,
+    program_family,
+    program_source,
+    programs_for,
 )
 from workbench.corpus.nsynth import REQUIRED_KEYS, NSynth
 from workbench.corpus.render import RenderConfig, assign_splits, render_corpus

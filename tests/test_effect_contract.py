@@ -103,7 +103,8 @@ def test_params_round_trip(effect_factory):
     with pytest.raises(ParameterError, match="no parameter 'wet'"):
         fx.set_params(wet=0.5)
     with pytest.raises(ParameterError, match="mix=1.5 must be a number in \\[0, 1\\]"):
-        fx.set_params(mix=1.5)
+        fx.set_params(gain_db=-3.0, mix=1.5)
+    assert fx.get_params() == params  # a bad value anywhere changes nothing
 
 
 def test_block_checks(effect_factory):

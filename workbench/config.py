@@ -117,7 +117,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 0
 
-    def validate(self) -> "Config":
+    def validate(self) -> Config:
         self.audio.validate()
         self.model.validate()
         self.train.validate()
@@ -127,7 +127,7 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Config":
+    def from_dict(cls, d: dict) -> Config:
         return _build(cls, d, "")
 
 

@@ -3,7 +3,13 @@
 ``NSynth`` (which needs torch) is imported on first use so the CLI stays quick.
 """
 
-from workbench.corpus.families import FAMILIES, SOURCES, instrument_str, program_family, programs_for
+from workbench.corpus.families import (
+    FAMILIES,
+    SOURCES,
+    instrument_str,
+    program_family,
+    programs_for,
+)
 
 __all__ = ["FAMILIES", "SOURCES", "NSynth", "instrument_str", "program_family", "programs_for"]
 

@@ -120,7 +120,7 @@ class NSynth(torch.utils.data.Dataset):
             out.append(e)
         return out
 
-    def select(self, **filters) -> "NSynth":
+    def select(self, **filters) -> NSynth:
         """A filtered copy (same filters as the constructor, except ``split``)."""
         new = object.__new__(NSynth)
         new.root, new.sr = self.root, self.sr

@@ -22,8 +22,14 @@ import numpy as np
 
 from workbench.audio import save
 from workbench.corpus.families import (
-    FAMILIES, QUALITIES, SOURCES, instrument_str, playable_range, program_family,
-    program_source, programs_for,
+    FAMILIES,
+    QUALITIES,
+    SOURCES,
+    instrument_str,
+    playable_range,
+    program_family,
+    program_source,
+    programs_for,
 )
 from workbench.corpus.synth import GMSynth, find_soundfont
 from workbench.errors import ParameterError
