@@ -283,11 +283,14 @@ def train(paths, cfg: Config, out, *, device: str | torch.device = "cpu", world_
                         "bad_epochs": bad_epochs, "rng": torch.get_rng_state(),
                         "row_keys": list(rows[0]), "rows": torch.tensor([list(r.values()) for r in rows],
                                                                        dtype=torch.float64)}, resume_path)
-        if bad_epochs >= t.patience:
-            stopped = "early stopping"
-            break
-        if t.max_seconds and time.perf_counter() - t0 > t.max_seconds:
-            stopped = "time limit"
+        reason = "early stopping" if bad_epochs >= t.patience else \
+            "time limit" if t.max_seconds and time.perf_counter() - t0 > t.max_seconds else None
+        if world_size > 1:  # every rank must stop together, or the others wait forever
+            flag = torch.tensor([0 if reason is None else 1 if reason == "early stopping" else 2], device=device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            reason = {0: None, 1: "early stopping", 2: "time limit"}[int(flag)]
+        if reason is not None:
+            stopped = reason
             break
     bar.close()
     seconds = time.perf_counter() - t0

@@ -229,3 +229,22 @@ def test_train_on_corpus_selection(small_corpus, tmp_path):
     rows = list(csv.DictReader((tmp_path / "notes" / "loss.csv").open()))
     assert meta["data"]["files"] == len(paths) and meta["data"]["valid_clips"] >= 1
     assert min(float(r["valid_loss"]) for r in rows) < float(rows[0]["valid_loss"])
+
+
+def test_torchrun_two_processes(trumpet_melodies, tmp_path):
+    """The trainer runs under torchrun (DDP, gloo on CPU): two ranks, one run folder, same stop."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    torchrun = Path(sys.executable).parent / "torchrun"
+    out = tmp_path / "ddp"
+    sets = sum((["--set", s] for s in [*TINY_MODEL, "train.epochs=2"]), [])
+    proc = subprocess.run([str(torchrun), "--nproc_per_node=2", "-m", "workbench", "--quiet", "train",
+                           "--target", str(trumpet_melodies), "--out", str(out), "--preset", "nsynth", *sets],
+                          capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("trained 2 epochs") == 1  # rank 0 reports, rank 1 stays quiet
+    rows = list(csv.DictReader((out / "loss.csv").open()))
+    assert len(rows) == 2 and load_run(out).model is not None

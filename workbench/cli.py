@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override one setting, e.g. --set train.epochs=20 (repeatable)")
     t.add_argument("--seed", type=_int, default=0)
     t.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    t.add_argument("--device", default="cpu",
+                   help="cpu, cuda, cuda:N or auto (default cpu). Under torchrun each process takes its "
+                        "LOCAL_RANK's GPU, or the CPU with the gloo backend")
 
     x = sub.add_parser("transfer", help="process an audio file with a method",
                        description="Play an input through a timbre-transfer method. The input is resampled "
@@ -218,8 +221,17 @@ def _cmd_train(args) -> int:
 
     cfg = make_config(preset=args.preset, file=args.config, overrides=args.set, seed=args.seed)
     paths = resolve_target(args.target)
-    meta = train(paths, cfg, args.out, resume=args.resume, progress=not args.quiet,
-                 describe={"target": args.target, "preset": args.preset})
+    device, world_size, rank = _device_and_world(args.device)
+    try:
+        meta = train(paths, cfg, args.out, resume=args.resume, progress=not args.quiet, device=device,
+                     world_size=world_size, rank=rank, describe={"target": args.target, "preset": args.preset})
+    finally:
+        if world_size > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    if rank:
+        return 0
     print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
           f"loss {meta['best_valid_loss']:.5f} at epoch {meta['best_epoch']}; run in {args.out}")
     return 0
@@ -248,6 +260,30 @@ def _make_effect(args, sr: int):
     target = MosaicIndex.load(args.target) if (Path(args.target) / "index.json").is_file() else args.target
     return MosaicEffect(target=target, k=args.k, continuity=args.continuity, repeat_window=args.repeat_window,
                         **common)
+
+
+def _device_and_world(device: str):
+    """The device, world size and rank of this process; initialises the process group under torchrun."""
+    import os
+
+    import torch
+
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ParameterError(f"--device {device!r}: no CUDA device is available here; expected cpu or auto")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ParameterError(f"--device {device!r} is not valid; expected cpu, cuda, cuda:N or auto")
+    if world_size > 1:
+        import torch.distributed as dist
+
+        if device.startswith("cuda"):
+            device = f"cuda:{local_rank}"
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    return device, world_size, rank
 
 
 def _cmd_transfer(args) -> int:
