@@ -101,7 +101,7 @@ class MosaicIndex:
         self._feat32_T = self._feat_t.T.float().contiguous()
         self._sq32 = (self._feat_t**2).sum(dim=1).float()[None]
 
-    def kneighbors(self, queries: np.ndarray, k: int, *, search: str = "kdtree"):
+    def kneighbors(self, queries: np.ndarray, k: int, *, search: str = "brute"):
         """Exact k nearest grains of each query row: ``(distances, indices)``, each ``(n, k)``.
 
         ``brute``: candidates ranked by one float32 ``addmm`` (``|f|^2 - 2 q.f``; the ``|q|^2`` term
@@ -171,10 +171,10 @@ class MosaicEffect(FrameEffect):
         candidate distance (0 = pure kNN).
     repeat_window : int
         A grain used within this many frames is not picked again (0 = no penalty).
-    search : {"kdtree", "brute"}
-        Exact kNN with scikit-learn's KD-tree (default) or by a torch matrix product, which is
-        faster for small dictionaries (about 2x at one minute of target, slower at ten; see
-        BENCHMARKS.md).
+    search : {"brute", "kdtree"}
+        Exact kNN by a torch matrix product (default) or scikit-learn's KD-tree. A voice's MFCCs
+        lie far from every instrument grain, where a KD-tree prunes little: on real input the
+        matrix product was faster at 1, 5 and 10 minutes of target (BENCHMARKS.md).
     n_mfcc, use_c0, deltas
         Grain descriptors: MFCCs 1..n_mfcc-1 (plus c0, the level, if ``use_c0``; plus the
         causal first difference if ``deltas``).
@@ -188,7 +188,7 @@ class MosaicEffect(FrameEffect):
 
     def __init__(self, *, target, target_sr: int | None = None, k: int = 5, continuity: float = 0.5,
                  repeat_window: int = 8, n_mfcc: int = 13, use_c0: bool = False, deltas: bool = False,
-                 search: str = "kdtree", n_fft: int = 1024, hop_length: int = 256, mix: float = 1.0, gate_db: float = -60.0,
+                 search: str = "brute", n_fft: int = 1024, hop_length: int = 256, mix: float = 1.0, gate_db: float = -60.0,
                  gain_db: float = 0.0):
         self.target, self.target_sr = target, target_sr
         self.k, self.continuity, self.repeat_window = k, continuity, repeat_window

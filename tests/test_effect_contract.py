@@ -29,7 +29,7 @@ def _voice_like(seconds=1.5, sr=SR, channels=1, seed=0):
     return np.stack([y * (1 - 0.3 * c) for c in range(channels)]).astype(np.float32)
 
 
-@pytest.fixture(params=["autoencoder", "cepstral-timevarying", "cepstral-mean", "mosaic"])
+@pytest.fixture(params=["autoencoder", "cepstral-timevarying", "cepstral-mean", "mosaic", "mosaic-kdtree"])
 def effect_factory(request, tiny_run, trumpet_melodies):
     if request.param == "autoencoder":
         from effects.autoencoder import AutoencoderEffect
@@ -40,10 +40,12 @@ def effect_factory(request, tiny_run, trumpet_melodies):
 
         env = request.param.split("-")[1]
         return lambda: CepstralEffect(target=trumpet_melodies / "melody_000.wav", envelope=env, mix=0.9)
-    if request.param == "mosaic":
+    if request.param.startswith("mosaic"):
         from effects.mosaic import MosaicEffect
 
-        return lambda: MosaicEffect(target=trumpet_melodies / "melody_000.wav", k=4, continuity=0.5, mix=0.9)
+        search = "kdtree" if request.param.endswith("kdtree") else "brute"
+        return lambda: MosaicEffect(target=trumpet_melodies / "melody_000.wav", k=4, continuity=0.5, mix=0.9,
+                                    search=search)
     raise AssertionError(request.param)
 
 
