@@ -23,7 +23,7 @@ from workbench.corpus.melodies import render_melodies
 from workbench.corpus.render import RenderConfig, render_corpus
 from workbench.corpus.voice import render_voice
 
-__all__ = ["run_demo", "DEMO_CORPUS", "DEMO_TRAIN"]
+__all__ = ["run_demo", "render_material", "DEMO_CORPUS", "DEMO_TRAIN"]
 
 # Every family, a third of the pitches, two velocities, at most 12 notes per instrument:
 # about a thousand notes, enough for family probes, rendered in about a minute on 2 cores.
@@ -36,6 +36,11 @@ DEMO_CORPUS = RenderConfig(
 )
 DEMO_TRAIN = ["train.max_seconds=150", "train.epochs=60"]
 SUNG = "sung_000"
+
+
+def render_material(data="data", *, seed: int = 0, progress: bool = True) -> dict:
+    """Render the demo corpus, trumpet melodies and voice material into ``data`` (missing parts only)."""
+    return _render(Path(data), seed, progress)
 
 
 def _render(data: Path, seed: int, progress: bool) -> dict:

@@ -3,7 +3,7 @@
 Four runs with the same seed and time budget (none, pitch shift only, envelope corruption only,
 both), each measured on the first three sung phrases of the demo voice material: raw pitch
 accuracy of output vs input f0 (pYIN, 50 cents) and MFCC distance to the trumpet material
-(smaller = closer), means over the phrases. Needs `make demo` material in data/.
+(smaller = closer), means over the phrases. Uses the demo's material in data/ (rendered if missing).
 Usage: python benchmarks/bench_augment.py [--seconds 150] [--data data]
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.demo import render_material
 from analysis.transfer_eval import mfcc_profile, raw_pitch_accuracy, timbre_distance
 from effects.autoencoder import AutoencoderEffect
 from models.train import train
@@ -37,6 +38,7 @@ def main() -> dict:
     ap.add_argument("--data", default="data")
     args = ap.parse_args()
     data = Path(args.data)
+    render_material(data, progress=False)  # the demo's material; rendered here if `make demo` has not run
     sr = 16000
     paths = resolve_target(data / "trumpet")
     profile = mfcc_profile([load(p, sr=sr, mono=True)[0] for p in paths], sr=sr)
