@@ -1,0 +1,196 @@
+"""Note-level features as scikit-learn transformers: MFCC statistics, log-scattering, and the
+autoencoder's latents. Each maps a batch of equal-length mono notes ``(n, samples)`` (or a list
+of 1-D arrays, padded or cut to the first one's length) to a matrix ``(n, d)``.
+
+:func:`cached_features` stores results on disk keyed by the corpus's content and the
+transformer's configuration, so a second probe on the same corpus does not recompute them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from workbench.errors import ParameterError
+from workbench.spectral import mfcc
+
+__all__ = ["MFCCStats", "ScatteringStats", "LatentStats", "as_batch", "cached_features", "make_features"]
+
+
+def as_batch(X, *, length: int | None = None) -> np.ndarray:
+    """Notes as a float32 ``(n, samples)`` array; a list of 1-D arrays is padded/cut to ``length``
+    (default: the first note's length)."""
+    if isinstance(X, np.ndarray) and X.ndim == 2:
+        out = X.astype(np.float32, copy=False)
+    else:
+        notes = [np.asarray(x, np.float32).reshape(-1) for x in X]
+        if not notes:
+            raise ParameterError("no notes given; expected at least one signal")
+        n = length or len(notes[0])
+        out = np.zeros((len(notes), n), np.float32)
+        for i, x in enumerate(notes):
+            out[i, : min(n, len(x))] = x[:n]
+    if not np.isfinite(out).all():
+        raise ParameterError("notes contain NaN or Inf samples; expected finite audio")
+    return out
+
+
+class MFCCStats(TransformerMixin, BaseEstimator):
+    """Mean and standard deviation over time of MFCCs (and their deltas).
+
+    Output ``(n, 2 * n_mfcc * (1 + deltas))``. Batched torch MFCCs that match librosa's.
+    """
+
+    def __init__(self, *, sr: int = 16000, n_mfcc: int = 20, n_fft: int = 1024, hop_length: int = 256,
+                 deltas: bool = True, batch_size: int = 64):
+        self.sr, self.n_mfcc, self.n_fft, self.hop_length = sr, n_mfcc, n_fft, hop_length
+        self.deltas, self.batch_size = deltas, batch_size
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        import librosa
+
+        X = as_batch(X)
+        rows = []
+        for i in range(0, len(X), self.batch_size):
+            m = mfcc(X[i: i + self.batch_size], sr=self.sr, n_mfcc=self.n_mfcc, n_fft=self.n_fft,
+                     hop_length=self.hop_length).numpy()  # (b, n_mfcc, frames)
+            parts = [m]
+            if self.deltas:
+                width = min(9, m.shape[-1] - (1 - m.shape[-1] % 2))
+                parts.append(librosa.feature.delta(m, width=max(width, 3), axis=-1) if m.shape[-1] >= 3
+                             else np.zeros_like(m))
+            f = np.concatenate(parts, axis=1)
+            rows.append(np.concatenate([f.mean(-1), f.std(-1)], axis=1))
+        return np.concatenate(rows).astype(np.float32)
+
+
+class ScatteringStats(TransformerMixin, BaseEstimator):
+    """Time-averaged log scattering coefficients (kymatio Scattering1D, torch frontend).
+
+    Each note is cut or zero-padded to ``2 ** log2_length`` samples; output ``(n, coefficients)``
+    where the coefficient count is ``len(meta()["order"])`` of kymatio's transform.
+    """
+
+    def __init__(self, *, J: int = 6, Q: int = 8, T: int | None = None, log2_length: int = 14,
+                 batch_size: int = 32, eps: float = 1e-6):
+        self.J, self.Q, self.T, self.log2_length, self.batch_size, self.eps = J, Q, T, log2_length, batch_size, eps
+
+    def _transform_obj(self):
+        # kymatio's package __init__ imports 3-D code that needs a SciPy function removed in 1.17;
+        # the 1-D torch frontend imports cleanly on its own (ENVIRONMENT.md).
+        from kymatio.scattering1d.frontend.torch_frontend import ScatteringTorch1D
+
+        return ScatteringTorch1D(J=self.J, shape=2**self.log2_length, Q=self.Q, T=self.T)
+
+    def fit(self, X, y=None):
+        self.scattering_ = self._transform_obj()
+        self.n_coefficients_ = len(self.scattering_.meta()["order"])
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        if not hasattr(self, "scattering_"):
+            self.fit(X)
+        X = as_batch(X, length=2**self.log2_length)
+        X = X[:, : 2**self.log2_length]
+        if X.shape[1] < 2**self.log2_length:
+            X = np.pad(X, ((0, 0), (0, 2**self.log2_length - X.shape[1])))
+        X = np.ascontiguousarray(X)  # kymatio refuses strided tensors
+        rows = []
+        with torch.inference_mode():
+            for i in range(0, len(X), self.batch_size):
+                S = self.scattering_(torch.from_numpy(X[i: i + self.batch_size]))  # (b, coeffs, time)
+                # order 0 is a low-pass of the signal itself (signed); orders 1-2 are moduli
+                rows.append(torch.log(S.abs() + self.eps).mean(-1).numpy())
+        return np.concatenate(rows).astype(np.float32)
+
+
+class LatentStats(TransformerMixin, BaseEstimator):
+    """Mean and standard deviation of a trained autoencoder's bottleneck over a note's frames.
+
+    ``run`` is a run folder from ``workbench train``; notes must be at the model's rate.
+    Output ``(n, 2 * latent)``.
+    """
+
+    def __init__(self, *, run: str = "", batch_size: int = 32):
+        self.run, self.batch_size = run, batch_size
+
+    def fit(self, X, y=None):
+        from models.checkpoint import load_run
+
+        if not self.run:
+            raise ParameterError("LatentStats needs run=RUN_DIR (a model from `workbench train`)")
+        self.run_ = load_run(self.run)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        from models.lstm_ae import prepare_input, stack_context
+        from workbench.spectral import causal_frames
+
+        if not hasattr(self, "run_"):
+            self.fit(X)
+        cfg, m = self.run_.config, self.run_.config.model
+        io = dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db)
+        X = as_batch(X)
+        rows = []
+        with torch.inference_mode():
+            for i in range(0, len(X), self.batch_size):
+                mag = causal_frames(torch.from_numpy(X[i: i + self.batch_size]), n_fft=cfg.audio.n_fft,
+                                    hop_length=cfg.audio.hop_length).abs().transpose(1, 2)  # (b, T, bins)
+                x, _ = prepare_input(mag, **io)
+                z, _ = self.run_.model.encode(stack_context(x, m.context))
+                rows.append(torch.cat([z.mean(1), z.std(1)], dim=1).numpy())
+        return np.concatenate(rows).astype(np.float32)
+
+
+def make_features(spec: str, *, sr: int = 16000):
+    """A transformer from a short spec: ``mfcc``, ``scattering`` or ``latent:RUN_DIR``."""
+    name, _, arg = spec.partition(":")
+    if name == "mfcc":
+        return MFCCStats(sr=sr)
+    if name == "scattering":
+        return ScatteringStats()
+    if name == "latent":
+        return LatentStats(run=arg)
+    raise ParameterError(f"features={spec!r} is not valid; expected mfcc, scattering or latent:RUN_DIR")
+
+
+def _corpus_key(paths) -> str:
+    h = hashlib.sha1()
+    for p in paths:
+        st = Path(p).stat()
+        h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def cached_features(transformer, paths, *, cache_dir, sr: int) -> tuple[np.ndarray, dict]:
+    """Features of the notes at ``paths``, from ``cache_dir`` when the same corpus content and
+    transformer configuration were computed before.
+
+    Returns ``(features (n, d), info)`` with ``info["cached"]`` and ``info["seconds"]`` (time
+    spent extracting, 0 on a cache hit). Stored as ``.npy`` + ``.json``, no pickles.
+    """
+    from workbench.audio import load
+
+    cfg = {"class": type(transformer).__name__, "params": transformer.get_params(), "sr": sr}
+    key = hashlib.sha1((_corpus_key(paths) + json.dumps(cfg, sort_keys=True, default=str)).encode()).hexdigest()[:16]
+    cache_dir = Path(cache_dir)
+    npy, meta = cache_dir / f"{key}.npy", cache_dir / f"{key}.json"
+    if npy.is_file() and meta.is_file():
+        return np.load(npy, allow_pickle=False), {**json.loads(meta.read_text()), "cached": True, "seconds": 0.0}
+    t = time.perf_counter()
+    F = transformer.fit(None).transform([load(p, sr=sr, mono=True)[0][0] for p in paths])
+    seconds = time.perf_counter() - t
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.save(npy, F, allow_pickle=False)
+    info = {**cfg, "notes": len(paths), "dims": int(F.shape[1]), "extract_seconds": round(seconds, 3)}
+    meta.write_text(json.dumps(info, indent=1, default=str))
+    return F, {**info, "cached": False, "seconds": seconds}
