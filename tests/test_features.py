@@ -10,7 +10,14 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from analysis.features import LatentStats, MFCCStats, ScatteringStats, as_batch, cached_features, make_features
+from analysis.features import (
+    LatentStats,
+    MFCCStats,
+    ScatteringStats,
+    as_batch,
+    cached_features,
+    make_features,
+)
 from workbench.errors import ParameterError
 
 SR = 16000

@@ -20,6 +20,7 @@ _VERBS = """verbs:
   corpus info       summarise an NSynth-format corpus (a real NSynth download too)
   train             train an instrument autoencoder on a file, a folder or a corpus selection
   transfer          play an audio file through a method (autoencoder, cepstral, mosaic)
+  probe             classifier probes of MFCC / scattering / latent features, instrument-disjoint
   info              check an audio file and print its shape, rate, length and level
   demo              the main job on the embedded corpus (what `make demo` runs)
 """
@@ -135,6 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
     x.add_argument("--channels", choices=("keep", "mono"), default="keep",
                    help="process each channel (keep) or mix down to mono first")
+
+    pr = sub.add_parser("probe", help="classifier probes of note features",
+                        description="What does each representation know? Fits StandardScaler pipelines on "
+                                    "features of the corpus notes, with instrument-grouped folds and the "
+                                    "held-out test split; writes results.json, results.md and confusion matrices.")
+    pr.add_argument("--corpus", required=True, help="NSynth-format corpus folder")
+    pr.add_argument("--features", default="mfcc,scattering", help="comma list of mfcc, scattering, latent:RUN_DIR")
+    pr.add_argument("--label", default="family", choices=("family", "pitch_class", "velocity", "source"))
+    pr.add_argument("--classifiers", default="logreg,svm,knn,rf,mlp", help="comma list of logreg,svm,knn,rf,mlp")
+    pr.add_argument("--folds", type=_int, default=5)
+    pr.add_argument("--cache", default="reports/cache", help="feature cache folder")
+    pr.add_argument("--out", required=True)
+    pr.add_argument("--seed", type=_int, default=0)
 
     i = sub.add_parser("info", help="check an audio file", description="Load an audio file with the "
                        "workbench's checks and print its shape, sample rate, duration and peak level.")
@@ -315,6 +329,37 @@ def _cmd_transfer(args) -> int:
     return 0
 
 
+def _cmd_probe(args) -> int:
+    from analysis.features import cached_features, make_features
+    from analysis.probes import CLASSIFIERS, run_probes
+    from workbench.corpus.nsynth import NSynth
+
+    classifiers = [c.strip() for c in args.classifiers.split(",") if c.strip()]
+    for c in classifiers:
+        if c not in CLASSIFIERS:
+            raise ParameterError(f"classifier={c!r} is not valid; expected one of {', '.join(CLASSIFIERS)}")
+    train = NSynth(args.corpus, split=["train", "valid"])
+    test = NSynth(args.corpus, split="test")
+    if not len(train) or not len(test):
+        raise ParameterError(f"corpus={args.corpus!r} needs notes in train/valid and in test; it has "
+                             f"{len(train)} and {len(test)}")
+    sr = int(train.examples[0]["sample_rate"])
+    feats, seconds = {}, {}
+    for spec in [f.strip() for f in args.features.split(",") if f.strip()]:
+        tf = make_features(spec, sr=sr)
+        a, ia = cached_features(tf, train.paths(), cache_dir=args.cache, sr=sr)
+        b, ib = cached_features(tf, test.paths(), cache_dir=args.cache, sr=sr)
+        feats[spec], seconds[spec] = (a, b), ia["seconds"] + ib["seconds"]
+    res = run_probes(feats, train_meta=train.examples, test_meta=test.examples, label=args.label,
+                     classifiers=classifiers, out=args.out, seed=args.seed, n_splits=args.folds,
+                     extract_seconds=seconds, progress=not args.quiet)
+    best = max(res["probes"], key=lambda r: r["test_accuracy"])
+    print(f"probed {len(res['probes'])} feature/classifier pairs on {res['train_notes']}+{res['test_notes']} notes; "
+          f"best test accuracy {best['test_accuracy']:.3f} ({best['features']} + {best['classifier']}); "
+          f"report in {args.out}/results.md")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from analysis.demo import run_demo
 
@@ -328,8 +373,8 @@ def main(argv=None) -> int:
     if args.verb is None:
         parser.print_help()
         return 2
-    handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "info": _cmd_info,
-                "demo": _cmd_demo}
+    handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "probe": _cmd_probe,
+                "info": _cmd_info, "demo": _cmd_demo}
     try:
         return handlers[args.verb](args)
     except ParameterError as err:

@@ -1,0 +1,165 @@
+"""Classifier probes of note features, evaluated instrument-disjointly.
+
+For each feature set and classifier (StandardScaler pipelines): grouped K-fold by instrument on
+the train+valid notes (mean and std of accuracy) and a fit on them scored on the held-out test
+split; per-class precision / recall / F1 and confusion matrices (CSV and PNG) for the test
+split; ``results.json`` and ``results.md``. No instrument is ever on both sides of a split:
+this is asserted, not assumed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+from sklearn.model_selection import GroupKFold
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from workbench.errors import ParameterError
+
+__all__ = ["CLASSIFIERS", "LABELS", "make_classifier", "grouped_folds", "run_probes", "label_of"]
+
+CLASSIFIERS = ("logreg", "svm", "knn", "rf", "mlp")
+LABELS = ("family", "pitch_class", "velocity", "source")
+
+
+def make_classifier(name: str, *, seed: int = 0):
+    """A StandardScaler pipeline for one of :data:`CLASSIFIERS` (the MLP has 3 x 250 units, seed 000)."""
+    models = {
+        "logreg": lambda: LogisticRegression(max_iter=3000),
+        "svm": lambda: SVC(),
+        "knn": lambda: KNeighborsClassifier(n_neighbors=5),
+        "rf": lambda: RandomForestClassifier(n_estimators=200, random_state=seed, n_jobs=-1),
+        "mlp": lambda: MLPClassifier(hidden_layer_sizes=(250, 250, 250), max_iter=500, early_stopping=True,
+                                     random_state=seed),
+    }
+    if name not in models:
+        raise ParameterError(f"classifier={name!r} is not valid; expected one of {', '.join(CLASSIFIERS)}")
+    return make_pipeline(StandardScaler(), models[name]())
+
+
+def label_of(meta: dict, label: str):
+    """The probe label of a note: family, pitch class (0-11), velocity or source."""
+    if label == "family":
+        return meta["instrument_family_str"]
+    if label == "pitch_class":
+        return int(meta["pitch"]) % 12
+    if label == "velocity":
+        return int(meta["velocity"])
+    if label == "source":
+        return meta["instrument_source_str"]
+    raise ParameterError(f"label={label!r} is not valid; expected one of {', '.join(LABELS)}")
+
+
+def grouped_folds(groups: np.ndarray, *, n_splits: int = 5):
+    """Grouped K-fold indices; raises if any fold shares an instrument between train and test."""
+    groups = np.asarray(groups)
+    n_groups = len(np.unique(groups))
+    if n_groups < 2:
+        raise ParameterError(f"{n_groups} instrument(s) cannot be split into folds; expected at least 2")
+    folds = list(GroupKFold(n_splits=min(n_splits, n_groups)).split(np.zeros(len(groups)), groups=groups))
+    for tr, te in folds:
+        assert not set(groups[tr]) & set(groups[te]), "an instrument is on both sides of a fold"
+    return folds
+
+
+def _confusion_png(cm: np.ndarray, classes, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.0 + 0.5 * len(classes), 0.8 + 0.5 * len(classes)))
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), [str(c) for c in classes], rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(classes)), [str(c) for c in classes], fontsize=8)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            if cm[i, j]:
+                ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def run_probes(features: dict[str, tuple[np.ndarray, np.ndarray]], *, train_meta: list[dict], test_meta: list[dict],
+               label: str, classifiers=CLASSIFIERS, out, seed: int = 0, n_splits: int = 5,
+               extract_seconds: dict | None = None, progress: bool = True) -> dict:
+    """Probe every feature set with every classifier; write reports into ``out``.
+
+    Parameters
+    ----------
+    features : dict
+        ``name -> (train features (n, d), test features (m, d))``.
+    train_meta, test_meta : list of dict
+        NSynth metadata of the train (+ valid) and test notes, in the same order.
+    """
+    from tqdm import tqdm
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    y_tr = np.array([label_of(m, label) for m in train_meta])
+    y_te = np.array([label_of(m, label) for m in test_meta])
+    g_tr = np.array([m["instrument"] for m in train_meta])
+    g_te = np.array([m["instrument"] for m in test_meta])
+    assert not set(g_tr) & set(g_te), "an instrument is in both the training and the test notes"
+    folds = grouped_folds(g_tr, n_splits=n_splits)
+    classes = sorted(set(y_tr) | set(y_te), key=str)
+    results = {"label": label, "classes": [str(c) for c in classes], "train_notes": len(y_tr),
+               "test_notes": len(y_te), "folds": len(folds), "extract_seconds": extract_seconds or {}, "probes": []}
+    jobs = [(f, c) for f in features for c in classifiers]
+    for feat, clf_name in tqdm(jobs, desc="probe", unit="fit", disable=not progress):
+        F_tr, F_te = features[feat]
+        t = time.perf_counter()
+        fold_acc = []
+        for tr, te in folds:
+            model = make_classifier(clf_name, seed=seed).fit(F_tr[tr], y_tr[tr])
+            fold_acc.append(float((model.predict(F_tr[te]) == y_tr[te]).mean()))
+        model = make_classifier(clf_name, seed=seed).fit(F_tr, y_tr)
+        pred = model.predict(F_te)
+        p, r, f1, support = precision_recall_fscore_support(y_te, pred, labels=classes, zero_division=0)
+        cm = confusion_matrix(y_te, pred, labels=classes)
+        stem = f"confusion_{feat.replace(':', '_').replace('/', '_')}_{clf_name}"
+        with (out / f"{stem}.csv").open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["true \\ predicted", *classes])
+            for c, row in zip(classes, cm):
+                w.writerow([c, *row.tolist()])
+        _confusion_png(cm, classes, out / f"{stem}.png", f"{label}: {feat} + {clf_name}")
+        results["probes"].append({
+            "features": feat, "classifier": clf_name,
+            "cv_accuracy_mean": float(np.mean(fold_acc)), "cv_accuracy_std": float(np.std(fold_acc)),
+            "test_accuracy": float((pred == y_te).mean()),
+            "chance": float(max(np.mean(y_te == c) for c in classes)),
+            "per_class": {str(c): {"precision": float(a), "recall": float(b), "f1": float(d), "support": int(s)}
+                          for c, a, b, d, s in zip(classes, p, r, f1, support)},
+            "seconds": round(time.perf_counter() - t, 2),
+        })
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    lines = [f"# Probe: {label}", "",
+             f"{len(y_tr)} train+valid notes in {len(folds)} instrument-grouped folds; {len(y_te)} held-out test "
+             f"notes (instrument-disjoint).", "",
+             "| features | classifier | CV accuracy (mean +- std) | test accuracy | majority class |",
+             "|---|---|---|---|---|"]
+    for r in results["probes"]:
+        lines.append(f"| {r['features']} | {r['classifier']} | {r['cv_accuracy_mean']:.3f} +- "
+                     f"{r['cv_accuracy_std']:.3f} | {r['test_accuracy']:.3f} | {r['chance']:.3f} |")
+    if extract_seconds:
+        lines += ["", "Feature extraction (s): " + ", ".join(f"{k} {v:.1f}" for k, v in extract_seconds.items())]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    return results
