@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import run_cli
 from analysis.probes import grouped_folds, label_of, make_classifier, run_probes
+from tests.conftest import run_cli
 from workbench.errors import ParameterError
 
 

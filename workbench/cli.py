@@ -21,6 +21,7 @@ _VERBS = """verbs:
   train             train an instrument autoencoder on a file, a folder or a corpus selection
   transfer          play an audio file through a method (autoencoder, cepstral, mosaic)
   probe             classifier probes of MFCC / scattering / latent features, instrument-disjoint
+  embed             PCA / t-SNE / UMAP maps of note features (CSV, PNG, interactive HTML)
   info              check an audio file and print its shape, rate, length and level
   demo              the main job on the embedded corpus (what `make demo` runs)
 """
@@ -149,6 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--cache", default="reports/cache", help="feature cache folder")
     pr.add_argument("--out", required=True)
     pr.add_argument("--seed", type=_int, default=0)
+
+    em = sub.add_parser("embed", help="2-D/3-D maps of note features",
+                        description="Embed the corpus notes' features with PCA, t-SNE (2-D, 3-D) and UMAP; "
+                                    "writes coordinates with note metadata (CSV), PNGs and plotly HTML.")
+    em.add_argument("--corpus", required=True)
+    em.add_argument("--features", default="mfcc", help="mfcc, scattering or latent:RUN_DIR (one)")
+    em.add_argument("--methods", default="pca,tsne,tsne3d,umap")
+    em.add_argument("--color", default="family,pitch", help="comma list of family, pitch, velocity, source")
+    em.add_argument("--split", help="only this split (train, valid, test); default all")
+    em.add_argument("--cache", default="reports/cache")
+    em.add_argument("--out", required=True)
+    em.add_argument("--seed", type=_int, default=0)
 
     i = sub.add_parser("info", help="check an audio file", description="Load an audio file with the "
                        "workbench's checks and print its shape, sample rate, duration and peak level.")
@@ -360,6 +373,27 @@ def _cmd_probe(args) -> int:
     return 0
 
 
+def _cmd_embed(args) -> int:
+    from analysis.embeddings import METHODS, write_maps
+    from analysis.features import cached_features, make_features
+    from workbench.corpus.nsynth import NSynth
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for m in methods:
+        if m not in METHODS:
+            raise ParameterError(f"method={m!r} is not valid; expected one of {', '.join(METHODS)}")
+    ds = NSynth(args.corpus, split=args.split)
+    if not len(ds):
+        raise ParameterError(f"corpus={args.corpus!r} has no notes for split={args.split!r}")
+    sr = int(ds.examples[0]["sample_rate"])
+    F, info = cached_features(make_features(args.features, sr=sr), ds.paths(), cache_dir=args.cache, sr=sr)
+    write_maps(F, ds.examples, methods=methods, color=[c.strip() for c in args.color.split(",") if c.strip()],
+               out=args.out, seed=args.seed, title=args.features)
+    print(f"embedded {len(ds)} notes ({args.features}, {F.shape[1]} dims) with {', '.join(methods)}; "
+          f"maps in {args.out}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from analysis.demo import run_demo
 
@@ -373,7 +407,7 @@ def main(argv=None) -> int:
     if args.verb is None:
         parser.print_help()
         return 2
-    handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "probe": _cmd_probe,
+    handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "probe": _cmd_probe, "embed": _cmd_embed,
                 "info": _cmd_info, "demo": _cmd_demo}
     try:
         return handlers[args.verb](args)

@@ -1,0 +1,101 @@
+"""2-D / 3-D maps of note features: PCA, t-SNE (2-D and 3-D) and UMAP, with fixed seeds.
+
+Writes per method a CSV of coordinates with the notes' metadata, a PNG coloured by each
+requested field, and an interactive plotly HTML (plotly.js embedded, so it opens offline).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+from workbench.errors import ParameterError
+
+__all__ = ["METHODS", "embed", "write_maps"]
+
+METHODS = ("pca", "tsne", "tsne3d", "umap")
+META_FIELDS = ("note_str", "instrument_str", "instrument_family_str", "instrument_source_str", "pitch", "velocity",
+               "split")
+COLOR_FIELDS = {"family": "instrument_family_str", "pitch": "pitch", "velocity": "velocity",
+                "source": "instrument_source_str"}
+
+
+def embed(F: np.ndarray, method: str, *, seed: int = 0) -> np.ndarray:
+    """Coordinates ``(n, 2)`` (``(n, 3)`` for ``tsne3d``) of standardised features ``F`` ``(n, d)``."""
+    X = StandardScaler().fit_transform(np.asarray(F, np.float64))
+    n = len(X)
+    if n < 5:
+        raise ParameterError(f"{n} notes are too few to embed; expected at least 5")
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=2, random_state=seed).fit_transform(X)
+    if method in ("tsne", "tsne3d"):
+        from sklearn.manifold import TSNE
+
+        dims = 3 if method == "tsne3d" else 2
+        return TSNE(n_components=dims, perplexity=min(30.0, (n - 1) / 3), random_state=seed, init="pca").fit_transform(X)
+    if method == "umap":
+        import umap
+
+        return umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), random_state=seed).fit_transform(X)
+    raise ParameterError(f"method={method!r} is not valid; expected one of {', '.join(METHODS)}")
+
+
+def write_maps(F: np.ndarray, meta: list[dict], *, methods=("pca", "tsne", "umap"), color=("family", "pitch"),
+               out, seed: int = 0, title: str = "") -> dict:
+    """Embed ``F`` with each method and write ``<method>.csv``, ``<method>_<color>.png`` and
+    ``<method>.html`` into ``out``. Returns ``method -> coordinates``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import plotly.express as px
+
+    for c in color:
+        if c not in COLOR_FIELDS:
+            raise ParameterError(f"color={c!r} is not valid; expected one of {', '.join(COLOR_FIELDS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    coords = {}
+    for method in methods:
+        Y = embed(F, method, seed=seed)
+        coords[method] = Y
+        axes = [f"{method}_{i + 1}" for i in range(Y.shape[1])]
+        rows = [{**{a: float(v) for a, v in zip(axes, y)}, **{k: m.get(k) for k in META_FIELDS}}
+                for y, m in zip(Y, meta)]
+        with (out / f"{method}.csv").open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=[*axes, *META_FIELDS])
+            w.writeheader()
+            w.writerows(rows)
+        for c in color:
+            field = COLOR_FIELDS[c]
+            values = [m[field] for m in meta]
+            fig = plt.figure(figsize=(6, 5))
+            ax = fig.add_subplot(111, projection="3d" if Y.shape[1] == 3 else None)
+            if isinstance(values[0], str):
+                palette = plt.get_cmap("tab20")  # 11 families need more than the default 10 colours
+                for i, v in enumerate(sorted(set(values))):
+                    sel = np.array([x == v for x in values])
+                    ax.scatter(*Y[sel].T, s=8, label=v, color=palette(i % 20))
+                ax.legend(fontsize=7, markerscale=2, loc="best")
+            else:
+                sc = ax.scatter(*Y.T, s=8, c=values, cmap="viridis")
+                fig.colorbar(sc, ax=ax, label=c)
+            ax.set_title(f"{title} {method} by {c}".strip(), fontsize=9)
+            fig.tight_layout()
+            fig.savefig(out / f"{method}_{c}.png", dpi=90)
+            plt.close(fig)
+        field = COLOR_FIELDS[color[0]]
+        hover = ["note_str", "instrument_str", "pitch", "velocity"]
+        data = {**{a: Y[:, i] for i, a in enumerate(axes)}, **{k: [m.get(k) for m in meta] for k in META_FIELDS}}
+        if Y.shape[1] == 3:
+            fig = px.scatter_3d(data, x=axes[0], y=axes[1], z=axes[2], color=field, hover_data=hover)
+        else:
+            fig = px.scatter(data, x=axes[0], y=axes[1], color=field, hover_data=hover)
+        fig.update_layout(title=f"{title} {method}".strip())
+        fig.write_html(out / f"{method}.html", include_plotlyjs=True)
+    return coords
