@@ -342,15 +342,23 @@ def _cmd_transfer(args) -> int:
     return 0
 
 
+def _choices(text: str, name: str, allowed) -> list[str]:
+    """A comma list of names, each checked against ``allowed`` (one-line error naming the bad one)."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    for item in items:
+        if item not in allowed:
+            raise ParameterError(f"{name}={item!r} is not valid; expected one of {', '.join(allowed)}")
+    if not items:
+        raise ParameterError(f"{name} list {text!r} is empty; expected one or more of {', '.join(allowed)}")
+    return items
+
+
 def _cmd_probe(args) -> int:
     from analysis.features import cached_features, make_features
     from analysis.probes import CLASSIFIERS, run_probes
     from workbench.corpus.nsynth import NSynth
 
-    classifiers = [c.strip() for c in args.classifiers.split(",") if c.strip()]
-    for c in classifiers:
-        if c not in CLASSIFIERS:
-            raise ParameterError(f"classifier={c!r} is not valid; expected one of {', '.join(CLASSIFIERS)}")
+    classifiers = _choices(args.classifiers, "classifier", CLASSIFIERS)
     train = NSynth(args.corpus, split=["train", "valid"])
     test = NSynth(args.corpus, split="test")
     if not len(train) or not len(test):
@@ -374,20 +382,18 @@ def _cmd_probe(args) -> int:
 
 
 def _cmd_embed(args) -> int:
-    from analysis.embeddings import METHODS, write_maps
+    from analysis.embeddings import COLOR_FIELDS, METHODS, write_maps
     from analysis.features import cached_features, make_features
     from workbench.corpus.nsynth import NSynth
 
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    for m in methods:
-        if m not in METHODS:
-            raise ParameterError(f"method={m!r} is not valid; expected one of {', '.join(METHODS)}")
+    methods = _choices(args.methods, "method", METHODS)
+    colors = _choices(args.color, "color", tuple(COLOR_FIELDS))
     ds = NSynth(args.corpus, split=args.split)
     if not len(ds):
         raise ParameterError(f"corpus={args.corpus!r} has no notes for split={args.split!r}")
     sr = int(ds.examples[0]["sample_rate"])
-    F, info = cached_features(make_features(args.features, sr=sr), ds.paths(), cache_dir=args.cache, sr=sr)
-    write_maps(F, ds.examples, methods=methods, color=[c.strip() for c in args.color.split(",") if c.strip()],
+    F, _ = cached_features(make_features(args.features, sr=sr), ds.paths(), cache_dir=args.cache, sr=sr)
+    write_maps(F, ds.examples, methods=methods, color=colors,
                out=args.out, seed=args.seed, title=args.features)
     print(f"embedded {len(ds)} notes ({args.features}, {F.shape[1]} dims) with {', '.join(methods)}; "
           f"maps in {args.out}")

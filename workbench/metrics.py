@@ -1,11 +1,10 @@
-"""Spectral distances and simple signal measures shared by training reports and evaluation."""
+"""Spectral distances shared by training reports and evaluation."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-__all__ = ["spectral_convergence", "log_spectral_distance", "frame_rms_db"]
+__all__ = ["spectral_convergence", "log_spectral_distance"]
 
 
 def spectral_convergence(ref, est) -> float:
@@ -25,11 +24,3 @@ def log_spectral_distance(ref, est, *, floor_db: float = -80.0) -> float:
     d = 20 * torch.log10(ref.clamp_min(floor)) - 20 * torch.log10(est.clamp_min(floor))
     return float(torch.sqrt((d**2).mean(dim=-2)).mean())
 
-
-def frame_rms_db(y: np.ndarray, *, frame: int, hop: int) -> np.ndarray:
-    """RMS level per frame in dBFS, ``(frames,)`` for a mono signal ``(samples,)``."""
-    y = np.asarray(y, np.float64).reshape(-1)
-    n = 1 + max(len(y) - frame, 0) // hop
-    idx = np.arange(frame)[None] + hop * np.arange(n)[:, None]
-    seg = np.pad(y, (0, max(0, frame - len(y))))[np.minimum(idx, max(len(y), frame) - 1)]
-    return 20 * np.log10(np.sqrt((seg**2).mean(1)) + 1e-12)

@@ -8,7 +8,7 @@ Layout: a split folder holds ``examples.json`` (note_str -> metadata with NSynth
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -156,8 +156,3 @@ class NSynth(torch.utils.data.Dataset):
     def __repr__(self) -> str:
         return f"NSynth(root={str(self.root)!r}, notes={len(self)})"
 
-
-def iter_notes(ds: NSynth, indices: Iterable[int] | None = None):
-    """Yield ``(audio, meta)`` for ``indices`` (all by default)."""
-    for i in indices if indices is not None else range(len(ds)):
-        yield ds[i]
