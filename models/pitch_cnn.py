@@ -44,8 +44,8 @@ def fit_pitch_cnn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, 
                   **model_kw) -> dict:
     """Train on ``(n, samples)`` waveforms with integer pitch labels; score the test set each epoch.
 
-    Returns the history (train loss, train and test accuracy per epoch), the final test accuracy,
-    the chance level (majority test class) and seconds.
+    Returns the history (train loss, train and test accuracy per epoch), the final test
+    predictions and accuracy, the chance level (majority test class) and seconds.
     """
     from tqdm import tqdm
 
@@ -77,7 +77,10 @@ def fit_pitch_cnn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, 
         history.append({"epoch": epoch, "train_loss": total / len(Xtr), "train_accuracy": accuracy(Xtr, ytr),
                         "test_accuracy": accuracy(Xte, yte)})
     counts = np.bincount(np.asarray(y_test), minlength=1)
-    return {"history": history, "test_accuracy": history[-1]["test_accuracy"],
+    model.eval()
+    with torch.inference_mode():
+        pred = torch.cat([model(Xte[i: i + 128]).argmax(1) for i in range(0, len(Xte), 128)])
+    return {"history": history, "test_predictions": pred.numpy(), "test_accuracy": history[-1]["test_accuracy"],
             "best_test_accuracy": max(h["test_accuracy"] for h in history),
             "chance": float(counts.max() / counts.sum()), "uniform_chance": 1 / 128,
             "seconds": round(time.perf_counter() - t0, 1), "parameters": sum(p.numel() for p in model.parameters())}

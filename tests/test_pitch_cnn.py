@@ -41,3 +41,21 @@ def test_learns_pitch_of_harmonic_tones():
     r = fit_pitch_cnn(Xtr, ytr, Xte, yte, epochs=30, lr=1e-3, batch_size=16, progress=False, hidden=128)
     assert r["best_test_accuracy"] >= 0.8, [h["test_accuracy"] for h in r["history"]]
     assert r["best_test_accuracy"] > 3 * r["chance"]
+
+
+def test_cli_pitchcnn_report(small_corpus, tmp_path):
+    import json
+
+    from tests.conftest import run_cli
+
+    out = tmp_path / "pc"
+    r = run_cli("pitchcnn", "--corpus", str(small_corpus), "--epochs", "2", "--seconds", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    res = json.loads((out / "results.json").read_text())
+    assert res["test_notes"] > 0 and len(res["history"]) == 2
+    assert res["test_accuracy"] <= res["within_semitone"] <= 1
+    assert set(res["per_family"]) <= {"brass", "flute", "organ", "keyboard", "bass", "string", "reed"}
+    for name in ("results.md", "history.csv", "accuracy.png"):
+        assert (out / name).stat().st_size > 0
+    bad = run_cli("pitchcnn", "--corpus", str(small_corpus), "--epochs", "0", "--out", str(out))
+    assert bad.returncode == 2 and "epochs=0" in bad.stderr and "Traceback" not in bad.stderr
