@@ -131,6 +131,11 @@ class LatentStats(TransformerMixin, BaseEstimator):
         self.run_ = load_run(self.run)
         return self
 
+    def cache_token(self) -> str:
+        """Changes when the run's weights change, so cached latents of a retrained run are not reused."""
+        st = (Path(self.run) / "model.safetensors").stat()
+        return f"{st.st_size}|{st.st_mtime_ns}"
+
     def transform(self, X) -> np.ndarray:
         from models.lstm_ae import prepare_input, stack_context
         from workbench.spectral import causal_frames
@@ -163,6 +168,23 @@ def make_features(spec: str, *, sr: int = 16000):
     raise ParameterError(f"features={spec!r} is not valid; expected mfcc, scattering or latent:RUN_DIR")
 
 
+def feature_matrix(spec: str, paths, *, cache_dir, sr: int) -> tuple[np.ndarray, float]:
+    """Features named by ``spec`` for the notes at ``paths``; ``a+b`` joins feature sets side by side.
+
+    Each part is cached on its own (:func:`cached_features`). Returns ``(features (n, d),
+    seconds spent extracting)``.
+    """
+    parts = [p.strip() for p in spec.split("+")]
+    if not all(parts):
+        raise ParameterError(f"features={spec!r} has an empty part; expected e.g. mfcc+scattering")
+    mats, seconds = [], 0.0
+    for part in parts:
+        F, info = cached_features(make_features(part, sr=sr), paths, cache_dir=cache_dir, sr=sr)
+        mats.append(F)
+        seconds += info["seconds"]
+    return np.hstack(mats), seconds
+
+
 def _corpus_key(paths) -> str:
     h = hashlib.sha1()
     for p in paths:
@@ -181,6 +203,8 @@ def cached_features(transformer, paths, *, cache_dir, sr: int) -> tuple[np.ndarr
     from workbench.audio import load
 
     cfg = {"class": type(transformer).__name__, "params": transformer.get_params(), "sr": sr}
+    if hasattr(transformer, "cache_token"):
+        cfg["token"] = transformer.cache_token()
     key = hashlib.sha1((_corpus_key(paths) + json.dumps(cfg, sort_keys=True, default=str)).encode()).hexdigest()[:16]
     cache_dir = Path(cache_dir)
     npy, meta = cache_dir / f"{key}.npy", cache_dir / f"{key}.json"

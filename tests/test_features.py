@@ -16,6 +16,7 @@ from analysis.features import (
     ScatteringStats,
     as_batch,
     cached_features,
+    feature_matrix,
     make_features,
 )
 from workbench.errors import ParameterError
@@ -108,6 +109,33 @@ def test_cache_hit_and_key(tmp_path):
     _, info4 = cached_features(MFCCStats(n_mfcc=13), paths, cache_dir=tmp_path / "cache", sr=SR)
     assert not info4["cached"]
     assert not list((tmp_path / "cache").glob("*.pkl"))
+    single, _ = feature_matrix("mfcc", paths, cache_dir=tmp_path / "cache", sr=SR)
+    joined, _ = feature_matrix("mfcc+mfcc", paths, cache_dir=tmp_path / "cache", sr=SR)
+    np.testing.assert_array_equal(joined, np.hstack([single, single]))
+    with pytest.raises(ParameterError, match="empty part"):
+        feature_matrix("mfcc+", paths, cache_dir=tmp_path / "cache", sr=SR)
+
+
+def test_latent_cache_follows_the_weights(tiny_run, tmp_path):
+    import os
+    import shutil
+
+    import soundfile as sf
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    X, _ = _synthetic(n_per_class=1)
+    paths = []
+    for i, x in enumerate(X):
+        sf.write(tmp_path / f"n{i}.wav", x, SR, subtype="FLOAT")
+        paths.append(tmp_path / f"n{i}.wav")
+    _, a = cached_features(LatentStats(run=str(run)), paths, cache_dir=tmp_path / "cache", sr=SR)
+    _, b = cached_features(LatentStats(run=str(run)), paths, cache_dir=tmp_path / "cache", sr=SR)
+    assert b["cached"]
+    w = run / "model.safetensors"
+    os.utime(w, ns=(w.stat().st_atime_ns, w.stat().st_mtime_ns + 10**9))  # a retrained run's weights
+    _, c = cached_features(LatentStats(run=str(run)), paths, cache_dir=tmp_path / "cache", sr=SR)
+    assert not c["cached"]
 
 
 def test_bad_inputs():

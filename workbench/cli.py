@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "features of the corpus notes, with instrument-grouped folds and the "
                                     "held-out test split; writes results.json, results.md and confusion matrices.")
     pr.add_argument("--corpus", required=True, help="NSynth-format corpus folder")
-    pr.add_argument("--features", default="mfcc,scattering", help="comma list of mfcc, scattering, latent:RUN_DIR")
+    pr.add_argument("--features", default="mfcc,scattering", help="comma list of mfcc, scattering, latent:RUN_DIR; "
+                                                                 "join sets with + (e.g. mfcc+scattering)")
     pr.add_argument("--label", default="family", choices=("family", "pitch_class", "velocity", "source"))
     pr.add_argument("--classifiers", default="logreg,svm,knn,rf,mlp", help="comma list of logreg,svm,knn,rf,mlp")
     pr.add_argument("--folds", type=_int, default=5)
@@ -167,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Embed the corpus notes' features with PCA, t-SNE (2-D, 3-D) and UMAP; "
                                     "writes coordinates with note metadata (CSV), PNGs and plotly HTML.")
     em.add_argument("--corpus", required=True)
-    em.add_argument("--features", default="mfcc", help="mfcc, scattering or latent:RUN_DIR (one)")
+    em.add_argument("--features", default="mfcc", help="mfcc, scattering or latent:RUN_DIR (one; + joins sets)")
     em.add_argument("--methods", default="pca,tsne,tsne3d,umap")
     em.add_argument("--color", default="family,pitch", help="comma list of family, pitch, velocity, source")
     em.add_argument("--split", help="only this split (train, valid, test); default all")
@@ -366,7 +367,7 @@ def _choices(text: str, name: str, allowed) -> list[str]:
 
 
 def _cmd_probe(args) -> int:
-    from analysis.features import cached_features, make_features
+    from analysis.features import feature_matrix
     from analysis.probes import CLASSIFIERS, run_probes
     from workbench.corpus.nsynth import NSynth
 
@@ -379,10 +380,9 @@ def _cmd_probe(args) -> int:
     sr = int(train.examples[0]["sample_rate"])
     feats, seconds = {}, {}
     for spec in [f.strip() for f in args.features.split(",") if f.strip()]:
-        tf = make_features(spec, sr=sr)
-        a, ia = cached_features(tf, train.paths(), cache_dir=args.cache, sr=sr)
-        b, ib = cached_features(tf, test.paths(), cache_dir=args.cache, sr=sr)
-        feats[spec], seconds[spec] = (a, b), ia["seconds"] + ib["seconds"]
+        a, sa = feature_matrix(spec, train.paths(), cache_dir=args.cache, sr=sr)
+        b, sb = feature_matrix(spec, test.paths(), cache_dir=args.cache, sr=sr)
+        feats[spec], seconds[spec] = (a, b), sa + sb
     res = run_probes(feats, train_meta=train.examples, test_meta=test.examples, label=args.label,
                      classifiers=classifiers, out=args.out, seed=args.seed, n_splits=args.folds,
                      extract_seconds=seconds, progress=not args.quiet)
@@ -406,7 +406,7 @@ def _cmd_pitchcnn(args) -> int:
 
 def _cmd_embed(args) -> int:
     from analysis.embeddings import COLOR_FIELDS, METHODS, write_maps
-    from analysis.features import cached_features, make_features
+    from analysis.features import feature_matrix
     from workbench.corpus.nsynth import NSynth
 
     methods = _choices(args.methods, "method", METHODS)
@@ -415,7 +415,7 @@ def _cmd_embed(args) -> int:
     if not len(ds):
         raise ParameterError(f"corpus={args.corpus!r} has no notes for split={args.split!r}")
     sr = int(ds.examples[0]["sample_rate"])
-    F, _ = cached_features(make_features(args.features, sr=sr), ds.paths(), cache_dir=args.cache, sr=sr)
+    F, _ = feature_matrix(args.features, ds.paths(), cache_dir=args.cache, sr=sr)
     write_maps(F, ds.examples, methods=methods, color=colors,
                out=args.out, seed=args.seed, title=args.features)
     print(f"embedded {len(ds)} notes ({args.features}, {F.shape[1]} dims) with {', '.join(methods)}; "
