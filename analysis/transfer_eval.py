@@ -14,7 +14,7 @@ from workbench.corpus.truth import pyin_f0
 from workbench.metrics import log_spectral_distance, spectral_convergence
 from workbench.spectral import causal_frames, mfcc
 
-__all__ = ["f0_track", "raw_pitch_accuracy", "mfcc_profile", "timbre_distance", "reconstruction", "real_time_factor"]
+__all__ = ["f0_track", "raw_pitch_accuracy", "mfcc_frames", "mfcc_profile", "timbre_distance", "reconstruction", "real_time_factor"]
 
 
 def f0_track(y: np.ndarray, *, sr: int, fmin: float = 60.0, fmax: float = 1000.0):
@@ -39,8 +39,12 @@ def raw_pitch_accuracy(reference: np.ndarray, estimate: np.ndarray, *, sr: int, 
     }
 
 
-def mfcc_profile(signals, *, sr: int, n_mfcc: int = 20, floor_db: float = -50.0) -> np.ndarray:
-    """Mean MFCC 1..n-1 (c0, the level, left out) over the non-silent frames of ``signals``."""
+def mfcc_frames(signals, *, sr: int, n_mfcc: int = 20, floor_db: float = -50.0) -> np.ndarray:
+    """MFCC 1..n-1 (c0, the level, left out) of the non-silent frames of ``signals``.
+
+    A frame is kept when its mean mel level is within ``floor_db`` of the signal's loudest.
+    Returns ``(frames, n_mfcc - 1)``.
+    """
     rows = []
     for y in signals:
         y = np.asarray(y, np.float32).reshape(-1)
@@ -48,7 +52,12 @@ def mfcc_profile(signals, *, sr: int, n_mfcc: int = 20, floor_db: float = -50.0)
         level = m[0] / np.sqrt(128)  # orthonormal DCT: c0 = sqrt(n_mels) x the frame's mean mel dB
         keep = level > level.max() + floor_db
         rows.append(m[1:, keep].T)
-    return np.concatenate(rows).mean(axis=0)
+    return np.concatenate(rows)
+
+
+def mfcc_profile(signals, *, sr: int, n_mfcc: int = 20, floor_db: float = -50.0) -> np.ndarray:
+    """Mean MFCC 1..n-1 over the non-silent frames of ``signals`` (see :func:`mfcc_frames`)."""
+    return mfcc_frames(signals, sr=sr, n_mfcc=n_mfcc, floor_db=floor_db).mean(axis=0)
 
 
 def timbre_distance(y: np.ndarray, target_profile: np.ndarray, *, sr: int) -> float:

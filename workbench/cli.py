@@ -22,6 +22,8 @@ _VERBS = """verbs:
   transfer          play an audio file through a method (autoencoder, cepstral, mosaic)
   probe             classifier probes of MFCC / scattering / latent features, instrument-disjoint
   pitchcnn          raw-audio pitch CNN (seed 001) trained and tested on unseen instruments
+  evaluate pitch    seed 003's pitch-tracking protocol: % of notes each method loses
+  evaluate scoreboard  every method on the same inputs: pitch, timbre, loudness, distance, speed
   embed             PCA / t-SNE / UMAP maps of note features (CSV, PNG, interactive HTML)
   info              check an audio file and print its shape, rate, length and level
   demo              the main job on the embedded corpus (what `make demo` runs)
@@ -175,6 +177,38 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("--cache", default="reports/cache")
     em.add_argument("--out", required=True)
     em.add_argument("--seed", type=_int, default=0)
+
+    ev = sub.add_parser("evaluate", help="pitch protocol and scoreboard",
+                        description="Evaluate methods on the same rendered inputs.")
+    esub = ev.add_subparsers(dest="action", metavar="ACTION")
+    for action, text in (("pitch", "Seed 003's protocol: M melodies x N random notes, sung by Festival (or a GM "
+                                   "instrument), through every method with every target class; a note is lost when "
+                                   "its output median f0 is more than --tolerance cents off. Writes pitch.json/md, "
+                                   "notes.csv, f0_<method>.png."),
+                         ("scoreboard", "The pitch protocol plus target-timbre accuracy (a family probe labels the "
+                                        "outputs), loudness correlation/L1, Fréchet distance to the target material "
+                                        "and real-time factor, per method; with the dry input and the target "
+                                        "material as reference rows. Writes results.json, scoreboard.md, CSVs, bar charts.")):
+        e = esub.add_parser(action, help=text.split(":")[0].split(";")[0], description=text)
+        e.add_argument("--corpus", default="data/gm", help="corpus with the target families' notes (default data/gm)")
+        e.add_argument("--melodies", type=_int, default=5, help="M input melodies (default 5)")
+        e.add_argument("--notes", type=_int, default=20, help="N random notes per melody (default 20)")
+        e.add_argument("--classes", default="10",
+                       help="target families: a count (first N of bass, brass, flute, guitar, keyboard, mallet, organ, "
+                            "reed, string, synth_lead) or a comma list (default 10)")
+        e.add_argument("--methods", default="autoencoder,cepstral,mosaic" + (",dry" if action == "scoreboard" else ""),
+                       help="comma list of autoencoder, cepstral, mosaic, dry (the unprocessed input)")
+        e.add_argument("--source", default="voice", help="input source: voice (Festival singing) or gm:PROGRAM")
+        e.add_argument("--low", type=_int, default=45, help="lowest input MIDI note (default 45)")
+        e.add_argument("--high", type=_int, default=60, help="highest input MIDI note (default 60)")
+        e.add_argument("--tolerance", type=_float, default=50.0, help="cents for a note to count as kept (default 50)")
+        e.add_argument("--tracker", default="pyin", help="pyin, crepe-tiny or crepe-full (default pyin)")
+        e.add_argument("--model", action="append", default=[], metavar="FAMILY=RUN",
+                       help="use this autoencoder run for a class instead of training runs/eval-FAMILY (repeatable)")
+        e.add_argument("--runs", default="runs", help="where class models are trained and reused (default runs)")
+        e.add_argument("--train-seconds", type=_float, default=60.0, help="training budget per class model (default 60)")
+        e.add_argument("--out", required=True)
+        e.add_argument("--seed", type=_int, default=0)
 
     i = sub.add_parser("info", help="check an audio file", description="Load an audio file with the "
                        "workbench's checks and print its shape, sample rate, duration and peak level.")
@@ -423,6 +457,47 @@ def _cmd_embed(args) -> int:
     return 0
 
 
+def _cmd_evaluate(args) -> int:
+    from analysis.pitch_eval import DEFAULT_CLASSES, METHODS, Protocol, method_factories, run_pitch_protocol
+    from workbench.corpus.families import FAMILIES
+
+    if args.action not in ("pitch", "scoreboard"):
+        print("usage: workbench evaluate {pitch,scoreboard} ... (see --help)", file=sys.stderr)
+        return 2
+    if args.classes.strip().isdigit():
+        n = int(args.classes)
+        if not 1 <= n <= len(DEFAULT_CLASSES):
+            raise ParameterError(f"classes={n} is not valid; expected 1-{len(DEFAULT_CLASSES)} or a comma list of families")
+        classes = DEFAULT_CLASSES[:n]
+    else:
+        classes = tuple(_choices(args.classes, "class", FAMILIES))
+    methods = _choices(args.methods, "method", METHODS)
+    models = {}
+    for item in args.model:
+        fam, sep, run = item.partition("=")
+        if not sep or fam not in FAMILIES or not run:
+            raise ParameterError(f"--model {item!r} is not valid; expected FAMILY=RUN_DIR with FAMILY one of "
+                                 f"{', '.join(FAMILIES)}")
+        models[fam] = run
+    protocol = Protocol(melodies=args.melodies, notes=args.notes, classes=classes, source=args.source, low=args.low,
+                        high=args.high, tolerance=args.tolerance, tracker=args.tracker, seed=args.seed).validate()
+    factories = method_factories(methods, corpus=args.corpus, models=models, runs=args.runs,
+                                 train_seconds=args.train_seconds, seed=args.seed, progress=not args.quiet)
+    if args.action == "pitch":
+        r = run_pitch_protocol(protocol, factories, out=args.out, progress=not args.quiet)
+        print("notes lost: " + ", ".join(f"{m} {s['lost_percent']:.1f} %" for m, s in r["by_method"].items())
+              + f" ({r['note_evaluations_per_method']} note evaluations per method, {r['seconds']} s); "
+              f"report in {args.out}/pitch.md")
+    else:
+        from analysis.scoreboard import run_scoreboard
+
+        r = run_scoreboard(protocol, factories, corpus=args.corpus, out=args.out, progress=not args.quiet)
+        print("scoreboard: " + "; ".join(f"{row['method']} kept {row['kept_percent']:.0f} %, timbre "
+                                         f"{row['timbre_accuracy']:.2f}" for row in r["scoreboard"])
+              + f" ({r['seconds']} s); report in {args.out}/scoreboard.md")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from analysis.demo import run_demo
 
@@ -437,7 +512,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "probe": _cmd_probe, "embed": _cmd_embed,
-                "pitchcnn": _cmd_pitchcnn,
+                "pitchcnn": _cmd_pitchcnn, "evaluate": _cmd_evaluate,
                 "info": _cmd_info, "demo": _cmd_demo}
     try:
         return handlers[args.verb](args)

@@ -1,0 +1,263 @@
+"""One scoreboard of every method on the same inputs: pitch kept, target timbre reached,
+loudness followed, distance to the target material, speed.
+
+Builds on :mod:`analysis.pitch_eval` (same inputs, outputs and pitch judgement) and adds:
+
+- target-timbre accuracy: a family probe (MFCC statistics + SVM, trained on the corpus's
+  train+valid notes) labels every output note; the share labelled as the target's family;
+- loudness: A-weighted frame level of input and output, correlation and mean |difference| in dB;
+- Fréchet distance between Gaussians fitted to frame MFCCs of the outputs and of the target
+  material (FAD-style, with MFCCs instead of a network embedding).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from analysis.pitch_eval import Protocol, run_pitch_protocol
+from analysis.transfer_eval import mfcc_frames
+from workbench.audio import load
+from workbench.errors import ParameterError
+
+__all__ = ["TimbreProbe", "a_weighted_level", "loudness_match", "frechet_distance", "run_scoreboard", "METRICS"]
+
+# (key, label, higher is better)
+METRICS = (
+    ("kept_percent", "pitch kept %", True),
+    ("raw_pitch_accuracy", "raw pitch accuracy", True),
+    ("timbre_accuracy", "target-timbre accuracy", True),
+    ("loudness_correlation", "loudness correlation", True),
+    ("loudness_l1_db", "loudness L1 (dB)", False),
+    ("frechet_mfcc", "Fréchet distance to target (MFCC)", False),
+    ("rtf", "real-time factor", True),
+)
+
+
+class TimbreProbe:
+    """Family classifier for short note segments: MFCC statistics of a note's first ``seconds``
+    (attack and sustain, as an output note segment has) -> StandardScaler -> SVM.
+
+    Parameters
+    ----------
+    seconds : float
+        Crop of each training note, in s (output notes of the protocol last 0.5-1 s).
+    """
+
+    def __init__(self, *, seconds: float = 1.0, seed: int = 0):
+        self.seconds, self.seed = seconds, seed
+
+    def fit(self, corpus, *, progress: bool = False) -> TimbreProbe:
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import SVC
+        from tqdm import tqdm
+
+        from analysis.features import MFCCStats
+        from workbench.corpus.nsynth import NSynth
+
+        ds = NSynth(corpus, split=["train", "valid"])
+        if not len(ds):
+            raise ParameterError(f"corpus={str(corpus)!r} has no train/valid notes to fit the timbre probe on")
+        self.sr_ = int(ds.examples[0]["sample_rate"])
+        n = int(self.seconds * self.sr_)
+        self.features_ = MFCCStats(sr=self.sr_)
+        X = [load(p, sr=self.sr_, mono=True)[0][0][:n] for p in tqdm(ds.paths(), desc="timbre probe", unit="note",
+                                                                      disable=not progress)]
+        y = np.array([e["instrument_family_str"] for e in ds.examples])
+        F = self.features_.transform([np.pad(x, (0, n - x.size)) for x in X])
+        self.model_ = make_pipeline(StandardScaler(), SVC(C=10.0, gamma="scale", random_state=self.seed)).fit(F, y)
+        self.classes_ = sorted(set(y))
+        return self
+
+    def predict(self, segments, *, sr: int) -> np.ndarray:
+        """Family label per segment (mono arrays at ``sr``, any lengths of a few hundred ms or more)."""
+        from workbench.audio import resample
+
+        F = []
+        for s in segments:
+            s = np.asarray(s, np.float32).reshape(-1)
+            if sr != self.sr_:
+                s = resample(s[None], sr, self.sr_)[0]
+            F.append(self.features_.transform([s])[0])
+        return self.model_.predict(np.array(F))
+
+
+def a_weighted_level(y: np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: int = 256) -> np.ndarray:
+    """A-weighted frame level in dB (power summed over bins with IEC 61672 A-weighting).
+
+    Returns ``(frames,)``; centred frames, so frame ``t`` is at ``t * hop_length / sr`` s.
+    """
+    import librosa
+
+    y = np.asarray(y, np.float32).reshape(-1)
+    P = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length, window="hann")) ** 2
+    with np.errstate(divide="ignore"):  # A-weighting is -inf dB at 0 Hz: weight 0
+        w = 10 ** (librosa.A_weighting(librosa.fft_frequencies(sr=sr, n_fft=n_fft)) / 10)
+    return 10 * np.log10(np.maximum((w[:, None] * P).sum(0) / n_fft, 1e-12))
+
+
+def loudness_match(x: np.ndarray, y: np.ndarray, *, sr: int, range_db: float = 40.0) -> dict:
+    """How well ``y``'s loudness envelope follows ``x``'s: Pearson correlation and mean absolute
+    difference (dB) of the A-weighted levels over the frames where ``x`` is within ``range_db``
+    of its loudest frame."""
+    a, b = a_weighted_level(x, sr=sr), a_weighted_level(y, sr=sr)
+    n = min(a.size, b.size)
+    a, b = a[:n], b[:n]
+    keep = a > a.max() - range_db
+    if keep.sum() < 3:
+        return {"loudness_correlation": float("nan"), "loudness_l1_db": float("nan")}
+    a, b = a[keep], b[keep]
+    corr = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
+    return {"loudness_correlation": corr, "loudness_l1_db": float(np.mean(np.abs(a - b)))}
+
+
+def frechet_distance(A: np.ndarray, B: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to the rows of ``A (n, d)`` and ``B (m, d)``:
+    ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))``."""
+    from scipy import linalg
+
+    A, B = np.asarray(A, np.float64), np.asarray(B, np.float64)
+    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[1] or min(len(A), len(B)) < 2:
+        raise ParameterError(f"frechet_distance needs two (n>=2, d) arrays with the same d; got {A.shape} and {B.shape}")
+    mu_a, mu_b = A.mean(0), B.mean(0)
+    sa, sb = np.cov(A, rowvar=False), np.cov(B, rowvar=False)
+    covmean = linalg.sqrtm(sa @ sb)
+    if not np.isfinite(covmean).all():  # near-singular product: regularise as FID implementations do
+        eps = 1e-6 * np.eye(sa.shape[0])
+        covmean = linalg.sqrtm((sa + eps) @ (sb + eps))
+    d = float(np.sum((mu_a - mu_b) ** 2) + np.trace(sa + sb - 2 * np.real(covmean)))
+    return max(d, 0.0)
+
+
+def _segments(y: np.ndarray, notes: list[dict], sr: int) -> list[np.ndarray]:
+    return [y[int(n["onset"] * sr): max(int(n["offset"] * sr), int(n["onset"] * sr) + 2048)] for n in notes]
+
+
+def _target_material(corpus, family: str, split: str, sr: int, limit: int = 60) -> list[np.ndarray]:
+    from workbench.corpus.nsynth import NSynth
+
+    ds = NSynth(corpus, family=family, split=split)
+    paths = ds.paths()
+    if len(paths) > limit:  # evenly spaced: the same notes every run
+        paths = [paths[i] for i in np.linspace(0, len(paths) - 1, limit).astype(int)]
+    return [load(p, sr=sr, mono=True)[0][0] for p in paths]
+
+
+def run_scoreboard(protocol: Protocol, factories, *, corpus, out, probe_seconds: float = 1.0,
+                   progress: bool = True) -> dict:
+    """The pitch protocol plus timbre, loudness and distance measures for every method.
+
+    Writes into ``out``: the pitch protocol's files, ``results.json``, ``scoreboard.md``,
+    ``scoreboard.csv`` (one row per method), ``per_class.csv`` (per method and class) and
+    ``bar_<metric>.png``. A ``target`` reference row scores the target families' held-out
+    test notes with the same probe and distance (pitch measures do not apply to it).
+    """
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    pitch = run_pitch_protocol(protocol, factories, out=out, progress=progress)
+    sr = protocol.sr
+    probe = TimbreProbe(seconds=probe_seconds, seed=protocol.seed).fit(corpus, progress=progress)
+    inputs = {m["name"]: m for m in pitch["inputs"]}
+    dry = {name: load(m["path"], sr=sr, mono=True)[0][0] for name, m in inputs.items()}
+    target_frames = {c: mfcc_frames(_target_material(corpus, c, "train", sr), sr=sr) for c in protocol.classes}
+    per_class = []
+    for method in tqdm(pitch["methods"], desc="scoreboard", unit="method", disable=not progress):
+        for c in protocol.classes:
+            hits, total, loud, frames, labels = 0, 0, [], [], []
+            for name, m in inputs.items():
+                y = load(pitch["outputs"][f"{method}|{c}|{name}"], sr=sr, mono=True)[0][0]
+                pred = probe.predict(_segments(y, m["notes"], sr), sr=sr)
+                hits += int(np.sum(pred == c))
+                labels += list(pred)
+                total += len(pred)
+                loud.append(loudness_match(dry[name], y, sr=sr))
+                frames.append(mfcc_frames([y], sr=sr))
+            s = pitch["by_method_class"][method][c]
+            per_class.append({
+                "method": method, "class": c, "kept_percent": 100 - s["lost_percent"],
+                "raw_pitch_accuracy": s["raw_pitch_accuracy"], "timbre_accuracy": hits / max(total, 1),
+                "loudness_correlation": float(np.nanmean([v["loudness_correlation"] for v in loud])),
+                "loudness_l1_db": float(np.nanmean([v["loudness_l1_db"] for v in loud])),
+                "frechet_mfcc": frechet_distance(np.concatenate(frames), target_frames[c]),
+                "labelled_as": max(set(labels), key=labels.count),
+            })
+    rows = []
+    for method in pitch["methods"]:
+        sel = [r for r in per_class if r["method"] == method]
+        row = {"method": method, **{k: float(np.nanmean([r[k] for r in sel])) for k, _, _ in METRICS if k != "rtf"}}
+        labels = [r["labelled_as"] for r in sel]
+        row["kept_percent"] = 100 - pitch["by_method"][method]["lost_percent"]
+        row["raw_pitch_accuracy"] = pitch["by_method"][method]["raw_pitch_accuracy"]
+        row["rtf"] = pitch["rtf"][method]
+        row["labelled_as"] = max(set(labels), key=labels.count)  # the probe's most frequent verdict
+        rows.append(row)
+    ref = {"method": "target (held-out notes)", "kept_percent": float("nan"), "raw_pitch_accuracy": float("nan"),
+           "loudness_correlation": float("nan"), "loudness_l1_db": float("nan"), "rtf": float("nan"),
+           "labelled_as": "-"}
+    accs, fds = [], []
+    for c in protocol.classes:
+        notes = _target_material(corpus, c, "test", sr, limit=20)
+        if not notes:
+            continue
+        accs.append(float(np.mean(probe.predict([x[: int(probe_seconds * sr)] for x in notes], sr=sr) == c)))
+        fds.append(frechet_distance(mfcc_frames(notes, sr=sr), target_frames[c]))
+    ref["timbre_accuracy"] = float(np.mean(accs)) if accs else float("nan")
+    ref["frechet_mfcc"] = float(np.mean(fds)) if fds else float("nan")
+    res = {"protocol": pitch["protocol"], "corpus": str(corpus), "methods": pitch["methods"],
+           "classes": list(protocol.classes), "scoreboard": rows, "reference": ref, "per_class": per_class,
+           "pitch": {k: pitch[k] for k in ("by_method", "by_method_class", "rtf", "note_evaluations_per_method")},
+           "probe_classes": probe.classes_, "pitch_seconds": pitch["seconds"]}
+    res["seconds"] = round(time.perf_counter() - t0, 1)
+    _write(res, out)
+    return res
+
+
+def _fmt(v, key) -> str:
+    if not np.isfinite(v):
+        return "-"
+    if key == "rtf":
+        return f"{v:.0f}x"
+    return f"{v:.1f}" if key in ("kept_percent", "loudness_l1_db", "frechet_mfcc") else f"{v:.3f}"
+
+
+def _write(res: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(res, indent=1, default=float))
+    for name, rows in (("scoreboard.csv", res["scoreboard"] + [res["reference"]]), ("per_class.csv", res["per_class"])):
+        with (out / name).open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    p = res["protocol"]
+    head = "| method | " + " | ".join(label for _, label, _ in METRICS) + " | probe's usual verdict |"
+    lines = ["# Scoreboard", "",
+             f"Inputs: {p['melodies']} melodies x {p['notes']} notes ({p['source']}), {len(res['classes'])} target "
+             f"classes ({', '.join(res['classes'])}); pitch by {p['tracker']} at {p['tolerance']:g} cents. "
+             "Higher is better except loudness L1 and Fréchet distance. `dry` is the unprocessed input; the "
+             "target row scores held-out notes of the target families themselves.", "",
+             head, "|---" * (len(METRICS) + 2) + "|"]
+    for r in res["scoreboard"] + [res["reference"]]:
+        lines.append(f"| {r['method']} | " + " | ".join(_fmt(r[k], k) for k, _, _ in METRICS) + f" | {r['labelled_as']} |")
+    lines += ["", f"Wall time {res['seconds']} s (pitch protocol {res['pitch_seconds']} s)."]
+    (out / "scoreboard.md").write_text("\n".join(lines) + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for key, label, higher in METRICS:
+        rows = res["scoreboard"] + ([res["reference"]] if np.isfinite(res["reference"][key]) else [])
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.bar([r["method"] for r in rows], [r[key] for r in rows], color="tab:blue")
+        ax.set(title=f"{label} ({'higher' if higher else 'lower'} is better)")
+        ax.tick_params(axis="x", labelrotation=20, labelsize=8)
+        fig.tight_layout()
+        fig.savefig(out / f"bar_{key}.png", dpi=90)
+        plt.close(fig)

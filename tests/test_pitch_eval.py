@@ -1,0 +1,139 @@
+"""The pitch-tracking protocol and the scoreboard: a tiny configuration end to end, with real
+Festival singing, real effects and pYIN; identity keeps every note, a pitch shift loses them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from analysis.pitch_eval import Protocol, make_inputs, measure_notes, method_factories, note_pitch, run_pitch_protocol
+from analysis.scoreboard import a_weighted_level, frechet_distance, loudness_match
+from tests.conftest import needs_festival, run_cli
+from workbench.errors import ParameterError
+
+TINY = dict(melodies=2, notes=3, classes=("brass", "flute"))
+
+
+@pytest.fixture(scope="module")
+def sung_inputs(tmp_path_factory):
+    """The tiny protocol's inputs, sung once and copied into each test's report folder."""
+    if shutil.which("text2wave") is None:
+        pytest.skip("festival missing (make setup)")
+    out = tmp_path_factory.mktemp("eval")
+    make_inputs(Protocol(**TINY), out, progress=False)
+    return out / "inputs"
+
+
+def _with_inputs(sung_inputs, tmp_path):
+    shutil.copytree(sung_inputs, tmp_path / "inputs")
+    return tmp_path
+
+
+class _Shift:
+    """Pitch shift by ``steps`` semitones (librosa's phase vocoder + resampling)."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def process(self, audio, sr):
+        import librosa
+
+        return librosa.effects.pitch_shift(np.asarray(audio, np.float32), sr=sr, n_steps=self.steps)
+
+
+def test_identity_keeps_every_note_and_shift_loses_every_note(sung_inputs, tmp_path):
+    out = _with_inputs(sung_inputs, tmp_path)
+    factories = {"identity": method_factories(["dry"], corpus="unused")["dry"],
+                 "up2": lambda fam: (_Shift(2), "shift 2"), "up12": lambda fam: (_Shift(12), "shift 12")}
+    r = run_pitch_protocol(Protocol(**TINY), factories, out=out, progress=False)
+    assert r["note_evaluations_per_method"] == 2 * 3 * 2
+    assert r["by_method"]["identity"]["lost_percent"] == 0.0
+    assert r["by_method"]["identity"]["raw_pitch_accuracy"] == pytest.approx(1.0)
+    assert r["by_method"]["up2"]["lost_percent"] == 100.0
+    assert r["by_method"]["up12"]["lost_percent"] == 100.0  # an octave error is a lost note
+    assert r["by_method"]["up12"]["octave_error_percent"] >= 80.0
+    assert r["by_method"]["up2"]["input_kept_percent"] == 100.0
+    for name in ("pitch.json", "pitch.md", "notes.csv", "f0_identity.png", "f0_up2.png"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_octave_and_unvoiced_notes_are_lost():
+    times = np.arange(0, 1, 0.01)
+    note = {"onset": 0.0, "offset": 1.0, "pitch": 57}  # A3, 220 Hz
+    inp = (times, np.full_like(times, 220.0))
+    for f, kept, octave in ((221.0, True, False), (440.0, False, True), (110.0, False, True), (233.1, False, False)):
+        row = measure_notes([note], inp, (times, np.full_like(times, f)))[0]
+        assert (row["kept"], row["octave_error"]) == (kept, octave), f
+    row = measure_notes([note], inp, (times, np.zeros_like(times)))[0]
+    assert not row["kept"] and np.isnan(row["output_f0"])
+    # only the steady middle counts: a wrong glide at both ends does not lose the note
+    f0 = np.where((times < 0.2) | (times > 0.8), 300.0, 220.0)
+    assert note_pitch(times, f0, note)[0] == pytest.approx(220.0)
+
+
+@needs_festival
+def test_tiny_scoreboard_end_to_end(sung_inputs, small_corpus, tiny_run, tmp_path):
+    out = _with_inputs(sung_inputs, tmp_path / "eval")
+    args = ["evaluate", "scoreboard", "--corpus", str(small_corpus), "--melodies", "2", "--notes", "3",
+            "--classes", "brass,flute", "--methods", "autoencoder,cepstral,mosaic,dry",
+            "--model", f"brass={tiny_run}", "--model", f"flute={tiny_run}", "--out", str(out)]
+    r = run_cli(*args, timeout=900)
+    assert r.returncode == 0, r.stderr
+    res = json.loads((out / "results.json").read_text())
+    rows = {row["method"]: row for row in res["scoreboard"]}
+    assert set(rows) == {"autoencoder", "cepstral", "mosaic", "dry"}
+    assert rows["dry"]["kept_percent"] == 100.0 and rows["dry"]["loudness_correlation"] == pytest.approx(1.0)
+    # the target material itself is recognised as its family more often than the sung input
+    assert res["reference"]["timbre_accuracy"] > rows["dry"]["timbre_accuracy"]
+    for row in res["scoreboard"]:
+        assert 0 <= row["timbre_accuracy"] <= 1 and row["rtf"] > 0 and row["frechet_mfcc"] >= 0
+    for name in ("scoreboard.md", "scoreboard.csv", "per_class.csv", "notes.csv", "bar_timbre_accuracy.png"):
+        assert (out / name).stat().st_size > 0
+    # a second run reuses inputs and outputs: nothing is re-rendered or re-processed
+    stamp = {p: p.stat().st_mtime_ns for p in (out / "outputs").rglob("*.wav")}
+    r2 = run_cli(*args, timeout=900)
+    assert r2.returncode == 0, r2.stderr
+    assert {p: p.stat().st_mtime_ns for p in (out / "outputs").rglob("*.wav")} == stamp
+    assert json.loads((out / "results.json").read_text())["scoreboard"][0]["kept_percent"] == rows["autoencoder"]["kept_percent"]
+
+
+def test_bad_inputs(tmp_path):
+    with pytest.raises(ParameterError, match="melodies=0 must be a positive integer"):
+        Protocol(melodies=0).validate()
+    with pytest.raises(ParameterError, match="class='piano'"):
+        Protocol(classes=("piano",)).validate()
+    with pytest.raises(ParameterError, match="source='kazoo'"):
+        Protocol(source="kazoo").validate()
+    with pytest.raises(ParameterError, match="tracker='yin'"):
+        Protocol(tracker="yin").validate()
+    with pytest.raises(ParameterError, match="method='vocoder'"):
+        method_factories(["vocoder"], corpus="x")
+    with pytest.raises(ParameterError, match="not a run folder"):
+        method_factories(["autoencoder"], corpus="x", models={"brass": str(tmp_path)})
+    for argv, msg in ((["--classes", "11"], "classes=11"), (["--model", "brass"], "--model 'brass'"),
+                      (["--methods", "autoencoder,vocoder"], "method='vocoder'")):
+        r = run_cli("evaluate", "pitch", "--out", str(tmp_path / "x"), *argv)
+        assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr
+
+
+def test_loudness_and_frechet_oracles():
+    sr = 16000
+    t = np.arange(sr) / sr
+    x = np.sin(2 * np.pi * 1000 * t).astype(np.float32) * np.linspace(0.1, 1, sr, dtype=np.float32)
+    m = loudness_match(x, 0.5 * x, sr=sr)
+    assert m["loudness_correlation"] == pytest.approx(1.0, abs=1e-6)
+    assert m["loudness_l1_db"] == pytest.approx(20 * np.log10(2), abs=1e-3)  # 6.02 dB quieter everywhere
+    # IEC 61672 A-weighting: 0 dB at 1 kHz, -19.1 dB at 100 Hz (equal-amplitude sines)
+    hi = a_weighted_level(np.sin(2 * np.pi * 1000 * t), sr=sr)[5:-5]
+    lo = a_weighted_level(np.sin(2 * np.pi * 100 * t), sr=sr)[5:-5]
+    assert np.median(hi - lo) == pytest.approx(19.1, abs=0.3)
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(4000, 3))
+    assert frechet_distance(A, A) == pytest.approx(0.0, abs=1e-6)
+    # two Gaussians with identity covariance: the distance is the squared mean difference
+    assert frechet_distance(A, A + [1.0, 2.0, 0.0]) == pytest.approx(5.0, rel=1e-6)
+    with pytest.raises(ParameterError, match="same d"):
+        frechet_distance(A, A[:, :2])
