@@ -9,7 +9,14 @@ import shutil
 import numpy as np
 import pytest
 
-from analysis.pitch_eval import Protocol, make_inputs, measure_notes, method_factories, note_pitch, run_pitch_protocol
+from analysis.pitch_eval import (
+    Protocol,
+    make_inputs,
+    measure_notes,
+    method_factories,
+    note_pitch,
+    run_pitch_protocol,
+)
 from analysis.scoreboard import a_weighted_level, frechet_distance, loudness_match
 from tests.conftest import needs_festival, run_cli
 from workbench.errors import ParameterError

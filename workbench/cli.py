@@ -458,7 +458,13 @@ def _cmd_embed(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from analysis.pitch_eval import DEFAULT_CLASSES, METHODS, Protocol, method_factories, run_pitch_protocol
+    from analysis.pitch_eval import (
+        DEFAULT_CLASSES,
+        METHODS,
+        Protocol,
+        method_factories,
+        run_pitch_protocol,
+    )
     from workbench.corpus.families import FAMILIES
 
     if args.action not in ("pitch", "scoreboard"):
