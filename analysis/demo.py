@@ -35,6 +35,7 @@ DEMO_CORPUS = RenderConfig(
     seed=0,
 )
 DEMO_TRAIN = ["train.max_seconds=150", "train.epochs=60"]
+DEMO_PROTOCOL = {"melodies": 2, "notes": 8}
 SUNG = "sung_000"
 
 
@@ -179,6 +180,8 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
         "input_mfcc_distance_to_trumpet": timbre["input"],
         "seconds": round(time.perf_counter() - t0, 1),
     }
+    figures["scoreboard"] = _scoreboard(data, run_dir, out / "scoreboard", seed, progress)
+    figures["seconds"] = round(time.perf_counter() - t0, 1)
     (out / "figures.json").write_text(json.dumps(figures, indent=1, default=float))
     _report(out, figures, run_dir, data)
     print(f"report      {out / 'report.md'}")
@@ -187,6 +190,19 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
     print(f"model       {run_dir}  (loss curve: {run_dir / 'loss.png'})")
     print(f"material    {data / 'gm'}  {data / 'trumpet'}  {data / 'voice'}")
     return figures
+
+
+def _scoreboard(data: Path, run_dir: Path, out: Path, seed: int, progress: bool) -> dict:
+    """The scoreboard of the demo's methods on a small pitch protocol (brass as the target class)."""
+    from analysis.pitch_eval import Protocol, method_factories
+    from analysis.scoreboard import run_scoreboard
+
+    protocol = Protocol(melodies=DEMO_PROTOCOL["melodies"], notes=DEMO_PROTOCOL["notes"], classes=("brass",), seed=seed)
+    factories = method_factories(["autoencoder", "cepstral", "mosaic", "dry"], corpus=data / "gm",
+                                 models={"brass": str(run_dir)}, progress=progress)
+    res = run_scoreboard(protocol, factories, corpus=data / "gm", out=out, progress=progress)
+    return {"rows": res["scoreboard"], "reference": res["reference"], "seconds": res["seconds"],
+            "markdown": (out / "scoreboard.md").read_text()}
 
 
 def _slug(name: str) -> str:
@@ -232,6 +248,14 @@ def _report(out: Path, f: dict, run_dir: Path, data: Path) -> None:
         "![spectrograms](spectrograms.png)",
         "",
         "![f0](f0.png)",
+        "",
+        "## Scoreboard",
+        f"The pitch protocol in small ({DEMO_PROTOCOL['melodies']} sung melodies x {DEMO_PROTOCOL['notes']} random "
+        "notes), brass as the target class: the trumpet model above, and cepstral/mosaic with the corpus's "
+        f"brass notes as target. Full report: `{out / 'scoreboard'}` (run the full 1000-note protocol with "
+        "`workbench evaluate scoreboard --out reports/eval`).",
+        "",
+        *f["scoreboard"]["markdown"].splitlines()[2:],
         "",
         "Open the dashboard with `make dashboard` once it exists (issue 9).",
     ]
