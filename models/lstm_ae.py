@@ -16,6 +16,7 @@ from workbench.errors import ParameterError
 __all__ = ["LSTMAutoencoder", "normalize_frames", "compress", "decompress", "stack_context", "prepare_input"]
 
 _TINY = 1e-8
+CHROMA = 12
 
 
 def normalize_frames(mag: torch.Tensor, *, mode: str = "max") -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,31 +122,46 @@ class LSTMAutoencoder(nn.Module):
     """
 
     def __init__(self, *, n_bins: int, context: int = 4, encoder=(512, 256), lstm: int = 256, latent: int = 32,
-                 bottleneck: str = "sigmoid", decoder=(256, 512), output: str = "residual"):
+                 bottleneck: str = "sigmoid", decoder=(256, 512), output: str = "residual", codes: int = 0,
+                 condition: str = "none", code_dim: int = 8, chroma: bool = False):
         super().__init__()
+        if condition not in ("none", "onehot", "embedding"):
+            raise ParameterError(f"condition={condition!r} is not valid; expected 'none', 'onehot' or 'embedding'")
+        if condition != "none" and codes < 1:
+            raise ParameterError(f"condition={condition!r} needs codes >= 1 instruments, got {codes}")
+        self.condition, self.n_codes, self.chroma = condition, int(codes) if condition != "none" else 0, bool(chroma)
+        self.code_embed = nn.Linear(self.n_codes, int(code_dim), bias=False) if condition == "embedding" else None
+        cond = (self.n_codes if condition == "onehot" else int(code_dim) if condition == "embedding" else 0)
+        cond += CHROMA if self.chroma else 0
         if output not in ("residual", "spectrum"):
             raise ParameterError(f"output={output!r} is not valid; expected 'residual' or 'spectrum'")
         self.output = output
         if bottleneck not in ("sigmoid", "leaky_relu"):
             raise ParameterError(f"bottleneck={bottleneck!r} is not valid; expected 'sigmoid' or 'leaky_relu'")
         self.n_bins, self.context, self.latent = int(n_bins), int(context), int(latent)
-        enc = [self.n_bins * (self.context + 1), *map(int, encoder)]
+        enc = [self.n_bins * (self.context + 1) + (CHROMA if self.chroma else 0), *map(int, encoder)]
         self.encoder = _mlp(enc)
         self.lstm = nn.LSTM(enc[-1], int(lstm), batch_first=True)
         self.to_latent = nn.Linear(int(lstm), self.latent)
         self.bottleneck_act = nn.Sigmoid() if bottleneck == "sigmoid" else nn.LeakyReLU(0.1)
-        dec = [self.latent, *map(int, decoder)]
+        dec = [self.latent + cond, *map(int, decoder)]
         self.decoder = _mlp(dec)
         self.out = nn.Linear(dec[-1], self.n_bins)
 
-    def encode(self, x: torch.Tensor, state=None):
-        """``(B, T, context + 1, n_bins)`` -> latent ``(B, T, latent)`` and the LSTM state."""
+    def encode(self, x: torch.Tensor, state=None, *, chroma: torch.Tensor | None = None):
+        """``(B, T, context + 1, n_bins)`` -> latent ``(B, T, latent)`` and the LSTM state.
+
+        A chroma model also takes the current frames' one-hot chroma ``(B, T, 12)`` (zeros if ``None``).
+        """
         if x.shape[-2:] != (self.context + 1, self.n_bins):
             raise ParameterError(
                 f"input frames of shape {tuple(x.shape)} do not fit the model; expected (..., "
                 f"{self.context + 1}, {self.n_bins})"
             )
-        h = self.encoder(x.flatten(-2))
+        h = x.flatten(-2)
+        if self.chroma:
+            h = torch.cat([h, self._cond(chroma, CHROMA, h)], dim=-1)
+        h = self.encoder(h)
         if h.shape[1] == 1 and h.dim() == 3:
             h, state = self._lstm_step(h[:, 0], state)
         else:
@@ -170,23 +186,53 @@ class LSTMAutoencoder(nn.Module):
         h = torch.sigmoid(o) * torch.tanh(c)
         return h[:, None], (h[None], c[None])
 
-    def decode(self, z: torch.Tensor, current: torch.Tensor | None = None) -> torch.Tensor:
+    @staticmethod
+    def _cond(v: torch.Tensor | None, width: int, like: torch.Tensor) -> torch.Tensor:
+        """A conditioning vector broadcast to ``like``'s leading axes (zeros when ``None``)."""
+        if v is None:
+            return like.new_zeros(*like.shape[:-1], width)
+        v = torch.as_tensor(v, dtype=like.dtype, device=like.device)
+        if v.shape[-1] != width:
+            raise ParameterError(f"conditioning vector of width {v.shape[-1]} does not fit the model; expected {width}")
+        while v.dim() < like.dim():
+            v = v.unsqueeze(-2)
+        return v.expand(*like.shape[:-1], width)
+
+    def condition_vector(self, z: torch.Tensor, code=None, chroma=None) -> torch.Tensor:
+        """What joins the latent before the decoder: the instrument code (weights over the
+        instruments, ``(..., codes)``; one-hot picks one, a blend mixes) and the chroma one-hot."""
+        parts = []
+        if self.condition != "none":
+            if code is None:  # the first instrument, so an unconditioned call still decodes something real
+                code = torch.nn.functional.one_hot(torch.tensor(0), self.n_codes)
+            c = self._cond(code, self.n_codes, z)
+            parts.append(self.code_embed(c) if self.code_embed is not None else c)
+        if self.chroma:
+            parts.append(self._cond(chroma, CHROMA, z))
+        return torch.cat(parts, dim=-1) if parts else z[..., :0]
+
+    def decode(self, z: torch.Tensor, current: torch.Tensor | None = None, *, code=None,
+               chroma=None) -> torch.Tensor:
         """Latent ``(..., latent)`` -> non-negative compressed magnitudes ``(..., n_bins)``.
 
         A ``residual`` model adds the decoder output to ``current`` (the current input frame,
         compressed, ``(..., n_bins)``); without it (synthesis from the latent alone) the decoder
-        output is used as is.
+        output is used as is. ``code`` ``(..., codes)`` and ``chroma`` ``(..., 12)`` condition a
+        model built with ``condition`` / ``chroma`` (see :meth:`condition_vector`).
         """
+        if self.condition != "none" or self.chroma:
+            z = torch.cat([z, self.condition_vector(z, code, chroma)], dim=-1)
         h = self.out(self.decoder(z))
         if self.output == "residual" and current is not None:
             h = h + current
         return torch.relu(h)
 
-    def forward(self, x: torch.Tensor, state=None):
-        z, state = self.encode(x, state)
-        return self.decode(z, x[..., -1, :]), z, state
+    def forward(self, x: torch.Tensor, state=None, *, code=None, chroma=None):
+        z, state = self.encode(x, state, chroma=chroma)
+        return self.decode(z, x[..., -1, :], code=code, chroma=chroma), z, state
 
-    def step(self, frame: torch.Tensor, state=None):
+    def step(self, frame: torch.Tensor, state=None, *, code=None, chroma=None):
         """One frame with context ``(B, context + 1, n_bins)`` -> ``(y (B, n_bins), z (B, latent), state)``."""
-        y, z, state = self.forward(frame[:, None], state)
+        chroma = None if chroma is None else torch.as_tensor(chroma)[..., None, :]
+        y, z, state = self.forward(frame[:, None], state, code=code, chroma=chroma)
         return y[:, 0], z[:, 0], state

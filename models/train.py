@@ -23,7 +23,7 @@ from models.lstm_ae import LSTMAutoencoder, prepare_input, stack_context
 from workbench.audio import load
 from workbench.config import Config
 from workbench.errors import ParameterError
-from workbench.spectral import causal_frames
+from workbench.spectral import causal_frames, chroma_onehot
 
 __all__ = ["EpochSampler", "FrameSequences", "clip_magnitudes", "split_clips", "split_indices", "build_model", "train", "model_kwargs"]
 
@@ -66,22 +66,26 @@ def split_clips(mags: list[torch.Tensor], *, valid_fraction: float, seed: int, m
 class FrameSequences(Dataset):
     """Sequences of ``seq_len`` frames (plus ``context`` frames of history) cut from clips.
 
-    Items are ``(x, target)``: ``x`` ``(seq_len, context + 1, bins)`` compressed normalised
-    input windows (augmented when ``augment``), ``target`` ``(seq_len, bins)`` the clean
-    compressed normalised frames. Augmentation is drawn from a generator seeded by
+    Items are ``(x, target, code, chroma)``: ``x`` ``(seq_len, context + 1, bins)`` compressed
+    normalised input windows (augmented when ``augment``), ``target`` ``(seq_len, bins)`` the
+    clean compressed normalised frames, ``code`` ``(seq_len, codes)`` the clip's instrument
+    one-hot and ``chroma`` ``(seq_len, 12)`` the input frames' one-hot chroma (both width 0 when
+    the model does not use them). Augmentation is drawn from a generator seeded by
     ``(seed, epoch, index)``, so results do not depend on worker count or sampling order.
     """
 
-    def __init__(self, mags: list[torch.Tensor], cfg: Config, *, augment: bool, seed: int = 0, stride: int | None = None):
+    def __init__(self, mags: list[torch.Tensor], cfg: Config, *, augment: bool, seed: int = 0, stride: int | None = None,
+                 codes: list[int] | None = None):
         self.cfg, self.augment, self.seed, self.epoch = cfg, augment, seed, 0
         L, C = cfg.train.seq_len, cfg.model.context
         stride = stride or L
-        self.clips, self.index = [], []
-        for m in mags:
+        self.clips, self.index, self.codes = [], [], []
+        for j, m in enumerate(mags):
             if m.shape[0] < 2:
                 continue
             padded = torch.cat([m.new_zeros(C, m.shape[1]), m])  # zero history before the first frame
             self.clips.append(padded)
+            self.codes.append(codes[j] if codes is not None else 0)
             starts = list(range(0, max(m.shape[0] - L, 0) + 1, stride))
             self.index += [(len(self.clips) - 1, s) for s in starts]
         if not self.index:
@@ -119,7 +123,13 @@ class FrameSequences(Dataset):
         x, _ = prepare_input(noisy, **kw)
         y, _ = prepare_input(clean[C:], **kw)
         x = stack_context(x[C:][None], C, x[:C][None])[0]
-        return x, y
+        n_codes = len(m.codes) if m.condition != "none" else 0
+        code = torch.nn.functional.one_hot(torch.full((L,), self.codes[ci]), n_codes).float() if n_codes \
+            else x.new_zeros(L, 0)
+        # chroma of the input's current frames, as the effect will see it
+        chroma = chroma_onehot(noisy[C:], sr=self.cfg.audio.sr, n_fft=self.cfg.audio.n_fft) if m.chroma \
+            else x.new_zeros(L, 0)
+        return x, y, code, chroma
 
 
 class EpochSampler(torch.utils.data.Sampler):
@@ -142,8 +152,33 @@ class EpochSampler(torch.utils.data.Sampler):
 
 def model_kwargs(cfg: Config) -> dict:
     m = cfg.model
-    return {"n_bins": cfg.audio.n_fft // 2 + 1, "context": m.context, "encoder": list(m.encoder), "lstm": m.lstm,
-            "latent": m.latent, "bottleneck": m.bottleneck, "decoder": list(m.decoder), "output": m.output}
+    kw = {"n_bins": cfg.audio.n_fft // 2 + 1, "context": m.context, "encoder": list(m.encoder), "lstm": m.lstm,
+          "latent": m.latent, "bottleneck": m.bottleneck, "decoder": list(m.decoder), "output": m.output}
+    if m.condition != "none":
+        kw.update(condition=m.condition, codes=len(m.codes), code_dim=m.code_dim)
+    if m.chroma:
+        kw["chroma"] = True
+    return kw
+
+
+def _with_codes(cfg: Config, paths, labels):
+    """The config with the instrument names filled in, and each file's code index (None unconditioned)."""
+    from dataclasses import replace
+
+    m = cfg.model
+    if m.condition == "none":
+        return cfg, None
+    if labels is None or len(labels) != len(paths):
+        raise ParameterError(f"model.condition={m.condition!r} needs an instrument label per file; got "
+                             f"{'none' if labels is None else len(labels)} for {len(paths)} files")
+    names = tuple(m.codes) or tuple(sorted(set(map(str, labels))))
+    unknown = sorted(set(map(str, labels)) - set(names))
+    if unknown:
+        raise ParameterError(f"instrument {unknown[0]!r} is not in model.codes={names}")
+    if len(names) < 2:
+        raise ParameterError(f"model.condition={m.condition!r} needs at least two instruments; the target has "
+                             f"only {names}")
+    return replace(cfg, model=replace(m, codes=names)), [names.index(str(v)) for v in labels]
 
 
 def build_model(cfg: Config) -> LSTMAutoencoder:
@@ -169,19 +204,24 @@ def _loss_plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _conditioning(code, chroma, device) -> dict:
+    return {"code": code.to(device) if code.shape[-1] else None,
+            "chroma": chroma.to(device) if chroma.shape[-1] else None}
+
+
 def _valid_loss(model, loader, device) -> float:
     model.eval()
     total, n = 0.0, 0
     with torch.inference_mode():
-        for x, y in loader:
-            pred, _, _ = model(x.to(device))
+        for x, y, code, chroma in loader:
+            pred, _, _ = model(x.to(device), **_conditioning(code, chroma, device))
             total += float(torch.nn.functional.mse_loss(pred, y.to(device), reduction="sum"))
             n += y.numel()
     return total / max(n, 1)
 
 
-def train(paths, cfg: Config, out, *, device: str | torch.device = "cpu", world_size: int = 1, rank: int = 0,
-          resume: bool = False, progress: bool = True, describe: dict | None = None) -> dict:
+def train(paths, cfg: Config, out, *, labels=None, device: str | torch.device = "cpu", world_size: int = 1,
+          rank: int = 0, resume: bool = False, progress: bool = True, describe: dict | None = None) -> dict:
     """Train on the audio files ``paths`` and write the run folder ``out``.
 
     Parameters
@@ -195,6 +235,9 @@ def train(paths, cfg: Config, out, *, device: str | torch.device = "cpu", world_
     device, world_size, rank
         Where this process trains; with ``world_size > 1`` the process group must already be
         initialised (``torchrun``) and the model is wrapped in DistributedDataParallel.
+    labels : list of str, optional
+        The instrument of each file; needed when ``cfg.model.condition`` is not ``"none"``
+        (the model's ``codes`` become the sorted distinct labels unless the config names them).
     resume : bool
         Continue from ``out/resume.pt``.
 
@@ -211,12 +254,18 @@ def train(paths, cfg: Config, out, *, device: str | torch.device = "cpu", world_
     if t.threads:
         torch.set_num_threads(t.threads)
     torch.manual_seed(cfg.seed)
+    paths = list(paths)
+    cfg, codes = _with_codes(cfg, paths, labels)
     mags = clip_magnitudes(paths, cfg)
     train_m, valid_m = split_clips(mags, valid_fraction=t.valid_fraction, seed=cfg.seed, min_frames=cfg.model.context + 2)
-    train_ds = FrameSequences(train_m, cfg, augment=True, seed=cfg.seed, stride=max(t.seq_len // 2, 1))
+    train_c = valid_c = codes
+    if codes is not None and len(mags) > 1:  # the same clip-level split as split_clips
+        tr_i, va_i = split_indices(len(mags), valid_fraction=t.valid_fraction, seed=cfg.seed)
+        train_c, valid_c = [codes[i] for i in tr_i], [codes[i] for i in va_i]
+    train_ds = FrameSequences(train_m, cfg, augment=True, seed=cfg.seed, stride=max(t.seq_len // 2, 1), codes=train_c)
     # Valid scores the training task (perturbed input -> clean frame) with draws fixed at epoch 0;
     # on clean input the identity map would win and stop training at once.
-    valid_ds = FrameSequences(valid_m, cfg, augment=True, seed=cfg.seed + 1)
+    valid_ds = FrameSequences(valid_m, cfg, augment=True, seed=cfg.seed + 1, codes=valid_c)
     if world_size > 1:
         from torch.utils.data.distributed import DistributedSampler
 
@@ -252,8 +301,8 @@ def train(paths, cfg: Config, out, *, device: str | torch.device = "cpu", world_
             sampler.set_epoch(epoch)
         net.train()
         total, n = 0.0, 0
-        for x, y in train_dl:
-            pred, _, _ = net(x.to(device))
+        for x, y, code, chroma in train_dl:
+            pred, _, _ = net(x.to(device), **_conditioning(code, chroma, device))
             loss = torch.nn.functional.mse_loss(pred, y.to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -304,6 +353,9 @@ def train(paths, cfg: Config, out, *, device: str | torch.device = "cpu", world_
         "parameters": sum(p.numel() for p in model.parameters()),
         "config": asdict(cfg), **(describe or {}),
     }
+    if codes is not None:
+        meta["codes"] = list(cfg.model.codes)
+        meta["code_clips"] = {name: int(sum(c == i for c in codes)) for i, name in enumerate(cfg.model.codes)}
     if rank == 0:
         if not (out / "model.safetensors").is_file():  # no epoch improved on inf: keep the last weights
             save_run(out, model, config=cfg, model_kwargs=model_kwargs(cfg), meta={})

@@ -291,13 +291,17 @@ def _cmd_info(args) -> int:
 def _cmd_train(args) -> int:
     from models.train import train
     from workbench.config import make_config
-    from workbench.corpus.select import resolve_target
+    from workbench.corpus.select import resolve_target, target_labels
 
     cfg = make_config(preset=args.preset, file=args.config, overrides=args.set, seed=args.seed)
-    paths = resolve_target(args.target)
+    labels = None
+    if cfg.model.condition != "none":
+        paths, labels = target_labels(args.target, by=cfg.model.code_by)
+    else:
+        paths = resolve_target(args.target)
     device, world_size, rank = _device_and_world(args.device)
     try:
-        meta = train(paths, cfg, args.out, resume=args.resume, progress=not args.quiet, device=device,
+        meta = train(paths, cfg, args.out, labels=labels, resume=args.resume, progress=not args.quiet, device=device,
                      world_size=world_size, rank=rank, describe={"target": args.target, "preset": args.preset})
     finally:
         if world_size > 1:

@@ -53,6 +53,16 @@ class ModelConfig:
     compression: str = "power"
     power: float = 0.3
     log_range_db: float = 80.0
+    # Conditioning at the bottleneck (issue 7): an instrument code joined to the latent, so one
+    # model trained on several instruments decodes as A, B or a blend. "onehot" joins the code
+    # itself, "embedding" a learned code_dim vector (linear in the code, so blends stay blends).
+    condition: str = "none"
+    codes: tuple[str, ...] = ()  # instrument names, filled in by training from the data
+    code_by: str = "family"  # which corpus field names the instruments: family, instrument or program
+    code_dim: int = 8
+    # MANNe (seed 002): one-hot chroma (argmax of the frame's chromagram) joined to the input
+    # and skipped to the bottleneck, so synthesis can ask for a pitch class.
+    chroma: bool = False
 
     def validate(self) -> None:
         if not 0 <= self.context <= 32:
@@ -68,6 +78,12 @@ class ModelConfig:
         _choice("model.compression", self.compression, ("power", "log", "none"))
         if not 0 < self.power <= 1:
             raise ParameterError(f"model.power={self.power} must be in (0, 1]")
+        _choice("model.condition", self.condition, ("none", "onehot", "embedding"))
+        _choice("model.code_by", self.code_by, ("family", "instrument", "program"))
+        if self.code_dim <= 0:
+            raise ParameterError(f"model.code_dim={self.code_dim} must be positive")
+        if len(set(self.codes)) != len(self.codes):
+            raise ParameterError(f"model.codes={self.codes} must not repeat a name")
 
 
 @dataclass(frozen=True)

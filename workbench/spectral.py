@@ -37,6 +37,8 @@ __all__ = [
     "cepstral_envelope",
     "mel_filterbank",
     "mfcc",
+    "chroma_filterbank",
+    "chroma_onehot",
 ]
 
 _EPS = 1e-10
@@ -429,3 +431,31 @@ def mfcc_from_power(S, *, sr: int, n_mfcc: int = 13, n_mels: int = 128, top_db: 
         db = torch.maximum(db, peak - top_db)
     dct = torchaudio.functional.create_dct(n_mfcc, n_mels, norm="ortho")  # (n_mels, n_mfcc)
     return torch.matmul(db.transpose(-1, -2), dct).transpose(-1, -2)
+
+
+_CHROMA_FB: dict = {}
+
+
+def chroma_filterbank(*, sr: int, n_fft: int) -> torch.Tensor:
+    """librosa's chroma filterbank (pitch class C first), shape ``(12, n_fft // 2 + 1)``; cached."""
+    key = (int(sr), int(n_fft))
+    if key not in _CHROMA_FB:
+        import librosa
+
+        _CHROMA_FB[key] = torch.from_numpy(librosa.filters.chroma(sr=sr, n_fft=n_fft).astype(np.float32))
+    return _CHROMA_FB[key]
+
+
+def chroma_onehot(mag, *, sr: int, n_fft: int, floor: float = 1e-8) -> torch.Tensor:
+    """One-hot dominant pitch class of magnitude frames ``(..., bins)`` -> ``(..., 12)``.
+
+    The argmax of the frame's chromagram (power through librosa's chroma filters), as MANNe
+    conditions on (seed 002). Silent frames (peak below ``floor``) get all zeros.
+    """
+    mag = _as_tensor(mag)
+    fb = chroma_filterbank(sr=sr, n_fft=n_fft).to(mag.dtype)
+    if mag.shape[-1] != fb.shape[1]:
+        raise ParameterError(f"frames have {mag.shape[-1]} bins; expected n_fft // 2 + 1 = {fb.shape[1]}")
+    energy = (mag**2) @ fb.T
+    onehot = torch.nn.functional.one_hot(energy.argmax(-1), 12).to(mag.dtype)
+    return onehot * (mag.amax(-1, keepdim=True) > floor).to(mag.dtype)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from workbench.errors import ParameterError
 
-__all__ = ["resolve_target", "AUDIO_EXTENSIONS", "parse_selection"]
+__all__ = ["target_labels", "resolve_target", "AUDIO_EXTENSIONS", "parse_selection"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 _INT_KEYS = ("program", "pitch", "velocity")
@@ -60,3 +60,25 @@ def resolve_target(target: str | Path) -> list[Path]:
     if not files:
         raise ParameterError(f"target={text!r} is a folder with no audio files ({', '.join(AUDIO_EXTENSIONS)})")
     return files
+
+
+_LABEL_KEYS = {"family": "instrument_family_str", "instrument": "instrument_str", "program": "program"}
+
+
+def target_labels(target: str | Path, *, by: str = "family") -> tuple[list[Path], list[str]]:
+    """The files of ``target`` (as :func:`resolve_target`) and an instrument name for each.
+
+    A corpus selection names each note by its ``by`` field (family, instrument or program);
+    plain files and folders by the folder that holds each file.
+    """
+    if by not in _LABEL_KEYS:
+        raise ParameterError(f"by={by!r} is not valid; expected one of {', '.join(_LABEL_KEYS)}")
+    paths = resolve_target(target)
+    path, sep, _ = str(target).partition(":")
+    p = Path(path)
+    if sep or (p.is_dir() and _is_corpus(p)):
+        from workbench.corpus.nsynth import NSynth
+
+        meta = {str(Path(e["path"])): e for e in NSynth(p).examples}
+        return paths, [str(meta[str(q)].get(_LABEL_KEYS[by], meta[str(q)]["instrument_str"])) for q in paths]
+    return paths, [q.parent.name for q in paths]
