@@ -70,12 +70,15 @@ class TimbreProbe:
                                                                       disable=not progress)]
         y = np.array([e["instrument_family_str"] for e in ds.examples])
         F = self.features_.transform([np.pad(x, (0, n - x.size)) for x in X])
-        self.model_ = make_pipeline(StandardScaler(), SVC(C=10.0, gamma="scale", random_state=self.seed)).fit(F, y)
-        self.classes_ = sorted(set(y))
+        from sklearn.calibration import CalibratedClassifierCV
+
+        # Platt-calibrated SVM: labels and probabilities (alpha curves) from one model
+        svm = CalibratedClassifierCV(SVC(C=10.0, gamma="scale", random_state=self.seed), ensemble=False, cv=3)
+        self.model_ = make_pipeline(StandardScaler(), svm).fit(F, y)
+        self.classes_ = [str(c) for c in self.model_.classes_]
         return self
 
-    def predict(self, segments, *, sr: int) -> np.ndarray:
-        """Family label per segment (mono arrays at ``sr``, any lengths of a few hundred ms or more)."""
+    def _features(self, segments, sr: int) -> np.ndarray:
         from workbench.audio import resample
 
         F = []
@@ -84,7 +87,15 @@ class TimbreProbe:
             if sr != self.sr_:
                 s = resample(s[None], sr, self.sr_)[0]
             F.append(self.features_.transform([s])[0])
-        return self.model_.predict(np.array(F))
+        return np.array(F)
+
+    def predict(self, segments, *, sr: int) -> np.ndarray:
+        """Family label per segment (mono arrays at ``sr``, any lengths of a few hundred ms or more)."""
+        return self.model_.predict(self._features(segments, sr))
+
+    def predict_proba(self, segments, *, sr: int) -> np.ndarray:
+        """Family probabilities ``(segments, len(classes_))`` (Platt-scaled SVM)."""
+        return self.model_.predict_proba(self._features(segments, sr))
 
 
 def a_weighted_level(y: np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: int = 256) -> np.ndarray:

@@ -14,6 +14,7 @@ from effects.frame_effect import FrameEffect, match_energy, unit_phase
 from models.checkpoint import LoadedRun, load_run
 from models.lstm_ae import decompress, prepare_input, stack_context
 from workbench.errors import ParameterError
+from workbench.spectral import chroma_onehot
 
 __all__ = ["AutoencoderEffect"]
 
@@ -25,6 +26,9 @@ class AutoencoderEffect(FrameEffect):
     ----------
     model : path or LoadedRun
         A run folder (``model.safetensors`` + ``config.json``).
+    instrument : str, optional
+        For a model trained on several instruments (``model.condition``): which one to decode
+        as (default: the first of the run's ``codes``).
     mix, gate_db, gain_db
         See :class:`FrameEffect`.
 
@@ -34,17 +38,40 @@ class AutoencoderEffect(FrameEffect):
     >>> out = fx.process(voice, 16000)                          # doctest: +SKIP
     """
 
-    def __init__(self, *, model, mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0):
+    _param_names = FrameEffect._param_names + ("instrument",)
+
+    def __init__(self, *, model, instrument: str | None = None, mix: float = 1.0, gate_db: float = -60.0,
+                 gain_db: float = 0.0):
         self.run = model if isinstance(model, LoadedRun) else load_run(model)
         self.model = self.run.model.eval()
         cfg = self.run.config
+        m = cfg.model
+        self.codes = tuple(m.codes) if m.condition != "none" else ()
+        self.instrument = None
         super().__init__(n_fft=cfg.audio.n_fft, hop_length=cfg.audio.hop_length, mix=mix, gate_db=gate_db,
                          gain_db=gain_db)
+        self.set_params(instrument=instrument if instrument is not None else (self.codes[0] if self.codes else None))
         self.model_sr = cfg.audio.sr
-        m = cfg.model
         self._io = dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db)
         self._decomp = dict(mode=m.compression, power=m.power, log_range_db=m.log_range_db)
         self.context = m.context
+        self.latent_dim = m.latent
+
+    def _check_param(self, name, value):
+        super()._check_param(name, value)
+        if name == "instrument" and value is not None and value not in self.codes:
+            if not self.codes:
+                raise ParameterError(f"instrument={value!r}: this model was trained on one instrument; leave it unset")
+            raise ParameterError(f"instrument={value!r} is not one of the model's instruments ({', '.join(self.codes)})")
+
+    def code_vector(self, weights: dict[str, float]) -> torch.Tensor | None:
+        """Instrument code ``(codes,)`` from ``{name: weight}`` (None for an unconditioned model)."""
+        if not self.codes:
+            return None
+        v = torch.zeros(len(self.codes))
+        for name, w in weights.items():
+            v[self.codes.index(name)] += float(w)
+        return v
 
     def _prepare_frames(self, sample_rate, channels):
         if sample_rate != self.model_sr:
@@ -55,12 +82,27 @@ class AutoencoderEffect(FrameEffect):
         self._state = None
         self._history = torch.zeros(self.channels, self.context, self.n_fft // 2 + 1)
 
+    def _chroma(self, mag):
+        if not self.model.chroma:
+            return None
+        return chroma_onehot(mag, sr=self.model_sr, n_fft=self.n_fft)
+
+    def _code(self):
+        """The instrument code the decoder gets this block."""
+        return self.code_vector({self.instrument: 1.0}) if self.instrument is not None else None
+
+    def _map_latent(self, z: torch.Tensor, mag: torch.Tensor) -> torch.Tensor:
+        """Latent frames ``(channels, k, latent)`` on their way to the decoder (identity here)."""
+        return z
+
     def _transform(self, X, absX):
         mag = absX.transpose(1, 2)  # (ch, k, bins)
         x, _ = prepare_input(mag, **self._io)
         ctx = stack_context(x, self.context, self._history)
         if self.context:
             self._history = torch.cat([self._history, x], dim=1)[:, -self.context:]
-        y, _, self._state = self.model(ctx, self._state)
+        chroma = self._chroma(mag)
+        z, self._state = self.model.encode(ctx, self._state, chroma=chroma)
+        y = self.model.decode(self._map_latent(z, mag), x, code=self._code(), chroma=chroma)
         shape = decompress(y, **self._decomp)
         return match_energy(shape, mag, dim=-1).transpose(1, 2) * unit_phase(X, absX)

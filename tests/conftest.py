@@ -72,3 +72,33 @@ def tiny_run(tmp_path_factory, trumpet_melodies) -> Path:
     cfg = make_config(preset="nsynth", overrides=TINY_MODEL, seed=0)
     train(resolve_target(trumpet_melodies), cfg, out, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def multi_run(tmp_path_factory, small_corpus) -> Path:
+    """A small two-instrument (brass, flute) autoencoder with a one-hot instrument code."""
+    from models.train import train
+    from workbench.config import make_config
+    from workbench.corpus.select import target_labels
+
+    out = tmp_path_factory.mktemp("run") / "multi"
+    target = f"{small_corpus}:family=brass+flute,split=train"
+    cfg = make_config(preset="nsynth", overrides=[*TINY_MODEL, "model.condition=onehot", "train.epochs=6"], seed=0)
+    paths, labels = target_labels(target)
+    train(paths, cfg, out, labels=labels, progress=False, describe={"target": target})
+    return out
+
+
+@pytest.fixture(scope="session")
+def chroma_run(tmp_path_factory, small_corpus) -> Path:
+    """A small MANNe-style model: one-hot chroma in and at the bottleneck, 2-D sigmoid latent,
+    the decoder makes the whole frame."""
+    from models.train import train
+    from workbench.config import make_config
+    from workbench.corpus.select import resolve_target
+
+    out = tmp_path_factory.mktemp("run") / "chroma"
+    cfg = make_config(preset="nsynth", overrides=[*TINY_MODEL, "model.chroma=true", "model.latent=2",
+                                                  "model.output=spectrum", "train.epochs=6"], seed=0)
+    train(resolve_target(f"{small_corpus}:family=brass,split=train"), cfg, out, progress=False)
+    return out

@@ -29,8 +29,19 @@ def _voice_like(seconds=1.5, sr=SR, channels=1, seed=0):
     return np.stack([y * (1 - 0.3 * c) for c in range(channels)]).astype(np.float32)
 
 
-@pytest.fixture(params=["autoencoder", "cepstral-timevarying", "cepstral-mean", "mosaic", "mosaic-kdtree"])
+@pytest.fixture(params=["autoencoder", "cepstral-timevarying", "cepstral-mean", "mosaic", "mosaic-kdtree",
+                        "latent-mix-blend", "latent-mix-morph"])
 def effect_factory(request, tiny_run, trumpet_melodies):
+    if request.param.startswith("latent-mix"):
+        multi_run = request.getfixturevalue("multi_run")
+        from effects.latent_mix import LatentMixEffect
+
+        if request.param.endswith("morph"):
+            other = _voice_like(seconds=1.0, seed=5)[0][::-1].copy()
+            return lambda: LatentMixEffect(model=multi_run, mode="morph", morph=other, alpha=0.5, mix=0.9,
+                                           gate_db=-70.0, scale=[1.2] * 8, offset=[0.05] * 8)
+        return lambda: LatentMixEffect(model=multi_run, mode="blend", source="brass", target="flute", alpha=0.4,
+                                       mix=0.9, gate_db=-70.0)
     if request.param == "autoencoder":
         from effects.autoencoder import AutoencoderEffect
 

@@ -20,6 +20,9 @@ _VERBS = """verbs:
   corpus info       summarise an NSynth-format corpus (a real NSynth download too)
   train             train an instrument autoencoder on a file, a folder or a corpus selection
   transfer          play an audio file through a method (autoencoder, cepstral, mosaic)
+  mix               latent mixing between instruments (blend, shift, linear map, morph, faders)
+  synth             audio from a latent point and a pitch class (chroma model), no input
+  mesh              MANNe's chroma mesh: which pitch class each latent point decodes to
   probe             classifier probes of MFCC / scattering / latent features, instrument-disjoint
   pitchcnn          raw-audio pitch CNN (seed 001) trained and tested on unseen instruments
   evaluate pitch    seed 003's pitch-tracking protocol: % of notes each method loses
@@ -140,6 +143,47 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
     x.add_argument("--channels", choices=("keep", "mono"), default="keep",
                    help="process each channel (keep) or mix down to mono first")
+
+    mx = sub.add_parser("mix", help="latent mixing between instruments",
+                        description="Play an input through an autoencoder while moving its latent from instrument A "
+                                    "to B: blend the instrument code (a model trained with --set model.condition="
+                                    "onehot), shift by class means, a least-squares linear map, or morph with a second "
+                                    "input; then per-unit faders.")
+    mx.add_argument("--model", required=True, help="run folder (several instruments for --mode blend)")
+    mx.add_argument("--input", required=True)
+    mx.add_argument("--from", dest="source", help="instrument A (default: the run's first)")
+    mx.add_argument("--to", dest="target", help="instrument B (default: the run's last)")
+    mx.add_argument("--alpha", type=_float, default=0.5, help="0 = A, 1 = B (default 0.5)")
+    mx.add_argument("--mode", default="blend", choices=("blend", "shift", "linear", "morph"))
+    mx.add_argument("--morph-input", help="second input for --mode morph")
+    mx.add_argument("--scale", help="per-unit fader gains, comma list of latent-width numbers")
+    mx.add_argument("--offset", help="per-unit fader offsets, comma list of latent-width numbers")
+    mx.add_argument("--trajectory", help="also write the latent trajectory (frames x units) to this CSV")
+    mx.add_argument("--out", required=True)
+
+    sy = sub.add_parser("synth", help="synthesize from the latent space",
+                        description="Decode one latent point (and, for a chroma model, a pitch class) into a held "
+                                    "frame; phase from Griffin-Lim or random. Needs a model trained with "
+                                    "--set model.output=spectrum.")
+    sy.add_argument("--model", required=True)
+    sy.add_argument("--latent", required=True, help="comma list, one number per latent unit (sigmoid: 0..1)")
+    sy.add_argument("--chroma", help="pitch class C, C#, D ... B (chroma models)")
+    sy.add_argument("--instrument", help="instrument code (multi-instrument models)")
+    sy.add_argument("--seconds", type=_float, default=2.0)
+    sy.add_argument("--phase", choices=("griffinlim", "noise"), default="griffinlim")
+    sy.add_argument("--seed", type=_int, default=0)
+    sy.add_argument("--out", required=True)
+
+    ms = sub.add_parser("mesh", help="chroma mesh of the latent space",
+                        description="Seed 002, Table V: for each pitch class, decode a mesh of latent points and report "
+                                    "the share whose frame's dominant chroma is the conditioning class; PNG map per "
+                                    "class; plus synthesized notes tracked with pYIN.")
+    ms.add_argument("--model", required=True)
+    ms.add_argument("--points", type=_int, default=50, help="mesh points per axis (2-D) or sqrt of random points")
+    ms.add_argument("--instrument", help="instrument code (multi-instrument models)")
+    ms.add_argument("--synth-check", type=_int, default=4, help="synthesized notes per class to track (0: none)")
+    ms.add_argument("--seed", type=_int, default=0)
+    ms.add_argument("--out", required=True)
 
     pr = sub.add_parser("probe", help="classifier probes of note features",
                         description="What does each representation know? Fits StandardScaler pipelines on "
@@ -508,6 +552,61 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _floats(text: str | None, name: str):
+    if text is None:
+        return None
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ParameterError(f"--{name} {text!r} is not a comma list of numbers") from None
+
+
+def _cmd_mix(args) -> int:
+    import numpy as np
+
+    from effects.latent_mix import LatentMixEffect
+    from workbench.audio import load, save
+
+    fx = LatentMixEffect(model=args.model, mode=args.mode, source=args.source, target=args.target, alpha=args.alpha,
+                         scale=_floats(args.scale, "scale"), offset=_floats(args.offset, "offset"))
+    sr = fx.model_sr
+    audio, _ = load(args.input, sr=sr, mono=True)  # resampled to the model's rate
+    if args.mode == "morph":
+        if not args.morph_input:
+            raise ParameterError("--mode morph needs --morph-input (the second input)")
+        fx.set_params(morph=load(args.morph_input, sr=sr, mono=True)[0])
+    out = fx.process(audio, sr)
+    save(args.out, out, sr)
+    if args.trajectory:
+        np.savetxt(args.trajectory, fx.latent_trajectory, delimiter=",", fmt="%.6f",
+                   header=",".join(f"z{i}" for i in range(fx.latent_dim)), comments="")
+    print(f"wrote {args.out} ({out.shape[1] / sr:.2f} s at {sr} Hz; {args.mode} {fx.source} -> {fx.target}, "
+          f"alpha {fx.alpha})")
+    return 0
+
+
+def _cmd_synth(args) -> int:
+    from analysis.latent_space import synthesize
+    from workbench.audio import save
+
+    y, sr = synthesize(args.model, args.latent, chroma=args.chroma, instrument=args.instrument, seconds=args.seconds,
+                       phase=args.phase, seed=args.seed)
+    save(args.out, y, sr)
+    print(f"wrote {args.out} ({y.size / sr:.2f} s at {sr} Hz, phase {args.phase})")
+    return 0
+
+
+def _cmd_mesh(args) -> int:
+    from analysis.latent_space import mesh
+
+    r = mesh(args.model, points=args.points, instrument=args.instrument, synth_check=args.synth_check, seed=args.seed,
+             out=args.out, progress=not args.quiet)
+    extra = f"; synthesized notes match {r['synth']['share']:.0%}" if "synth" in r else ""
+    print(f"mesh of {r['points']} points x 12 classes: mean share matching {r['mean']:.2f}{extra}; "
+          f"report in {args.out}/mesh.md")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from analysis.demo import run_demo
 
@@ -523,6 +622,7 @@ def main(argv=None) -> int:
         return 2
     handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "probe": _cmd_probe, "embed": _cmd_embed,
                 "pitchcnn": _cmd_pitchcnn, "evaluate": _cmd_evaluate,
+                "mix": _cmd_mix, "synth": _cmd_synth, "mesh": _cmd_mesh,
                 "info": _cmd_info, "demo": _cmd_demo}
     try:
         return handlers[args.verb](args)

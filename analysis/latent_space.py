@@ -1,0 +1,256 @@
+"""The autoencoder's latent space as an instrument: synthesis from a latent point (seed 002),
+the chroma mesh of MANNe's Table V, and the probe curve of latent mixing (issue 7)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.checkpoint import LoadedRun, load_run
+from models.lstm_ae import decompress
+from workbench.errors import ParameterError
+from workbench.spectral import chroma_onehot, istft
+
+__all__ = ["PITCH_CLASSES", "parse_chroma", "parse_latent", "synthesize", "mesh", "synth_pitch_class_share",
+           "alpha_curve"]
+
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
+
+
+def _run(model) -> LoadedRun:
+    return model if isinstance(model, LoadedRun) else load_run(model)
+
+
+def parse_chroma(value) -> int:
+    """Pitch class index 0-11 from ``C``, ``F#``, ``Bb`` or an integer."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < 12:
+        return int(value)
+    text = str(value).strip()
+    if text.isdigit() and 0 <= int(text) < 12:
+        return int(text)
+    name = _FLATS.get(text[:1].upper() + text[1:], text[:1].upper() + text[1:])
+    if name in PITCH_CLASSES:
+        return PITCH_CLASSES.index(name)
+    raise ParameterError(f"chroma={value!r} is not a pitch class; expected one of {', '.join(PITCH_CLASSES)} or 0-11")
+
+
+def parse_latent(text, *, dim: int) -> np.ndarray:
+    """``"0.2,0.7"`` -> a latent point of ``dim`` finite numbers."""
+    try:
+        v = np.array([float(t) for t in str(text).split(",") if t.strip()] if isinstance(text, str) else text, np.float32)
+    except (TypeError, ValueError):
+        raise ParameterError(f"latent={text!r} is not a comma list of numbers") from None
+    if v.shape != (dim,) or not np.isfinite(v).all():
+        raise ParameterError(f"latent={text!r} has {v.size} values; expected {dim} finite numbers (the model's "
+                             "bottleneck width)")
+    return v
+
+
+def _decode_frames(run: LoadedRun, z: torch.Tensor, *, chroma: int | None, instrument: str | None) -> torch.Tensor:
+    """Decoded magnitude shapes ``(n, bins)`` (unit peak) of latent points ``(n, latent)``."""
+    m = run.config.model
+    if m.output != "spectrum":
+        raise ParameterError("synthesis from the latent needs a model whose decoder makes the whole frame; this run "
+                             "has model.output='residual' (it only corrects an input frame): train one with "
+                             "--set model.output=spectrum")
+    if chroma is not None and not m.chroma:
+        raise ParameterError("chroma= given, but this model was not trained with model.chroma=true")
+    if m.chroma and chroma is None:
+        raise ParameterError("this model is chroma-conditioned; give a pitch class (chroma=C ... B)")
+    code = None
+    if m.condition != "none":
+        name = instrument if instrument is not None else m.codes[0]
+        if name not in m.codes:
+            raise ParameterError(f"instrument={name!r} is not one of the model's instruments ({', '.join(m.codes)})")
+        code = torch.nn.functional.one_hot(torch.tensor(m.codes.index(name)), len(m.codes)).float()
+    elif instrument is not None:
+        raise ParameterError(f"instrument={instrument!r}: this model was trained on one instrument; leave it unset")
+    ch = torch.nn.functional.one_hot(torch.tensor(chroma), 12).float() if chroma is not None else None
+    with torch.inference_mode():
+        y = run.model.decode(z, code=code, chroma=ch)
+    mag = decompress(y, mode=m.compression, power=m.power, log_range_db=m.log_range_db)
+    return mag / mag.amax(-1, keepdim=True).clamp_min(1e-8)
+
+
+def synthesize(model, latent, *, chroma=None, instrument: str | None = None, seconds: float = 2.0,
+               phase: str = "griffinlim", n_iter: int = 32, peak_db: float = -6.0, seed: int = 0) -> tuple[np.ndarray, int]:
+    """Audio from one latent point and (for a chroma model) a pitch class, with no input.
+
+    The decoder's frame is held for ``seconds``; the phase comes from Griffin-Lim
+    (torchaudio, ``n_iter`` iterations) or is random per bin and frame (``phase="noise"``,
+    seeded). 10 ms fades; peak at ``peak_db`` dBFS.
+
+    Returns
+    -------
+    (audio (samples,) float32, sample rate)
+    """
+    import torchaudio
+
+    run = _run(model)
+    a = run.config.audio
+    if phase not in ("griffinlim", "noise"):
+        raise ParameterError(f"phase={phase!r} is not valid; expected griffinlim or noise")
+    if not 0 < seconds <= 60:
+        raise ParameterError(f"seconds={seconds} must be in (0, 60]")
+    z = torch.from_numpy(parse_latent(latent, dim=run.config.model.latent))[None]
+    pc = None if chroma is None else parse_chroma(chroma)
+    frame = _decode_frames(run, z, chroma=pc, instrument=instrument)[0]  # (bins,)
+    n = int(round(seconds * a.sr))
+    T = n // a.hop_length + 1
+    mag = frame[:, None].expand(-1, T).contiguous()
+    g = torch.Generator().manual_seed(seed)
+    if phase == "griffinlim":
+        torch.manual_seed(seed)  # GriffinLim's random initial phase
+        gl = torchaudio.transforms.GriffinLim(n_fft=a.n_fft, hop_length=a.hop_length, power=1.0, n_iter=n_iter,
+                                              rand_init=True, length=n)
+        y = gl(mag)
+    else:
+        ph = torch.rand(mag.shape, generator=g) * 2 * np.pi
+        y = istft(torch.polar(mag, ph), n_fft=a.n_fft, hop_length=a.hop_length, length=n)
+    y = y.numpy().astype(np.float32)
+    fade = min(int(0.01 * a.sr), n // 2)
+    if fade:
+        ramp = np.linspace(0, 1, fade, dtype=np.float32)
+        y[:fade] *= ramp
+        y[-fade:] *= ramp[::-1]
+    y *= 10 ** (peak_db / 20) / max(float(np.abs(y).max()), 1e-9)
+    return y, a.sr
+
+
+def _points(dim: int, points: int, seed: int) -> np.ndarray:
+    if dim == 2:  # a regular grid, as MANNe's maps
+        g = np.linspace(0.0, 1.0, points, dtype=np.float32)
+        return np.stack(np.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2)
+    return np.random.default_rng(seed).random((points * points, dim), dtype=np.float32)
+
+
+def mesh(model, *, points: int = 50, instrument: str | None = None, synth_check: int = 4, seed: int = 0,
+         out=None, progress: bool = True) -> dict:
+    """For each of the 12 chroma classes, decode a mesh of latent points and count the points
+    whose decoded frame's dominant pitch class is the conditioning one (seed 002, Table V).
+
+    The bottleneck is a sigmoid, so the mesh spans [0, 1] per unit: a ``points x points`` grid
+    for a 2-D latent, ``points**2`` uniform random points otherwise. With ``synth_check``,
+    that many random latent points per class are also synthesized (1 s, Griffin-Lim) and their
+    pitch class tracked with pYIN: the share that matches is reported too.
+
+    Writes ``mesh.json``, ``mesh.csv``, ``mesh.md`` and ``mesh_<class>.png`` into ``out`` if given.
+    """
+    from tqdm import tqdm
+
+    run = _run(model)
+    m, a = run.config.model, run.config.audio
+    if not m.chroma:
+        raise ParameterError("mesh needs a chroma-conditioned model (train with --set model.chroma=true)")
+    if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= 400:
+        raise ParameterError(f"points={points!r} must be an integer between 2 and 400")
+    P = _points(m.latent, points, seed)
+    z = torch.from_numpy(P)
+    res = {"latent_dim": m.latent, "points": int(len(P)), "grid": m.latent == 2, "classes": {}, "dominant": {}}
+    for c in tqdm(range(12), desc="mesh", unit="class", disable=not progress):
+        mag = _decode_frames(run, z, chroma=c, instrument=instrument)
+        dom = chroma_onehot(mag, sr=a.sr, n_fft=a.n_fft)
+        silent = dom.sum(-1) == 0
+        idx = torch.where(silent, torch.full_like(silent, -1, dtype=torch.long), dom.argmax(-1))
+        res["classes"][PITCH_CLASSES[c]] = float((idx == c).float().mean())
+        res["dominant"][PITCH_CLASSES[c]] = idx.tolist()
+    res["mean"] = float(np.mean(list(res["classes"].values())))
+    if synth_check:
+        res["synth"] = synth_pitch_class_share(run, per_class=synth_check, instrument=instrument, seed=seed)
+    if out is not None:
+        _write_mesh(res, P, Path(out))
+    return res
+
+
+def synth_pitch_class_share(model, *, per_class: int = 4, instrument: str | None = None, seconds: float = 1.0,
+                            seed: int = 0) -> dict:
+    """Synthesize ``per_class`` random latent points per chroma class and track each with pYIN:
+    the share whose median pitch class equals the condition (unvoiced counts as a miss)."""
+    from workbench.corpus.truth import pyin_f0
+
+    run = _run(model)
+    rng = np.random.default_rng(seed)
+    hits, voiced, total = 0, 0, 0
+    per = {}
+    for c in range(12):
+        ok = 0
+        for _ in range(per_class):
+            z = rng.random(run.config.model.latent).astype(np.float32)
+            y, sr = synthesize(run, z, chroma=c, instrument=instrument, seconds=seconds, seed=int(rng.integers(1 << 30)))
+            _, f0, v = pyin_f0(y, sr=sr, fmin=40.0, fmax=2000.0)
+            f = f0[v & np.isfinite(f0)]
+            total += 1
+            if f.size >= 3:
+                voiced += 1
+                pc = int(round(69 + 12 * np.log2(np.median(f) / 440.0))) % 12
+                ok += pc == c
+        per[PITCH_CLASSES[c]] = ok / per_class
+        hits += ok
+    return {"share": hits / total, "voiced": voiced / total, "notes": total, "per_class": per}
+
+
+def _write_mesh(res: dict, P: np.ndarray, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "mesh.json").write_text(json.dumps({k: v for k, v in res.items() if k != "dominant"}, indent=1))
+    with (out / "mesh.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["class", "share_matching"])
+        for c, v in res["classes"].items():
+            w.writerow([c, f"{v:.4f}"])
+    lines = ["# Chroma mesh (seed 002, Table V)", "",
+             f"{res['points']} latent points per class ({'grid' if res['grid'] else 'uniform random'}, "
+             f"latent width {res['latent_dim']}); share of points whose decoded frame's dominant pitch class "
+             "is the conditioning class.", "", "| class | " + " | ".join(res["classes"]) + " | mean |",
+             "|---" * (len(res["classes"]) + 2) + "|",
+             "| share | " + " | ".join(f"{v:.2f}" for v in res["classes"].values()) + f" | {res['mean']:.2f} |"]
+    if "synth" in res:
+        s = res["synth"]
+        lines += ["", f"Synthesized notes (Griffin-Lim, 1 s, {s['notes']} in all): pitch class by pYIN matches the "
+                      f"condition for {s['share']:.0%} ({s['voiced']:.0%} voiced)."]
+    (out / "mesh.md").write_text("\n".join(lines) + "\n")
+    cmap = ListedColormap(["#dddddd"] + [plt.get_cmap("hsv")(i / 12) for i in range(12)])
+    for c, dom in res["dominant"].items():
+        d = np.array(dom) + 1  # 0 = silent
+        fig, ax = plt.subplots(figsize=(4, 4))
+        if res["grid"]:
+            n = int(round(np.sqrt(len(d))))
+            ax.imshow(d.reshape(n, n), origin="lower", extent=(0, 1, 0, 1), cmap=cmap, vmin=0, vmax=12,
+                      interpolation="nearest")
+        else:
+            ax.scatter(P[:, 0], P[:, 1], c=d, cmap=cmap, vmin=0, vmax=12, s=6)
+        ax.set(title=f"condition {c}: {res['classes'][c]:.0%} match", xlabel="z1", ylabel="z2")
+        fig.tight_layout()
+        fig.savefig(out / f"mesh_{c.replace('#', 's')}.png", dpi=80)
+        plt.close(fig)
+
+
+def alpha_curve(effect, inputs, *, sr: int, probe, target: str, alphas=(0.0, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
+    """As ``alpha`` goes 0 -> 1, the family probe's mean probability of ``target`` over ``inputs``.
+
+    ``effect`` is a :class:`effects.latent_mix.LatentMixEffect`; ``probe`` a fitted
+    :class:`analysis.scoreboard.TimbreProbe`. Each input is cut into 1 s segments.
+    """
+    rows = []
+    for a in alphas:
+        effect.set_params(alpha=float(a))
+        segs = []
+        for x in inputs:
+            y = effect.process(np.asarray(x, np.float32), sr)
+            y = y.reshape(-1)
+            segs += [y[i: i + sr] for i in range(0, max(len(y) - sr // 2, 1), sr)]
+        p = probe.predict_proba(segs, sr=sr)
+        col = probe.classes_.index(target)
+        rows.append({"alpha": float(a), "p_target": float(p[:, col].mean()),
+                     "share_labelled_target": float((p.argmax(1) == col).mean()), "segments": len(segs)})
+    return rows

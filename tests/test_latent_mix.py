@@ -1,0 +1,128 @@
+"""Latent mixing (issue 7): alpha 0 is the plain effect, faders at unity are a bypass, the
+probe's belief in instrument B grows with alpha; chroma mesh and synthesis from the latent."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from analysis.latent_space import mesh, parse_chroma, synth_pitch_class_share, synthesize
+from effects.autoencoder import AutoencoderEffect
+from effects.latent_mix import LatentMixEffect
+from tests.conftest import run_cli
+from workbench.audio import load, save
+from workbench.errors import ParameterError
+
+SR = 16000
+
+
+def _tone(seconds=1.5, f0=220.0, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    y = sum(0.25 / k * np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 6)) for k in range(1, 10))
+    return (y * np.minimum(1, t * 10)).astype(np.float32)
+
+
+def test_alpha_zero_is_the_unmixed_effect(multi_run):
+    x = _tone()
+    plain = AutoencoderEffect(model=multi_run, instrument="brass").process(x, SR)
+    for mode, extra in (("blend", {}), ("shift", {}), ("linear", {}), ("morph", {"morph": _tone(f0=330.0)})):
+        fx = LatentMixEffect(model=multi_run, mode=mode, source="brass", target="flute", alpha=0.0, **extra)
+        np.testing.assert_array_equal(fx.process(x, SR), plain, err_msg=mode)
+        moved = fx.set_params(alpha=1.0).process(x, SR)
+        assert np.abs(moved - plain).max() > 1e-4, mode  # and alpha does something
+
+
+def test_unity_faders_equal_bypass_and_faders_act(multi_run):
+    x = _tone(seed=1)
+    kw = dict(model=multi_run, mode="blend", source="brass", target="flute", alpha=0.6)
+    bypass = LatentMixEffect(faders=False, scale=[3.0] * 8, offset=[0.5] * 8, **kw).process(x, SR)
+    unity = LatentMixEffect(faders=True, **kw).process(x, SR)
+    np.testing.assert_array_equal(unity, bypass)
+    fx = LatentMixEffect(faders=True, scale=[0.0] * 8, offset=[0.5] * 8, **kw)
+    y = fx.process(x, SR)
+    assert np.abs(y - bypass).max() > 1e-4
+    traj = fx.latent_trajectory
+    assert traj.shape == (len(x) // 256 + 4, 8) or traj.shape[1] == 8
+    np.testing.assert_allclose(traj, 0.5)  # every unit pinned by its fader
+
+
+def test_params_change_while_running_and_bad_values(multi_run):
+    fx = LatentMixEffect(model=multi_run, source="brass", target="flute")
+    fx.prepare(SR, 1, 512)
+    x = _tone()[None]
+    for i, a in enumerate(np.linspace(0, 1, 12)):
+        fx.set_params(alpha=float(a))
+        assert np.isfinite(fx.process_block(x[:, i * 512:(i + 1) * 512])).all()
+    for bad, msg in (({"alpha": 1.5}, "alpha=1.5 must be"), ({"mode": "warp"}, "mode='warp'"),
+                     ({"target": "piano"}, "target='piano' is not one of"),
+                     ({"scale": [1.0] * 3}, "expected 8 finite numbers"), ({"instrument": "oboe"}, "instrument='oboe'")):
+        before = fx.get_params()
+        with pytest.raises(ParameterError, match=msg):
+            fx.set_params(**bad)
+        assert fx.get_params() == before
+
+
+def test_probe_curve_rises_towards_b(multi_run, small_corpus):
+    from analysis.latent_space import alpha_curve
+    from analysis.scoreboard import TimbreProbe
+    from workbench.corpus.nsynth import NSynth
+
+    probe = TimbreProbe().fit(small_corpus)
+    notes = [load(p, sr=SR, mono=True)[0][0][:SR * 2] for p in NSynth(small_corpus, family="brass", split="test").paths()[:4]]
+    fx = LatentMixEffect(model=multi_run, mode="blend", source="brass", target="flute")
+    curve = alpha_curve(fx, notes, sr=SR, probe=probe, target="flute", alphas=(0.0, 1.0))
+    assert curve[1]["p_target"] > curve[0]["p_target"], curve
+
+
+def test_cli_mix_writes_audio_and_trajectory(multi_run, tmp_path):
+    save(tmp_path / "in.wav", _tone(), SR)
+    r = run_cli("mix", "--model", str(multi_run), "--input", str(tmp_path / "in.wav"), "--from", "brass", "--to",
+                "flute", "--alpha", "0.7", "--mode", "shift", "--trajectory", str(tmp_path / "z.csv"),
+                "--out", str(tmp_path / "out.wav"))
+    assert r.returncode == 0, r.stderr
+    y, sr = load(tmp_path / "out.wav")
+    assert sr == SR and y.shape[1] == int(1.5 * SR)
+    z = np.loadtxt(tmp_path / "z.csv", delimiter=",", skiprows=1)
+    assert z.shape[1] == 8
+    bad = run_cli("mix", "--model", str(multi_run), "--input", str(tmp_path / "in.wav"), "--to", "oboe",
+                  "--out", str(tmp_path / "x.wav"))
+    assert bad.returncode == 2 and "target='oboe'" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run_cli("mix", "--model", str(multi_run), "--input", str(tmp_path / "in.wav"), "--mode", "morph",
+                  "--out", str(tmp_path / "x.wav"))
+    assert bad.returncode == 2 and "--morph-input" in bad.stderr
+
+
+def test_synthesis_from_a_latent_point(chroma_run, tiny_run, tmp_path):
+    y, sr = synthesize(chroma_run, "0.3,0.6", chroma="A", seconds=1.0)
+    assert sr == SR and y.shape == (SR,) and np.isfinite(y).all()
+    assert np.abs(y).max() == pytest.approx(10 ** (-6 / 20), rel=1e-4)
+    y2, _ = synthesize(chroma_run, [0.3, 0.6], chroma=9, seconds=1.0, phase="noise", seed=3)
+    assert y2.shape == (SR,)
+    np.testing.assert_array_equal(y2, synthesize(chroma_run, [0.3, 0.6], chroma=9, seconds=1.0, phase="noise", seed=3)[0])
+    with pytest.raises(ParameterError, match="expected 2 finite numbers"):
+        synthesize(chroma_run, "0.3", chroma="A")
+    with pytest.raises(ParameterError, match="chroma='H'"):
+        synthesize(chroma_run, "0.3,0.2", chroma="H")
+    with pytest.raises(ParameterError, match="model.output='residual'"):
+        synthesize(tiny_run, [0.5] * 8)
+    assert parse_chroma("Bb") == 10 and parse_chroma("c#") == 1
+    r = run_cli("synth", "--model", str(chroma_run), "--latent", "0.2,0.7", "--chroma", "C", "--seconds", "0.5",
+                "--out", str(tmp_path / "s.wav"))
+    assert r.returncode == 0, r.stderr and load(tmp_path / "s.wav")[0].shape[1] == SR // 2
+
+
+def test_mesh_table_and_synth_share(chroma_run, tmp_path):
+    r = mesh(chroma_run, points=8, synth_check=0, out=tmp_path / "mesh", progress=False)
+    assert r["points"] == 64 and r["grid"] and len(r["classes"]) == 12
+    assert all(0 <= v <= 1 for v in r["classes"].values())
+    saved = json.loads((tmp_path / "mesh" / "mesh.json").read_text())
+    assert saved["classes"] == r["classes"]
+    assert len(list((tmp_path / "mesh").glob("mesh_*.png"))) == 12 and (tmp_path / "mesh" / "mesh.md").is_file()
+    s = synth_pitch_class_share(chroma_run, per_class=1)
+    assert s["notes"] == 12 and 0 <= s["share"] <= 1 and set(s["per_class"]) == {"C", "C#", "D", "D#", "E", "F", "F#",
+                                                                                   "G", "G#", "A", "A#", "B"}
+    bad = run_cli("mesh", "--model", str(chroma_run), "--points", "1", "--out", str(tmp_path / "m"))
+    assert bad.returncode == 2 and "points=1" in bad.stderr
