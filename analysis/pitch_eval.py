@@ -418,24 +418,53 @@ def process_all(protocol: Protocol, inputs: list[dict], factories: Mapping[str, 
     return res
 
 
-def _cached_track(path: Path, protocol: Protocol, cache: Path):
-    """f0 track of an audio file, cached beside the report keyed by its samples and the tracker."""
+def _track_key(path: Path, protocol: Protocol) -> str:
+    """Cache key of a file's f0 track: its samples and the tracker, so the dry reference of every
+    class reuses the input's track."""
     y, _ = load(path, sr=protocol.sr, mono=True)
-    # keyed by the samples, so the dry reference of every class reuses the input's track
     h = hashlib.sha1(np.round(y * 32768).astype(np.int32).tobytes())
     h.update(f"|{protocol.tracker}|{protocol.sr}".encode())
-    f = cache / f"{h.hexdigest()[:16]}.npy"
+    return h.hexdigest()[:16]
+
+
+def _cached_track(path: Path, protocol: Protocol, cache: Path, key: str | None = None):
+    """f0 track ``(times, f0)`` of an audio file, cached in ``cache`` under :func:`_track_key`."""
+    f = cache / f"{key or _track_key(path, protocol)}.npy"
     if f.is_file():
         a = np.load(f, allow_pickle=False)
         return a[0], a[1]
+    y, _ = load(path, sr=protocol.sr, mono=True)
     t, f0 = track_f0(y[0], sr=protocol.sr, tracker=protocol.tracker)
     cache.mkdir(parents=True, exist_ok=True)
     np.save(f, np.stack([t, f0]), allow_pickle=False)
     return t, f0
 
 
+def _track_all(files, protocol: Protocol, cache: Path, *, workers: int | None, progress: bool) -> dict:
+    """f0 tracks of many files, over a pool of processes (pYIN is the protocol's slowest step)."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from tqdm import tqdm
+
+    keys = {f: _track_key(f, protocol) for f in files}
+    todo = {k: f for f, k in keys.items() if not (cache / f"{k}.npy").is_file()}  # one per distinct signal
+    workers = min(workers or os.cpu_count() or 1, len(todo))
+    if workers > 1:
+        # spawn, not fork: a parent that has run FluidSynth or torch threads must not be forked
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(_cached_track, f, protocol, cache, k) for k, f in todo.items()]
+            for fut in tqdm(futures, desc="pitch tracking", unit="file", disable=not progress):
+                fut.result()
+    else:
+        for k, f in tqdm(todo.items(), desc="pitch tracking", unit="file", disable=not progress):
+            _cached_track(f, protocol, cache, k)
+    return {f: _cached_track(f, protocol, cache, k) for f, k in keys.items()}
+
+
 def run_pitch_protocol(protocol: Protocol, factories: Mapping[str, Callable], *, out, progress: bool = True,
-                       write: bool = True) -> dict:
+                       write: bool = True, workers: int | None = None) -> dict:
     """Run the protocol: inputs, every method x class, pitch tracking, per-note judgement.
 
     Parameters
@@ -446,6 +475,8 @@ def run_pitch_protocol(protocol: Protocol, factories: Mapping[str, Callable], *,
     out : path
         Report folder: ``inputs/``, ``outputs/``, ``tracks/`` (cached f0), and with ``write``
         ``pitch.json``, ``pitch.md``, ``notes.csv`` and ``f0_<method>.png``.
+    workers : int, optional
+        Processes for pitch tracking (default: one per core).
 
     Returns
     -------
@@ -453,7 +484,6 @@ def run_pitch_protocol(protocol: Protocol, factories: Mapping[str, Callable], *,
         ``protocol``, ``notes`` (one record per method x class x melody x note), ``melodies``
         (frame scores), ``by_method``, ``by_method_class`` summaries, ``rtf`` per method, ``seconds``.
     """
-    from tqdm import tqdm
 
     t0 = time.perf_counter()
     protocol.validate()
@@ -461,12 +491,13 @@ def run_pitch_protocol(protocol: Protocol, factories: Mapping[str, Callable], *,
     inputs = make_inputs(protocol, out, progress=progress)
     outputs = process_all(protocol, inputs, factories, out, progress=progress)
     tracks = out / "tracks"
-    in_tracks = {m["name"]: _cached_track(Path(m["path"]), protocol, tracks) for m in inputs}
+    files = [Path(m["path"]) for m in inputs] + [Path(p) for p in outputs.paths.values()]
+    found = _track_all(files, protocol, tracks, workers=workers, progress=progress)
+    in_tracks = {m["name"]: found[Path(m["path"])] for m in inputs}
     notes, mels = [], []
     by_name = {m["name"]: m for m in inputs}
-    for (method, family, name), path in tqdm(outputs.paths.items(), desc="pitch tracking", unit="output",
-                                             disable=not progress):
-        ot = _cached_track(Path(path), protocol, tracks)
+    for (method, family, name), path in outputs.paths.items():
+        ot = found[Path(path)]
         for r in measure_notes(by_name[name]["notes"], in_tracks[name], ot, tolerance=protocol.tolerance,
                                trim=protocol.trim):
             notes.append({"method": method, "class": family, "melody": name, **r})

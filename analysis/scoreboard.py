@@ -46,10 +46,12 @@ class TimbreProbe:
     ----------
     seconds : float
         Crop of each training note, in s (output notes of the protocol last 0.5-1 s).
+    families : sequence of str, optional
+        Only these families (e.g. the two ends of a latent mix); default all in the corpus.
     """
 
-    def __init__(self, *, seconds: float = 1.0, seed: int = 0):
-        self.seconds, self.seed = seconds, seed
+    def __init__(self, *, seconds: float = 1.0, families=None, seed: int = 0):
+        self.seconds, self.families, self.seed = seconds, families, seed
 
     def fit(self, corpus, *, progress: bool = False) -> TimbreProbe:
         from sklearn.pipeline import make_pipeline
@@ -60,7 +62,7 @@ class TimbreProbe:
         from analysis.features import MFCCStats
         from workbench.corpus.nsynth import NSynth
 
-        ds = NSynth(corpus, split=["train", "valid"])
+        ds = NSynth(corpus, split=["train", "valid"], family=list(self.families) if self.families else None)
         if not len(ds):
             raise ParameterError(f"corpus={str(corpus)!r} has no train/valid notes to fit the timbre probe on")
         self.sr_ = int(ds.examples[0]["sample_rate"])

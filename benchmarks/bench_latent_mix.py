@@ -1,7 +1,8 @@
 """Latent mixing and the chroma mesh (issue 7), measured on the demo corpus.
 
 - The alpha curve: brass test notes played through the two-instrument model (runs/multi,
-  brass + flute) with alpha 0 -> 1 in each mode; the family probe's mean probability of flute.
+  brass + flute) with alpha 0 -> 1 in each mode; the mean probability of flute from a family
+  probe fitted on the corpus's brass and flute notes.
 - The chroma mesh of runs/chroma (MANNe's Table V) and the pitch class of synthesized notes.
 
     python benchmarks/bench_latent_mix.py [--corpus data/gm] [--multi runs/multi] [--chroma runs/chroma]
@@ -36,6 +37,7 @@ def main() -> int:
     ap.add_argument("--corpus", default="data/gm")
     ap.add_argument("--multi", default="runs/multi")
     ap.add_argument("--chroma", default="runs/chroma")
+    ap.add_argument("--skip-mesh", action="store_true")
     ap.add_argument("--out", default="reports/latent")
     ap.add_argument("--notes", type=int, default=12)
     args = ap.parse_args()
@@ -44,7 +46,7 @@ def main() -> int:
     res = {}
     if (Path(args.multi) / "model.safetensors").is_file():
         t = time.perf_counter()
-        probe = TimbreProbe().fit(args.corpus)
+        probe = TimbreProbe(families=("brass", "flute")).fit(args.corpus)
         paths = NSynth(args.corpus, family="brass", split="test").paths()
         paths = [paths[i] for i in np.linspace(0, len(paths) - 1, min(args.notes, len(paths))).astype(int)]
         notes = [load(p, sr=16000, mono=True)[0][0][:48000] for p in paths]
@@ -63,7 +65,9 @@ def main() -> int:
         print("(in brackets: share of segments the probe labels flute)")
     else:
         print(f"skipped the alpha curve: {args.multi} is missing")
-    if (Path(args.chroma) / "model.safetensors").is_file():
+    if args.skip_mesh:
+        pass
+    elif (Path(args.chroma) / "model.safetensors").is_file():
         t = time.perf_counter()
         r = mesh(args.chroma, points=50, synth_check=4, out=out / "mesh", progress=False)
         res["mesh"] = {k: r[k] for k in ("classes", "mean", "points", "latent_dim", "synth")}
