@@ -46,7 +46,14 @@ import numpy as np
 import torch
 
 from effects.base import Effect
-from workbench.devices import check_stream_format, list_devices, release, rescan, resolve_device
+from workbench.devices import (
+    check_stream_format,
+    check_stream_settings,
+    list_devices,
+    release,
+    rescan,
+    resolve_device,
+)
 from workbench.errors import ParameterError
 
 __all__ = ["LiveEngine", "Latency", "run_console", "summary_line", "expected_output", "MODES", "XRUN", "LATE", "PREFILL"]
@@ -217,19 +224,12 @@ class LiveEngine:
         if not isinstance(effect, Effect):
             raise ParameterError(f"effect={effect!r} is not an Effect; expected an instance of effects.base.Effect")
         self.effect = effect
-        self.blocksize = _positive_int(blocksize, "blocksize", hi=16384,
-                                       hint=" frames per callback (e.g. 64, 128, 256)")
-        if samplerate is not None:
-            samplerate = _positive_int(samplerate, "samplerate", lo=8000, hi=192000, hint=" Hz")
+        check_stream_settings(blocksize=blocksize, samplerate=samplerate, channels=channels, latency=latency)
+        self.blocksize, self.samplerate, self.channels = int(blocksize), samplerate, int(channels)
         model_sr = getattr(effect, "model_sr", None)
         if samplerate is not None and model_sr and samplerate != model_sr:
             raise ParameterError(f"samplerate={samplerate} does not match the model's {model_sr} Hz; "
                                  f"expected {model_sr} (or leave it out)")
-        self.samplerate = samplerate
-        self.channels = _positive_int(channels, "channels", hi=8)
-        if not (latency in ("low", "high") or (isinstance(latency, (int, float)) and not isinstance(latency, bool)
-                                                and 0 < latency <= 2)):
-            raise ParameterError(f"latency={latency!r} is not valid; expected 'low', 'high' or seconds in (0, 2]")
         self.latency_hint = latency
         if mode not in MODES:
             raise ParameterError(f"mode={mode!r} is not valid; expected one of {', '.join(MODES)}")

@@ -398,11 +398,19 @@ def _cmd_live(args) -> int:
         raise ParameterError(f"--seconds {args.seconds} must be a positive number of seconds")
     if args.seconds is None and not sys.stdin.isatty():
         raise ParameterError("stdin is not a terminal, so no key can stop the stream; give --seconds N")
+    from workbench.devices import check_stream_settings, list_devices, resolve_device
+
+    latency = _latency_arg(args.latency)
+    check_stream_settings(blocksize=args.blocksize, samplerate=args.samplerate, channels=args.channels,
+                          latency=latency)
+    fx = _make_effect(args, args.samplerate)  # checks the method's options (mix...); targets load later
+    devices = list_devices()
+    resolve_device(args.input_device, kind="input", channels=args.channels, devices=devices)
+    resolve_device(args.output_device, kind="output", channels=args.channels, devices=devices)
     from effects.live import LiveEngine, key_help, run_console, summary_line
 
-    fx = _make_effect(args, args.samplerate)
     engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
-                        output_device=args.output_device, channels=args.channels, latency=_latency_arg(args.latency),
+                        output_device=args.output_device, channels=args.channels, latency=latency,
                         mode=args.mode, prefill=args.prefill, record=args.record)
     engine.start()
     din, dout = engine.devices

@@ -11,13 +11,36 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import numbers
 import os
 
 from workbench.errors import DeviceError, ParameterError
 
-__all__ = ["rescan", "release", "list_devices", "format_devices", "resolve_device", "check_stream_format"]
+__all__ = ["check_stream_settings", "rescan", "release", "list_devices", "format_devices", "resolve_device", "check_stream_format"]
 
 _client_name_buf: ctypes.Array | None = None  # PortAudio keeps the pointer: keep the bytes alive
+
+
+def _int_in(value, name: str, lo: int, hi: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
+        raise ParameterError(f"{name}={value!r} must be an integer in [{lo}, {hi}]{what}")
+    return int(value)
+
+
+def check_stream_settings(*, blocksize, samplerate=None, channels=1, latency="low") -> None:
+    """Raise ``ParameterError`` for stream settings no device could take (before any device is asked).
+
+    ``blocksize``: frames per callback, an integer in [1, 16384]; ``samplerate``: None or an
+    integer in [8000, 192000] Hz; ``channels``: 1 to 8; ``latency``: "low", "high" or seconds in
+    (0, 2].
+    """
+    _int_in(blocksize, "blocksize", 1, 16384, " frames per callback (e.g. 64, 128, 256)")
+    if samplerate is not None:
+        _int_in(samplerate, "samplerate", 8000, 192000, " Hz")
+    _int_in(channels, "channels", 1, 8, "")
+    if not (latency in ("low", "high") or (isinstance(latency, (int, float)) and not isinstance(latency, bool)
+                                            and 0 < latency <= 2)):
+        raise ParameterError(f"latency={latency!r} is not valid; expected 'low', 'high' or seconds in (0, 2]")
 
 
 @contextlib.contextmanager
