@@ -56,15 +56,27 @@ from workbench.devices import (
 )
 from workbench.errors import ParameterError
 
-__all__ = ["LiveEngine", "Latency", "run_console", "summary_line", "expected_output", "MODES", "XRUN", "LATE", "PREFILL"]
+__all__ = ["LiveEngine", "Latency", "default_prefill", "run_console", "summary_line", "expected_output", "MODES", "XRUN", "LATE", "PREFILL"]
 
 MODES = ("worker", "callback")
 GC_MODES = ("freeze", "default")
 PRIORITIES = ("realtime", "nice", "normal")
+PREFILL_MARGIN_MS = 2.5  # time the worker gets past one block before the fall-back warns
 STATS_LEN = 1 << 16  # per-block timings kept (about 3 minutes at 128 frames, 44.1 kHz)
 GC_EVERY_S = 1.0  # the worker collects at most this often, and only when idle
 XRUN, LATE, PREFILL = 1, 2, 4  # block log flags
 _XRUN_FLAGS = ("input_overflow", "input_underflow", "output_overflow", "output_underflow")
+
+
+def default_prefill(blocksize: int, samplerate: int) -> int:
+    """Pre-fill blocks for worker mode: ``1 + ceil(PREFILL_MARGIN_MS / block duration)``, at least 2.
+
+    The fall-back's early warning needs the worker to finish each block ``prefill - 1`` periods
+    after it arrives; at 44.1 kHz that is 2 blocks of 128 or 256 frames and 3 of 64 (where a
+    128-hop effect does a whole frame's work every other block). Measured in BENCHMARKS.md.
+    """
+    block_ms = 1e3 * blocksize / samplerate
+    return max(2, 1 + math.ceil(PREFILL_MARGIN_MS / block_ms - 1e-9))
 
 
 def _positive_int(value, name: str, *, hint: str = "", lo: int = 1, hi: int | None = None) -> int:
@@ -189,7 +201,8 @@ class LiveEngine:
     mix : float, optional
         Initial ``mix`` of the effect in [0, 1] (left as it is when None).
     prefill : int, optional
-        Output blocks of pre-filled silence (worker mode, default 2; must be 0 in callback mode).
+        Output blocks of pre-filled silence (worker mode; default :func:`default_prefill`; must be
+        0 in callback mode).
     mode : {"worker", "callback"}
         Where ``process_block`` runs.
     record : path, optional
@@ -234,9 +247,9 @@ class LiveEngine:
         if mode not in MODES:
             raise ParameterError(f"mode={mode!r} is not valid; expected one of {', '.join(MODES)}")
         self.mode = mode
-        if prefill is None:
-            prefill = 2 if mode == "worker" else 0
-        if mode == "worker":
+        if prefill is None:  # chosen in start(), when the rate is known
+            self.prefill_blocks = None if mode == "worker" else 0
+        elif mode == "worker":
             self.prefill_blocks = _positive_int(prefill, "prefill", hi=64, hint=" blocks in worker mode")
         else:
             self.prefill_blocks = _positive_int(prefill, "prefill", lo=0, hi=0, hint=" in callback mode")
@@ -324,7 +337,7 @@ class LiveEngine:
         self.sr, self.out_channels = sr, out_ch
         self.effect.prepare(sr, ch, B)
         L = self.effect.latency_samples
-        P = self.prefill_blocks
+        P = self.prefill_blocks if self.prefill_blocks is not None else default_prefill(B, sr)
         self._L, self._P, self._D = L, P, L + P * B  # dry delay keeps the fall-back aligned
         self._allocate()
         self.warmup_load = self._warm_up()

@@ -356,6 +356,36 @@ def test_falling_behind_fades_to_dry_and_recovers(jack, tmp_path):
     print("stalling effect:", {k: stats[k] for k in ("xruns", "late_blocks", "fell_behind", "skipped_blocks")})
 
 
+@needs_jack
+def test_no_allocation_growth_while_streaming(jack, live_material, tmp_path):
+    """Python allocations stay flat block after block (rings, logs and stats are preallocated)."""
+    import tracemalloc
+
+    from effects.cepstral import CepstralEffect
+    from effects.live import LiveEngine
+
+    srv = jack(44100, 128)
+    client = LoopClient(srv, live_material["flute44"], tmp_path / "loop_rec.wav", seconds=60, loop=True)
+    engine = LiveEngine(CepstralEffect(target=live_material["trumpet44"], n_fft=512, hop_length=128),
+                        blocksize=128, input_device="wbloop", output_device="wbloop", record=tmp_path / "rec.wav")
+    try:
+        client.go()
+        engine.start()
+        tracemalloc.start()
+        time.sleep(1.0)
+        before, n0 = tracemalloc.get_traced_memory()[0], engine.counts["callbacks"]
+        time.sleep(3.0)
+        after, n1 = tracemalloc.get_traced_memory()[0], engine.counts["callbacks"]
+    finally:
+        tracemalloc.stop()
+        engine.stop()
+        client.finish()
+        client.close()
+    assert n1 - n0 > 900  # about 1030 blocks in 3 s
+    assert after - before < 32 * 1024, f"{after - before} bytes more after {n1 - n0} blocks"
+    print(f"allocation growth: {after - before} bytes over {n1 - n0} blocks")
+
+
 # -- control, bad input --------------------------------------------------------------------------
 def test_keys_act_on_bypass_mix_and_alpha():
     from effects.live import LiveEngine, handle_key, key_help
