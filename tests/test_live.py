@@ -357,6 +357,26 @@ def test_falling_behind_fades_to_dry_and_recovers(jack, tmp_path):
 
 
 @needs_jack
+def test_callback_mode_runs_the_effect_in_the_callback(jack, tmp_path):
+    """mode="callback": no worker, no pre-fill; the output is the effect's, delayed by its latency only."""
+    from effects.live import LiveEngine, expected_output
+
+    srv = jack(44100, 128)
+    engine = LiveEngine(Halve(), blocksize=128, mode="callback", input_device="wbloop", output_device="wbloop",
+                        record=tmp_path / "engine.wav")
+    play = tmp_path / "noise.wav"
+    sf.write(play, (0.2 * np.random.default_rng(0).standard_normal(44100)).astype(np.float32), 44100,
+             subtype="FLOAT")
+    stats, log, rec, _ = _run_through_loop(srv, engine, play, tmp_path, seconds=1.3)
+    assert engine.latency.internal == 0 and stats["prefill_blocks"] == 0 and stats["delivery_blocks"] is None
+    both, _ = sf.read(tmp_path / "engine.wav", dtype="float32")
+    exp = expected_output(both[:, :1].T, 0.5 * both[:, :1].T, log, blocksize=128, delay=0)[0]
+    assert np.abs(both[: len(exp), 1] - exp).max() < TOL
+    assert stats["processed"] == stats["callbacks"]
+    assert _lag(rec, 0.5 * sf.read(play, dtype="float32")[0]) == LOOP_PERIODS * 128
+
+
+@needs_jack
 def test_no_allocation_growth_while_streaming(jack, live_material, tmp_path):
     """Python allocations stay flat block after block (rings, logs and stats are preallocated)."""
     import tracemalloc
@@ -384,6 +404,52 @@ def test_no_allocation_growth_while_streaming(jack, live_material, tmp_path):
     assert n1 - n0 > 900  # about 1030 blocks in 3 s
     assert after - before < 32 * 1024, f"{after - before} bytes more after {n1 - n0} blocks"
     print(f"allocation growth: {after - before} bytes over {n1 - n0} blocks")
+
+
+@needs_jack
+def test_cli_in_a_terminal_keys_and_status_line(jack, live_material):
+    """`workbench live` on a pseudo-terminal: the status line is redrawn, keys act, q quits."""
+    import os
+    import pty
+    import select
+
+    jack(44100, 128)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "live", "--method", "cepstral", "--target",
+                             str(live_material["trumpet44"])], stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    seen = b""
+
+    def read_until(token: bytes, timeout: float = 60) -> bytes:
+        nonlocal seen
+        end = time.monotonic() + timeout
+        while token not in seen and time.monotonic() < end and proc.poll() is None:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+        return seen
+
+    try:
+        assert b"keys: b/space bypass, +/- mix, q quit" in read_until(b"q quit")
+        assert b"alpha" not in seen  # the cepstral effect has no alpha: its keys are hidden
+        read_until(b"| ok |")
+        os.write(master, b"-")
+        read_until(b"mix 0.90")
+        os.write(master, b"b")
+        read_until(b"BYPASS")
+        os.write(master, b"q")
+        proc.wait(30)
+        read_until(b"callbacks")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    text = seen.decode(errors="replace")
+    assert proc.returncode == 0, text
+    assert "\rlatency " in text and "mix 0.90" in text and "BYPASS" in text
+    assert "live: " in text and " xruns" in text.splitlines()[-1]
 
 
 # -- control, bad input --------------------------------------------------------------------------
@@ -491,7 +557,9 @@ def test_cli_unknown_device_prints_one_line_and_the_device_list():
     assert "audio devices" in proc.stderr or "host API" in proc.stderr  # the list (or that there is none)
 
 
-def test_cli_mix_out_of_range_and_no_terminal(live_material):
+@needs_jack
+def test_cli_mix_out_of_range_and_no_terminal(jack, live_material):
+    jack(44100, 128)  # devices are checked first: there must be one
     proc = run_cli("live", "--method", "cepstral", "--target", str(live_material["trumpet44"]), "--seconds", "1",
                    "--mix", "1.5")
     assert proc.returncode == 2 and "mix=1.5 must be a number in [0, 1]" in proc.stderr

@@ -403,12 +403,12 @@ def _cmd_live(args) -> int:
     latency = _latency_arg(args.latency)
     check_stream_settings(blocksize=args.blocksize, samplerate=args.samplerate, channels=args.channels,
                           latency=latency)
-    fx = _make_effect(args, args.samplerate)  # checks the method's options (mix...); targets load later
-    devices = list_devices()
+    devices = list_devices()  # a missing device is reported before torch and the model load
     resolve_device(args.input_device, kind="input", channels=args.channels, devices=devices)
     resolve_device(args.output_device, kind="output", channels=args.channels, devices=devices)
     from effects.live import LiveEngine, key_help, run_console, summary_line
 
+    fx = _make_effect(args, args.samplerate)
     engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
                         output_device=args.output_device, channels=args.channels, latency=latency,
                         mode=args.mode, prefill=args.prefill, record=args.record)
