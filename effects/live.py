@@ -54,9 +54,10 @@ from workbench.devices import (
     rescan,
     resolve_device,
 )
-from workbench.errors import ParameterError
+from workbench.errors import DeviceError, ParameterError
 
-__all__ = ["LiveEngine", "Latency", "default_prefill", "run_console", "summary_line", "expected_output", "MODES", "XRUN", "LATE", "PREFILL"]
+__all__ = ["LiveEngine", "Latency", "default_prefill", "run_console", "summary_line", "expected_output",
+           "handle_key", "key_help", "MODES", "XRUN", "LATE", "PREFILL"]
 
 MODES = ("worker", "callback")
 GC_MODES = ("freeze", "default")
@@ -273,6 +274,8 @@ class LiveEngine:
                                  f"{', '.join(PRIORITIES)}")
         self.worker_priority = worker_priority
         self.worker_priority_got = None
+        self.stop_error: str | None = None
+        self.worker_error: str | None = None  # the effect raised in the worker: output stays dry
         self.record = None if record is None else Path(record)
         if self.record is not None and not self.record.parent.is_dir():
             raise ParameterError(f"record={str(self.record)!r}: folder {str(self.record.parent)!r} does not exist")
@@ -342,21 +345,32 @@ class LiveEngine:
         self._allocate()
         self.warmup_load = self._warm_up()
         self.effect.reset()  # the stream starts from a fresh state, like offline processing
-        self._recorder = (_Recorder(self.record, samplerate=sr, channels=2 * ch, blocksize=B)
-                          if self.record is not None else None)
         self._stop = threading.Event()
         self._wake = threading.Event()  # set by the callback for each new block
-        self.stream = sd.Stream(device=(din["index"], dout["index"]), samplerate=sr, blocksize=B,
-                                channels=(ch, out_ch), dtype="float32", latency=self.latency_hint,
-                                callback=self._callback)
-        self.latency = Latency(sr, L, P * B, *(self._reported(s) for s in self.stream.latency))
+        self._recorder = self._worker = None
+        try:
+            stream = sd.Stream(device=(din["index"], dout["index"]), samplerate=sr, blocksize=B,
+                               channels=(ch, out_ch), dtype="float32", latency=self.latency_hint,
+                               callback=self._callback)
+        except sd.PortAudioError as err:
+            release()
+            raise DeviceError(f"could not open a stream on input {din['index']} ({din['name']}) and output "
+                              f"{dout['index']} ({dout['name']}) at {sr} Hz, blocksize {B}: {err}") from None
+        self.stream = stream
+        self.latency = Latency(sr, L, P * B, *(self._reported(s) for s in stream.latency))
         self._enter_realtime()
-        if self.mode == "worker":
-            self._worker = threading.Thread(target=self._work, name="live-effect", daemon=True)
-            self._worker.start()
         self.__dict__.pop("_t_stop", None)
         self._t_start = time.monotonic()
-        self.stream.start()
+        try:
+            if self.record is not None:
+                self._recorder = _Recorder(self.record, samplerate=sr, channels=2 * ch, blocksize=B)
+            if self.mode == "worker":
+                self._worker = threading.Thread(target=self._work, name="live-effect", daemon=True)
+                self._worker.start()
+            stream.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> dict:
@@ -365,19 +379,23 @@ class LiveEngine:
             return getattr(self, "_final", {})
         try:
             self.stream.stop()
-        finally:
-            self._t_stop = time.monotonic()
-            self._stop.set()
-            self._wake.set()
-            if self.mode == "worker":
-                self._worker.join()
-            if self._recorder is not None:
-                self._recorder.close()
-            self._leave_realtime()
-            self._final = self.stats()
+        except Exception as err:  # noqa: BLE001 - e.g. the JACK server went away: still clean up
+            self.stop_error = str(err)
+        self._t_stop = time.monotonic()
+        self._stop.set()
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join()
+        if self._recorder is not None:
+            self._recorder.close()
+        self._leave_realtime()
+        self._final = self.stats()
+        try:
             self.stream.close()
-            self.stream = None
-            release()  # closes our JACK client: PortAudio must not outlive a JACK server it used
+        except Exception as err:  # noqa: BLE001 - as above
+            self.stop_error = str(err)
+        self.stream = None
+        release()  # closes our JACK client: PortAudio must not outlive a JACK server it used
         return self._final
 
     def __enter__(self) -> LiveEngine:
@@ -587,6 +605,12 @@ class LiveEngine:
         return "normal"
 
     def _work(self) -> None:
+        try:
+            self._work_loop()
+        except Exception as err:  # noqa: BLE001 - the callback keeps playing dry; the error is shown
+            self.worker_error = f"{type(err).__name__}: {err}"
+
+    def _work_loop(self) -> None:
         B, N, P = self.blocksize, self._N, self._P
         self.worker_priority_got = self._raise_priority()
         with torch.inference_mode():
@@ -672,7 +696,7 @@ class LiveEngine:
         return {
             "seconds": round(seconds, 3), "samplerate": self.sr, "blocksize": self.blocksize, "mode": self.mode,
             "prefill_blocks": self._P, **c, "xruns_per_minute": round(c["xruns"] / minutes, 3),
-            "behind": self._behind, "bypass": self._bypass,
+            "behind": self._behind, "bypass": self._bypass, "worker_error": self.worker_error,
             "callback_load": self._summary(self._cb_t, c["callbacks"], self._block_s),
             "callback_lag_ms": self._summary(self._lag_t, c["callbacks"], 1e-3),
             "worker_load": self._summary(self._fx_t, c["processed"], self._block_s),
@@ -692,6 +716,8 @@ class LiveEngine:
         cb, fx = s["callback_load"], s["worker_load"]
         pct = _pct
         state = "BYPASS" if self._bypass else ("BEHIND (dry)" if self._behind else "ok")
+        if self.worker_error:
+            state = f"EFFECT FAILED (dry): {self.worker_error}"
         p = self.params()
         knobs = "".join(f" {k} {p[k]:.2f}" for k in ("mix", "alpha") if k in p)
         return (f"latency {self.latency.describe()} | callback {pct(cb['median'])} (max {pct(cb['max'])}) | "
@@ -826,7 +852,7 @@ def run_console(engine: LiveEngine, *, seconds: float | None = None, stdin=None,
             tty.setcbreak(fd)
             print(key_help(engine), file=stdout, flush=True)
         last_print = 0.0
-        while engine.active and (t_end is None or time.monotonic() < t_end):
+        while engine.active and not engine.worker_error and (t_end is None or time.monotonic() < t_end):
             if interactive:
                 ready, _, _ = select.select([stdin], [], [], period)
                 if ready:

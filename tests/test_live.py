@@ -108,7 +108,11 @@ class Halve(Effect):
     def _reset(self):
         self._k = 0
 
+    fail = False  # set while streaming: the next block raises
+
     def _process(self, x):
+        if self.fail:
+            raise RuntimeError("stalled for good")
         self._k += 1
         if self.every and self._k % self.every == 0:
             time.sleep(self.pause)
@@ -374,6 +378,25 @@ def test_callback_mode_runs_the_effect_in_the_callback(jack, tmp_path):
     assert np.abs(both[: len(exp), 1] - exp).max() < TOL
     assert stats["processed"] == stats["callbacks"]
     assert _lag(rec, 0.5 * sf.read(play, dtype="float32")[0]) == LOOP_PERIODS * 128
+
+
+@needs_jack
+def test_an_effect_that_raises_leaves_the_dry_signal_playing(jack, tmp_path):
+    from effects.live import LiveEngine, expected_output
+
+    srv = jack(44100, 128)
+    engine = LiveEngine(Halve(), blocksize=128, input_device="wbloop", output_device="wbloop",
+                        record=tmp_path / "engine.wav")
+    play = tmp_path / "noise.wav"
+    sf.write(play, (0.2 * np.random.default_rng(0).standard_normal(44100)).astype(np.float32), 44100,
+             subtype="FLOAT")
+    stats, log, rec, _ = _run_through_loop(srv, engine, play, tmp_path, seconds=1.3,
+                                           actions=[(0.5, lambda e: setattr(e.effect, "fail", True))])
+    assert stats["worker_error"] == "RuntimeError: stalled for good"
+    assert log["g1"][-1] == 0.0 and stats["fell_behind"] >= 1
+    both, _ = sf.read(tmp_path / "engine.wav", dtype="float32")
+    exp = expected_output(both[:, :1].T, 0.5 * both[:, :1].T, log, blocksize=128, delay=engine.latency.internal)[0]
+    assert np.abs(both[: len(exp), 1] - exp).max() < TOL  # dry, aligned, after a fade or a cut
 
 
 @needs_jack

@@ -426,6 +426,9 @@ def _cmd_live(args) -> int:
         from pathlib import Path
 
         Path(args.stats).write_text(json.dumps(s, indent=1))
+    if engine.worker_error:
+        print(f"workbench: error: the effect failed while streaming: {engine.worker_error}", file=sys.stderr)
+        return 1
     return 0
 
 
