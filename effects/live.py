@@ -53,6 +53,7 @@ from workbench.devices import (
     release,
     rescan,
     resolve_device,
+    thread_priority,
 )
 from workbench.errors import DeviceError, ParameterError
 
@@ -62,7 +63,7 @@ __all__ = ["LiveEngine", "Latency", "default_prefill", "run_console", "summary_l
 MODES = ("worker", "callback")
 GC_MODES = ("freeze", "default")
 PRIORITIES = ("realtime", "nice", "normal")
-PREFILL_MARGIN_MS = 2.5  # time the worker gets past one block before the fall-back warns
+PREFILL_MARGIN_MS = 5.0  # time the worker gets past one block before the fall-back warns
 STATS_LEN = 1 << 16  # per-block timings kept (about 3 minutes at 128 frames, 44.1 kHz)
 GC_EVERY_S = 1.0  # the worker collects at most this often, and only when idle
 XRUN, LATE, PREFILL = 1, 2, 4  # block log flags
@@ -73,8 +74,9 @@ def default_prefill(blocksize: int, samplerate: int) -> int:
     """Pre-fill blocks for worker mode: ``1 + ceil(PREFILL_MARGIN_MS / block duration)``, at least 2.
 
     The fall-back's early warning needs the worker to finish each block ``prefill - 1`` periods
-    after it arrives; at 44.1 kHz that is 2 blocks of 128 or 256 frames and 3 of 64 (where a
-    128-hop effect does a whole frame's work every other block). Measured in BENCHMARKS.md.
+    after it arrives. At 44.1 kHz that is 5 blocks of 64 frames, 3 of 128, 2 of 256. With 2
+    blocks of 128 (2.9 ms of margin) a loaded 2-core machine fell back to dry 54 to 141 times
+    a minute, with 3 blocks 0 to 15 times (BENCHMARKS.md); the extra block costs 2.9 ms.
     """
     block_ms = 1e3 * blocksize / samplerate
     return max(2, 1 + math.ceil(PREFILL_MARGIN_MS / block_ms - 1e-9))
@@ -139,10 +141,11 @@ class _Recorder:
     and counted.
     """
 
-    def __init__(self, path: Path, *, samplerate: int, channels: int, blocksize: int, seconds: float = 8.0):
+    def __init__(self, path: Path, *, samplerate: int, channels: int, blocksize: int, seconds: float = 8.0,
+                 priority: str = "realtime"):
         import soundfile as sf
 
-        self.path = path
+        self.path, self.priority = path, priority
         blocks = max(4, math.ceil(seconds * samplerate / blocksize))
         self._buf = np.zeros((blocks, blocksize, channels), np.float32)
         self._w = self._r = 0  # blocks written by the callback / by the writer thread
@@ -169,6 +172,7 @@ class _Recorder:
             self._r += 1
 
     def _run(self) -> None:
+        thread_priority(self.priority)  # it takes the GIL too: see thread_priority
         while not self._stop.wait(0.05):
             self._drain()
 
@@ -217,8 +221,8 @@ class LiveEngine:
     switch_interval_ms : float, optional
         GIL switch interval while streaming (None leaves the interpreter's).
     worker_priority : {"realtime", "nice", "normal"}
-        The worker thread's scheduling: SCHED_FIFO at priority 1 (below JACK's threads), else
-        nice -10, else unchanged; each falls back to the next when not permitted.
+        Scheduling of the threads that take the GIL beside the callback (worker, recorder,
+        :func:`run_console`'s): see :func:`workbench.devices.thread_priority`.
     client_name : str
         Our JACK client's name, when PortAudio runs on JACK.
 
@@ -363,7 +367,8 @@ class LiveEngine:
         self._t_start = time.monotonic()
         try:
             if self.record is not None:
-                self._recorder = _Recorder(self.record, samplerate=sr, channels=2 * ch, blocksize=B)
+                self._recorder = _Recorder(self.record, samplerate=sr, channels=2 * ch, blocksize=B,
+                                           priority=self.worker_priority)
             if self.mode == "worker":
                 self._worker = threading.Thread(target=self._work, name="live-effect", daemon=True)
                 self._worker.start()
@@ -584,26 +589,6 @@ class LiveEngine:
             np.add(self._tmp, dry, out=out)
 
     # -- worker thread ------------------------------------------------------------------------
-    def _raise_priority(self) -> str:
-        """Give the worker thread priority over ordinary processes (what this got, in words).
-
-        A preempted worker delivers late, and if it is preempted holding the GIL the audio
-        callback waits for it too.
-        """
-        if self.worker_priority == "realtime":
-            try:  # pid 0 = this thread; priority 1 stays below JACK's own real-time threads
-                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-                return "realtime"
-            except (OSError, AttributeError):
-                pass
-        if self.worker_priority in ("realtime", "nice"):
-            try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -10)
-                return "nice -10"
-            except (OSError, AttributeError):
-                pass
-        return "normal"
-
     def _work(self) -> None:
         try:
             self._work_loop()
@@ -612,7 +597,7 @@ class LiveEngine:
 
     def _work_loop(self) -> None:
         B, N, P = self.blocksize, self._N, self._P
-        self.worker_priority_got = self._raise_priority()
+        self.worker_priority_got = thread_priority(self.worker_priority)
         with torch.inference_mode():
             while not self._stop.is_set():
                 n = self._n
@@ -842,6 +827,7 @@ def run_console(engine: LiveEngine, *, seconds: float | None = None, stdin=None,
     t_end = None if seconds is None else time.monotonic() + seconds
     period = 1.0 / refresh_hz
     saved = None
+    thread_priority(engine.worker_priority)  # this thread takes the GIL too: see thread_priority
     try:
         if interactive:
             import termios
@@ -872,4 +858,5 @@ def run_console(engine: LiveEngine, *, seconds: float | None = None, stdin=None,
             termios.tcsetattr(stdin.fileno(), termios.TCSADRAIN, saved)
             print(file=stdout)
         stats = engine.stop()
+        thread_priority("normal")
     return stats

@@ -155,8 +155,9 @@ def _main() -> int:
 
     import soundfile as sf
 
-    from workbench.devices import rescan
+    from workbench.devices import rescan, thread_priority
 
+    thread_priority("realtime")  # this thread takes the GIL beside the callback: see thread_priority
     sd = rescan(client_name=a.name)
     play, sr_file = sf.read(a.play, dtype="float32", always_2d=True)
     play = np.ascontiguousarray(play[:, 0])

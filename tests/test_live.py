@@ -144,7 +144,7 @@ def _run_through_loop(srv, engine, play, tmp_path, *, seconds: float, actions=()
     client = LoopClient(srv, play, tmp_path / "loop_rec.wav", seconds=seconds)
     try:
         engine.start()
-        time.sleep(0.3)  # the engine runs on silence first: its input offset is not a block multiple of 0
+        time.sleep(0.3)  # the engine runs on silence first: the phrase starts mid-stream, as a singer would
         client.go()
         t0 = time.monotonic()
         for at, act in actions:

@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--mode", choices=("worker", "callback"), default="worker",
                     help="run the effect in a worker thread (default) or inside the audio callback")
     lv.add_argument("--prefill", type=_int,
-                    help="output blocks buffered ahead of the worker (default 2; 0 in callback mode)")
+                    help="output blocks buffered ahead of the worker (default: 5 ms past one block, 3 blocks "
+                         "of 128 at 44.1 kHz; 0 in callback mode)")
     lv.add_argument("--record", help="write a float WAV: input channel(s), then output channel(s)")
     lv.add_argument("--seconds", type=_float, help="stop after this long (required when stdin is not a terminal)")
     lv.add_argument("--stats", help="write the run's statistics (JSON) to this file")

@@ -13,10 +13,11 @@ import ctypes
 import ctypes.util
 import numbers
 import os
+import threading
 
 from workbench.errors import DeviceError, ParameterError
 
-__all__ = ["check_stream_settings", "rescan", "release", "list_devices", "format_devices", "resolve_device", "check_stream_format"]
+__all__ = ["check_stream_settings", "thread_priority", "rescan", "release", "list_devices", "format_devices", "resolve_device", "check_stream_format"]
 
 _client_name_buf: ctypes.Array | None = None  # PortAudio keeps the pointer: keep the bytes alive
 
@@ -41,6 +42,40 @@ def check_stream_settings(*, blocksize, samplerate=None, channels=1, latency="lo
     if not (latency in ("low", "high") or (isinstance(latency, (int, float)) and not isinstance(latency, bool)
                                             and 0 < latency <= 2)):
         raise ParameterError(f"latency={latency!r} is not valid; expected 'low', 'high' or seconds in (0, 2]")
+
+
+def thread_priority(level: str) -> str:
+    """Set the calling thread's scheduling; returns what it got ("realtime", "nice -10", "normal").
+
+    ``level`` "realtime": SCHED_FIFO at priority 1, below JACK's own real-time threads (5 to
+    10), falling back to nice -10, then to nothing, where not permitted. "nice": nice -10.
+    "normal": SCHED_OTHER, nice 0 (undoes the others).
+
+    Why every Python thread of a live process needs it: a thread of ordinary priority that
+    holds the GIL when the kernel preempts it for another process leaves the audio callback
+    waiting for the GIL until it runs again (measured: a normal-priority worker let the
+    callback wait up to 234 ms on a loaded machine; BENCHMARKS.md).
+    """
+    if level not in ("realtime", "nice", "normal"):
+        raise ParameterError(f"level={level!r} is not valid; expected 'realtime', 'nice' or 'normal'")
+    tid = threading.get_native_id()
+    if level == "normal":
+        with contextlib.suppress(OSError, AttributeError):
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, tid, 0)
+        return "normal"
+    if level == "realtime":
+        try:  # pid 0 = the calling thread
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+            return "realtime"
+        except (OSError, AttributeError):
+            pass
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, -10)
+        return "nice -10"
+    except (OSError, AttributeError):
+        return "normal"
 
 
 @contextlib.contextmanager
