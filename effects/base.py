@@ -56,12 +56,20 @@ class Effect(abc.ABC):
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in self._param_names}
 
-    def set_params(self, **params) -> Effect:
-        for k, v in params.items():  # validate everything first: a bad value changes nothing
+    def check_params(self, **params) -> None:
+        """Raise ``ParameterError`` if any of ``params`` is unknown or invalid; change nothing.
+
+        Lets a caller on another thread (the live engine's key handler) validate a change now
+        and hand it to the thread that runs ``process_block`` to apply between blocks.
+        """
+        for k, v in params.items():
             if k not in self._param_names:
                 raise ParameterError(f"{type(self).__name__} has no parameter {k!r}; expected one of "
                                      f"{', '.join(self._param_names)}")
             self._check_param(k, v)
+
+    def set_params(self, **params) -> Effect:
+        self.check_params(**params)  # validate everything first: a bad value changes nothing
         for k, v in params.items():
             setattr(self, k, v)
         return self

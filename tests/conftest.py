@@ -26,7 +26,7 @@ SMALL_PITCHES = (48, 55, 60, 67, 72)
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``python -m workbench ARGS`` as a user would; returns the completed process."""
     return subprocess.run([sys.executable, "-m", "workbench", "--quiet", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT)
+                          text=True, timeout=timeout, cwd=ROOT, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from workbench.errors import ParameterError
+from workbench.errors import DeviceError, ParameterError
 
 __all__ = ["main", "build_parser"]
 
@@ -28,6 +28,8 @@ _VERBS = """verbs:
   evaluate pitch    seed 003's pitch-tracking protocol: % of notes each method loses
   evaluate scoreboard  every method on the same inputs: pitch, timbre, loudness, distance, speed
   embed             PCA / t-SNE / UMAP maps of note features (CSV, PNG, interactive HTML)
+  devices           list audio input and output devices (host API, channels, default rates)
+  live              play a microphone through a method in real time (keys, status line, --record)
   info              check an audio file and print its shape, rate, length and level
   demo              the main job on the embedded corpus (what `make demo` runs)
 """
@@ -121,26 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("transfer", help="process an audio file with a method",
                        description="Play an input through a timbre-transfer method. The input is resampled "
                                    "to the model's rate (with a notice) and the output written at that rate.")
-    x.add_argument("--method", default="autoencoder", choices=("autoencoder", "cepstral", "mosaic"),
-                   help="autoencoder (needs --model), cepstral or mosaic (need --target)")
-    x.add_argument("--model", help="run folder from `workbench train` (autoencoder)")
-    x.add_argument("--target", help="timbre source for cepstral/mosaic: audio file, folder, CORPUS:key=value, "
-                                    "or a saved mosaic index folder")
+    _add_method_args(x, n_fft=1024, hop=256)
     x.add_argument("--sr", type=_int, help="processing rate for cepstral/mosaic (default: the input's)")
-    x.add_argument("--n-fft", type=_int, default=1024, help="cepstral/mosaic frame (default 1024)")
-    x.add_argument("--hop", type=_int, default=256, help="cepstral/mosaic hop (default 256)")
-    x.add_argument("--lifter", type=_int, help="cepstral lifter order, input and target (default 30 at n_fft 1024)")
-    x.add_argument("--envelope", choices=("timevarying", "mean"), default="timevarying", help="cepstral target envelope")
-    x.add_argument("--length-policy", choices=("loop", "stretch", "truncate"), default="loop",
-                   help="cepstral: when the input outlasts the target (default loop)")
-    x.add_argument("--k", type=_int, default=5, help="mosaic kNN candidates (default 5)")
-    x.add_argument("--continuity", type=_float, default=0.5, help="mosaic bonus for the next grain (default 0.5)")
-    x.add_argument("--repeat-window", type=_int, default=8, help="mosaic: no grain twice within N frames (default 8)")
     x.add_argument("--save-index", help="mosaic: save the fitted index (arrays + JSON) to this folder")
     x.add_argument("--input", required=True, help="audio file (wav, flac, ogg, mp3...)")
     x.add_argument("--out", required=True, help="output audio file")
-    x.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (default 1)")
-    x.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
     x.add_argument("--channels", choices=("keep", "mono"), default="keep",
                    help="process each channel (keep) or mix down to mono first")
 
@@ -184,6 +171,34 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("--synth-check", type=_int, default=4, help="synthesized notes per class to track (0: none)")
     ms.add_argument("--seed", type=_int, default=0)
     ms.add_argument("--out", required=True)
+    dv = sub.add_parser("devices", help="list audio input and output devices",
+                        description="List PortAudio's devices: index, host API, input and output channels, "
+                                    "default rate and low latency (> default input, < default output). Under JACK "
+                                    "each client is a device; `system` is the sound card.")
+    dv.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    lv = sub.add_parser("live", help="play a microphone through a method in real time",
+                        description="Run a method on live input (PortAudio: ALSA, JACK...) and play the result. "
+                                    "Keys in a terminal: b or space bypass, +/- mix, ]/[ alpha (effects with an "
+                                    "alpha), q quit. The status line shows the latency (effect + buffer + the "
+                                    "stream's reported input and output latency), callback and effect load, "
+                                    "xruns, late blocks and whether processing fell behind (then the output "
+                                    "crossfades to the dry input until it keeps up again).")
+    _add_method_args(lv, n_fft=512, hop=128)
+    lv.add_argument("--input-device", help="device index or part of its name (default: the default input)")
+    lv.add_argument("--output-device", help="device index or part of its name (default: the default output)")
+    lv.add_argument("--samplerate", type=_int, help="stream rate in Hz (default: the model's, else the device's)")
+    lv.add_argument("--blocksize", type=_int, default=128, help="frames per callback (default 128)")
+    lv.add_argument("--latency", default="low", help="PortAudio device latency: low, high or seconds (default low)")
+    lv.add_argument("--channels", type=_int, default=1, help="input channels processed (default 1)")
+    lv.add_argument("--mode", choices=("worker", "callback"), default="worker",
+                    help="run the effect in a worker thread (default) or inside the audio callback")
+    lv.add_argument("--prefill", type=_int,
+                    help="output blocks buffered ahead of the worker (default: 5 ms past one block, 3 blocks "
+                         "of 128 at 44.1 kHz; 0 in callback mode)")
+    lv.add_argument("--record", help="write a float WAV: input channel(s), then output channel(s)")
+    lv.add_argument("--seconds", type=_float, help="stop after this long (required when stdin is not a terminal)")
+    lv.add_argument("--stats", help="write the run's statistics (JSON) to this file")
 
     pr = sub.add_parser("probe", help="classifier probes of note features",
                         description="What does each representation know? Fits StandardScaler pipelines on "
@@ -359,6 +374,31 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _add_method_args(x, *, n_fft: int, hop: int) -> None:
+    """The options that choose and configure a method (shared by transfer and live)."""
+    x.add_argument("--method", default="autoencoder", choices=("autoencoder", "cepstral", "mosaic", "latent-mix"),
+                   help="autoencoder or latent-mix (need --model), cepstral or mosaic (need --target)")
+    x.add_argument("--model", help="run folder from `workbench train` (autoencoder, latent-mix)")
+    x.add_argument("--from", dest="mix_from", help="latent-mix: instrument A (default: the run's first)")
+    x.add_argument("--to", dest="mix_to", help="latent-mix: instrument B (default: the run's last)")
+    x.add_argument("--alpha", type=_float, default=0.0, help="latent-mix: 0 = A, 1 = B (default 0)")
+    x.add_argument("--latent-mode", choices=("blend", "shift", "linear"), default="blend",
+                   help="latent-mix: blend the instrument code, shift by class means, or a linear map")
+    x.add_argument("--target", help="timbre source for cepstral/mosaic: audio file, folder, CORPUS:key=value, "
+                                    "or a saved mosaic index folder")
+    x.add_argument("--n-fft", type=_int, default=n_fft, help=f"cepstral/mosaic frame (default {n_fft})")
+    x.add_argument("--hop", type=_int, default=hop, help=f"cepstral/mosaic hop (default {hop})")
+    x.add_argument("--lifter", type=_int, help="cepstral lifter order, input and target (default 30 at n_fft 1024)")
+    x.add_argument("--envelope", choices=("timevarying", "mean"), default="timevarying", help="cepstral target envelope")
+    x.add_argument("--length-policy", choices=("loop", "stretch", "truncate"), default="loop",
+                   help="cepstral: when the input outlasts the target (default loop; stretch is offline only)")
+    x.add_argument("--k", type=_int, default=5, help="mosaic kNN candidates (default 5)")
+    x.add_argument("--continuity", type=_float, default=0.5, help="mosaic bonus for the next grain (default 0.5)")
+    x.add_argument("--repeat-window", type=_int, default=8, help="mosaic: no grain twice within N frames (default 8)")
+    x.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (default 1)")
+    x.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
+
+
 def _make_effect(args, sr: int):
     """The effect ``args`` ask for, prepared for audio at ``sr`` (the model's rate for autoencoders)."""
     if args.method == "autoencoder":
@@ -367,6 +407,13 @@ def _make_effect(args, sr: int):
         if not args.model:
             raise ParameterError("--method autoencoder needs --model RUN_DIR (from `workbench train`)")
         return AutoencoderEffect(model=args.model, mix=args.mix, gate_db=args.gate_db)
+    if args.method == "latent-mix":
+        from effects.latent_mix import LatentMixEffect
+
+        if not args.model:
+            raise ParameterError("--method latent-mix needs --model RUN_DIR (a multi-instrument run)")
+        return LatentMixEffect(model=args.model, mode=args.latent_mode, source=args.mix_from, target=args.mix_to,
+                               alpha=args.alpha, mix=args.mix, gate_db=args.gate_db)
     if not args.target:
         raise ParameterError(f"--method {args.method} needs --target (audio file, folder or CORPUS:key=value)")
     common = dict(n_fft=args.n_fft, hop_length=args.hop, mix=args.mix, gate_db=args.gate_db)
@@ -434,6 +481,61 @@ def _cmd_transfer(args) -> int:
         fx.index.save(args.save_index)
     save(args.out, out, sr)
     print(f"wrote {args.out} ({out.shape[0]} channel(s), {out.shape[1] / sr:.2f} s at {sr} Hz, method {args.method})")
+    return 0
+
+
+def _cmd_devices(args) -> int:
+    from workbench.devices import format_devices, list_devices
+
+    devices = list_devices()
+    print(json.dumps(devices, indent=1) if args.json else format_devices(devices))
+    return 0
+
+
+def _latency_arg(text: str):
+    """``low``, ``high`` or seconds; anything else is passed on for LiveEngine to reject."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _cmd_live(args) -> int:
+    if args.seconds is not None and not args.seconds > 0:
+        raise ParameterError(f"--seconds {args.seconds} must be a positive number of seconds")
+    if args.seconds is None and not sys.stdin.isatty():
+        raise ParameterError("stdin is not a terminal, so no key can stop the stream; give --seconds N")
+    from workbench.devices import check_stream_settings, list_devices, resolve_device
+
+    latency = _latency_arg(args.latency)
+    check_stream_settings(blocksize=args.blocksize, samplerate=args.samplerate, channels=args.channels,
+                          latency=latency)
+    devices = list_devices()  # a missing device is reported before torch and the model load
+    resolve_device(args.input_device, kind="input", channels=args.channels, devices=devices)
+    resolve_device(args.output_device, kind="output", channels=args.channels, devices=devices)
+    from effects.live import LiveEngine, key_help, run_console, summary_line
+
+    fx = _make_effect(args, args.samplerate)
+    engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
+                        output_device=args.output_device, channels=args.channels, latency=latency,
+                        mode=args.mode, prefill=args.prefill, record=args.record)
+    engine.start()
+    din, dout = engine.devices
+    print(f"live: {args.method} at {engine.sr} Hz, blocksize {engine.blocksize}, {engine.mode} mode; input "
+          f"{din['index']} {din['name']} ({din['hostapi']}), output {dout['index']} {dout['name']}; "
+          f"latency {engine.latency.describe()}; effect load at warm-up {100 * engine.warmup_load:.0f}% of a block",
+          flush=True)
+    if sys.stdin.isatty():
+        print(key_help(engine), flush=True)
+    s = run_console(engine, seconds=args.seconds)
+    print("live: " + summary_line(s) + (f"; recorded {args.record} (input, then output channels)" if args.record else ""))
+    if args.stats:
+        from pathlib import Path
+
+        Path(args.stats).write_text(json.dumps(s, indent=1))
+    if engine.worker_error:
+        print(f"workbench: error: the effect failed while streaming: {engine.worker_error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -620,14 +722,18 @@ def main(argv=None) -> int:
     if args.verb is None:
         parser.print_help()
         return 2
-    handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "probe": _cmd_probe, "embed": _cmd_embed,
-                "pitchcnn": _cmd_pitchcnn, "evaluate": _cmd_evaluate,
-                "mix": _cmd_mix, "synth": _cmd_synth, "mesh": _cmd_mesh,
-                "info": _cmd_info, "demo": _cmd_demo}
+    handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "probe": _cmd_probe,
+                "embed": _cmd_embed, "pitchcnn": _cmd_pitchcnn, "evaluate": _cmd_evaluate, "mix": _cmd_mix,
+                "synth": _cmd_synth, "mesh": _cmd_mesh, "info": _cmd_info, "demo": _cmd_demo,
+                "devices": _cmd_devices, "live": _cmd_live}
     try:
         return handlers[args.verb](args)
     except ParameterError as err:
         print(f"workbench: error: {err}", file=sys.stderr)
+        if isinstance(err, DeviceError):  # show what there is to choose from
+            from workbench.devices import format_devices
+
+            print(format_devices(), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("workbench: interrupted", file=sys.stderr)

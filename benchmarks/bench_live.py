@@ -1,0 +1,240 @@
+"""Live effects on a JACK dummy server: xruns, loads, falling behind, round-trip latency.
+
+Material: two 6 s trumpet melodies at 44.1 kHz (FluidSynth) as the cepstral / mosaic target and
+the training data of a low-latency autoencoder (preset ``low-latency``, its default model size,
+trained for 2 epochs: speed does not depend on the weights); a 4 s flute melody, looped, as the
+singer. Each cell starts its own ``jackd -d dummy`` (real-time scheduling) at period = block
+size, a player client (``tests/jack_loop.py``) looping the flute into the workbench and taking
+its output, and a :class:`effects.live.LiveEngine` in this process, for ``--seconds`` seconds.
+
+Figures per cell: xruns per minute (PortAudio's xrun flags in the engine's callback), late
+blocks and fall-backs to dry per minute, callback load (callback duration / block duration),
+worker load (``process_block`` time / block duration), delivery (block arrival to output ready,
+in blocks), and the jackd log's count of xruns in which the workbench was the late client.
+
+Round trip: the player plays 0.5 s-spaced impulses; the engine runs the method at ``mix=0``
+(the effect's own dry path, delayed by exactly ``latency_samples``); the impulse's arrival in
+the player's recording against the computed figure (algorithmic + pre-fill + the stream's
+reported input and output latency). ``jack_iodelay`` measures what the JACK loop itself adds,
+through ``jack_thru`` (a C client) and through a PortAudio pass-through.
+
+Design choices: the same cell (autoencoder, block 128) with one setting changed at a time.
+Usage: python benchmarks/bench_live.py [--seconds 20] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from effects.autoencoder import AutoencoderEffect  # noqa: E402
+from effects.cepstral import CepstralEffect  # noqa: E402
+from effects.live import LiveEngine  # noqa: E402
+from effects.mosaic import MosaicEffect  # noqa: E402
+from tests.jack_loop import JackServer, LoopClient, jack_available  # noqa: E402
+from workbench.devices import release, rescan  # noqa: E402
+
+warnings.filterwarnings("ignore", message="At least one mel filterbank")  # mosaic MFCCs at n_fft 512
+SR = 44100
+METHODS = ("cepstral", "mosaic", "autoencoder")
+BLOCKS = (64, 128, 256)
+
+
+def material(tmp: Path) -> dict:
+    from models.train import train
+    from workbench.config import make_config
+    from workbench.corpus.melodies import render_melodies
+    from workbench.corpus.select import resolve_target
+
+    render_melodies(tmp / "trumpet", program=56, count=2, seconds=6.0, seed=1, sr=SR, progress=False)
+    render_melodies(tmp / "flute", program=73, count=1, seconds=4.0, seed=2, sr=SR, progress=False)
+    cfg = make_config(preset="low-latency", overrides=["train.epochs=2", "train.max_seconds=10"], seed=0)
+    train(resolve_target(tmp / "trumpet"), cfg, tmp / "run-ll", progress=False)
+    impulses = np.zeros(3 * SR, np.float32)
+    impulses[SR // 4:: SR // 2] = 0.5
+    sf.write(tmp / "impulses.wav", impulses, SR, subtype="FLOAT")
+    return {"target": tmp / "trumpet" / "melody_000.wav", "input": tmp / "flute" / "melody_000.wav",
+            "run": tmp / "run-ll", "impulses": tmp / "impulses.wav"}
+
+
+def make_effect(method: str, m: dict, **kw):
+    if method == "cepstral":
+        return CepstralEffect(target=m["target"], n_fft=512, hop_length=128, **kw)
+    if method == "mosaic":
+        return MosaicEffect(target=m["target"], n_fft=512, hop_length=128, **kw)
+    return AutoencoderEffect(model=m["run"], **kw)
+
+
+def _late_clients(log: Path) -> dict:
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    running = re.findall(r"client = (\S+) was not finished, state = Running", text)
+    return {"workbench_late": running.count("workbench"), "player_late": running.count("wbloop"),
+            "driver_late": text.count("JackTimedDriver::Process XRun")}
+
+
+def cell(method: str, block: int, m: dict, tmp: Path, seconds: float, **engine_kw) -> dict:
+    log = tmp / "jackd.log"
+    srv = JackServer(samplerate=SR, period=block, log=log).start()
+    try:
+        client = LoopClient(srv, m["input"], tmp / "rec.wav", seconds=seconds + 30, loop=True)
+        client.go()
+        eng = LiveEngine(make_effect(method, m), blocksize=block, input_device="wbloop", output_device="wbloop",
+                         **engine_kw)
+        eng.start()
+        time.sleep(seconds)
+        s = eng.stop()
+        client.finish()
+    finally:
+        srv.stop()
+    minutes = s["seconds"] / 60
+    return {"method": method, "block": block, "seconds": s["seconds"], "xruns": s["xruns"],
+            "xruns_per_min": round(s["xruns"] / minutes, 2), "late_blocks": s["late_blocks"],
+            "fell_behind_per_min": round(s["fell_behind"] / minutes, 2), "skipped": s["skipped_blocks"],
+            "callback_load": s["callback_load"], "worker_load": s["worker_load"],
+            "delivery_blocks": s["delivery_blocks"], "callback_lag_ms": s["callback_lag_ms"],
+            "gc_pause_ms": s["gc_pause_ms"], "worker_priority": eng.worker_priority_got,
+            "latency_ms": s["latency"]["total_ms"], **_late_clients(log), "loadavg": os.getloadavg()[0],
+            "settings": {k: v for k, v in engine_kw.items()}}
+
+
+def round_trip(method: str, block: int, m: dict, tmp: Path) -> dict:
+    srv = JackServer(samplerate=SR, period=block, log=tmp / "jackd.log").start()
+    try:
+        client = LoopClient(srv, m["impulses"], tmp / "rec.wav", seconds=3.0)
+        eng = LiveEngine(make_effect(method, m, mix=0.0), blocksize=block, input_device="wbloop",
+                         output_device="wbloop")
+        eng.start()
+        time.sleep(0.3)
+        client.go()
+        client.wait()
+        eng.stop()
+    finally:
+        srv.stop()
+    rec, _ = sf.read(tmp / "rec.wav", dtype="float32")
+    played = np.arange(SR // 4, 3 * SR, SR // 2)
+    arrived = [int(np.argmax(np.abs(rec[p: p + SR // 4]))) for p in played if p + SR // 4 <= len(rec)]
+    measured = int(np.median(arrived))
+    lat = eng.latency
+    return {"method": method, "block": block, "measured_samples": measured,
+            "measured_ms": round(1e3 * measured / SR, 3), "all_equal": len(set(arrived)) == 1,
+            "computed_ms": round(lat.total_ms, 3), "computed_samples": lat.internal,
+            "reported_in_out_ms": (lat.input_s, lat.output_s),
+            "difference_periods": (measured - lat.internal) / block}
+
+
+def iodelay(block: int, tmp: Path, through: str) -> float:
+    """jack_iodelay's round trip (frames) through jack_thru or a PortAudio pass-through stream."""
+    srv = JackServer(samplerate=SR, period=block, log=tmp / "jackd.log").start()
+    procs = []
+    try:
+        io = subprocess.Popen(["stdbuf", "-o0", "jack_iodelay"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+        procs.append(io)
+        time.sleep(0.5)
+        if through == "jack_thru":
+            procs.append(subprocess.Popen(["jack_thru"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(0.5)
+            for a, b in (("jack_delay:out", "jack_thru:input_1"), ("jack_thru:output_1", "jack_delay:in")):
+                subprocess.run(["jack_connect", a, b], check=True)
+            time.sleep(2.5)
+        else:
+            sd = rescan(client_name="passthrough")
+            dev = [d["index"] for d in sd.query_devices() if d["name"] == "jack_delay"][0]
+
+            def copy(indata, outdata, frames, time_info, status):
+                outdata[:] = indata
+
+            with sd.Stream(device=(dev, dev), samplerate=SR, blocksize=block, channels=(1, 1), dtype="float32",
+                           callback=copy):
+                time.sleep(2.5)
+            release()
+    finally:
+        for p in procs[::-1]:
+            p.terminate()
+        out = procs[0].communicate()[0] if procs else ""
+        for p in procs[1:]:
+            p.wait()
+        srv.stop()
+    found = re.findall(r"([\d.]+) frames\s+[\d.]+ ms total roundtrip", out.replace("\r", "\n"))
+    return float(found[-1]) if found else float("nan")
+
+
+def fmt(d: dict | None, key: str = "median") -> str:
+    return "-" if not d or d.get(key) is None else f"{d[key]:.2f}"
+
+
+def main() -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=20.0, help="seconds per cell (default 20)")
+    ap.add_argument("--json", help="write every figure to this file")
+    ap.add_argument("--skip-choices", action="store_true", help="only the method x block size table")
+    a = ap.parse_args()
+    reason = jack_available()
+    if reason:
+        print(f"skipped: {reason}")
+        return {}
+    res = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+           "date": time.strftime("%Y-%m-%d"), "cells": [], "round_trip": [], "iodelay": {}, "choices": []}
+    with tempfile.TemporaryDirectory() as t:
+        tmp = Path(t)
+        m = material(tmp)
+        print(f"{res['machine']}, JACK dummy at {SR} Hz, {a.seconds:.0f} s per cell, load average "
+              f"{os.getloadavg()[0]:.1f} at start", flush=True)
+        print("| method | block | xruns/min | late blocks | fell behind/min | callback load median / max "
+              "| worker load median / p99 / max | delivery p99 (blocks) | workbench late in jackd log | load avg |")
+        print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+        for method in METHODS:
+            for block in BLOCKS:
+                c = cell(method, block, m, tmp, a.seconds)
+                res["cells"].append(c)
+                print(f"| {method} | {block} | {c['xruns_per_min']} | {c['late_blocks']} | {c['fell_behind_per_min']} | "
+                      f"{fmt(c['callback_load'])} / {fmt(c['callback_load'], 'max')} | {fmt(c['worker_load'])} / "
+                      f"{fmt(c['worker_load'], 'p99')} / {fmt(c['worker_load'], 'max')} | "
+                      f"{fmt(c['delivery_blocks'], 'p99')} | {c['workbench_late']} of "
+                      f"{c['workbench_late'] + c['player_late']} | {c['loadavg']:.1f} |", flush=True)
+        print("\n| method | block | measured round trip (samples / ms) | computed (ms) | difference (periods) |")
+        print("|---|---|---|---|---|", flush=True)
+        for method in METHODS:
+            for block in BLOCKS:
+                r = round_trip(method, block, m, tmp)
+                res["round_trip"].append(r)
+                print(f"| {method} | {block} | {r['measured_samples']} / {r['measured_ms']} | {r['computed_ms']} | "
+                      f"{r['difference_periods']:.2f}{'' if r['all_equal'] else ' (impulses disagree)'} |", flush=True)
+        for block in BLOCKS:
+            res["iodelay"][block] = {k: iodelay(block, tmp, k) for k in ("jack_thru", "portaudio")}
+            print(f"jack_iodelay at period {block}: {res['iodelay'][block]}", flush=True)
+        if not a.skip_choices:
+            print("\n| setting (autoencoder, block 128) | xruns/min | late blocks | fell behind/min | "
+                  "callback load max | callback lag max (ms) | worker load median / max | gc pause max (ms) |")
+            print("|---|---|---|---|---|---|---|---|", flush=True)
+            for kw in ({}, {"mode": "callback"}, {"prefill": 1}, {"prefill": 2}, {"gc_mode": "default"},
+                       {"switch_interval_ms": 5.0}, {"worker_priority": "nice"}, {"worker_priority": "normal"}):
+                c = cell("autoencoder", 128, m, tmp, a.seconds, **kw)
+                res["choices"].append(c)
+                name = ", ".join(f"{k}={v}" for k, v in kw.items()) or "defaults (worker, prefill 3, gc freeze, 0.5 ms, realtime)"
+                print(f"| {name} | {c['xruns_per_min']} | {c['late_blocks']} | {c['fell_behind_per_min']} | "
+                      f"{fmt(c['callback_load'], 'max')} | {fmt(c['callback_lag_ms'], 'max')} | "
+                      f"{fmt(c['worker_load'])} / {fmt(c['worker_load'], 'max')} | {fmt(c['gc_pause_ms'], 'max')} |",
+                      flush=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps(res, indent=1, default=str))
+    return res
+
+
+if __name__ == "__main__":
+    main()
