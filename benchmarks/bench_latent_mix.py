@@ -9,8 +9,13 @@
 
 Train the models first:
     workbench train --target "data/gm:family=brass+flute,split=train" --set model.condition=onehot --out runs/multi
-    workbench train --target "data/gm:family=brass,split=train" --set model.chroma=true --set model.latent=2 \\
-        --set model.output=spectrum --out runs/chroma
+    workbench corpus render --out data/gm-probe --max-notes 20 --velocities 50,75,100,127 --seed 1
+    workbench train --target "data/gm-probe:family=brass,split=train" --set model.chroma=true \\
+        --set model.latent=2 --set model.output=spectrum --out runs/chroma
+
+The chroma model needs notes on every pitch class: the demo corpus draws pitches every 3
+semitones (fundamentals on C, D#, F#, A only), and a model trained on it never decodes D, F, G#
+or B (mesh shares 0.00 for those four).
 """
 
 from __future__ import annotations
