@@ -198,7 +198,7 @@ class LatentMixEffect(AutoencoderEffect):
         if self.morph is None:
             return
         y = np.asarray(self.morph, np.float32)
-        y = y.mean(0) if y.ndim == 2 else y.reshape(-1)
+        y = np.ascontiguousarray(y.mean(0) if y.ndim == 2 else y.reshape(-1))  # torch needs positive strides
         if not np.isfinite(y).all():
             raise ParameterError("morph input contains NaN or Inf; expected finite samples")
         self._morph_mag = causal_frames(torch.from_numpy(y), n_fft=self.n_fft,
