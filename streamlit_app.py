@@ -11,8 +11,7 @@ from dashboard import common
 
 st.set_page_config(page_title="Timbre workbench", page_icon=":musical_note:", layout="wide")
 PAGES = [
-    st.Page("dashboard/compare.py", title="Compare methods", icon=":material/compare_arrows:", url_path="compare",
-            default=True),
+    st.Page("dashboard/compare.py", title="Compare methods", icon=":material/compare_arrows:", default=True),
     st.Page("dashboard/pitch.py", title="Pitch evaluation", icon=":material/music_note:", url_path="pitch"),
     st.Page("dashboard/embeddings.py", title="Embeddings", icon=":material/scatter_plot:", url_path="embeddings"),
     st.Page("dashboard/latent.py", title="Latent mixing", icon=":material/tune:", url_path="latent"),

@@ -148,13 +148,14 @@ def pick_input(r: dd.Roots, *, key: str, default_seconds: float = 8.0) -> Input 
             return None
         label = f"upload: {name}"
     total = audio.shape[1] / SR
+    start, end = 0.0, None
     if total > 1.0:
-        start, end = st.slider("Excerpt (s)", 0.0, float(round(total, 2)), (0.0, float(min(total, default_seconds))),
-                               step=0.25, key=f"{key}_excerpt")
-    else:
-        start, end = 0.0, total
+        top = np.floor(total / 0.25) * 0.25  # the slider's steps; its top end keeps the rest of the input
+        start, end = st.slider("Excerpt (s)", 0.0, float(top), (0.0, float(min(top, default_seconds))), step=0.25,
+                               key=f"{key}_excerpt")
+        end = None if end >= top else end
     try:
-        clip = dd.excerpt(audio, SR, start=start, seconds=end - start)
+        clip = dd.excerpt(audio, SR, start=start, seconds=None if end is None else end - start)
     except ParameterError as err:
         st.error(str(err))
         return None
@@ -162,6 +163,7 @@ def pick_input(r: dd.Roots, *, key: str, default_seconds: float = 8.0) -> Input 
         st.error(f"the excerpt is {clip.shape[1]} samples long; choose at least {dd.MIN_INPUT_SAMPLES}")
         return None
     if notes:
+        end = total if end is None else end
         notes = [{**n, "onset": max(n["onset"] - start, 0.0), "offset": min(n["offset"], end) - start}
                  for n in notes if n["offset"] - 0.1 > start and n["onset"] + 0.1 < end]
     return Input(clip, SR, notes or None, label)

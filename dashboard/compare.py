@@ -110,9 +110,9 @@ for name, res in results.items():
     c[4].metric("Real-time factor", _fmt(k["rtf"], ".1f", suffix="x"))
     st.audio(res["output"], sample_rate=res["sr"])
     left, right = st.columns(2)
-    left.plotly_chart(plots.spectrogram(*in_spec, "input"), key=f"spec_in_{name}")
+    left.plotly_chart(plots.spectrogram(*in_spec, "input"), theme=None, key=f"spec_in_{name}")
     right.plotly_chart(plots.spectrogram(*common.spectrogram(res["output"], res["sr"]), "output"),
-                       key=f"spec_out_{name}")
+                       theme=None, key=f"spec_out_{name}")
     st.plotly_chart(plots.f0_overlay(res["input_track"], res["output_track"], "f0: input vs output", inp.notes),
                     key=f"f0_{name}")
 

@@ -37,13 +37,14 @@ cols, axes = emb["columns"], emb["axes"]
 field = COLOR_FIELDS[color]
 hover = [k for k in ("instrument_str", "pitch", "velocity", "split") if k in cols]
 custom = ["note_str", "split"]
+# eleven families need more colours than plotly's default ten
+style = dict(color=field, hover_name="note_str", hover_data=hover, custom_data=custom,
+             color_discrete_sequence=px.colors.qualitative.Dark24, color_continuous_scale="Viridis")
 if len(axes) == 3:
-    fig = px.scatter_3d(cols, x=axes[0], y=axes[1], z=axes[2], color=field, hover_name="note_str",
-                        hover_data=hover, custom_data=custom, height=620)
+    fig = px.scatter_3d(cols, x=axes[0], y=axes[1], z=axes[2], height=620, **style)
     fig.update_traces(marker=dict(size=3))
 else:
-    fig = px.scatter(cols, x=axes[0], y=axes[1], color=field, hover_name="note_str", hover_data=hover,
-                     custom_data=custom, height=560)
+    fig = px.scatter(cols, x=axes[0], y=axes[1], height=560, **style)
     fig.update_traces(marker=dict(size=6))
 fig.update_layout(margin=dict(l=10, r=10, t=30, b=10), title=f"{NAMES.get(method, method)} by {color}")
 event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=f"embed_chart_{method}")

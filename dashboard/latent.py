@@ -87,7 +87,10 @@ except ParameterError as err:
     st.error(str(err))
     st.stop()
 st.audio(res["output"], sample_rate=inp.sr)
-st.plotly_chart(plots.trajectory(res["trajectory"], res["frame_seconds"], "latent trajectory"), key="latent_traj")
+st.plotly_chart(plots.trajectory(res["trajectory"], res["frame_seconds"], "latent trajectory"), theme=None,
+                key="latent_traj")
 left, right = st.columns(2)
-left.plotly_chart(plots.spectrogram(*common.spectrogram(inp.audio[0], inp.sr), "input"), key="latent_spec_in")
-right.plotly_chart(plots.spectrogram(*common.spectrogram(res["output"], inp.sr), "output"), key="latent_spec_out")
+left.plotly_chart(plots.spectrogram(*common.spectrogram(inp.audio[0], inp.sr), "input"), theme=None,
+                  key="latent_spec_in")
+right.plotly_chart(plots.spectrogram(*common.spectrogram(res["output"], inp.sr), "output"), theme=None,
+                   key="latent_spec_out")

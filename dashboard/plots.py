@@ -1,4 +1,7 @@
-"""Plotly figures of what :mod:`analysis.dashboard_data` returns (presentation only)."""
+"""Plotly figures of what :mod:`analysis.dashboard_data` returns (presentation only).
+
+Heatmaps are shown with ``theme=None``: Streamlit's chart theme would replace their colour scales.
+"""
 
 from __future__ import annotations
 

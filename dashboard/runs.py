@@ -73,7 +73,8 @@ with probe_tab:
             files = rep["confusions"][name]
             if files["csv"]:
                 classes, counts = dd.read_confusion_csv(files["csv"])
-                st.plotly_chart(plots.confusion(classes, counts, f"{res.get('label')}: {name}"), key="probe_cm")
+                st.plotly_chart(plots.confusion(classes, counts, f"{res.get('label')}: {name}"), theme=None,
+                                key="probe_cm")
             elif files["png"]:
                 st.image(str(files["png"]))
             per = next((p["per_class"] for p in res["probes"]

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from analysis import dashboard_data as dd
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 from workbench.errors import ParameterError
 
 APP = str(ROOT / "streamlit_app.py")
@@ -217,6 +217,14 @@ def test_latent_mix_needs_a_multi_instrument_run(tiny_run, tmp_path):
             dd.render_latent_mix(_tone()[None], 16000, model=multi)
     with pytest.raises(ParameterError, match="no instrument codes|effects/latent_mix.py"):
         dd.render_latent_mix(_tone()[None], 16000, model=runs / "single")
+
+
+def test_cli_dashboard_verb():
+    assert "dashboard" in run_cli("--help").stdout
+    h = run_cli("dashboard", "--help")
+    assert h.returncode == 0 and "--reports" in h.stdout
+    bad = run_cli("dashboard", "--port", "0")
+    assert bad.returncode == 2 and "--port 0 is not valid; expected 1-65535" in bad.stderr
 
 
 # ---------------------------------------------------------------------------------------------
