@@ -24,7 +24,8 @@ def _rel(p):
     return str(p)
 
 
-runs_tab, probe_tab, cnn_tab, mesh_tab = st.tabs(["Training runs", "Probes", "Pitch CNN", "Chroma mesh"])
+runs_tab, probe_tab, cnn_tab, mesh_tab = st.tabs(["Training runs", "Probes", "Pitch CNN", "Chroma mesh"],
+                                                key="runs_tabs")  # a key keeps the open tab across reruns
 
 with runs_tab:
     runs = dd.list_runs(roots.runs)

@@ -535,7 +535,15 @@ def _cmd_dashboard(args) -> int:
            "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--", *roots]
     print(f"dashboard on http://localhost:{args.port} ({' '.join(roots)}); Ctrl-C stops it", flush=True)
-    return subprocess.call(cmd, cwd=app.parent)
+    proc = subprocess.Popen(cmd, cwd=app.parent)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # Ctrl-C reaches streamlit too: let it shut down before returning
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+        return 130
 
 
 def main(argv=None) -> int:
