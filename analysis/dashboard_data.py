@@ -768,7 +768,7 @@ def render_latent_mix(audio: np.ndarray, sr: int, *, model, morph: np.ndarray | 
     msr = int(info["sr"] or sr)
     if morph is not None:
         m = validate_audio(morph, sr=sr, min_samples=MIN_INPUT_SAMPLES, name="morph input")[:1]
-        params["morph"] = (resample(m, sr, msr) if msr != sr else m)[0]
+        params["morph"] = np.ascontiguousarray((resample(m, sr, msr) if msr != sr else m)[0])
     fx = LatentMixEffect(model=str(model), **params)
     y = fx.process(resample(x, sr, msr) if msr != sr else x, msr)
     y = resample(np.asarray(y, np.float32), msr, sr) if msr != sr else np.asarray(y, np.float32)

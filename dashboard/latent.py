@@ -52,8 +52,8 @@ st.audio(inp.audio[0], sample_rate=inp.sr)
 
 mode = st.radio("Mode", list(MODES), format_func=MODES.get, key="latent_mode")
 c1, c2 = st.columns(2)
-source = c1.selectbox("Source instrument", codes, key="latent_source")
-target = c2.selectbox("Target instrument", codes, index=min(1, len(codes) - 1), key="latent_target")
+source = c1.selectbox("Source instrument", codes, key="latent_from")
+target = c2.selectbox("Target instrument", codes, index=min(1, len(codes) - 1), key="latent_to")
 alpha = st.slider("Alpha (0 = source, 1 = target)", 0.0, 1.0, 0.5, 0.05, key="latent_alpha")
 mix = st.slider("Mix (0 = dry, 1 = fully processed)", 0.0, 1.0, 1.0, 0.05, key="latent_mix")
 morph = name = None

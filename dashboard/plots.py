@@ -6,9 +6,12 @@ Heatmaps are shown with ``theme=None``: Streamlit's chart theme would replace th
 from __future__ import annotations
 
 import numpy as np
+import plotly.express as px
 import plotly.graph_objects as go
 
 HEIGHT = 300
+# Magma without its first stop: Streamlit draws the named scale's near-black #000004 as light violet
+MAGMA = px.colors.sequential.Magma[1:]
 
 
 def _layout(fig: go.Figure, title: str, *, height: int = HEIGHT, **kw) -> go.Figure:
@@ -19,7 +22,7 @@ def _layout(fig: go.Figure, title: str, *, height: int = HEIGHT, **kw) -> go.Fig
 
 def spectrogram(times, freqs, db, title: str) -> go.Figure:
     """Heatmap of a dB spectrogram ``(F, T)``; frequency in kHz."""
-    fig = go.Figure(go.Heatmap(x=times, y=np.asarray(freqs) / 1000, z=db, colorscale="Magma", zmin=-80, zmax=0,
+    fig = go.Figure(go.Heatmap(x=times, y=np.asarray(freqs) / 1000, z=db, colorscale=MAGMA, zmin=-80, zmax=0,
                                colorbar=dict(title="dB", thickness=10)))
     return _layout(fig, title, xaxis_title="time (s)", yaxis_title="kHz")
 

@@ -347,6 +347,52 @@ def test_latent_page_without_multi_instrument_model(monkeypatch, dashboard_roots
     assert dd.COMMANDS["multi"] in [c.value for c in at.code]
 
 
+@pytest.fixture(scope="module")
+def multi_run(tmp_path_factory, small_corpus):
+    """A tiny brass + flute autoencoder conditioned on one-hot instrument codes, trained with the
+    command the latent page's empty state gives (about 30 s)."""
+    if not dd.latent_mix_available():
+        pytest.skip("effects/latent_mix.py is not in this checkout")
+    from tests.conftest import TINY_MODEL
+
+    out = tmp_path_factory.mktemp("multi") / "runs" / "multi"
+    sets = [a for kv in [*TINY_MODEL, "train.epochs=2", "model.condition=onehot"] for a in ("--set", kv)]
+    r = run_cli("train", "--target", f"{small_corpus}:family=brass+flute,split=train", *sets, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_latent_mix_renders(multi_run, trumpet_melodies):
+    from workbench.audio import load
+
+    assert dd.multi_instrument_runs(multi_run.parent) == [multi_run]
+    codes, dim = dd.latent_mix_shape(multi_run)
+    assert codes == ["brass", "flute"] and dim == 8
+    y = dd.excerpt(load(trumpet_melodies / "melody_000.wav", sr=16000, mono=True)[0], 16000, seconds=1.0)
+    r = dd.render_latent_mix(y, 16000, model=multi_run, mode="blend", source="brass", target="flute", alpha=0.5,
+                             scale=[1.5] + [1.0] * 7)
+    assert r["output"].shape == y[0].shape and np.isfinite(r["output"]).all()
+    assert r["trajectory"].shape[1] == 8 and len(r["trajectory"]) > 10 and r["frame_seconds"] == 256 / 16000
+    m = dd.render_latent_mix(y, 16000, model=multi_run, mode="morph", source="brass", alpha=1.0, morph=y[:, ::-1])
+    assert m["output"].shape == y[0].shape
+
+
+def test_latent_page_renders(monkeypatch, dashboard_roots, multi_run):
+    roots = {**dashboard_roots, "runs": multi_run.parent}
+    at = _app(monkeypatch, roots, "latent")
+    assert at.selectbox(key="latent_model").value == multi_run
+    assert at.selectbox(key="latent_from").options == ["brass", "flute"] and at.selectbox(key="latent_to").value == "flute"
+    assert len([s for s in at.slider if s.key.startswith("latent_scale_")]) == 8
+    at.slider(key="latent_excerpt").set_value((0.0, 1.5))
+    for mode in ("blend", "shift", "morph"):
+        at.radio(key="latent_mode").set_value(mode)
+        at.slider(key="latent_alpha").set_value(0.75)
+        at.slider(key="latent_scale_2").set_value(1.5).run()
+        at.button(key="latent_render").click().run()
+        assert not at.exception and not at.error, (mode, [e.value for e in at.exception], [e.value for e in at.error])
+        assert "press Render" not in _texts(at.info)
+
+
 def test_runs_page(monkeypatch, dashboard_roots, tmp_path):
     import matplotlib
 
