@@ -178,6 +178,30 @@ def test_compare_page(page, server):
     screenshot(page, "1_compare")
 
 
+def test_compare_page_upload(page, server):
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    open_page(page, server, "", "Compare methods")
+    widget(page, "stRadio", "Input").get_by_text("upload", exact=True).click()
+    settle(page)
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    uploader.set_input_files({"name": "bad.wav", "mimeType": "audio/wav", "buffer": b"not a wave file" * 40})
+    settle(page)
+    alert = page.locator('[data-testid="stAlertContentError"]')
+    expect(alert).to_have_count(1)
+    expect(alert).to_contain_text("upload 'bad.wav' could not be read as audio")
+    buf = io.BytesIO()
+    sf.write(buf, 0.3 * np.sin(2 * np.pi * 220 * np.arange(24000) / 16000), 16000, format="WAV")
+    uploader.set_input_files({"name": "tone.wav", "mimeType": "audio/wav", "buffer": buf.getvalue()})
+    settle(page)
+    expect(alert).to_have_count(0)
+    expect(page.get_by_text("upload: tone.wav", exact=False)).to_be_visible()
+    screenshot(page, "1_compare_upload")
+
+
 def test_pitch_page(page, server):
     open_page(page, server, "pitch", "Pitch evaluation")
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)  # the scoreboard's bars, the note's f0
