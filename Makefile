@@ -6,7 +6,7 @@ PYPROJECT_HASH := $(shell sha1sum pyproject.toml | cut -c1-12)
 STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 PYTEST_ARGS ?=
 
-.PHONY: setup system venv test test-all demo bench lint clean
+.PHONY: setup system venv test test-all demo dashboard bench lint clean
 
 setup: system venv
 
@@ -34,6 +34,9 @@ test-all: setup
 
 demo: setup
 	$(VENV)/bin/workbench demo
+
+dashboard: setup
+	$(VENV)/bin/workbench dashboard
 
 bench: setup
 	$(PY) benchmarks/run.py

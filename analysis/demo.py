@@ -257,6 +257,6 @@ def _report(out: Path, f: dict, run_dir: Path, data: Path) -> None:
         "",
         *f["scoreboard"]["markdown"].splitlines()[2:],
         "",
-        "Open the dashboard with `make dashboard` once it exists (issue 9).",
+        "Look and listen in the dashboard: `make dashboard` (or `workbench dashboard`).",
     ]
     (out / "report.md").write_text("\n".join(lines) + "\n")

@@ -102,3 +102,37 @@ def chroma_run(tmp_path_factory, small_corpus) -> Path:
                                                   "model.output=spectrum", "train.epochs=6"], seed=0)
     train(resolve_target(f"{small_corpus}:family=brass,split=train"), cfg, out, progress=False)
     return out
+def dashboard_roots(tmp_path_factory, small_corpus, trumpet_melodies, tiny_run) -> dict[str, Path]:
+    """data/runs/reports roots as `make demo` leaves them, in small: the small corpus and trumpet
+    melodies, the tiny run, and real reports written by the library on them (embedding maps, a
+    probe, a pitch-CNN report and a scoreboard of one melody of three notes)."""
+    from analysis.embeddings import write_maps
+    from analysis.features import feature_matrix
+    from analysis.pitch_eval import Protocol, method_factories
+    from analysis.pitch_probe import run_pitch_cnn
+    from analysis.probes import run_probes
+    from analysis.scoreboard import run_scoreboard
+    from workbench.corpus.nsynth import NSynth
+
+    root = tmp_path_factory.mktemp("dashboard")
+    data, runs, reports, cache = root / "data", root / "runs", root / "reports", root / "cache"
+    for d in (data, runs, reports):
+        d.mkdir()
+    (data / "gm").symlink_to(small_corpus, target_is_directory=True)
+    (data / "trumpet").symlink_to(trumpet_melodies, target_is_directory=True)
+    (runs / "tiny-trumpet").symlink_to(tiny_run, target_is_directory=True)
+    ds = NSynth(small_corpus)
+    sr = int(ds.examples[0]["sample_rate"])
+    F, _ = feature_matrix("mfcc", ds.paths(), cache_dir=cache, sr=sr)
+    write_maps(F, ds.examples, methods=("pca", "tsne3d"), color=("family",), out=reports / "embed", seed=0)
+    train, test = NSynth(small_corpus, split=["train", "valid"]), NSynth(small_corpus, split="test")
+    idx = {p: i for i, p in enumerate(ds.paths())}
+    feats = {"mfcc": (F[[idx[p] for p in train.paths()]], F[[idx[p] for p in test.paths()]])}
+    run_probes(feats, train_meta=train.examples, test_meta=test.examples, label="family",
+               classifiers=("logreg", "knn"), out=reports / "probe", n_splits=3, progress=False)
+    run_pitch_cnn(small_corpus, out=reports / "pitchcnn", epochs=2, seconds=0.5, progress=False)
+    protocol = Protocol(melodies=1, notes=3, classes=("brass",), source="gm:56", low=55, high=67)
+    factories = method_factories(["autoencoder", "cepstral", "dry"], corpus=small_corpus,
+                                 models={"brass": str(tiny_run)}, progress=False)
+    run_scoreboard(protocol, factories, corpus=small_corpus, out=reports / "eval", progress=False)
+    return {"data": data, "runs": runs, "reports": reports}

@@ -32,6 +32,7 @@ _VERBS = """verbs:
   live              play a microphone through a method in real time (keys, status line, --record)
   info              check an audio file and print its shape, rate, length and level
   demo              the main job on the embedded corpus (what `make demo` runs)
+  dashboard         the Streamlit dashboard: compare methods, pitch evaluation, embeddings, runs
 """
 
 
@@ -280,6 +281,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and print where everything is.")
     d.add_argument("--data", default="data", help="data folder (default: data)")
     d.add_argument("--seed", type=_int, default=0)
+
+    db = sub.add_parser("dashboard", help="the Streamlit dashboard",
+                        description="Start the dashboard (streamlit run streamlit_app.py, headless) on the data, "
+                                    "runs and reports folders; open the printed URL in a browser.")
+    db.add_argument("--port", type=_int, default=8501, help="port to serve on (default 8501)")
+    db.add_argument("--data", default="data", help="data folder (default: data)")
+    db.add_argument("--runs", default="runs", help="runs folder (default: runs)")
+    db.add_argument("--reports", default="reports", help="reports folder (default: reports)")
     return p
 
 
@@ -716,6 +725,32 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_dashboard(args) -> int:
+    import os
+    import subprocess
+    from pathlib import Path
+
+    app = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+    if not app.is_file():
+        raise ParameterError(f"{str(app)!r} is missing; run the dashboard from a checkout of the workbench")
+    if not 1 <= args.port <= 65535:
+        raise ParameterError(f"--port {args.port} is not valid; expected 1-65535")
+    roots = [f"--{k}={os.path.abspath(getattr(args, k))}" for k in ("data", "runs", "reports")]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none", "--", *roots]
+    print(f"dashboard on http://localhost:{args.port} ({' '.join(roots)}); Ctrl-C stops it", flush=True)
+    proc = subprocess.Popen(cmd, cwd=app.parent)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # Ctrl-C reaches streamlit too: let it shut down before returning
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+        return 130
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -725,7 +760,7 @@ def main(argv=None) -> int:
     handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "probe": _cmd_probe,
                 "embed": _cmd_embed, "pitchcnn": _cmd_pitchcnn, "evaluate": _cmd_evaluate, "mix": _cmd_mix,
                 "synth": _cmd_synth, "mesh": _cmd_mesh, "info": _cmd_info, "demo": _cmd_demo,
-                "devices": _cmd_devices, "live": _cmd_live}
+                "devices": _cmd_devices, "live": _cmd_live, "dashboard": _cmd_dashboard}
     try:
         return handlers[args.verb](args)
     except ParameterError as err:

@@ -1,0 +1,169 @@
+"""Pieces every dashboard page shares: the roots, cached library calls, the input picker and
+the empty state. Computation stays in :mod:`analysis.dashboard_data`; this only caches and
+arranges."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from analysis import dashboard_data as dd
+from workbench.audio import load
+from workbench.errors import ParameterError
+
+SR = 16000  # the rate of the corpus and of every page's processing
+
+
+def roots() -> dd.Roots:
+    """The data/runs/reports roots: ``streamlit run streamlit_app.py -- --data DIR ...`` or
+    ``WORKBENCH_DATA`` / ``WORKBENCH_RUNS`` / ``WORKBENCH_REPORTS``, else ./data, ./runs, ./reports."""
+    return dd.resolve_roots(sys.argv[1:])
+
+
+def empty_state(what: str, command: str) -> None:
+    """Say what is missing and the command that creates it."""
+    st.info(f"{what}. Create it with:")
+    st.code(command, language="bash")
+
+
+def mtime(path) -> float:
+    """Modification time, so cached reads notice a rewritten file."""
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_audio(path: str, stamp: float, sr: int = SR) -> np.ndarray:
+    del stamp  # part of the cache key only
+    return load(path, sr=sr, mono=True)[0]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def read_upload(name: str, data: bytes, sr: int = SR) -> np.ndarray:
+    return dd.read_upload(name, data, sr=sr)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def corpus_notes(corpus: str, stamp: float) -> list[dict]:
+    del stamp
+    return dd.corpus_notes(corpus)
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def target_choices(data: str, runs: str, reports: str) -> list[str]:
+    return dd.target_choices(dd.Roots(Path(data), Path(runs), Path(reports)))
+
+
+@st.cache_resource(show_spinner="Fitting the timbre probe on the corpus (once)...")
+def timbre_probe(corpus: str):
+    from analysis.scoreboard import TimbreProbe
+
+    return TimbreProbe().fit(corpus)
+
+
+@st.cache_data(show_spinner="Tracking f0...", max_entries=64)
+def track_audio(audio: np.ndarray, sr: int, tracker: str = "pyin"):
+    from analysis.pitch_eval import track_f0
+
+    return track_f0(np.asarray(audio).reshape(-1), sr=sr, tracker=tracker)
+
+
+@st.cache_data(show_spinner="Tracking f0...", max_entries=64)
+def track_file(path: str, stamp: float, sr: int, tracker: str):
+    del stamp
+    return dd.track_file(path, sr=sr, tracker=tracker)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def spectrogram(audio: np.ndarray, sr: int):
+    return dd.spectrogram_db(audio, sr=sr)
+
+
+def _store_upload(key: str) -> None:
+    """Keep the uploaded file's name and bytes in the session (the page reads them from there)."""
+    f = st.session_state.get(f"{key}_uploader")
+    st.session_state[f"{key}_upload"] = (f.name, f.getvalue()) if f is not None else None
+
+
+@dataclass
+class Input:
+    """The audio a page works on: mono ``(1, samples)`` at ``sr``, its notes when known, a label."""
+
+    audio: np.ndarray
+    sr: int
+    notes: list | None
+    label: str
+
+
+def pick_input(r: dd.Roots, *, key: str, default_seconds: float = 8.0) -> Input | None:
+    """Input widgets: demo material, a corpus note or an upload, then the excerpt to use.
+
+    Returns None (after saying why) when there is nothing to use yet or the upload is bad.
+    """
+    source = st.radio("Input", ("demo material", "corpus note", "upload"), horizontal=True, key=f"{key}_source")
+    notes = None
+    if source == "demo material":
+        choices = dd.demo_inputs(r)
+        if not choices:
+            empty_state(f"No demo material under {r.data} yet", dd.COMMANDS["demo"])
+            return None
+        label = st.selectbox("Demo file", list(choices), key=f"{key}_demo")
+        path = choices[label]
+        audio = load_audio(str(path), mtime(path))
+        notes = dd.ground_truth_notes(path)
+    elif source == "corpus note":
+        corpora = dd.list_corpora(r.data)
+        if not corpora:
+            empty_state(f"No corpus under {r.data} yet", dd.COMMANDS["corpus"])
+            return None
+        corpus = st.selectbox("Corpus", corpora, format_func=str, key=f"{key}_corpus")
+        allnotes = corpus_notes(str(corpus), mtime(corpus))
+        fams = sorted({e["instrument_family_str"] for e in allnotes})
+        fam = st.selectbox("Family", fams, key=f"{key}_family")
+        sel = [e for e in allnotes if e["instrument_family_str"] == fam]
+        names = [e["note_str"] for e in sel]
+        name = st.selectbox("Note", names, key=f"{key}_note")
+        meta = sel[names.index(name)] if name in names else sel[0]
+        label = f"corpus: {meta['note_str']}"
+        audio = load_audio(meta["path"], mtime(meta["path"]))
+        notes = dd.corpus_note_truth(corpus, meta)
+    else:
+        st.file_uploader(f"Audio file ({', '.join(dd.UPLOAD_FORMATS)}; at most {dd.MAX_UPLOAD_BYTES // 2 ** 20} MB)",
+                         type=list(dd.UPLOAD_FORMATS), key=f"{key}_uploader", on_change=_store_upload, args=(key,))
+        up = st.session_state.get(f"{key}_upload")
+        if not up:
+            st.info("Upload an audio file to use it as the input.")
+            return None
+        name, data = up
+        try:
+            audio = read_upload(name, data)
+        except ParameterError as err:
+            st.error(str(err))
+            return None
+        label = f"upload: {name}"
+    total = audio.shape[1] / SR
+    start, end = 0.0, None
+    if total > 1.0:
+        top = np.floor(total / 0.25) * 0.25  # the slider's steps; its top end keeps the rest of the input
+        start, end = st.slider("Excerpt (s)", 0.0, float(top), (0.0, float(min(top, default_seconds))), step=0.25,
+                               key=f"{key}_excerpt")
+        end = None if end >= top else end
+    try:
+        clip = dd.excerpt(audio, SR, start=start, seconds=None if end is None else end - start)
+    except ParameterError as err:
+        st.error(str(err))
+        return None
+    if clip.shape[1] < dd.MIN_INPUT_SAMPLES:
+        st.error(f"the excerpt is {clip.shape[1]} samples long; choose at least {dd.MIN_INPUT_SAMPLES}")
+        return None
+    if notes:
+        end = total if end is None else end
+        notes = [{**n, "onset": max(n["onset"] - start, 0.0), "offset": min(n["offset"], end) - start}
+                 for n in notes if n["offset"] - 0.1 > start and n["onset"] + 0.1 < end]
+    return Input(clip, SR, notes or None, label)

@@ -1,0 +1,123 @@
+"""Page 1: one input through several methods, side by side: listen, look, measure."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from analysis import dashboard_data as dd
+from dashboard import common, plots
+from workbench.corpus.families import FAMILIES
+from workbench.errors import ParameterError
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _render(method: str, model: str | None, target: str | None, mix: float, audio: np.ndarray, sr: int,
+            notes_json: str, family: str | None, probe_corpus: str | None) -> dict:
+    fx = dd.make_effect(method, model=model, target=target, mix=mix)
+    probe = common.timbre_probe(probe_corpus) if probe_corpus else None
+    notes = json.loads(notes_json) or None
+    return dd.compare_method(fx, audio, sr, notes=notes, probe=probe, family=family,
+                             input_track=common.track_audio(audio, sr))
+
+
+def _fmt(v, spec: str = ".2f", scale: float = 1.0, suffix: str = "") -> str:
+    return "-" if v is None or not np.isfinite(v) else f"{v * scale:{spec}}{suffix}"
+
+
+st.title("Compare methods")
+st.caption("Play one input through the autoencoder and the classical baselines; listen to each output, "
+           "compare spectrograms and f0, and read the measures (pitch kept, loudness followed, target "
+           "timbre reached, speed).")
+roots = common.roots()
+inp = common.pick_input(roots, key="compare")
+if inp is None:
+    st.stop()
+st.audio(inp.audio[0], sample_rate=inp.sr)
+st.caption(f"{inp.label}: {inp.audio.shape[1] / inp.sr:.2f} s at {inp.sr} Hz"
+           + (f", {len(inp.notes)} known notes" if inp.notes else ", notes unknown (pitch judged frame by frame)"))
+
+runs = [r for r in dd.list_runs(roots.runs) if (i := dd.run_info(r))["has_weights"] and not i["codes"]]
+targets = common.target_choices(str(roots.data), str(roots.runs), str(roots.reports))
+if not runs:
+    common.empty_state(f"No autoencoder run under {roots.runs} yet, so no autoencoder method", dd.COMMANDS["train"])
+if not targets:
+    common.empty_state(f"No target material under {roots.data} yet, so no cepstral or mosaic method",
+                       dd.COMMANDS["demo"])
+available = [m for m in dd.COMPARE_METHODS if (runs if m == "autoencoder" else targets)]
+if not available:
+    st.stop()
+methods = st.multiselect("Methods", available, default=available[:2], key="compare_methods")
+specs = []
+for m, col in zip(methods, st.columns(len(methods)) if methods else []):
+    with col:
+        st.markdown(f"**{m}**")
+        model = target = None
+        if m == "autoencoder":
+            model = str(st.selectbox("Model", runs, format_func=lambda p: p.name, key="compare_model"))
+            guess = dd.guess_family(model)
+        else:
+            target = st.selectbox("Target", targets, key=f"compare_target_{m}")
+            guess = dd.guess_family(target)
+        family = st.selectbox("Target family (for timbre accuracy)", FAMILIES,
+                              index=FAMILIES.index(guess) if guess in FAMILIES else 0, key=f"compare_family_{m}")
+        specs.append((m, model, target, family))
+
+mix = st.slider("Mix (0 = dry, 1 = fully transferred)", 0.0, 1.0, 1.0, 0.05, key="compare_mix")
+corpora = dd.list_corpora(roots.data)
+with st.expander("Measures"):
+    probe_corpus = st.selectbox("Corpus for the timbre probe (an MFCC + SVM family classifier)",
+                                [None, *map(str, corpora)], index=1 if corpora else 0,
+                                format_func=lambda c: "none (no timbre accuracy)" if c is None else c,
+                                key="compare_probe")
+    st.caption("Pitch kept: share of the input's notes whose output median f0 stays within 50 cents "
+               "(raw pitch accuracy frame by frame when the notes are unknown). Loudness: correlation of "
+               "A-weighted levels. Target-timbre accuracy: share of output notes (or 1-s windows) the probe "
+               "labels as the target family. Real-time factor: seconds of audio per second of processing.")
+
+signature = (inp.label, inp.audio.shape[1], float(np.abs(inp.audio).sum()), tuple(specs), mix, probe_corpus)
+if st.button("Render", type="primary", key="compare_render", disabled=not specs):
+    st.session_state["compare_done"] = signature
+if st.session_state.get("compare_done") != signature:
+    st.info("Choose methods and press Render.")
+    st.stop()
+
+results = {}
+for m, model, target, family in specs:
+    name = f"{m}: {model or target}"
+    try:
+        with st.spinner(f"Rendering {name}..."):
+            results[name] = _render(m, model, target, mix, inp.audio, inp.sr, json.dumps(inp.notes), family,
+                                    probe_corpus)
+    except ParameterError as err:
+        st.error(f"{name}: {err}")
+
+in_spec = common.spectrogram(inp.audio[0], inp.sr)
+for name, res in results.items():
+    st.subheader(name)
+    k = res["metrics"]
+    c = st.columns(5)
+    if k["pitch_kept"] is not None:
+        c[0].metric("Pitch kept (notes)", _fmt(k["pitch_kept"], ".0f", 100, " %"))
+    else:
+        c[0].metric("Pitch kept (frames)", _fmt(k["raw_pitch_accuracy"], ".0f", 100, " %"))
+    c[1].metric("Raw pitch accuracy", _fmt(k["raw_pitch_accuracy"]))
+    c[2].metric("Loudness correlation", _fmt(k["loudness_correlation"]))
+    c[3].metric("Target-timbre accuracy", _fmt(k["timbre_accuracy"]),
+                help=f"the probe's usual verdict: {k['labelled_as']}" if k["labelled_as"] else None)
+    c[4].metric("Real-time factor", _fmt(k["rtf"], ".1f", suffix="x"))
+    st.audio(res["output"], sample_rate=res["sr"])
+    left, right = st.columns(2)
+    left.plotly_chart(plots.spectrogram(*in_spec, "input"), theme=None, key=f"spec_in_{name}")
+    right.plotly_chart(plots.spectrogram(*common.spectrogram(res["output"], res["sr"]), "output"),
+                       theme=None, key=f"spec_out_{name}")
+    st.plotly_chart(plots.f0_overlay(res["input_track"], res["output_track"], "f0: input vs output", inp.notes),
+                    key=f"f0_{name}")
+
+if results and st.button("Save these outputs", key="compare_save"):
+    out = roots.reports / "dashboard" / "compare"
+    files = dd.save_outputs(out, {"input": inp.audio, **{n: r["output"] for n, r in results.items()}}, sr=inp.sr,
+                            metrics={"input": inp.label, **{n: r["metrics"] for n, r in results.items()}})
+    st.success(f"wrote {len(files)} files to {out}")

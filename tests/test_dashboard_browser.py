@@ -1,0 +1,267 @@
+"""The dashboard in a real browser: `workbench dashboard` serves `streamlit run` on a free port and
+Python playwright drives Debian's chromium (ENVIRONMENT.md) through every page, moves sliders and
+picks options, checks the key elements and that no exception box shows, and saves a screenshot
+per page under reports/dashboard/screenshots/."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the module is skipped below
+    expect = None
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "reports" / "dashboard" / "screenshots"
+WIDTH, HEIGHT = 1400, 1000
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian chromium missing at /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None, reason="Python playwright missing (pip install playwright)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(dashboard_roots, tmp_path_factory):
+    """`workbench dashboard` on a free port over the small roots; yields its URL."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    cmd = [sys.executable, "-m", "workbench", "dashboard", "--port", str(port),
+           *(a for k in ("data", "runs", "reports") for a in (f"--{k}", str(dashboard_roots[k])))]
+    with log.open("w") as fh:
+        # its own session, so the streamlit child is stopped with it (by this process group's id)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the dashboard did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    pg = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    yield pg
+    pg.close()
+
+
+def settle(page, *, timeout: float = 180.0, quiet: float = 1.0) -> None:
+    """Wait until the app has rendered and its script has stopped running (the status widget has
+    been gone for ``quiet`` seconds); fail on an exception box."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
+    deadline, since = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        if page.locator('[data-testid="stStatusWidget"]').count():
+            since = None
+        elif since is None:
+            since = time.monotonic()
+        elif time.monotonic() - since > quiet:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"{page.url} still running after {timeout} s")
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]').first.inner_text()
+
+
+def open_page(page, url: str, path: str, title: str) -> None:
+    page.goto(f"{url}/{path}")
+    page.get_by_role("heading", name=title, level=1).wait_for(timeout=120_000)
+    settle(page)
+
+
+def screenshot(page, name: str) -> Path:
+    """The whole page: Streamlit scrolls inside its main block, so the viewport grows to fit it."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    h = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": WIDTH, "height": max(HEIGHT, min(int(h) + 40, 8000))})
+    settle(page)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    assert path.stat().st_size > 20_000
+    return path
+
+
+def widget(page, testid: str, label: str):
+    return page.locator(f'[data-testid="{testid}"]').filter(has=page.get_by_text(label, exact=True))
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label`` (a combobox: ArrowDown opens its list,
+    as for a keyboard user; a mouse press on the page while it scrolls can be dropped)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = widget(page, "stSelectbox", label).get_by_role("combobox")
+    for _ in range(3):  # a rerun finishing at that moment can close the list again
+        box.scroll_into_view_if_needed()
+        box.focus()
+        page.keyboard.press("ArrowDown")
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5000)
+            break
+        except PlaywrightTimeout:
+            settle(page)
+    settle(page)
+    expect(box).to_have_value(option)
+
+
+def test_compare_page(page, server):
+    open_page(page, server, "", "Compare methods")
+    expect(widget(page, "stSelectbox", "Demo file").get_by_role("combobox")).to_have_value("trumpet: melody_000.wav")
+    excerpt = widget(page, "stSlider", "Excerpt (s)").locator('input[type="range"]')
+    assert excerpt.count() == 2  # start and end
+    end = excerpt.nth(1)
+    before = float(end.input_value())
+    end.focus()
+    for _ in range(12):  # 3 s shorter, by keyboard as a user would
+        page.keyboard.press("ArrowLeft")
+    settle(page)
+    expect(end).to_have_value(f"{before - 3.0:g}")
+    page.get_by_role("button", name="Render").click()
+    expect(page.locator('[data-testid="stMetric"]')).to_have_count(10, timeout=240_000)
+    settle(page, timeout=240)
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    for label in ("Pitch kept (notes)", "Loudness correlation", "Target-timbre accuracy", "Real-time factor"):
+        assert text.count(label) == 2, label
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(6)  # two spectrograms and an f0 plot each
+    expect(page.locator('[data-testid="stAudio"]')).to_have_count(3)  # the input and both outputs
+    screenshot(page, "1_compare")
+
+
+def test_compare_page_upload(page, server):
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    open_page(page, server, "", "Compare methods")
+    widget(page, "stRadio", "Input").get_by_text("upload", exact=True).click()
+    settle(page)
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    uploader.set_input_files({"name": "bad.wav", "mimeType": "audio/wav", "buffer": b"not a wave file" * 40})
+    settle(page)
+    alert = page.locator('[data-testid="stAlertContentError"]')
+    expect(alert).to_have_count(1)
+    expect(alert).to_contain_text("upload 'bad.wav' could not be read as audio")
+    buf = io.BytesIO()
+    sf.write(buf, 0.3 * np.sin(2 * np.pi * 220 * np.arange(24000) / 16000), 16000, format="WAV")
+    uploader.set_input_files({"name": "tone.wav", "mimeType": "audio/wav", "buffer": buf.getvalue()})
+    settle(page)
+    expect(alert).to_have_count(0)
+    expect(page.get_by_text("upload: tone.wav", exact=False)).to_be_visible()
+    screenshot(page, "1_compare_upload")
+
+
+def test_pitch_page(page, server):
+    open_page(page, server, "pitch", "Pitch evaluation")
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)  # the scoreboard's bars, the note's f0
+    # the scoreboard and the notes (the per-class table waits in a closed expander)
+    expect(page.locator('[data-testid="stDataFrame"]').filter(visible=True)).to_have_count(2)
+    choose(page, "Method", "cepstral")
+    choose(page, "Chart", "real-time factor")
+    expect(page.get_by_text(re.compile(r"^3 notes, [0-3] lost\.$"))).to_be_visible()  # one melody of 3 notes
+    pad = widget(page, "stSlider", "Context around the note (s)").locator('input[type="range"]')
+    pad.focus()
+    page.keyboard.press("ArrowRight")
+    settle(page)
+    expect(pad).to_have_value("1.25")
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)
+    expect(page.locator('[data-testid="stAudio"]')).to_have_count(2)  # input and output of the note's melody
+    screenshot(page, "2_pitch")
+
+
+# the screen position and note of the map's most isolated point, so a click picks exactly that one
+CLICK_POINT = """() => { const gd = document.querySelector('.js-plotly-plot'); const fl = gd._fullLayout;
+  const tr = gd._fullData[0]; const r = gd.getBoundingClientRect();
+  const px = Array.from(tr.x, (v, i) => [r.left + fl._size.l + fl.xaxis.l2p(v), r.top + fl._size.t + fl.yaxis.l2p(tr.y[i])]);
+  let best = 0, far = -1;
+  px.forEach((p, i) => { const d = Math.min(...px.map((q, j) => j === i ? Infinity : Math.hypot(p[0] - q[0], p[1] - q[1])));
+                         if (d > far) { far = d; best = i; } });
+  return [px[best][0], px[best][1], tr.customdata[best][0]]; }"""
+
+
+def test_embeddings_page(page, server):
+    open_page(page, server, "embeddings", "Embeddings")
+    page.locator(".js-plotly-plot").wait_for()
+    widget(page, "stRadio", "Colour by").get_by_text("pitch", exact=True).click()
+    settle(page)
+    x, y, note = page.evaluate(CLICK_POINT)
+    page.mouse.click(x, y)
+    settle(page)
+    expect(page.locator('[data-testid="stCaptionContainer"]').filter(has_text=f"{note}.wav")).to_have_count(1)
+    expect(page.locator('[data-testid="stAudio"]')).to_have_count(1)
+    widget(page, "stRadio", "Method").get_by_text("t-SNE 3-D", exact=True).click()
+    settle(page)
+    expect(page.locator(".js-plotly-plot .gl-container").first).to_be_attached()  # the 3-D scene
+    screenshot(page, "3_embeddings")
+
+
+def test_latent_page_empty_state(page, server):
+    open_page(page, server, "latent", "Latent mixing")
+    expect(page.get_by_text("No multi-instrument model yet", exact=False)).to_be_visible()
+    expect(page.locator('[data-testid="stCode"]').filter(has_text="model.condition=onehot")).to_have_count(1)
+    screenshot(page, "4_latent")
+
+
+def test_runs_page(page, server):
+    open_page(page, server, "runs", "Runs and probes")
+    expect(page.locator(".js-plotly-plot").filter(visible=True)).to_have_count(1)  # the loss curve
+    page.get_by_role("tab", name="Probes").click()
+    choose(page, "Confusion matrix (test split)", "mfcc_logreg")
+    expect(page.locator('[data-testid="stDataFrame"]').filter(visible=True)).to_have_count(1)  # the probe table
+    page.get_by_role("tab", name="Pitch CNN").click()
+    settle(page)
+    expect(page.get_by_text("Within a semitone").first).to_be_visible()
+    page.get_by_role("tab", name="Probes").click()
+    settle(page)
+    screenshot(page, "5_runs")
