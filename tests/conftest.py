@@ -102,6 +102,9 @@ def chroma_run(tmp_path_factory, small_corpus) -> Path:
                                                   "model.output=spectrum", "train.epochs=6"], seed=0)
     train(resolve_target(f"{small_corpus}:family=brass,split=train"), cfg, out, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
 def dashboard_roots(tmp_path_factory, small_corpus, trumpet_melodies, tiny_run) -> dict[str, Path]:
     """data/runs/reports roots as `make demo` leaves them, in small: the small corpus and trumpet
     melodies, the tiny run, and real reports written by the library on them (embedding maps, a
