@@ -31,7 +31,7 @@ from scipy.signal import correlate
 
 from effects.base import Effect
 from tests.conftest import SOUNDFONT, run_cli
-from tests.jack_loop import JackServer, LoopClient, jack_available
+from tests.jack_loop import JackServer, LoopClient, c_loop_late_clients, jack_available
 from workbench.errors import DeviceError, ParameterError
 
 JACK_MISSING = jack_available()
@@ -77,7 +77,7 @@ def low_latency_run(tmp_path_factory, live_material):
     from workbench.corpus.select import resolve_target
 
     out = tmp_path_factory.mktemp("run") / "trumpet-ll"
-    cfg = make_config(preset="low-latency", overrides=["train.epochs=2", "train.max_seconds=8"], seed=0)
+    cfg = make_config(preset="low-latency", overrides=["train.epochs=1", "train.max_seconds=4"], seed=0)
     train(resolve_target(live_material["trumpet44_dir"]), cfg, out, progress=False)
     return out
 
@@ -308,10 +308,11 @@ def _ten_seconds_live(srv, args, material, tmp_path) -> tuple[dict, str, dict]:
 def test_no_xruns_for_10_s_at_blocksize_128(jack, live_material, method, tmp_path, request):
     """The CLI as a user runs it, on a JACK loop playing a flute phrase over and over.
 
-    A second 10 s run (on a fresh server) is allowed when the first one saw xruns: on a shared,
-    loaded 2-core VM the dummy server drops cycles with no Python client at all (jack_iodelay
-    through jack_thru: 9 to 19 late-client reports in 10 s at load average 3.6; BENCHMARKS.md).
-    Every attempt is printed.
+    A second 10 s run (on a fresh server) is allowed when the first one saw xruns. If both did,
+    the machine's own floor decides: when two C clients alone (jack_iodelay through jack_thru)
+    also miss JACK cycles within 10 s, the machine cannot hold 2.9 ms cycles right now (measured
+    on a shared, loaded 2-core VM: 9 to 19 late-client reports in 10 s; BENCHMARKS.md) and the
+    test skips with those figures; otherwise it fails. Every attempt is printed.
     """
     if method == "cepstral":
         args = ["--method", "cepstral", "--target", str(live_material["trumpet44"])]
@@ -326,6 +327,16 @@ def test_no_xruns_for_10_s_at_blocksize_128(jack, live_material, method, tmp_pat
         print(method, attempts[-1])
         if stats["xruns"] == 0:
             break
+    if stats["xruns"]:
+        import os
+
+        srv = jack(44100, 128)
+        floor = c_loop_late_clients(srv, 10.0)
+        srv.stop()
+        if floor:
+            pytest.skip(f"this machine misses JACK cycles without the workbench: {floor} late-client reports in 10 s "
+                        f"of jack_iodelay -> jack_thru (load average {os.getloadavg()[0]:.1f}); "
+                        + " | ".join(a.splitlines()[0] for a in attempts))
     assert stats["xruns"] == 0, "\n".join(attempts)
     assert " 0 xruns" in line
 
