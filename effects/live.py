@@ -7,9 +7,13 @@ Real-time design (figures in BENCHMARKS.md, section "Live audio"):
   ring. It never waits for the effect.
 - A worker thread runs ``effect.process_block`` on fixed blocks of ``blocksize`` frames, with
   torch on one intra-op thread and in inference mode. The output is pre-filled with
-  ``prefill`` blocks of silence: the worker has that many block periods to finish a block.
-  This scheduling delay is part of the reported latency (``mode="callback"`` runs the effect
-  inside the callback instead, with no pre-fill).
+  ``prefill`` blocks of silence (:func:`default_prefill`: 5 ms of margin past one block): the
+  worker has that many block periods to finish a block. This scheduling delay is part of the
+  reported latency (``mode="callback"`` runs the effect inside the callback instead, with no
+  pre-fill; measured worse).
+- Every Python thread beside the callback (worker, recorder, console) runs at SCHED_FIFO 1 when
+  permitted: one preempted by another process while holding the GIL would stall the callback
+  (:func:`workbench.devices.thread_priority`).
 - The garbage collector is frozen and disabled while streaming (its pauses would land on
   whichever thread allocates, including the callback); the worker collects the young
   generations itself when it is idle, at most once a second, and the pauses are measured.
