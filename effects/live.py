@@ -7,9 +7,13 @@ Real-time design (figures in BENCHMARKS.md, section "Live audio"):
   ring. It never waits for the effect.
 - A worker thread runs ``effect.process_block`` on fixed blocks of ``blocksize`` frames, with
   torch on one intra-op thread and in inference mode. The output is pre-filled with
-  ``prefill`` blocks of silence: the worker has that many block periods to finish a block.
-  This scheduling delay is part of the reported latency (``mode="callback"`` runs the effect
-  inside the callback instead, with no pre-fill).
+  ``prefill`` blocks of silence (:func:`default_prefill`: 5 ms of margin past one block): the
+  worker has that many block periods to finish a block. This scheduling delay is part of the
+  reported latency (``mode="callback"`` runs the effect inside the callback instead, with no
+  pre-fill; measured worse).
+- Every Python thread beside the callback (worker, recorder, console) runs at SCHED_FIFO 1 when
+  permitted: one preempted by another process while holding the GIL would stall the callback
+  (:func:`workbench.devices.thread_priority`).
 - The garbage collector is frozen and disabled while streaming (its pauses would land on
   whichever thread allocates, including the callback); the worker collects the young
   generations itself when it is idle, at most once a second, and the pauses are measured.
@@ -638,8 +642,11 @@ class LiveEngine:
 
     # -- reporting ------------------------------------------------------------------------------
     @staticmethod
-    def _summary(t: np.ndarray, count: int, scale: float) -> dict:
-        v = t[: min(count, len(t))] / scale
+    def _summary(t: np.ndarray, count: int, scale: float, recent: int | None = None) -> dict:
+        if recent is not None and count > recent:  # the last `recent` entries of the ring
+            v = t[np.arange(count - recent, count) % len(t)] / scale
+        else:
+            v = t[: min(count, len(t))] / scale
         if not len(v):
             return {"median": None, "p99": None, "max": None}
         return {"median": round(float(np.median(v)), 4), "p99": round(float(np.percentile(v, 99)), 4),
@@ -666,8 +673,13 @@ class LiveEngine:
         """True while the output is the dry fall-back because processing did not keep up."""
         return self._behind
 
-    def stats(self) -> dict:
-        """Counts and loads so far (or of the finished run after :meth:`stop`)."""
+    def stats(self, *, recent: int | None = None) -> dict:
+        """Counts and loads so far (or of the finished run after :meth:`stop`).
+
+        ``recent``: summarise only the last ``recent`` blocks' timings (the status line uses
+        about a second: percentiles of a full 65 536-entry ring would hold the GIL for
+        milliseconds while the callback waits).
+        """
         if self.stream is None:
             return getattr(self, "_final", {})
         c = dict(self.counts)
@@ -682,10 +694,10 @@ class LiveEngine:
             "seconds": round(seconds, 3), "samplerate": self.sr, "blocksize": self.blocksize, "mode": self.mode,
             "prefill_blocks": self._P, **c, "xruns_per_minute": round(c["xruns"] / minutes, 3),
             "behind": self._behind, "bypass": self._bypass, "worker_error": self.worker_error,
-            "callback_load": self._summary(self._cb_t, c["callbacks"], self._block_s),
-            "callback_lag_ms": self._summary(self._lag_t, c["callbacks"], 1e-3),
-            "worker_load": self._summary(self._fx_t, c["processed"], self._block_s),
-            "delivery_blocks": (self._summary(self._dl_t, c["processed"], self._block_s)
+            "callback_load": self._summary(self._cb_t, c["callbacks"], self._block_s, recent),
+            "callback_lag_ms": self._summary(self._lag_t, c["callbacks"], 1e-3, recent),
+            "worker_load": self._summary(self._fx_t, c["processed"], self._block_s, recent),
+            "delivery_blocks": (self._summary(self._dl_t, c["processed"], self._block_s, recent)
                                 if self.mode == "worker" else None),
             "portaudio_cpu_load": pa_load, "warmup_load": round(self.warmup_load, 4),
             "gc_pause_ms": self._summary(self._gc_t, gc_n, 1e-3) if gc_n else None,
@@ -696,8 +708,9 @@ class LiveEngine:
         }
 
     def status_line(self) -> str:
-        """One line: latency, callback and effect load, xruns, late blocks, state, parameters."""
-        s = self.stats()
+        """One line: latency, callback and effect load (over the last second or so), xruns, late
+        blocks, state, parameters."""
+        s = self.stats(recent=max(64, int(self.sr / self.blocksize)))
         cb, fx = s["callback_load"], s["worker_load"]
         pct = _pct
         state = "BYPASS" if self._bypass else ("BEHIND (dry)" if self._behind else "ok")

@@ -100,6 +100,33 @@ class JackServer:
         self.stop()
 
 
+def c_loop_late_clients(server: JackServer, seconds: float = 5.0) -> int:
+    """Late-client reports in the server's log while two C clients run a loop for ``seconds``
+    (``jack_iodelay`` through ``jack_thru``): the machine's own floor, with no Python at all.
+
+    Needs ``server`` started with a ``log`` file.
+    """
+    env = {**os.environ, "JACK_DEFAULT_SERVER": server.name}
+    before = _late_reports(server)
+    procs = [subprocess.Popen([tool], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for tool in ("jack_iodelay", "jack_thru")]
+    try:
+        time.sleep(0.5)
+        for a, b in (("jack_delay:out", "jack_thru:input_1"), ("jack_thru:output_1", "jack_delay:in")):
+            subprocess.run(["jack_connect", a, b], env=env, capture_output=True)
+        time.sleep(seconds)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)
+    return _late_reports(server) - before
+
+
+def _late_reports(server: JackServer) -> int:
+    log = server.log_path
+    return log.read_text(errors="replace").count("JackEngine::XRun") if log and log.is_file() else 0
+
+
 class LoopClient:
     """The player/recorder JACK client in its own process (see the module docstring)."""
 

@@ -13,7 +13,7 @@ def test_help_lists_verbs_quickly():
     proc = subprocess.run([str(ROOT / ".venv" / "bin" / "workbench"), "--help"], capture_output=True, text=True) \
         if (ROOT / ".venv" / "bin" / "workbench").exists() else run_cli("--help")
     assert proc.returncode == 0
-    for verb in ("corpus render", "corpus melodies", "corpus voice", "corpus info", "info", "demo"):
+    for verb in ("corpus render", "corpus melodies", "corpus voice", "corpus info", "info", "demo", "devices", "live"):
         assert verb in proc.stdout
     assert time.perf_counter() - t < 10  # lazy imports: no torch/librosa for --help
 
