@@ -37,7 +37,7 @@ def effect_factory(request, tiny_run, trumpet_melodies):
         from effects.latent_mix import LatentMixEffect
 
         if request.param.endswith("morph"):
-            other = _voice_like(seconds=1.0, seed=5)[0][::-1].copy()
+            other = _voice_like(seed=5)[0][::-1].copy()
             return lambda: LatentMixEffect(model=multi_run, mode="morph", morph=other, alpha=0.5, mix=0.9,
                                            gate_db=-70.0, scale=[1.2] * 8, offset=[0.05] * 8)
         return lambda: LatentMixEffect(model=multi_run, mode="blend", source="brass", target="flute", alpha=0.4,
