@@ -93,8 +93,7 @@ def test_tiny_scoreboard_end_to_end(sung_inputs, small_corpus, tiny_run, tmp_pat
     rows = {row["method"]: row for row in res["scoreboard"]}
     assert set(rows) == {"autoencoder", "cepstral", "mosaic", "dry"}
     assert rows["dry"]["kept_percent"] == 100.0 and rows["dry"]["loudness_correlation"] == pytest.approx(1.0)
-    # the target material itself is recognised as its family more often than the sung input
-    assert res["reference"]["timbre_accuracy"] > rows["dry"]["timbre_accuracy"]
+    assert 0 <= res["reference"]["timbre_accuracy"] <= 1
     for row in res["scoreboard"]:
         assert 0 <= row["timbre_accuracy"] <= 1 and row["rtf"] > 0 and row["frechet_mfcc"] >= 0
     for name in ("scoreboard.md", "scoreboard.csv", "per_class.csv", "notes.csv", "bar_timbre_accuracy.png"):
@@ -105,6 +104,28 @@ def test_tiny_scoreboard_end_to_end(sung_inputs, small_corpus, tiny_run, tmp_pat
     assert r2.returncode == 0, r2.stderr
     assert {p: p.stat().st_mtime_ns for p in (out / "outputs").rglob("*.wav")} == stamp
     assert json.loads((out / "results.json").read_text())["scoreboard"][0]["kept_percent"] == rows["autoencoder"]["kept_percent"]
+
+
+@needs_festival
+def test_target_material_scores_higher_timbre_accuracy_than_the_input(sung_inputs, small_corpus):
+    from analysis.scoreboard import TimbreProbe, _segments
+    from workbench.audio import load
+    from workbench.corpus.nsynth import NSynth
+
+    probe = TimbreProbe().fit(small_corpus)
+    index = json.loads((sung_inputs / "index.json").read_text())
+    # (brass is left out: with no vocal family in this small corpus the probe calls the sung voice brass)
+    for family in ("flute", "string", "reed"):
+        # the material the methods use as their target, cut like output notes (first 0.6 s)
+        target = [load(p, sr=16000, mono=True)[0][0][:9600] for p in NSynth(small_corpus, family=family,
+                                                                             split="train").paths()]
+        sung = []
+        for m in index["melodies"]:
+            y = load(sung_inputs / f"{m['name']}.wav", sr=16000, mono=True)[0][0]
+            sung += _segments(y, m["notes"], 16000)
+        on_target = float(np.mean(probe.predict(target, sr=16000) == family))
+        on_input = float(np.mean(probe.predict(sung, sr=16000) == family))
+        assert on_target > on_input + 0.5, (family, on_target, on_input)
 
 
 def test_bad_inputs(tmp_path):
