@@ -324,6 +324,7 @@ def _ten_seconds_live(srv, args, material, tmp_path) -> tuple[dict, str, dict]:
 
 
 @needs_jack
+@pytest.mark.slow  # 80 s, and at the mercy of the VM's scheduling: `make test-all` runs it
 @pytest.mark.parametrize("method", ["cepstral", "autoencoder-low-latency"])
 def test_no_xruns_for_10_s_at_blocksize_128(jack, live_material, method, tmp_path, request):
     """The CLI as a user runs it, on a JACK loop playing a flute phrase over and over.
