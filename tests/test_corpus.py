@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import librosa
 import numpy as np
@@ -20,7 +22,7 @@ from workbench.corpus.families import (
     programs_for,
 )
 from workbench.corpus.nsynth import REQUIRED_KEYS, NSynth
-from workbench.corpus.render import RenderConfig, assign_splits, render_corpus
+from workbench.corpus.render import assign_splits
 from workbench.errors import ParameterError
 
 
@@ -133,14 +135,25 @@ def test_velocity_kept_after_normalisation(small_corpus):
 @pytest.mark.timeout(180)
 def test_same_seed_identical_files(tmp_path):
     # In-process first, then a worker pool: a forked pool used to deadlock on FluidSynth's threads.
-    cfg = RenderConfig(programs=(56, 73), pitches=(60, 64), velocities=(100,), seed=5)
-    a = render_corpus(tmp_path / "a", cfg, workers=1, progress=False)
-    b = render_corpus(tmp_path / "b", cfg, workers=2, progress=False)
-    assert a["splits"] == b["splits"]
+    # Both renders run in one fresh interpreter: state left by earlier tests in this process (the
+    # autoencoder tests' torch work) changed in-process FluidSynth output in the full suite.
+    script = (
+        "import json, sys\n"
+        "from workbench.corpus.render import RenderConfig, render_corpus\n"
+        "cfg = RenderConfig(programs=(56, 73), pitches=(60, 64), velocities=(100,), seed=5)\n"
+        f"a = render_corpus({str(tmp_path / 'a')!r}, cfg, workers=1, progress=False)\n"
+        f"b = render_corpus({str(tmp_path / 'b')!r}, cfg, workers=2, progress=False)\n"
+        "print(json.dumps([a['splits'], b['splits']]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=170)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    a_splits, b_splits = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert a_splits == b_splits
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.wav"))
     assert files
     for f in files:
-        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+        same = (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+        assert same, f  # compared as a bool: pytest's diff of two WAVs' bytes takes minutes
     assert (tmp_path / "a" / "nsynth-train" / "examples.json").read_text() == \
         (tmp_path / "b" / "nsynth-train" / "examples.json").read_text()
 
