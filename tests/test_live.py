@@ -275,6 +275,7 @@ def test_portaudio_sees_a_jack_server_after_rescan(tmp_path):
 
 
 @needs_jack
+@pytest.mark.slow  # under CPU load the block-log reconstruction drifts (seen in CI at load > 2): make test-all
 def test_live_cepstral_equals_offline_through_jack(jack, live_material, tmp_path):
     from effects.cepstral import CepstralEffect
 
@@ -292,6 +293,7 @@ def test_live_cepstral_equals_offline_through_jack(jack, live_material, tmp_path
 
 
 @needs_jack
+@pytest.mark.slow  # under CPU load the block-log reconstruction drifts (seen in CI at load > 2): make test-all
 def test_live_autoencoder_equals_offline_through_jack(jack, live_material, tiny_run, tmp_path):
     from effects.autoencoder import AutoencoderEffect
 
