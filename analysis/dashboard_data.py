@@ -10,7 +10,6 @@ mixing effect when a multi-instrument model exists.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import tempfile
@@ -32,7 +31,7 @@ __all__ = [
     "guess_family", "target_choices", "COMPARE_METHODS", "make_effect", "spectrogram_db", "compare_method",
     "scan_reports", "load_eval_report", "filter_notes", "eval_audio_paths", "track_file", "note_window",
     "load_embedding", "note_audio_path", "load_probe_report", "read_confusion_csv", "load_pitch_cnn_report",
-    "load_mesh", "latent_mix_available", "multi_instrument_runs", "latent_mix_shape", "render_latent_mix", "COMMANDS",
+    "load_mesh", "multi_instrument_runs", "latent_mix_shape", "render_latent_mix", "COMMANDS",
 ]
 
 ROOT_ENV = {"data": "WORKBENCH_DATA", "runs": "WORKBENCH_RUNS", "reports": "WORKBENCH_REPORTS"}
@@ -703,22 +702,6 @@ def load_mesh(folder) -> dict:
 # latent mixing
 
 
-def latent_mix_available() -> bool:
-    """Whether the latent mixing effect (``effects/latent_mix.py``) is part of this checkout.
-
-    Only a module beside :mod:`effects.base` counts: an editable install elsewhere can make
-    another checkout's file importable, built against code this one does not have.
-    """
-    import effects
-
-    try:
-        spec = importlib.util.find_spec("effects.latent_mix")
-    except (ImportError, ValueError):
-        return False
-    here = [Path(p).resolve() for p in effects.__path__]
-    return spec is not None and spec.origin is not None and Path(spec.origin).resolve().parent in here
-
-
 def multi_instrument_runs(runs) -> list[Path]:
     """Run folders of multi-instrument autoencoders: weights present and instrument ``codes`` in meta.json."""
     return [r for r in list_runs(runs) if (info := run_info(r))["codes"] and info["has_weights"]]
@@ -726,8 +709,6 @@ def multi_instrument_runs(runs) -> list[Path]:
 
 def latent_mix_shape(model) -> tuple[list[str], int]:
     """``(codes, latent_dim)`` of a multi-instrument run, as the latent mixing effect reads them."""
-    if not latent_mix_available():
-        raise ParameterError("latent mixing needs effects/latent_mix.py, which this checkout does not have")
     from effects.latent_mix import LatentMixEffect
 
     fx = LatentMixEffect(model=str(model))
@@ -756,8 +737,6 @@ def render_latent_mix(audio: np.ndarray, sr: int, *, model, morph: np.ndarray | 
         ``output (samples,)`` at ``sr``, ``trajectory (frames, latent_dim)``, ``frame_seconds``
         (time between latent frames), ``codes`` and ``latent_dim``.
     """
-    if not latent_mix_available():
-        raise ParameterError("latent mixing needs effects/latent_mix.py, which this checkout does not have")
     from effects.latent_mix import LatentMixEffect
 
     info = run_info(model)

@@ -30,6 +30,17 @@ def empty_state(what: str, command: str) -> None:
     st.code(command, language="bash")
 
 
+def pick_folder(label: str, folders, *, key: str, roots_: tuple = ()):
+    """A selectbox of report or run folders, shown relative to the first root that holds each."""
+    def rel(p):
+        for root in roots_:
+            if p.is_relative_to(root):
+                return str(p.relative_to(root))
+        return str(p)
+
+    return st.selectbox(label, folders, format_func=rel, key=key)
+
+
 def mtime(path) -> float:
     """Modification time, so cached reads notice a rewritten file."""
     try:

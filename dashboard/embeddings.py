@@ -26,8 +26,7 @@ found = dd.scan_reports(roots.reports)["embedding"]
 if not found:
     common.empty_state(f"No embedding maps under {roots.reports} yet", dd.COMMANDS["embedding"])
     st.stop()
-folder = st.selectbox("Maps", found, format_func=lambda p: str(p.relative_to(roots.reports)) if
-                      p.is_relative_to(roots.reports) else str(p), key="embed_folder")
+folder = common.pick_folder("Maps", found, key="embed_folder", roots_=(roots.reports,))
 files = dd.embedding_files(folder)
 c1, c2 = st.columns(2)
 method = c1.radio("Method", list(files), format_func=lambda m: NAMES.get(m, m), horizontal=True, key="embed_method")

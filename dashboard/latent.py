@@ -32,10 +32,8 @@ st.caption("A multi-instrument autoencoder is conditioned on an instrument code;
            "moving latent units changes the timbre between and beyond the instruments it learned.")
 roots = common.roots()
 models = dd.multi_instrument_runs(roots.runs)
-if not dd.latent_mix_available() or not models:
-    missing = ("this checkout has no latent mixing effect (effects/latent_mix.py) yet, and "
-               if not dd.latent_mix_available() else "")
-    common.empty_state(f"No multi-instrument model yet: {missing}no run under {roots.runs} has instrument codes "
+if not models:
+    common.empty_state(f"No multi-instrument model yet: no run under {roots.runs} has instrument codes "
                        "in its meta.json", dd.COMMANDS["multi"])
     st.stop()
 

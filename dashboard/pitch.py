@@ -27,8 +27,7 @@ if not found:
     common.empty_state(f"No evaluation report under {roots.reports} yet (`make demo` writes one to "
                        f"{roots.reports}/demo/scoreboard)", dd.COMMANDS["evaluation"])
     st.stop()
-folder = st.selectbox("Report", found, format_func=lambda p: str(p.relative_to(roots.reports)) if
-                      p.is_relative_to(roots.reports) else str(p), key="pitch_report")
+folder = common.pick_folder("Report", found, key="pitch_report", roots_=(roots.reports,))
 rep = _report(str(folder), common.mtime(folder / "notes.csv"))
 p = rep["protocol"]
 if p:

@@ -17,13 +17,6 @@ roots = common.roots()
 found = dd.scan_reports(roots.reports)
 
 
-def _rel(p):
-    for root in (roots.reports, roots.runs):
-        if p.is_relative_to(root):
-            return str(p.relative_to(root))
-    return str(p)
-
-
 runs_tab, probe_tab, cnn_tab, mesh_tab = st.tabs(["Training runs", "Probes", "Pitch CNN", "Chroma mesh"],
                                                 key="runs_tabs")  # a key keeps the open tab across reruns
 
@@ -63,7 +56,7 @@ with probe_tab:
     if not found["probe"]:
         common.empty_state(f"No probe report under {roots.reports} yet", dd.COMMANDS["probe"])
     else:
-        folder = st.selectbox("Probe report", found["probe"], format_func=_rel, key="probe_report")
+        folder = common.pick_folder("Probe report", found["probe"], key="probe_report", roots_=(roots.reports, roots.runs))
         rep = dd.load_probe_report(folder)
         res = rep["results"]
         st.caption(f"label {res.get('label')} · {res.get('train_notes')} train+valid notes in {res.get('folds')} "
@@ -88,7 +81,7 @@ with cnn_tab:
     if not found["pitchcnn"]:
         common.empty_state(f"No pitch-CNN report under {roots.reports} yet", dd.COMMANDS["pitchcnn"])
     else:
-        folder = st.selectbox("Pitch-CNN report", found["pitchcnn"], format_func=_rel, key="cnn_report")
+        folder = common.pick_folder("Pitch-CNN report", found["pitchcnn"], key="cnn_report", roots_=(roots.reports, roots.runs))
         rep = dd.load_pitch_cnn_report(folder)
         r = rep["results"]
         c = st.columns(4)
@@ -109,7 +102,7 @@ with mesh_tab:
     if not found["mesh"]:
         common.empty_state(f"No chroma mesh maps under {roots.reports} yet", dd.COMMANDS["mesh"])
     else:
-        folder = st.selectbox("Mesh", found["mesh"], format_func=_rel, key="mesh_folder")
+        folder = common.pick_folder("Mesh", found["mesh"], key="mesh_folder", roots_=(roots.reports, roots.runs))
         mesh = dd.load_mesh(folder)
         if mesh["images"]:
             cols = st.columns(2)

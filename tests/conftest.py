@@ -76,16 +76,13 @@ def tiny_run(tmp_path_factory, trumpet_melodies) -> Path:
 
 @pytest.fixture(scope="session")
 def multi_run(tmp_path_factory, small_corpus) -> Path:
-    """A small two-instrument (brass, flute) autoencoder with a one-hot instrument code."""
-    from models.train import train
-    from workbench.config import make_config
-    from workbench.corpus.select import target_labels
-
+    """A small two-instrument (brass, flute) autoencoder with a one-hot instrument code, trained
+    with the command a user types (and the dashboard's empty state shows)."""
     out = tmp_path_factory.mktemp("run") / "multi"
-    target = f"{small_corpus}:family=brass+flute,split=train"
-    cfg = make_config(preset="nsynth", overrides=[*TINY_MODEL, "model.condition=onehot", "train.epochs=6"], seed=0)
-    paths, labels = target_labels(target)
-    train(paths, cfg, out, labels=labels, progress=False, describe={"target": target})
+    sets = [a for kv in [*TINY_MODEL, "model.condition=onehot", "train.epochs=6"] for a in ("--set", kv)]
+    r = run_cli("train", "--target", f"{small_corpus}:family=brass+flute,split=train", "--preset", "nsynth", *sets,
+                "--out", str(out))
+    assert r.returncode == 0, r.stderr
     return out
 
 
