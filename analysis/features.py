@@ -137,13 +137,13 @@ class LatentStats(TransformerMixin, BaseEstimator):
         return f"{st.st_size}|{st.st_mtime_ns}"
 
     def transform(self, X) -> np.ndarray:
-        from models.lstm_ae import prepare_input, stack_context
+        from models.lstm_ae import input_options, prepare_input, stack_context
         from workbench.spectral import causal_frames
 
         if not hasattr(self, "run_"):
             self.fit(X)
         cfg, m = self.run_.config, self.run_.config.model
-        io = dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db)
+        io = input_options(m)
         X = as_batch(X)
         rows = []
         with torch.inference_mode():

@@ -56,7 +56,7 @@ def _decode_frames(run: LoadedRun, z: torch.Tensor, *, chroma: int | None, instr
     m = run.config.model
     if m.output != "spectrum":
         raise ParameterError("synthesis from the latent needs a model whose decoder makes the whole frame; this run "
-                             "has model.output='residual' (it only corrects an input frame): train one with "
+                             f"has model.output={m.output!r} (it only shapes an input frame): train one with "
                              "--set model.output=spectrum")
     if chroma is not None and not m.chroma:
         raise ParameterError("chroma= given, but this model was not trained with model.chroma=true")

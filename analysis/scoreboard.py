@@ -48,10 +48,12 @@ class TimbreProbe:
         Crop of each training note, in s (output notes of the protocol last 0.5-1 s).
     families : sequence of str, optional
         Only these families (e.g. the two ends of a latent mix); default all in the corpus.
+    splits : sequence of str
+        Corpus splits it is fitted on (``train`` alone keeps the valid instruments unseen too).
     """
 
-    def __init__(self, *, seconds: float = 1.0, families=None, seed: int = 0):
-        self.seconds, self.families, self.seed = seconds, families, seed
+    def __init__(self, *, seconds: float = 1.0, families=None, splits=("train", "valid"), seed: int = 0):
+        self.seconds, self.families, self.splits, self.seed = seconds, families, tuple(splits), seed
 
     def fit(self, corpus, *, progress: bool = False) -> TimbreProbe:
         from sklearn.pipeline import make_pipeline
@@ -62,9 +64,10 @@ class TimbreProbe:
         from analysis.features import MFCCStats
         from workbench.corpus.nsynth import NSynth
 
-        ds = NSynth(corpus, split=["train", "valid"], family=list(self.families) if self.families else None)
+        ds = NSynth(corpus, split=list(self.splits), family=list(self.families) if self.families else None)
         if not len(ds):
-            raise ParameterError(f"corpus={str(corpus)!r} has no train/valid notes to fit the timbre probe on")
+            raise ParameterError(f"corpus={str(corpus)!r} has no {'/'.join(self.splits)} notes to fit the timbre "
+                                 f"probe on")
         self.sr_ = int(ds.examples[0]["sample_rate"])
         n = int(self.seconds * self.sr_)
         self.features_ = MFCCStats(sr=self.sr_)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from models.checkpoint import LoadedRun
-from models.lstm_ae import decompress, prepare_input, stack_context
+from models.lstm_ae import decompress, input_options, prepare_input, stack_context
 from workbench.audio import load
 from workbench.corpus.truth import pyin_f0
 from workbench.metrics import log_spectral_distance, spectral_convergence
@@ -74,7 +74,7 @@ def reconstruction(run: LoadedRun, paths) -> dict:
     frame's energy: the best a model with no frame-wise knowledge could do).
     """
     c, m = run.config, run.config.model
-    io = dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db)
+    io = input_options(m)
     refs, ests, means = [], [], []
     for p in paths:
         y, _ = load(p, sr=c.audio.sr, mono=True)

@@ -5,6 +5,10 @@
 trained first (timed separately, reused from runs/ when present), then the scoreboard runs.
 
     python benchmarks/bench_protocol.py [--corpus data/gm] [--train-seconds 60] [--out reports/eval]
+        [--runs runs] [--set model.whiten=30 --set model.output=envelope] [--methods autoencoder,dry]
+
+``--set`` trains the class models with those settings (give them their own ``--runs`` folder:
+a class model already there is reused whatever its settings).
 
 Needs the demo corpus (`make demo`). Prints the training time, the protocol's wall time and the table.
 """
@@ -31,6 +35,9 @@ def main() -> int:
     ap.add_argument("--out", default="reports/eval")
     ap.add_argument("--melodies", type=int, default=5)
     ap.add_argument("--notes", type=int, default=20)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="training setting for the class models (repeatable)")
+    ap.add_argument("--methods", default="autoencoder,cepstral,mosaic,dry")
     args = ap.parse_args()
     if not Path(args.corpus).is_dir():
         print(f"skipped: {args.corpus} is missing (run `make demo` first)")
@@ -39,13 +46,14 @@ def main() -> int:
     trained = []
     for fam in DEFAULT_CLASSES:
         had = (Path(args.runs) / f"eval-{fam}" / "model.safetensors").is_file()
-        class_run(fam, corpus=args.corpus, runs=args.runs, train_seconds=args.train_seconds, progress=False)
+        class_run(fam, corpus=args.corpus, runs=args.runs, train_seconds=args.train_seconds, overrides=args.set,
+                  progress=False)
         if not had:
             trained.append(fam)
     train_s = time.perf_counter() - t
     protocol = Protocol(melodies=args.melodies, notes=args.notes, classes=DEFAULT_CLASSES)
-    factories = method_factories(["autoencoder", "cepstral", "mosaic", "dry"], corpus=args.corpus, runs=args.runs,
-                                 train_seconds=args.train_seconds, progress=False)
+    factories = method_factories(args.methods.split(","), corpus=args.corpus, runs=args.runs,
+                                 train_seconds=args.train_seconds, train_overrides=args.set, progress=False)
     t = time.perf_counter()
     res = run_scoreboard(protocol, factories, corpus=args.corpus, out=args.out, progress=False)
     wall = time.perf_counter() - t

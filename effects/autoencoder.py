@@ -12,7 +12,7 @@ import torch
 
 from effects.frame_effect import FrameEffect, match_energy, unit_phase
 from models.checkpoint import LoadedRun, load_run
-from models.lstm_ae import decompress, prepare_input, stack_context
+from models.lstm_ae import decompress, input_options, prepare_input, stack_context
 from workbench.errors import ParameterError
 from workbench.spectral import chroma_onehot
 
@@ -52,7 +52,7 @@ class AutoencoderEffect(FrameEffect):
                          gain_db=gain_db)
         self.set_params(instrument=instrument if instrument is not None else (self.codes[0] if self.codes else None))
         self.model_sr = cfg.audio.sr
-        self._io = dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db)
+        self._io = input_options(m)
         self._decomp = dict(mode=m.compression, power=m.power, log_range_db=m.log_range_db)
         self.context = m.context
         self.latent_dim = m.latent

@@ -23,7 +23,7 @@ import torch
 
 from effects.autoencoder import AutoencoderEffect
 from models.checkpoint import LoadedRun
-from models.lstm_ae import prepare_input, stack_context
+from models.lstm_ae import input_options, prepare_input, stack_context
 from workbench.audio import load
 from workbench.errors import ParameterError
 from workbench.spectral import causal_frames, chroma_onehot
@@ -36,7 +36,7 @@ MODES = ("blend", "shift", "linear", "morph")
 def note_latents(run: LoadedRun, paths, *, floor_db: float = -40.0) -> np.ndarray:
     """Mean latent of each file's loud frames (within ``floor_db`` of its loudest): ``(files, latent)``."""
     cfg, m = run.config, run.config.model
-    io = dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db)
+    io = input_options(m)
     rows = []
     with torch.inference_mode():
         for p in paths:

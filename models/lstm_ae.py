@@ -2,8 +2,10 @@
 
 Input: the magnitude of the current STFT frame and of the ``context`` frames before it, each
 normalised to its own shape (the gain is carried outside the network, seed 002) and
-compressed. Dense encoder -> LSTM (state carried across frames) -> bottleneck (sigmoid or
-leaky ReLU) -> dense decoder -> ``n_bins`` non-negative compressed magnitudes.
+compressed; optionally whitened first (divided by its own cepstral envelope), so the network
+sees the harmonics and noise but not the input's timbre. Dense encoder -> LSTM (state carried
+across frames) -> bottleneck (sigmoid or leaky ReLU) -> dense decoder -> ``n_bins``
+non-negative compressed magnitudes.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from torch import nn
 
 from workbench.errors import ParameterError
 
-__all__ = ["LSTMAutoencoder", "normalize_frames", "compress", "decompress", "stack_context", "prepare_input"]
+__all__ = ["LSTMAutoencoder", "normalize_frames", "compress", "decompress", "stack_context", "prepare_input",
+           "input_options", "whiten_frames"]
 
 _TINY = 1e-8
 CHROMA = 12
@@ -73,10 +76,34 @@ def stack_context(frames: torch.Tensor, context: int, history: torch.Tensor | No
     return full.unfold(1, context + 1, 1).permute(0, 1, 3, 2)  # (B, T, context + 1, F)
 
 
-def prepare_input(mag: torch.Tensor, *, normalize: str, compression: str, power: float, log_range_db: float):
-    """Magnitudes ``(..., bins)`` -> (compressed shapes, gains) as the network sees them."""
+def whiten_frames(mag: torch.Tensor, *, order: int) -> torch.Tensor:
+    """Magnitude frames ``(..., bins)`` divided by their cepstral envelope of ``order`` (fine structure).
+
+    Silent frames stay zero.
+    """
+    from workbench.spectral import cepstral_envelope
+
+    env = cepstral_envelope(mag.clamp_min(1e-9)[..., None], order=min(int(order), mag.shape[-1] - 2))[..., 0]
+    return mag / env
+
+
+def prepare_input(mag: torch.Tensor, *, normalize: str, compression: str, power: float, log_range_db: float,
+                  whiten: int = 0):
+    """Magnitudes ``(..., bins)`` -> (compressed shapes, gains) as the network sees them.
+
+    ``whiten`` > 0 divides each frame by its cepstral envelope of that order before normalising;
+    the gain is always the original frame's (its level, whatever the shape fed to the network).
+    """
     shape, gain = normalize_frames(mag, mode=normalize)
+    if whiten:
+        shape = normalize_frames(whiten_frames(mag, order=whiten), mode=normalize)[0]
     return compress(shape, mode=compression, power=power, log_range_db=log_range_db), gain
+
+
+def input_options(m) -> dict:
+    """The :func:`prepare_input` keywords of a ``ModelConfig`` (what every user of a run needs)."""
+    return dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db,
+                whiten=m.whiten)
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
@@ -102,11 +129,16 @@ class LSTMAutoencoder(nn.Module):
     latent : int
         Bottleneck width.
     bottleneck : {"sigmoid", "leaky_relu"}
-    output : {"residual", "spectrum"}
+    output : {"residual", "spectrum", "envelope"}
         ``spectrum`` (seed 003): the decoder alone produces the frame. ``residual``: the decoder's
         output is added to the current input frame (compressed domain), so the harmonics come
         from the input and the network learns the correction towards the instrument; it
         converges in minutes on a CPU where the plain decoder first collapses to a mean frame.
+        ``envelope``: the decoder's output (through softplus) multiplies the current input frame
+        bin by bin; the compression is a power law, so this applies a gain curve to the input's
+        harmonics. With whitened input (``ModelConfig.whiten``) the decoder must supply the whole
+        envelope, from the latent and the instrument code: a learned, context-aware
+        cross-synthesis in which the code cannot be ignored.
 
     Shapes
     ------
@@ -133,8 +165,8 @@ class LSTMAutoencoder(nn.Module):
         self.code_embed = nn.Linear(self.n_codes, int(code_dim), bias=False) if condition == "embedding" else None
         cond = (self.n_codes if condition == "onehot" else int(code_dim) if condition == "embedding" else 0)
         cond += CHROMA if self.chroma else 0
-        if output not in ("residual", "spectrum"):
-            raise ParameterError(f"output={output!r} is not valid; expected 'residual' or 'spectrum'")
+        if output not in ("residual", "spectrum", "envelope"):
+            raise ParameterError(f"output={output!r} is not valid; expected 'residual', 'spectrum' or 'envelope'")
         self.output = output
         if bottleneck not in ("sigmoid", "leaky_relu"):
             raise ParameterError(f"bottleneck={bottleneck!r} is not valid; expected 'sigmoid' or 'leaky_relu'")
@@ -216,13 +248,19 @@ class LSTMAutoencoder(nn.Module):
         """Latent ``(..., latent)`` -> non-negative compressed magnitudes ``(..., n_bins)``.
 
         A ``residual`` model adds the decoder output to ``current`` (the current input frame,
-        compressed, ``(..., n_bins)``); without it (synthesis from the latent alone) the decoder
-        output is used as is. ``code`` ``(..., codes)`` and ``chroma`` ``(..., 12)`` condition a
+        compressed, ``(..., n_bins)``), an ``envelope`` model multiplies ``current`` by it (after
+        softplus); without ``current`` (synthesis from the latent alone) the decoder output is
+        used as is (an ``envelope`` model needs it). ``code`` ``(..., codes)`` and ``chroma`` ``(..., 12)`` condition a
         model built with ``condition`` / ``chroma`` (see :meth:`condition_vector`).
         """
         if self.condition != "none" or self.chroma:
             z = torch.cat([z, self.condition_vector(z, code, chroma)], dim=-1)
         h = self.out(self.decoder(z))
+        if self.output == "envelope":
+            if current is None:
+                raise ParameterError("an output='envelope' model shapes an input frame; it cannot decode from the "
+                                     "latent alone")
+            return current.clamp_min(0) * nn.functional.softplus(h)
         if self.output == "residual" and current is not None:
             h = h + current
         return torch.relu(h)

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
 from models.augment import add_noise, random_envelope, shift_pitch, whiten
 from models.checkpoint import save_run
-from models.lstm_ae import LSTMAutoencoder, prepare_input, stack_context
+from models.lstm_ae import LSTMAutoencoder, input_options, prepare_input, stack_context
 from workbench.audio import load
 from workbench.config import Config
 from workbench.errors import ParameterError
@@ -119,9 +119,9 @@ class FrameSequences(Dataset):
             if t.noise_db > -200:
                 level = t.noise_db - 20 * float(torch.rand((), generator=g))
                 noisy = add_noise(noisy, level_db=level, generator=g)
-        kw = dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db)
+        kw = input_options(m)
         x, _ = prepare_input(noisy, **kw)
-        y, _ = prepare_input(clean[C:], **kw)
+        y, _ = prepare_input(clean[C:], **{**kw, "whiten": 0})  # the target keeps its envelope
         x = stack_context(x[C:][None], C, x[:C][None])[0]
         n_codes = len(m.codes) if m.condition != "none" else 0
         code = torch.nn.functional.one_hot(torch.full((L,), self.codes[ci]), n_codes).float() if n_codes \

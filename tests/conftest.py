@@ -76,10 +76,12 @@ def tiny_run(tmp_path_factory, trumpet_melodies) -> Path:
 
 @pytest.fixture(scope="session")
 def multi_run(tmp_path_factory, small_corpus) -> Path:
-    """A small two-instrument (brass, flute) autoencoder with a one-hot instrument code, trained
-    with the command a user types (and the dashboard's empty state shows)."""
+    """A small two-instrument (brass, flute) autoencoder with a one-hot instrument code, whitened
+    input and an envelope decoder, trained with the command a user types (and the dashboard's
+    empty state shows)."""
     out = tmp_path_factory.mktemp("run") / "multi"
-    sets = [a for kv in [*TINY_MODEL, "model.condition=onehot", "train.epochs=6"] for a in ("--set", kv)]
+    sets = [a for kv in [*TINY_MODEL, "model.condition=onehot", "model.whiten=30", "model.output=envelope",
+                         "train.epochs=6"] for a in ("--set", kv)]
     r = run_cli("train", "--target", f"{small_corpus}:family=brass+flute,split=train", "--preset", "nsynth", *sets,
                 "--out", str(out))
     assert r.returncode == 0, r.stderr

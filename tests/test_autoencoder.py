@@ -18,7 +18,7 @@ from workbench.config import PRESETS, config_hash, make_config
 from workbench.errors import ParameterError
 
 
-@pytest.mark.parametrize("output", ["residual", "spectrum"])
+@pytest.mark.parametrize("output", ["residual", "spectrum", "envelope"])
 @pytest.mark.parametrize("bottleneck", ["sigmoid", "leaky_relu"])
 def test_shapes_and_step_equals_sequence(output, bottleneck):
     torch.manual_seed(0)
@@ -59,6 +59,25 @@ def test_frame_transforms():
     assert (ctx[0, 0, :2] == 0).all()
 
 
+def test_whitened_input_loses_the_envelope_and_keeps_the_level():
+    from models.lstm_ae import prepare_input, whiten_frames
+    from workbench.spectral import cepstral_envelope
+
+    k = torch.arange(257.0)
+    comb = torch.cos(torch.pi * k / 12) ** 8 + 1e-3  # harmonics every 24 bins
+    dark, bright = 3 * torch.exp(-k / 40), 0.2 * torch.exp(k / 80)
+    opts = dict(normalize="max", compression="power", power=0.3, log_range_db=80.0)
+    xd, gd = prepare_input((dark * comb)[None], **opts, whiten=30)
+    xb, gb = prepare_input((bright * comb)[None], **opts, whiten=30)
+    # the same harmonics under two envelopes 40 dB apart at the top look alike once whitened
+    assert (xd - xb).abs().max() < 0.05 < (prepare_input((dark * comb)[None], **opts)[0] - xb).abs().max()
+    torch.testing.assert_close(gd, (dark * comb).amax()[None, None])  # the gain is the frame's own
+    w = whiten_frames((dark * comb)[None], order=30)
+    flat = cepstral_envelope(w[..., None].clamp_min(1e-9), order=30)[..., 0]
+    assert torch.allclose(flat, torch.ones_like(flat), rtol=1e-3)
+    assert (prepare_input(torch.zeros(2, 257), **opts, whiten=30)[0] == 0).all()
+
+
 def test_config_presets_overrides_and_hash(tmp_path):
     cfg = make_config(preset="low-latency", overrides=["train.epochs=5", "model.encoder=32,16"], seed=3)
     assert (cfg.audio.sr, cfg.audio.n_fft, cfg.audio.hop_length) == (44100, 512, 128)
@@ -80,6 +99,7 @@ def test_config_presets_overrides_and_hash(tmp_path):
     ({"overrides": ["train.epoch=3"]}, "train.epoch is not a setting"),
     ({"overrides": ["audio.hop_length=600"]}, "hop_length=600 must not exceed n_fft=512|at most n_fft/2"),
     ({"overrides": ["model.output=wave"]}, "model.output='wave' is not valid"),
+    ({"overrides": ["model.whiten=-4"]}, "model.whiten=-4 must be a cepstral order between 0"),
     ({"overrides": ["train.pitch_shift=5,-5"]}, "train.pitch_shift=\\(5.0, -5.0\\)"),
     ({"file": "/nonexistent.toml"}, "does not exist"),
 ])

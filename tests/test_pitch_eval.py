@@ -128,6 +128,17 @@ def test_target_material_scores_higher_timbre_accuracy_than_the_input(sung_input
         assert on_target > on_input + 0.5, (family, on_target, on_input)
 
 
+def test_timbre_probe_fits_on_the_splits_asked_for(small_corpus):
+    from analysis.scoreboard import TimbreProbe
+
+    probe = TimbreProbe(families=("flute", "reed"), splits=("train",)).fit(small_corpus)
+    assert probe.classes_ == ["flute", "reed"]
+    with pytest.raises(ParameterError, match=r"split='nope' is not valid"):
+        TimbreProbe(families=("flute",), splits=("nope",)).fit(small_corpus)
+    with pytest.raises(ParameterError, match=r"has no valid notes to fit the timbre probe on"):
+        TimbreProbe(families=("vocal",), splits=("valid",)).fit(small_corpus)
+
+
 def test_bad_inputs(tmp_path):
     with pytest.raises(ParameterError, match="melodies=0 must be a positive integer"):
         Protocol(melodies=0).validate()

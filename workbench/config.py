@@ -45,7 +45,9 @@ class ModelConfig:
     latent: int = 32
     bottleneck: str = "sigmoid"  # or "leaky_relu"
     decoder: tuple[int, ...] = (256, 512)
-    output: str = "residual"  # "residual" (decoder corrects the input frame) or "spectrum" (seed 003)
+    # "residual" (decoder corrects the input frame), "spectrum" (seed 003) or "envelope" (decoder
+    # gives a gain curve for the input frame; with whiten > 0 the whole envelope comes from it)
+    output: str = "residual"
     normalize: str = "max"  # per-frame shape: "max" (unit peak) or "norm" (unit L2)
     # "power": m ** power (measured best for the residual decoder: MFCC distance of the demo's
     # transfer 119 vs 156 with "log", whose 80 dB range weights the noise floor like the
@@ -63,6 +65,10 @@ class ModelConfig:
     # MANNe (seed 002): one-hot chroma (argmax of the frame's chromagram) joined to the input
     # and skipped to the bottleneck, so synthesis can ask for a pitch class.
     chroma: bool = False
+    # Cepstral order of the envelope divided out of the input frames before the encoder (0: off).
+    # The network then sees pitch and noise but not the input's timbre, so the decoder (and its
+    # instrument code) must supply the envelope: use with output="envelope".
+    whiten: int = 0
 
     def validate(self) -> None:
         if not 0 <= self.context <= 32:
@@ -74,7 +80,9 @@ class ModelConfig:
             raise ParameterError(f"model.lstm={self.lstm} and model.latent={self.latent} must be positive")
         _choice("model.bottleneck", self.bottleneck, ("sigmoid", "leaky_relu"))
         _choice("model.normalize", self.normalize, ("max", "norm"))
-        _choice("model.output", self.output, ("residual", "spectrum"))
+        _choice("model.output", self.output, ("residual", "spectrum", "envelope"))
+        if not 0 <= self.whiten <= 200:
+            raise ParameterError(f"model.whiten={self.whiten} must be a cepstral order between 0 (off) and 200")
         _choice("model.compression", self.compression, ("power", "log", "none"))
         if not 0 < self.power <= 1:
             raise ParameterError(f"model.power={self.power} must be in (0, 1]")
