@@ -63,12 +63,12 @@ def main() -> int:
         #   probe fitted on the train split only, so they are unseen by the probe as well.
         probes = {"voice": TimbreProbe(families=("brass", "flute"), splits=("train", "valid", "test")).fit(args.corpus),
                   "notes": TimbreProbe(families=("brass", "flute"), splits=("train",)).fit(args.corpus)}
-        voice = sorted(Path(args.voice).glob("sung_*.wav"))[: args.notes]
+        voice = [load(p, sr=16000, mono=True)[0][0] for p in sorted(Path(args.voice).glob("sung_*.wav"))[: args.notes]]
         res["curve"], res["curve_inputs"] = {}, {}
         for src, dst in (("brass", "flute"), ("flute", "brass")):
             paths = NSynth(args.corpus, family=src, split=["valid", "test"]).paths()
             paths = [paths[i] for i in np.linspace(0, len(paths) - 1, min(args.notes, len(paths))).astype(int)]
-            materials = {"voice": [load(p, sr=16000, mono=True)[0][0] for p in voice],
+            materials = {"voice": voice,
                          "notes": [load(p, sr=16000, mono=True)[0][0][:48000] for p in paths]}
             for kind, inputs in materials.items():
                 if not inputs:

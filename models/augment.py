@@ -59,8 +59,11 @@ def random_envelope(bins: int, *, order: int, std_db: float, generator: torch.Ge
 
 
 def whiten(mag: torch.Tensor, *, order: int = 30) -> torch.Tensor:
-    """Divide magnitude frames ``(T, bins)`` by their own cepstral envelope (fine structure only)."""
-    env = cepstral_envelope(mag.T.clamp_min(1e-9), order=min(order, mag.shape[1] - 2)).T
+    """Divide magnitude frames ``(..., bins)`` by their own cepstral envelope (fine structure only).
+
+    Silent frames stay zero. Used by the envelope augmentation and by ``model.whiten``.
+    """
+    env = cepstral_envelope(mag.clamp_min(1e-9)[..., None], order=min(int(order), mag.shape[-1] - 2))[..., 0]
     return mag / env
 
 

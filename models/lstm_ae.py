@@ -13,10 +13,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from models import augment
 from workbench.errors import ParameterError
 
 __all__ = ["LSTMAutoencoder", "normalize_frames", "compress", "decompress", "stack_context", "prepare_input",
-           "input_options", "whiten_frames"]
+           "input_options"]
 
 _TINY = 1e-8
 CHROMA = 12
@@ -76,27 +77,17 @@ def stack_context(frames: torch.Tensor, context: int, history: torch.Tensor | No
     return full.unfold(1, context + 1, 1).permute(0, 1, 3, 2)  # (B, T, context + 1, F)
 
 
-def whiten_frames(mag: torch.Tensor, *, order: int) -> torch.Tensor:
-    """Magnitude frames ``(..., bins)`` divided by their cepstral envelope of ``order`` (fine structure).
-
-    Silent frames stay zero.
-    """
-    from workbench.spectral import cepstral_envelope
-
-    env = cepstral_envelope(mag.clamp_min(1e-9)[..., None], order=min(int(order), mag.shape[-1] - 2))[..., 0]
-    return mag / env
-
-
 def prepare_input(mag: torch.Tensor, *, normalize: str, compression: str, power: float, log_range_db: float,
                   whiten: int = 0):
     """Magnitudes ``(..., bins)`` -> (compressed shapes, gains) as the network sees them.
 
-    ``whiten`` > 0 divides each frame by its cepstral envelope of that order before normalising;
-    the gain is always the original frame's (its level, whatever the shape fed to the network).
+    ``whiten`` > 0 divides each frame's shape by its cepstral envelope of that order
+    (:func:`models.augment.whiten`, level-independent) and normalises it again; the gain is
+    always the original frame's (its level, whatever the shape fed to the network).
     """
     shape, gain = normalize_frames(mag, mode=normalize)
     if whiten:
-        shape = normalize_frames(whiten_frames(mag, order=whiten), mode=normalize)[0]
+        shape = normalize_frames(augment.whiten(shape, order=whiten), mode=normalize)[0]
     return compress(shape, mode=compression, power=power, log_range_db=log_range_db), gain
 
 

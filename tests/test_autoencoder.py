@@ -60,7 +60,8 @@ def test_frame_transforms():
 
 
 def test_whitened_input_loses_the_envelope_and_keeps_the_level():
-    from models.lstm_ae import prepare_input, whiten_frames
+    from models.augment import whiten
+    from models.lstm_ae import prepare_input
     from workbench.spectral import cepstral_envelope
 
     k = torch.arange(257.0)
@@ -72,7 +73,7 @@ def test_whitened_input_loses_the_envelope_and_keeps_the_level():
     # the same harmonics under two envelopes 40 dB apart at the top look alike once whitened
     assert (xd - xb).abs().max() < 0.05 < (prepare_input((dark * comb)[None], **opts)[0] - xb).abs().max()
     torch.testing.assert_close(gd, (dark * comb).amax()[None, None])  # the gain is the frame's own
-    w = whiten_frames((dark * comb)[None], order=30)
+    w = whiten((dark * comb)[None], order=30)
     flat = cepstral_envelope(w[..., None].clamp_min(1e-9), order=30)[..., 0]
     assert torch.allclose(flat, torch.ones_like(flat), rtol=1e-3)
     assert (prepare_input(torch.zeros(2, 257), **opts, whiten=30)[0] == 0).all()
