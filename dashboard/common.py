@@ -41,6 +41,15 @@ def pick_folder(label: str, folders, *, key: str, roots_: tuple = ()):
     return st.selectbox(label, folders, format_func=rel, key=key)
 
 
+def pick_report(r: dd.Roots, found: dict, kind: str, label: str, *, key: str, missing: str):
+    """The folder of ``kind`` (a key of :func:`analysis.dashboard_data.scan_reports`) the user picks,
+    or None after the empty state: ``missing`` and the command that writes one."""
+    if not found[kind]:
+        empty_state(missing, dd.COMMANDS[kind])
+        return None
+    return pick_folder(label, found[kind], key=key, roots_=(r.reports, r.runs))
+
+
 def mtime(path) -> float:
     """Modification time, so cached reads notice a rewritten file."""
     try:

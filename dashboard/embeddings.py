@@ -22,11 +22,10 @@ st.title("Embeddings")
 st.caption("Each point is a corpus note placed by its features (written by `workbench embed`). Colour it by "
            "family, pitch, velocity or source; click a point (2-D maps) or pick a note to hear it.")
 roots = common.roots()
-found = dd.scan_reports(roots.reports)["embedding"]
-if not found:
-    common.empty_state(f"No embedding maps under {roots.reports} yet", dd.COMMANDS["embedding"])
+folder = common.pick_report(roots, dd.scan_reports(roots.reports), "embedding", "Maps", key="embed_folder",
+                            missing=f"No embedding maps under {roots.reports} yet")
+if folder is None:
     st.stop()
-folder = common.pick_folder("Maps", found, key="embed_folder", roots_=(roots.reports,))
 files = dd.embedding_files(folder)
 c1, c2 = st.columns(2)
 method = c1.radio("Method", list(files), format_func=lambda m: NAMES.get(m, m), horizontal=True, key="embed_method")

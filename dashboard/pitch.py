@@ -22,12 +22,11 @@ st.title("Pitch evaluation")
 st.caption("Seed 003's protocol: random notes sung through every method; a note is lost when the output's "
            "median f0 strays more than the tolerance from it. Open a report, filter its notes and look at one.")
 roots = common.roots()
-found = dd.scan_reports(roots.reports)["evaluation"]
-if not found:
-    common.empty_state(f"No evaluation report under {roots.reports} yet (`make demo` writes one to "
-                       f"{roots.reports}/demo/scoreboard)", dd.COMMANDS["evaluation"])
+folder = common.pick_report(roots, dd.scan_reports(roots.reports), "evaluation", "Report", key="pitch_report",
+                            missing=f"No evaluation report under {roots.reports} yet (`make demo` writes one to "
+                                    f"{roots.reports}/demo/scoreboard)")
+if folder is None:
     st.stop()
-folder = common.pick_folder("Report", found, key="pitch_report", roots_=(roots.reports,))
 rep = _report(str(folder), common.mtime(folder / "notes.csv"))
 p = rep["protocol"]
 if p:

@@ -53,10 +53,9 @@ with runs_tab:
             st.json(meta, expanded=1)
 
 with probe_tab:
-    if not found["probe"]:
-        common.empty_state(f"No probe report under {roots.reports} yet", dd.COMMANDS["probe"])
-    else:
-        folder = common.pick_folder("Probe report", found["probe"], key="probe_report", roots_=(roots.reports, roots.runs))
+    folder = common.pick_report(roots, found, "probe", "Probe report", key="probe_report",
+                                missing=f"No probe report under {roots.reports} yet")
+    if folder is not None:
         rep = dd.load_probe_report(folder)
         res = rep["results"]
         st.caption(f"label {res.get('label')} · {res.get('train_notes')} train+valid notes in {res.get('folds')} "
@@ -78,10 +77,9 @@ with probe_tab:
                     st.dataframe([{"class": k, **v} for k, v in per.items()], hide_index=True)
 
 with cnn_tab:
-    if not found["pitchcnn"]:
-        common.empty_state(f"No pitch-CNN report under {roots.reports} yet", dd.COMMANDS["pitchcnn"])
-    else:
-        folder = common.pick_folder("Pitch-CNN report", found["pitchcnn"], key="cnn_report", roots_=(roots.reports, roots.runs))
+    folder = common.pick_report(roots, found, "pitchcnn", "Pitch-CNN report", key="cnn_report",
+                                missing=f"No pitch-CNN report under {roots.reports} yet")
+    if folder is not None:
         rep = dd.load_pitch_cnn_report(folder)
         r = rep["results"]
         c = st.columns(4)
@@ -99,10 +97,9 @@ with cnn_tab:
             st.dataframe([{"family": f, **v} for f, v in r["per_family"].items()], hide_index=True)
 
 with mesh_tab:
-    if not found["mesh"]:
-        common.empty_state(f"No chroma mesh maps under {roots.reports} yet", dd.COMMANDS["mesh"])
-    else:
-        folder = common.pick_folder("Mesh", found["mesh"], key="mesh_folder", roots_=(roots.reports, roots.runs))
+    folder = common.pick_report(roots, found, "mesh", "Mesh", key="mesh_folder",
+                                missing=f"No chroma mesh maps under {roots.reports} yet")
+    if folder is not None:
         mesh = dd.load_mesh(folder)
         if mesh["images"]:
             cols = st.columns(2)
