@@ -1,0 +1,123 @@
+"""Does the autoencoder sound like the instrument it learned? Candidates side by side (issue 13).
+
+For each instrument (GM trumpet, flute, violin, clarinet: 40 random melodies of 8 s each from
+`workbench corpus melodies`), each candidate configuration is trained within the demo's budget
+(150 s of training on this machine) and the sung and spoken phrases of `data/voice` are played
+through it. Measured per input:
+- matched-pitch harmonic distance (analysis.harmonic_timbre) of the input, the output, the
+  mean-envelope cepstral baseline and the instrument's held-out clips, and the gap closed;
+- raw pitch accuracy at 50 cents (pYIN on input and output, mir_eval);
+- loudness correlation (A-weighted frame levels).
+The reference is fitted on the clips the model trained on; the held-out clips are the
+training's own clip-level valid split.
+
+Usage: python benchmarks/bench_timbre.py [--candidates a,b] [--instruments trumpet,clarinet]
+       [--inputs sung_000,spoken_000] [--train-seconds 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from analysis.harmonic_timbre import HarmonicReference, gap_closed
+from analysis.scoreboard import loudness_match
+from analysis.transfer_eval import raw_pitch_accuracy
+from effects.autoencoder import AutoencoderEffect
+from effects.cepstral import CepstralEffect
+from models.train import split_indices, train
+from workbench.audio import load
+from workbench.config import make_config
+from workbench.corpus.melodies import render_melodies
+from workbench.corpus.voice import render_voice
+
+SR = 16000
+INSTRUMENTS = {"trumpet": 56, "flute": 73, "violin": 40, "clarinet": 71}
+# name -> --set overrides on top of the nsynth preset and the demo's training budget
+CANDIDATES = {
+    "residual": ["model.output=residual", "model.whiten=0"],
+    "whiten-envelope": ["model.output=envelope", "model.whiten=30"],
+    "default": [],
+}
+
+
+def _material(data: Path, inst: str) -> Path:
+    folder = data / inst
+    if not (folder / "index.json").is_file():
+        render_melodies(folder, program=INSTRUMENTS[inst], count=40, seconds=8.0, seed=0, progress=False)
+    if not (data / "voice" / "index.json").is_file():
+        render_voice(data / "voice", count=8, spoken=3, seed=0, progress=False)
+    return folder
+
+
+def _run(runs: Path, cand: str, inst: str, folder: Path, train_seconds: float) -> Path:
+    out = runs / f"{cand}-{inst}"
+    if (out / "meta.json").is_file() and json.loads((out / "meta.json").read_text()).get("status") == "done":
+        return out
+    cfg = make_config(preset="nsynth", overrides=[f"train.max_seconds={train_seconds}", "train.epochs=60",
+                                                  *CANDIDATES[cand]], seed=0)
+    files = sorted(folder.glob("melody_*.wav"))
+    train(files, cfg, out, progress=False, describe={"target": str(folder), "candidate": cand})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--candidates", default=",".join(CANDIDATES))
+    ap.add_argument("--instruments", default=",".join(INSTRUMENTS))
+    ap.add_argument("--inputs", default="sung_000,sung_001,spoken_000,spoken_001")
+    ap.add_argument("--train-seconds", type=float, default=150.0)
+    ap.add_argument("--data", default="data")
+    ap.add_argument("--runs", default="runs/bench-timbre")
+    ap.add_argument("--out", default="reports/bench_timbre")
+    a = ap.parse_args()
+    data, runs, out = Path(a.data), Path(a.runs), Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cands = a.candidates.split(",")
+    print(f"# bench_timbre  {time.strftime('%Y-%m-%d')}  {platform.machine()}  {platform.processor() or ''}")
+    results = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else {}
+    for inst in a.instruments.split(","):
+        folder = _material(data, inst)
+        files = sorted(folder.glob("melody_*.wav"))
+        tr_i, va_i = split_indices(len(files), valid_fraction=0.1, seed=0)
+        t = time.perf_counter()
+        ref = HarmonicReference().fit([load(files[i], sr=SR, mono=True)[0][0] for i in tr_i], sr=SR, name=str(folder))
+        held = ref.distance([load(files[i], sr=SR, mono=True)[0][0] for i in va_i], sr=SR).distance_db
+        print(f"\n## {inst}: reference {ref.seconds_:.0f} pitched s (MIDI {ref.pitches_[0]:.0f}-{ref.pitches_[-1]:.0f}, "
+              f"{time.perf_counter() - t:.0f} s); held-out clips {held:.2f} dB")
+        print("| input | method | distance dB | gap closed | RPA | loudness corr | train s |")
+        print("|---|---|---|---|---|---|---|")
+        methods = {"cepstral-mean": (CepstralEffect(target=folder, envelope="mean"), None)}
+        for cand in cands:
+            run = _run(runs, cand, inst, folder, a.train_seconds)
+            meta = json.loads((run / "meta.json").read_text())
+            methods[cand] = (AutoencoderEffect(model=run), meta.get("train_seconds"))
+        for name in a.inputs.split(","):
+            x = load(data / "voice" / f"{name}.wav", sr=SR, mono=True)[0]
+            d_in = ref.distance(x[0], sr=SR).distance_db
+            print(f"| {name} | input | {d_in:.2f} | 0 | | | |")
+            for m, (fx, secs) in methods.items():
+                y = fx.process(x, SR)
+                d = ref.distance(y[0], sr=SR).distance_db
+                g = gap_closed(d_in, d, held)
+                rpa = raw_pitch_accuracy(x[0], y[0], sr=SR)["raw_pitch_accuracy"]
+                lc = loudness_match(x[0], y[0], sr=SR)["loudness_correlation"]
+                results[f"{inst}|{name}|{m}"] = {"distance_db": d, "input_db": d_in, "target_db": held, "gap": g,
+                                                 "rpa": rpa, "loudness_corr": lc, "train_seconds": secs}
+                print(f"| {name} | {m} | {d:.2f} | {g:.2f} | {rpa:.3f} | {lc:.3f} | {secs or ''} |", flush=True)
+        (out / "results.json").write_text(json.dumps(results, indent=1))
+    print("\nmean gap closed per method over instruments x inputs:")
+    for m in ["cepstral-mean", *cands]:
+        g = [v["gap"] for k, v in results.items() if k.endswith(f"|{m}") and v["gap"] is not None]
+        r = [v["rpa"] for k, v in results.items() if k.endswith(f"|{m}")]
+        if g:
+            print(f"  {m:18s} gap {np.mean(g):.3f} (min {np.min(g):.2f})  RPA {np.mean(r):.3f} (min {np.min(r):.3f})")
+
+
+if __name__ == "__main__":
+    main()
