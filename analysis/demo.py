@@ -37,6 +37,8 @@ DEMO_CORPUS = RenderConfig(
 DEMO_TRAIN = ["train.max_seconds=150", "train.epochs=60"]
 DEMO_PROTOCOL = {"melodies": 2, "notes": 8}
 SUNG = "sung_000"
+SPOKEN = "spoken_000"
+TARGET_FAMILY = "brass"
 
 
 def render_material(data="data", *, seed: int = 0, progress: bool = True) -> dict:
@@ -76,7 +78,8 @@ def _train(data: Path, runs: Path, seed: int, progress: bool) -> Path:
     return out
 
 
-def _figures(out: Path, sr: int, inp: np.ndarray, outputs: dict, pitch: dict) -> None:
+def _spectrograms(path: Path, sr: int, rows: list) -> None:
+    """One spectrogram per ``(title, audio)`` row, stacked, into ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -84,8 +87,7 @@ def _figures(out: Path, sr: int, inp: np.ndarray, outputs: dict, pitch: dict) ->
 
     from workbench.spectral import stft
 
-    rows = [("input (sung)", inp), *outputs.items()]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 2.4 * len(rows)), sharex=True)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 2.2 * len(rows)), sharex=True)
     for ax, (name, y) in zip(np.atleast_1d(axes), rows):
         S = stft(y, n_fft=1024, hop_length=256).abs().numpy()
         db = 20 * np.log10(S / max(S.max(), 1e-9) + 1e-6)
@@ -95,8 +97,20 @@ def _figures(out: Path, sr: int, inp: np.ndarray, outputs: dict, pitch: dict) ->
         ax.set_title(name, fontsize=9)
     np.atleast_1d(axes)[-1].set_xlabel("time (s)")
     fig.tight_layout()
-    fig.savefig(out / "spectrograms.png", dpi=90)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def _figures(out: Path, sr: int, inputs: dict, outputs: dict, pitch: dict, target: np.ndarray) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for kind, x in inputs.items():
+        rows = [(f"input ({kind})", x), *((m, o[kind]) for m, o in outputs.items()),
+                ("trumpet (held-out clip, for reference)", target)]
+        _spectrograms(out / ("spectrograms.png" if kind == "sung" else f"spectrograms_{kind}.png"), sr, rows)
 
     fig, ax = plt.subplots(figsize=(9, 3.2))
     first = next(iter(pitch.values()))
@@ -140,7 +154,9 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
     out = reports / "demo"
     out.mkdir(parents=True, exist_ok=True)
     voice, _ = load(data / "voice" / f"{SUNG}.wav", sr=sr, mono=True)
+    spoken, _ = load(data / "voice" / f"{SPOKEN}.wav", sr=sr, mono=True)
     save(out / "input.wav", voice, sr)
+    save(out / "input_spoken.wav", spoken, sr)
     trumpet_dir = data / "trumpet"
     methods = {
         "autoencoder": AutoencoderEffect(model=run),
@@ -152,19 +168,26 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
     trumpet_files = sorted((data / "trumpet").glob("melody_*.wav"))
     profile = mfcc_profile([load(p, sr=sr, mono=True)[0] for p in trumpet_files], sr=sr)
     timbre["input"] = timbre_distance(voice, profile, sr=sr)
+    spoken_out = {}
     for name, fx in methods.items():
         y = fx.process(voice, sr)
         save(out / f"{_slug(name)}.wav", y, sr)
         outputs[name] = y[0]
+        spoken_out[name] = fx.process(spoken, sr)[0]
+        save(out / f"{_slug(name)}_spoken.wav", spoken_out[name], sr)
         pitch[name] = raw_pitch_accuracy(voice[0], y[0], sr=sr)
         timbre[name] = timbre_distance(y, profile, sr=sr)
         rtf[name] = real_time_factor(fx, voice, sr)  # after the first run: targets are loaded once
-    _figures(out, sr, voice[0], outputs, pitch)
-
     # held-out reconstruction on the clips the training left out (the same clip-level split)
-    _, valid_i = split_indices(len(trumpet_files), valid_fraction=run.config.train.valid_fraction,
-                               seed=run.config.seed)
+    train_i, valid_i = split_indices(len(trumpet_files), valid_fraction=run.config.train.valid_fraction,
+                                     seed=run.config.seed)
     valid_files = [trumpet_files[i] for i in valid_i]
+    held = [load(p, sr=sr, mono=True)[0][0] for p in valid_files]
+    _figures(out, sr, {"sung": voice[0], "spoken": spoken[0]}, {m: {"sung": outputs[m], "spoken": spoken_out[m]}
+                                                                  for m in methods}, pitch, held[0])
+    matched = _matched_pitch([trumpet_files[i] for i in train_i], held, {SUNG: voice[0], SPOKEN: spoken[0]},
+                             {m: {SUNG: outputs[m], SPOKEN: spoken_out[m]} for m in methods}, sr, data=data,
+                             work=reports / "judge")
     recon = reconstruction(run, valid_files)
     meta = run.meta
     figures = {
@@ -173,6 +196,7 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
                      "stopped_by": meta.get("stopped_by"), "best_valid_loss": meta.get("best_valid_loss"),
                      "parameters": meta.get("parameters"), "train_frames": meta.get("data", {}).get("train_frames")},
         "reconstruction": recon,
+        "matched_pitch": matched,
         "transfer": {name: {"raw_pitch_accuracy": pitch[name]["raw_pitch_accuracy"],
                             "voicing_recall": pitch[name]["voicing_recall"],
                             "mfcc_distance_to_trumpet": timbre[name], "real_time_factor": rtf[name]}
@@ -192,6 +216,26 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
     return figures
 
 
+def _matched_pitch(train_files, held: list, inputs: dict, outputs: dict, sr: int, *, data: Path,
+                   work: Path) -> dict:
+    """The matched-pitch table against the trumpet clips the model trained on (analysis.harmonic_timbre),
+    with the instrument judge's share of windows labelled brass for every row."""
+    from analysis.harmonic_timbre import HarmonicReference, score_methods
+    from analysis.instrument_judge import fitted_judge
+
+    ref = HarmonicReference().fit([load(p, sr=sr, mono=True)[0][0] for p in train_files], sr=sr,
+                                  name="trumpet training clips")
+    target = ref.distance(held, sr=sr)
+    rows = score_methods(ref, inputs=inputs, outputs=outputs, target_db=target.distance_db, sr=sr)
+    judge = fitted_judge(data / "gm", voice_dir=data / "voice", work=work, extra={TARGET_FAMILY: list(train_files)})
+    for r in rows:
+        y = inputs[r["input"]] if r["method"] == "input" else outputs[r["method"]][r["input"]]
+        r["judge"] = judge.share(y, TARGET_FAMILY, sr=sr)
+    return {"target_db": target.distance_db, "reference_seconds": ref.seconds_,
+            "reference_range": [float(ref.pitches_[0]), float(ref.pitches_[-1])], "rows": rows,
+            "target_judge": judge.share(held, TARGET_FAMILY, sr=sr)}
+
+
 def _scoreboard(data: Path, run_dir: Path, out: Path, seed: int, progress: bool) -> dict:
     """The scoreboard of the demo's methods on a small pitch protocol (brass as the target class)."""
     from analysis.pitch_eval import Protocol, method_factories
@@ -205,19 +249,75 @@ def _scoreboard(data: Path, run_dir: Path, out: Path, seed: int, progress: bool)
             "markdown": (out / "scoreboard.md").read_text()}
 
 
+def _fmt(v, spec: str) -> str:
+    return "no pitched frames" if v is None else format(v, spec)
+
+
+def _matched_rows(rows: list[dict]) -> list[str]:
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    out = []
+    for m in methods:
+        cells = []
+        for name in (SUNG, SPOKEN):
+            r = next(r for r in rows if r["method"] == m and r["input"] == name)
+            cells += [_fmt(r["distance_db"], ".2f"), _fmt(r["gap_closed"], ".2f") if r["distance_db"] is not None
+                      else "-", _fmt(r["judge"], ".2f")]
+        out.append(f"| {'input (no processing)' if m == 'input' else m} | " + " | ".join(cells) + " |")
+    return out
+
+
+def _matched_verdict(rows: list[dict]) -> list[str]:
+    """Say which method closes most of the gap per input, and whether another beats the autoencoder."""
+    lines = []
+    for name in (SUNG, SPOKEN):
+        scored = [r for r in rows if r["input"] == name and r["method"] != "input" and r["gap_closed"] is not None]
+        if not scored:
+            lines.append(f"- {name}: no pitched frames, no verdict.")
+            continue
+        best = max(scored, key=lambda r: r["gap_closed"])
+        ae = next((r for r in scored if r["method"] == "autoencoder"), None)
+        text = f"- {name}: {best['method']} closes most of the gap ({best['gap_closed']:.2f})"
+        if ae is not None and best["method"] != "autoencoder":
+            text += f"; it beats the autoencoder ({ae['gap_closed']:.2f}) on this measure"
+        lines.append(text + ".")
+    return lines
+
+
 def _slug(name: str) -> str:
     return name.replace(" (", "_").replace(")", "").replace(" ", "-")
 
 
 def _report(out: Path, f: dict, run_dir: Path, data: Path) -> None:
-    r, tr = f["reconstruction"], f["training"]
+    r, tr, mp = f["reconstruction"], f["training"], f["matched_pitch"]
     lines = [
         "# Timbre workbench demo",
         "",
-        f"A sung phrase (`{data / 'voice' / SUNG}.wav`, Festival) played through a trumpet model trained on "
-        f"40 rendered trumpet melodies (`{data / 'trumpet'}`), and through the two classical baselines with the "
-        f"same melodies as their target: cepstral-envelope hybridization (the trumpet's mean envelope, and "
-        f"frame by frame) and MFCC mosaicing. Figures measured by this run.",
+        f"A sung phrase (`{data / 'voice' / SUNG}.wav`, Festival) and a spoken one (`{SPOKEN}.wav`, espeak-ng) "
+        f"played through a trumpet model trained on 40 rendered trumpet melodies (`{data / 'trumpet'}`), and "
+        f"through the two classical baselines with the same melodies as their target: cepstral-envelope "
+        f"hybridization (the trumpet's mean envelope, and frame by frame) and MFCC mosaicing. Figures measured "
+        f"by this run.",
+        "",
+        "## Does it sound like the trumpet? Timbre at matched pitch",
+        "Each voiced frame's harmonic levels (dB, relative) against the trumpet training clips' own notes at the "
+        f"same pitch (MIDI {mp['reference_range'][0]:.0f}-{mp['reference_range'][1]:.0f}, nearest notes below "
+        "or above). Gap closed: 0 = the input unchanged, 1 = as close as held-out trumpet clips "
+        f"({mp['target_db']:.2f} dB).",
+        "",
+        "| method | " + " | ".join(f"{n}: distance dB | gap closed | judged brass" for n in (SUNG, SPOKEN)) + " |",
+        "|---|" + "---|---|---|" * 2,
+        *_matched_rows(mp["rows"]),
+        f"| trumpet (held-out clips) | {mp['target_db']:.2f} | 1 | {mp['target_judge']:.2f} | {mp['target_db']:.2f} | 1 "
+        f"| {mp['target_judge']:.2f} |",
+        "",
+        "Judged brass: the share of 2 s windows the instrument judge (analysis.instrument_judge: corpus families "
+        "plus a voice class, phrase-level features) labels as brass.",
+        "",
+        *_matched_verdict(mp["rows"]),
+        "",
+        "![sung: spectrograms](spectrograms.png)",
+        "",
+        "![spoken: spectrograms](spectrograms_spoken.png)",
         "",
         "## Training",
         f"- {tr['epochs']} epochs in {tr['seconds']} s ({tr['stopped_by']}), {tr['parameters']:,} parameters, "

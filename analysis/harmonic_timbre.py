@@ -27,7 +27,7 @@ import numpy as np
 
 from workbench.errors import ParameterError
 
-__all__ = ["harmonic_levels", "HarmonicReference", "TimbreDistance", "gap_closed", "NO_PITCH"]
+__all__ = ["harmonic_levels", "HarmonicReference", "TimbreDistance", "gap_closed", "score_methods", "NO_PITCH"]
 
 log = logging.getLogger(__name__)
 
@@ -245,3 +245,37 @@ def gap_closed(input_db: float | None, output_db: float | None, target_db: float
     if input_db is None or output_db is None or target_db is None or input_db - target_db <= 1e-9:
         return None
     return float((input_db - output_db) / (input_db - target_db))
+
+
+def score_methods(reference: HarmonicReference, *, inputs: dict, outputs: dict, target_db: float | None,
+                  sr: int) -> list[dict]:
+    """The matched-pitch table: every input, and every method's output of it, against ``reference``.
+
+    Parameters
+    ----------
+    inputs : dict
+        ``name -> mono audio (samples,)`` at ``sr``.
+    outputs : dict
+        ``method -> {input name -> mono audio}``.
+    target_db : float or None
+        The distance of held-out target material (the ``1`` of the gap).
+
+    Returns
+    -------
+    list of dict
+        One row per input and method (the input itself first, as ``method="input"``): ``input``,
+        ``method``, ``distance_db`` (None with no pitched frame), ``gap_closed`` (None likewise),
+        ``frames``, ``status``.
+    """
+    rows = []
+    for name, x in inputs.items():
+        d_in = reference.distance(x, sr=sr)
+        rows.append({"input": name, "method": "input", "distance_db": d_in.distance_db,
+                     "gap_closed": 0.0 if d_in.distance_db is not None else None, "frames": d_in.frames,
+                     "status": d_in.status})
+        for method, per_input in outputs.items():
+            d = reference.distance(per_input[name], sr=sr)
+            rows.append({"input": name, "method": method, "distance_db": d.distance_db,
+                         "gap_closed": gap_closed(d_in.distance_db, d.distance_db, target_db), "frames": d.frames,
+                         "status": d.status})
+    return rows

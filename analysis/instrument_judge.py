@@ -40,7 +40,8 @@ from workbench.audio import load, resample
 from workbench.errors import ParameterError
 from workbench.spectral import mel_filterbank
 
-__all__ = ["InstrumentJudge", "VOICE", "window_features", "render_voice_material", "VOICE_TEXTS"]
+__all__ = ["InstrumentJudge", "VOICE", "window_features", "render_voice_material", "VOICE_TEXTS", "FIT_VOICES",
+           "fitted_judge"]
 
 log = logging.getLogger(__name__)
 
@@ -536,3 +537,18 @@ def render_voice_material(out, *, sung: int = 8, spoken: int = 8, seed: int = 1,
             speak(VOICE_TEXTS[i], f, pitch=pitch, speed=speed)
         files.append(f)
     return files
+
+
+# data/voice phrases the judge may learn its voice class from; the others are evaluation inputs
+FIT_VOICES = ("sung_004", "sung_005", "sung_006", "sung_007", "spoken_002")
+
+
+def fitted_judge(corpus, *, voice_dir, work, extra: Mapping | None = None, progress: bool = False) -> InstrumentJudge:
+    """The judge as the demo and benchmarks use it: fitted on ``corpus``, the :data:`FIT_VOICES` of
+    ``voice_dir`` that exist plus voice material rendered into ``work/voice``, and ``extra``
+    (family -> files, e.g. the target instrument's training clips); features cached in
+    ``work/cache``."""
+    work = Path(work)
+    voice = [Path(voice_dir) / f"{v}.wav" for v in FIT_VOICES if (Path(voice_dir) / f"{v}.wav").is_file()]
+    voice += render_voice_material(work / "voice", progress=progress)
+    return InstrumentJudge().fit(corpus, voice=voice, extra=extra, cache_dir=work / "cache", progress=progress)

@@ -79,9 +79,9 @@ def reconstruction(run: LoadedRun, paths) -> dict:
     for p in paths:
         y, _ = load(p, sr=c.audio.sr, mono=True)
         mag = causal_frames(torch.from_numpy(y[0]), n_fft=c.audio.n_fft, hop_length=c.audio.hop_length).abs().T[None]
-        x, _ = prepare_input(mag, **io)
+        x, _, f0 = prepare_input(mag, **io)
         with torch.inference_mode():
-            out, _, _ = run.model(stack_context(x, m.context))
+            out, _, _ = run.model(stack_context(x, m.context), f0=f0)
         shape = decompress(out, mode=m.compression, power=m.power, log_range_db=m.log_range_db)
         energy = torch.linalg.vector_norm(mag, dim=-1, keepdim=True)
         est = shape * energy / torch.linalg.vector_norm(shape, dim=-1, keepdim=True).clamp_min(1e-8)

@@ -38,11 +38,13 @@ from workbench.corpus.voice import render_voice
 
 SR = 16000
 INSTRUMENTS = {"trumpet": 56, "flute": 73, "violin": 40, "clarinet": 71}
+FAMILY = {"trumpet": "brass", "flute": "flute", "violin": "string", "clarinet": "reed"}
 # name -> --set overrides on top of the nsynth preset and the demo's training budget
 CANDIDATES = {
-    "residual": ["model.output=residual", "model.whiten=0"],
-    "whiten-envelope": ["model.output=envelope", "model.whiten=30"],
-    "default": [],
+    "default": [],  # envelope decoder, whitened input, 32 harmonic levels, pitch told to the decoder
+    "residual": ["model.output=residual", "model.whiten=0"],  # the default before issue 13
+    "whiten-envelope": ["model.output=envelope", "model.whiten=30", "model.harmonics=0"],
+    "harmonic-resample": ["train.pitch_shift=-12,0", "train.pitch_shift_mode=resample"],
 }
 
 
@@ -73,6 +75,7 @@ def main() -> None:
     ap.add_argument("--inputs", default="sung_000,sung_001,spoken_000,spoken_001")
     ap.add_argument("--train-seconds", type=float, default=150.0)
     ap.add_argument("--data", default="data")
+    ap.add_argument("--corpus", default="data/gm", help="the judge's corpus")
     ap.add_argument("--runs", default="runs/bench-timbre")
     ap.add_argument("--out", default="reports/bench_timbre")
     a = ap.parse_args()
@@ -80,8 +83,16 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     cands = a.candidates.split(",")
     print(f"# bench_timbre  {time.strftime('%Y-%m-%d')}  {platform.machine()}  {platform.processor() or ''}")
+    from analysis.instrument_judge import fitted_judge
+
+    insts = a.instruments.split(",")
+    extra = {}
+    for inst in insts:
+        files = sorted(_material(data, inst).glob("melody_*.wav"))
+        extra[FAMILY[inst]] = [files[i] for i in split_indices(len(files), valid_fraction=0.1, seed=0)[0]]
+    judge = fitted_judge(Path(a.corpus), voice_dir=data / "voice", work=out / "judge", extra=extra)
     results = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else {}
-    for inst in a.instruments.split(","):
+    for inst in insts:
         folder = _material(data, inst)
         files = sorted(folder.glob("melody_*.wav"))
         tr_i, va_i = split_indices(len(files), valid_fraction=0.1, seed=0)
@@ -90,8 +101,8 @@ def main() -> None:
         held = ref.distance([load(files[i], sr=SR, mono=True)[0][0] for i in va_i], sr=SR).distance_db
         print(f"\n## {inst}: reference {ref.seconds_:.0f} pitched s (MIDI {ref.pitches_[0]:.0f}-{ref.pitches_[-1]:.0f}, "
               f"{time.perf_counter() - t:.0f} s); held-out clips {held:.2f} dB")
-        print("| input | method | distance dB | gap closed | RPA | loudness corr | train s |")
-        print("|---|---|---|---|---|---|---|")
+        print(f"| input | method | distance dB | gap closed | RPA | loudness corr | judge: {FAMILY[inst]} | train s |")
+        print("|---|---|---|---|---|---|---|---|")
         methods = {"cepstral-mean": (CepstralEffect(target=folder, envelope="mean"), None)}
         for cand in cands:
             run = _run(runs, cand, inst, folder, a.train_seconds)
@@ -100,23 +111,28 @@ def main() -> None:
         for name in a.inputs.split(","):
             x = load(data / "voice" / f"{name}.wav", sr=SR, mono=True)[0]
             d_in = ref.distance(x[0], sr=SR).distance_db
-            print(f"| {name} | input | {d_in:.2f} | 0 | | | |")
+            print(f"| {name} | input | {d_in:.2f} | 0 | | | {judge.share(x[0], FAMILY[inst], sr=SR):.2f} | |")
             for m, (fx, secs) in methods.items():
                 y = fx.process(x, SR)
                 d = ref.distance(y[0], sr=SR).distance_db
                 g = gap_closed(d_in, d, held)
                 rpa = raw_pitch_accuracy(x[0], y[0], sr=SR)["raw_pitch_accuracy"]
                 lc = loudness_match(x[0], y[0], sr=SR)["loudness_correlation"]
+                js = judge.share(y[0], FAMILY[inst], sr=SR)
                 results[f"{inst}|{name}|{m}"] = {"distance_db": d, "input_db": d_in, "target_db": held, "gap": g,
-                                                 "rpa": rpa, "loudness_corr": lc, "train_seconds": secs}
-                print(f"| {name} | {m} | {d:.2f} | {g:.2f} | {rpa:.3f} | {lc:.3f} | {secs or ''} |", flush=True)
+                                                 "rpa": rpa, "loudness_corr": lc, "judge": js, "train_seconds": secs}
+                print(f"| {name} | {m} | {d:.2f} | {g:.2f} | {rpa:.3f} | {lc:.3f} | {js:.2f} | {secs or ''} |",
+                      flush=True)
         (out / "results.json").write_text(json.dumps(results, indent=1))
     print("\nmean gap closed per method over instruments x inputs:")
     for m in ["cepstral-mean", *cands]:
         g = [v["gap"] for k, v in results.items() if k.endswith(f"|{m}") and v["gap"] is not None]
         r = [v["rpa"] for k, v in results.items() if k.endswith(f"|{m}")]
+        j = [v.get("judge", np.nan) for k, v in results.items() if k.endswith(f"|{m}")]
+        lc = [v["loudness_corr"] for k, v in results.items() if k.endswith(f"|{m}")]
         if g:
-            print(f"  {m:18s} gap {np.mean(g):.3f} (min {np.min(g):.2f})  RPA {np.mean(r):.3f} (min {np.min(r):.3f})")
+            print(f"  {m:18s} gap {np.mean(g):.3f} (min {np.min(g):.2f})  RPA {np.mean(r):.3f} (min {np.min(r):.3f})  "
+                  f"loudness corr min {np.min(lc):.3f}  judge {np.nanmean(j):.2f} (min {np.nanmin(j):.2f})")
 
 
 if __name__ == "__main__":

@@ -97,12 +97,12 @@ class AutoencoderEffect(FrameEffect):
 
     def _transform(self, X, absX):
         mag = absX.transpose(1, 2)  # (ch, k, bins)
-        x, _ = prepare_input(mag, **self._io)
+        x, _, f0 = prepare_input(mag, **self._io)
         ctx = stack_context(x, self.context, self._history)
         if self.context:
             self._history = torch.cat([self._history, x], dim=1)[:, -self.context:]
         chroma = self._chroma(mag)
         z, self._state = self.model.encode(ctx, self._state, chroma=chroma)
-        y = self.model.decode(self._map_latent(z, mag), x, code=self._code(), chroma=chroma)
+        y = self.model.decode(self._map_latent(z, mag), x, code=self._code(), chroma=chroma, f0=f0)
         shape = decompress(y, **self._decomp)
         return match_energy(shape, mag, dim=-1).transpose(1, 2) * unit_phase(X, absX)

@@ -43,7 +43,7 @@ def note_latents(run: LoadedRun, paths, *, floor_db: float = -40.0) -> np.ndarra
             y, _ = load(p, sr=cfg.audio.sr, mono=True, min_samples=cfg.audio.n_fft)
             mag = causal_frames(torch.from_numpy(y[0]), n_fft=cfg.audio.n_fft,
                                 hop_length=cfg.audio.hop_length).abs().T[None]  # (1, T, bins)
-            x, gain = prepare_input(mag, **io)
+            x, gain, _ = prepare_input(mag, **io)
             chroma = chroma_onehot(mag, sr=cfg.audio.sr, n_fft=cfg.audio.n_fft) if m.chroma else None
             z, _ = run.model.encode(stack_context(x, m.context), chroma=chroma)
             level = 20 * torch.log10(gain[0, :, 0] + 1e-12)
@@ -235,7 +235,7 @@ class LatentMixEffect(AutoencoderEffect):
         T, bins = self._morph_mag.shape
         idx = torch.arange(self._pos, self._pos + k)
         mag = torch.where((idx < T)[:, None], self._morph_mag[idx.clamp(max=T - 1)], torch.zeros(1, bins))[None]
-        x, _ = prepare_input(mag, **self._io)
+        x, _, _ = prepare_input(mag, **self._io)
         ctx = stack_context(x, self.context, self._history_y)
         if self.context:
             self._history_y = torch.cat([self._history_y, x], dim=1)[:, -self.context:]

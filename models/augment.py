@@ -21,7 +21,10 @@ __all__ = ["shift_pitch", "random_envelope", "whiten", "add_noise"]
 
 
 def shift_pitch(mag: torch.Tensor, semitones: float, *, order: int = 30) -> torch.Tensor:
-    """Shift the harmonics of magnitude frames ``(T, bins)`` by ``semitones``, keeping the envelope."""
+    """Shift the harmonics of magnitude frames ``(T, bins)`` by ``semitones``, keeping the envelope.
+
+    ``order=0`` keeps no envelope: the whole frame is resampled along frequency.
+    """
     if semitones == 0:
         return mag
     ratio = 2 ** (semitones / 12)

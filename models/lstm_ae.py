@@ -15,12 +15,34 @@ from torch import nn
 
 from models import augment
 from workbench.errors import ParameterError
+from workbench.spectral import frame_f0_bins
 
 __all__ = ["LSTMAutoencoder", "normalize_frames", "compress", "decompress", "stack_context", "prepare_input",
-           "input_options"]
+           "input_options",
+           "positions_from_f0", "interp_harmonics", "pitch_features", "flatten_harmonics"]
 
 _TINY = 1e-8
 CHROMA = 12
+PITCH_BANDS = 24  # Gaussian bumps a quarter octave apart: the decoder's view of the frame's pitch
+
+
+def pitch_features(f0: torch.Tensor, pitch_range=None) -> torch.Tensor:
+    """The pitch a ``harmonics`` decoder is told: ``f0`` ``(...)`` in bins -> ``(..., PITCH_BANDS + 1)``.
+
+    Gaussian bumps over log2(f0) (2.5 to 2.5 * 2**5.75 bins, a quarter octave apart) and a voiced
+    flag; unpitched frames (``f0 = 0``) get zeros. ``pitch_range`` ``(low, high)`` in bins clamps
+    the pitch first, so a voice below the instrument's trained range gets the levels of its
+    lowest notes rather than an untrained extrapolation.
+    """
+    f0 = torch.as_tensor(f0, dtype=torch.float32)
+    voiced = f0 > 0
+    p = f0.clamp_min(1e-6)
+    if pitch_range is not None:
+        p = p.clamp(float(pitch_range[0]), float(pitch_range[1]))
+    centres = torch.log2(torch.tensor(2.5)) + torch.arange(PITCH_BANDS, dtype=torch.float32) / 4
+    bumps = torch.exp(-0.5 * ((torch.log2(p)[..., None] - centres) / 0.25) ** 2)
+    feats = torch.cat([bumps, torch.ones_like(bumps[..., :1])], dim=-1)
+    return feats * voiced[..., None].to(feats.dtype)
 
 
 def normalize_frames(mag: torch.Tensor, *, mode: str = "max") -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,24 +99,77 @@ def stack_context(frames: torch.Tensor, context: int, history: torch.Tensor | No
     return full.unfold(1, context + 1, 1).permute(0, 1, 3, 2)  # (B, T, context + 1, F)
 
 
+def positions_from_f0(f0: torch.Tensor, bins: int) -> torch.Tensor:
+    """Each bin's place in the harmonic series of its frame: ``bin / f0`` ``(..., bins)``.
+
+    ``f0`` ``(...)`` is in bins (:func:`workbench.spectral.frame_f0_bins`, causal, frame by
+    frame); frames with ``f0 = 0`` (no pitch) get 0 everywhere. Harmonic ``k`` sits at ``k``.
+    """
+    f0 = torch.as_tensor(f0)
+    k = torch.arange(bins, dtype=f0.dtype if f0.is_floating_point() else torch.float32)
+    return torch.where(f0[..., None] > 0, k / f0[..., None].clamp_min(1e-6), torch.zeros(()))
+
+
+def interp_harmonics(values: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """Per-harmonic values ``(..., K + 1)`` (index 0: below the fundamental and unpitched frames)
+    read at fractional harmonic ``positions`` ``(..., bins)`` -> ``(..., bins)``, linear between
+    harmonics and held beyond ``K``."""
+    K = values.shape[-1] - 1
+    h = positions.clamp(0, K)
+    lo = h.floor().long().clamp(max=K - 1) if K > 0 else h.long()
+    w = (h - lo.to(h.dtype)).clamp(0, 1)
+    values = values.expand(*positions.shape[:-1], K + 1)
+    a = values.gather(-1, lo)
+    b = values.gather(-1, (lo + 1).clamp(max=K))
+    return a * (1 - w) + b * w
+
+
+def flatten_harmonics(shape: torch.Tensor, positions: torch.Tensor, harmonics: int) -> torch.Tensor:
+    """Divide pitched frames ``(..., bins)`` by the curve through their own harmonic peaks.
+
+    Every harmonic up to ``harmonics`` then peaks at the same level: the frame keeps its pitch,
+    harmonicity and noise but no longer tells its harmonics' relative levels (an odd-harmonic
+    clarinet and a voice look alike), so the decoder must supply them. Unpitched frames are
+    returned as they are.
+    """
+    K = int(harmonics)
+    idx = positions.round().long().clamp(0, K)
+    peaks = torch.zeros(*shape.shape[:-1], K + 1, dtype=shape.dtype).scatter_reduce(
+        -1, idx, shape, reduce="amax", include_self=True)
+    peaks[..., 0] = peaks[..., 1]  # below the fundamental: the fundamental's level
+    top = shape.amax(-1, keepdim=True).clamp_min(1e-12)
+    curve = interp_harmonics(peaks.clamp_min(1e-3 * top), positions)
+    pitched = positions.amax(-1, keepdim=True) > 0
+    return torch.where(pitched, shape / curve, shape)
+
+
 def prepare_input(mag: torch.Tensor, *, normalize: str, compression: str, power: float, log_range_db: float,
-                  whiten: int = 0):
-    """Magnitudes ``(..., bins)`` -> (compressed shapes, gains) as the network sees them.
+                  whiten: int = 0, harmonics: int = 0):
+    """Magnitudes ``(..., bins)`` -> (compressed shapes, gains, f0) as the network sees them.
+
+    ``f0`` ``(...)`` is each frame's pitch in bins for a ``harmonics`` model (0 where
+    unpitched; ``None`` for other models): pass it on to :meth:`LSTMAutoencoder.decode`.
 
     ``whiten`` > 0 divides each frame's shape by its cepstral envelope of that order
-    (:func:`models.augment.whiten`, level-independent) and normalises it again; the gain is
-    always the original frame's (its level, whatever the shape fed to the network).
+    (:func:`models.augment.whiten`, level-independent) and normalises it again; ``harmonics``
+    > 0 then levels its harmonic peaks (:func:`flatten_harmonics`). The gain is always the
+    original frame's (its level, whatever the shape fed to the network).
     """
     shape, gain = normalize_frames(mag, mode=normalize)
     if whiten:
         shape = normalize_frames(augment.whiten(shape, order=whiten), mode=normalize)[0]
-    return compress(shape, mode=compression, power=power, log_range_db=log_range_db), gain
+    f0 = None
+    if harmonics:
+        f0 = frame_f0_bins(shape)
+        shape = normalize_frames(flatten_harmonics(shape, positions_from_f0(f0, shape.shape[-1]), harmonics),
+                                 mode=normalize)[0]
+    return compress(shape, mode=compression, power=power, log_range_db=log_range_db), gain, f0
 
 
 def input_options(m) -> dict:
     """The :func:`prepare_input` keywords of a ``ModelConfig`` (what every user of a run needs)."""
     return dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db,
-                whiten=m.whiten)
+                whiten=m.whiten, harmonics=m.active_harmonics)
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
@@ -130,6 +205,16 @@ class LSTMAutoencoder(nn.Module):
         harmonics. With whitened input (``ModelConfig.whiten``) the decoder must supply the whole
         envelope, from the latent and the instrument code: a learned, context-aware
         cross-synthesis in which the code cannot be ignored.
+    harmonics : int
+        With ``output="envelope"`` and harmonically flattened input (:func:`prepare_input`),
+        the decoder also gives ``harmonics + 1`` levels, one per harmonic of the frame's own
+        pitch plus one for unpitched frames, read across the bins with
+        :func:`interp_harmonics`. The envelope follows frequency (formants), these follow the
+        harmonic series (a clarinet's weak even harmonics), which no smooth envelope can. The
+        decoder is also told the frame's pitch (:func:`pitch_features`), as an instrument's
+        harmonic levels change with register.
+    pitch_range : (float, float), optional
+        The trained pitch range in bins (set by training); pitches outside are clamped into it.
 
     Shapes
     ------
@@ -146,7 +231,8 @@ class LSTMAutoencoder(nn.Module):
 
     def __init__(self, *, n_bins: int, context: int = 4, encoder=(512, 256), lstm: int = 256, latent: int = 32,
                  bottleneck: str = "sigmoid", decoder=(256, 512), output: str = "residual", codes: int = 0,
-                 condition: str = "none", code_dim: int = 8, chroma: bool = False):
+                 condition: str = "none", code_dim: int = 8, chroma: bool = False, harmonics: int = 0,
+                 pitch_range=None):
         super().__init__()
         if condition not in ("none", "onehot", "embedding"):
             raise ParameterError(f"condition={condition!r} is not valid; expected 'none', 'onehot' or 'embedding'")
@@ -156,6 +242,9 @@ class LSTMAutoencoder(nn.Module):
         self.code_embed = nn.Linear(self.n_codes, int(code_dim), bias=False) if condition == "embedding" else None
         cond = (self.n_codes if condition == "onehot" else int(code_dim) if condition == "embedding" else 0)
         cond += CHROMA if self.chroma else 0
+        self.harmonics = int(harmonics)
+        self.pitch_range = tuple(float(v) for v in pitch_range) if pitch_range else None
+        cond += PITCH_BANDS + 1 if self.harmonics else 0
         if output not in ("residual", "spectrum", "envelope"):
             raise ParameterError(f"output={output!r} is not valid; expected 'residual', 'spectrum' or 'envelope'")
         self.output = output
@@ -169,7 +258,11 @@ class LSTMAutoencoder(nn.Module):
         self.bottleneck_act = nn.Sigmoid() if bottleneck == "sigmoid" else nn.LeakyReLU(0.1)
         dec = [self.latent + cond, *map(int, decoder)]
         self.decoder = _mlp(dec)
-        self.out = nn.Linear(dec[-1], self.n_bins)
+        if self.harmonics and output != "envelope":
+            raise ParameterError(f"harmonics={harmonics} needs output='envelope' (the gains shape an input frame); "
+                                 f"got output={output!r}")
+        # an envelope model with harmonics also gives a level per harmonic (index 0: unpitched)
+        self.out = nn.Linear(dec[-1], self.n_bins + (self.harmonics + 1 if self.harmonics else 0))
 
     def encode(self, x: torch.Tensor, state=None, *, chroma: torch.Tensor | None = None):
         """``(B, T, context + 1, n_bins)`` -> latent ``(B, T, latent)`` and the LSTM state.
@@ -235,33 +328,45 @@ class LSTMAutoencoder(nn.Module):
         return torch.cat(parts, dim=-1) if parts else z[..., :0]
 
     def decode(self, z: torch.Tensor, current: torch.Tensor | None = None, *, code=None,
-               chroma=None) -> torch.Tensor:
+               chroma=None, f0=None) -> torch.Tensor:
         """Latent ``(..., latent)`` -> non-negative compressed magnitudes ``(..., n_bins)``.
 
         A ``residual`` model adds the decoder output to ``current`` (the current input frame,
         compressed, ``(..., n_bins)``), an ``envelope`` model multiplies ``current`` by it (after
         softplus); without ``current`` (synthesis from the latent alone) the decoder output is
-        used as is (an ``envelope`` model needs it). ``code`` ``(..., codes)`` and ``chroma`` ``(..., 12)`` condition a
+        used as is (an ``envelope`` model needs it). A ``harmonics`` model reads its harmonic
+        levels at the current frames' pitch ``f0`` ``(...)`` in bins (from :func:`prepare_input`;
+        0 or ``None``: unpitched). ``code`` ``(..., codes)`` and ``chroma`` ``(..., 12)`` condition a
         model built with ``condition`` / ``chroma`` (see :meth:`condition_vector`).
         """
         if self.condition != "none" or self.chroma:
             z = torch.cat([z, self.condition_vector(z, code, chroma)], dim=-1)
+        if self.harmonics:
+            if f0 is None:
+                f0 = z.new_zeros(z.shape[:-1])
+            z = torch.cat([z, pitch_features(f0, self.pitch_range).to(z.dtype).expand(*z.shape[:-1], -1)], dim=-1)
         h = self.out(self.decoder(z))
         if self.output == "envelope":
             if current is None:
                 raise ParameterError("an output='envelope' model shapes an input frame; it cannot decode from the "
                                      "latent alone")
+            if self.harmonics:
+                h, levels = h[..., : self.n_bins], h[..., self.n_bins:]
+                pos = positions_from_f0(f0.expand(current.shape[:-1]), self.n_bins)
+                return current.clamp_min(0) * nn.functional.softplus(h) * interp_harmonics(
+                    nn.functional.softplus(levels), pos)
             return current.clamp_min(0) * nn.functional.softplus(h)
         if self.output == "residual" and current is not None:
             h = h + current
         return torch.relu(h)
 
-    def forward(self, x: torch.Tensor, state=None, *, code=None, chroma=None):
+    def forward(self, x: torch.Tensor, state=None, *, code=None, chroma=None, f0=None):
         z, state = self.encode(x, state, chroma=chroma)
-        return self.decode(z, x[..., -1, :], code=code, chroma=chroma), z, state
+        return self.decode(z, x[..., -1, :], code=code, chroma=chroma, f0=f0), z, state
 
-    def step(self, frame: torch.Tensor, state=None, *, code=None, chroma=None):
+    def step(self, frame: torch.Tensor, state=None, *, code=None, chroma=None, f0=None):
         """One frame with context ``(B, context + 1, n_bins)`` -> ``(y (B, n_bins), z (B, latent), state)``."""
         chroma = None if chroma is None else torch.as_tensor(chroma)[..., None, :]
-        y, z, state = self.forward(frame[:, None], state, code=code, chroma=chroma)
+        f0 = None if f0 is None else torch.as_tensor(f0)[..., None]
+        y, z, state = self.forward(frame[:, None], state, code=code, chroma=chroma, f0=f0)
         return y[:, 0], z[:, 0], state

@@ -66,11 +66,12 @@ def split_clips(mags: list[torch.Tensor], *, valid_fraction: float, seed: int, m
 class FrameSequences(Dataset):
     """Sequences of ``seq_len`` frames (plus ``context`` frames of history) cut from clips.
 
-    Items are ``(x, target, code, chroma)``: ``x`` ``(seq_len, context + 1, bins)`` compressed
+    Items are ``(x, target, code, chroma, f0)``: ``x`` ``(seq_len, context + 1, bins)`` compressed
     normalised input windows (augmented when ``augment``), ``target`` ``(seq_len, bins)`` the
     clean compressed normalised frames, ``code`` ``(seq_len, codes)`` the clip's instrument
     one-hot and ``chroma`` ``(seq_len, 12)`` the input frames' one-hot chroma (both width 0 when
-    the model does not use them). Augmentation is drawn from a generator seeded by
+    the model does not use them) and ``f0`` ``(seq_len,)`` the input frames' pitch in bins for a
+    ``harmonics`` model (empty otherwise). Augmentation is drawn from a generator seeded by
     ``(seed, epoch, index)``, so results do not depend on worker count or sampling order.
     """
 
@@ -110,7 +111,7 @@ class FrameSequences(Dataset):
             lo, hi = t.pitch_shift
             if hi > lo and torch.rand((), generator=g) < t.pitch_shift_prob:
                 semis = float(lo + (hi - lo) * torch.rand((), generator=g))
-                clean = shift_pitch(win, semis)
+                clean = shift_pitch(win, semis, order=30 if t.pitch_shift_mode == "formant" else 0)
             noisy = clean
             if torch.rand((), generator=g) < t.corrupt_prob:
                 # replace the instrument's envelope by a foreign one, one per sequence
@@ -120,8 +121,8 @@ class FrameSequences(Dataset):
                 level = t.noise_db - 20 * float(torch.rand((), generator=g))
                 noisy = add_noise(noisy, level_db=level, generator=g)
         kw = input_options(m)
-        x, _ = prepare_input(noisy, **kw)
-        y, _ = prepare_input(clean[C:], **{**kw, "whiten": 0})  # the target keeps its envelope
+        x, _, f0 = prepare_input(noisy, **kw)
+        y, _, _ = prepare_input(clean[C:], **{**kw, "whiten": 0, "harmonics": 0})  # the target keeps its timbre
         x = stack_context(x[C:][None], C, x[:C][None])[0]
         n_codes = len(m.codes) if m.condition != "none" else 0
         code = torch.nn.functional.one_hot(torch.full((L,), self.codes[ci]), n_codes).float() if n_codes \
@@ -129,7 +130,8 @@ class FrameSequences(Dataset):
         # chroma of the input's current frames, as the effect will see it
         chroma = chroma_onehot(noisy[C:], sr=self.cfg.audio.sr, n_fft=self.cfg.audio.n_fft) if m.chroma \
             else x.new_zeros(L, 0)
-        return x, y, code, chroma
+        f0 = f0[C:] if f0 is not None else x.new_zeros(0)
+        return x, y, code, chroma, f0
 
 
 class EpochSampler(torch.utils.data.Sampler):
@@ -158,6 +160,10 @@ def model_kwargs(cfg: Config) -> dict:
         kw.update(condition=m.condition, codes=len(m.codes), code_dim=m.code_dim)
     if m.chroma:
         kw["chroma"] = True
+    if m.active_harmonics:
+        kw["harmonics"] = m.active_harmonics
+        if m.pitch_range:
+            kw["pitch_range"] = list(m.pitch_range)
     return kw
 
 
@@ -179,6 +185,30 @@ def _with_codes(cfg: Config, paths, labels):
         raise ParameterError(f"model.condition={m.condition!r} needs at least two instruments; the target has "
                              f"only {names}")
     return replace(cfg, model=replace(m, codes=names)), [names.index(str(v)) for v in labels]
+
+
+MIN_PITCHED_SECONDS = 2.0  # what a harmonics model needs to learn an instrument's harmonic levels
+
+
+def _with_pitch_range(cfg: Config, mags: list[torch.Tensor], target: str) -> Config:
+    """A ``harmonics`` model's config with the training material's pitch range (bins) filled in:
+    the 1st to 99th percentile of its pitched frames, widened by the pitch-shift augmentation."""
+    from dataclasses import replace
+
+    m, t = cfg.model, cfg.train
+    if not m.active_harmonics or m.pitch_range:
+        return cfg
+    f0 = torch.cat([prepare_input(x, **input_options(m))[2] for x in mags])
+    f0 = f0[f0 > 0]
+    seconds = f0.numel() * cfg.audio.hop_length / cfg.audio.sr
+    if seconds < MIN_PITCHED_SECONDS:
+        raise ParameterError(f"{target}: {seconds:.1f} s of pitched material found; training with "
+                             f"model.harmonics={m.harmonics} needs at least {MIN_PITCHED_SECONDS:g} s "
+                             f"(or set model.harmonics=0 for unpitched sounds)")
+    lo, hi = torch.quantile(f0, torch.tensor([0.01, 0.99])).tolist()
+    lo *= 2 ** (min(t.pitch_shift[0], 0) / 12)
+    hi *= 2 ** (max(t.pitch_shift[1], 0) / 12)
+    return replace(cfg, model=replace(m, pitch_range=(round(lo, 3), round(hi, 3))))
 
 
 def build_model(cfg: Config) -> LSTMAutoencoder:
@@ -204,17 +234,18 @@ def _loss_plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def _conditioning(code, chroma, device) -> dict:
+def _conditioning(code, chroma, f0, device) -> dict:
     return {"code": code.to(device) if code.shape[-1] else None,
-            "chroma": chroma.to(device) if chroma.shape[-1] else None}
+            "chroma": chroma.to(device) if chroma.shape[-1] else None,
+            "f0": f0.to(device) if f0.numel() else None}
 
 
 def _valid_loss(model, loader, device) -> float:
     model.eval()
     total, n = 0.0, 0
     with torch.inference_mode():
-        for x, y, code, chroma in loader:
-            pred, _, _ = model(x.to(device), **_conditioning(code, chroma, device))
+        for x, y, code, chroma, f0 in loader:
+            pred, _, _ = model(x.to(device), **_conditioning(code, chroma, f0, device))
             total += float(torch.nn.functional.mse_loss(pred, y.to(device), reduction="sum"))
             n += y.numel()
     return total / max(n, 1)
@@ -254,9 +285,13 @@ def train(paths, cfg: Config, out, *, labels=None, device: str | torch.device = 
     if t.threads:
         torch.set_num_threads(t.threads)
     torch.manual_seed(cfg.seed)
-    paths = list(paths)
+    paths = [Path(p) for p in paths]
     cfg, codes = _with_codes(cfg, paths, labels)
     mags = clip_magnitudes(paths, cfg)
+    target = str((describe or {}).get("target") or (
+        paths[0] if len(paths) == 1 else paths[0].parent if len({p.parent for p in paths}) == 1
+        else f"{len(paths)} files"))
+    cfg = _with_pitch_range(cfg, mags, target)
     train_m, valid_m = split_clips(mags, valid_fraction=t.valid_fraction, seed=cfg.seed, min_frames=cfg.model.context + 2)
     train_c = valid_c = codes
     if codes is not None and len(mags) > 1:  # the same clip-level split as split_clips
@@ -301,8 +336,8 @@ def train(paths, cfg: Config, out, *, labels=None, device: str | torch.device = 
             sampler.set_epoch(epoch)
         net.train()
         total, n = 0.0, 0
-        for x, y, code, chroma in train_dl:
-            pred, _, _ = net(x.to(device), **_conditioning(code, chroma, device))
+        for x, y, code, chroma, f0 in train_dl:
+            pred, _, _ = net(x.to(device), **_conditioning(code, chroma, f0, device))
             loss = torch.nn.functional.mse_loss(pred, y.to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()

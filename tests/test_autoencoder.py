@@ -68,8 +68,8 @@ def test_whitened_input_loses_the_envelope_and_keeps_the_level():
     comb = torch.cos(torch.pi * k / 12) ** 8 + 1e-3  # harmonics every 24 bins
     dark, bright = 3 * torch.exp(-k / 40), 0.2 * torch.exp(k / 80)
     opts = dict(normalize="max", compression="power", power=0.3, log_range_db=80.0)
-    xd, gd = prepare_input((dark * comb)[None], **opts, whiten=30)
-    xb, gb = prepare_input((bright * comb)[None], **opts, whiten=30)
+    xd, gd, _ = prepare_input((dark * comb)[None], **opts, whiten=30)
+    xb, gb, _ = prepare_input((bright * comb)[None], **opts, whiten=30)
     # the same harmonics under two envelopes 40 dB apart at the top look alike once whitened
     assert (xd - xb).abs().max() < 0.05 < (prepare_input((dark * comb)[None], **opts)[0] - xb).abs().max()
     torch.testing.assert_close(gd, (dark * comb).amax()[None, None])  # the gain is the frame's own

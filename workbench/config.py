@@ -45,9 +45,11 @@ class ModelConfig:
     latent: int = 32
     bottleneck: str = "sigmoid"  # or "leaky_relu"
     decoder: tuple[int, ...] = (256, 512)
-    # "residual" (decoder corrects the input frame), "spectrum" (seed 003) or "envelope" (decoder
-    # gives a gain curve for the input frame; with whiten > 0 the whole envelope comes from it)
-    output: str = "residual"
+    # "envelope" (decoder gives a gain curve for the input frame; with whiten > 0 the whole envelope
+    # comes from it, with harmonics > 0 the harmonic levels too), "residual" (decoder corrects the
+    # input frame: it learns a near-identity and keeps the singer's timbre; the default before
+    # issue 13) or "spectrum" (seed 003; needed to synthesize from the latent alone)
+    output: str = "envelope"
     normalize: str = "max"  # per-frame shape: "max" (unit peak) or "norm" (unit L2)
     # "power": m ** power (measured best for the residual decoder: MFCC distance of the demo's
     # transfer 119 vs 156 with "log", whose 80 dB range weights the noise floor like the
@@ -68,7 +70,17 @@ class ModelConfig:
     # Cepstral order of the envelope divided out of the input frames before the encoder (0: off).
     # The network then sees pitch and noise but not the input's timbre, so the decoder (and its
     # instrument code) must supply the envelope: use with output="envelope".
-    whiten: int = 0
+    whiten: int = 30
+    # Harmonic levels supplied by the decoder (models.lstm_ae.flatten_harmonics): the input's
+    # harmonic peaks are levelled, and the decoder gives one gain per harmonic up to this one (0: off).
+    # Used by the envelope decoder only (the others ignore it). The decoder is also told the pitch.
+    harmonics: int = 32
+    pitch_range: tuple[float, ...] = ()  # (low, high) f0 in bins of the training material, filled in by training
+
+    @property
+    def active_harmonics(self) -> int:
+        """``harmonics`` where the decoder uses it (``output="envelope"``), else 0."""
+        return self.harmonics if self.output == "envelope" else 0
 
     def validate(self) -> None:
         if not 0 <= self.context <= 32:
@@ -83,6 +95,8 @@ class ModelConfig:
         _choice("model.output", self.output, ("residual", "spectrum", "envelope"))
         if not 0 <= self.whiten <= 200:
             raise ParameterError(f"model.whiten={self.whiten} must be a cepstral order between 0 (off) and 200")
+        if not 0 <= self.harmonics <= 128:
+            raise ParameterError(f"model.harmonics={self.harmonics} must be a harmonic count between 0 (off) and 128")
         _choice("model.compression", self.compression, ("power", "log", "none"))
         if not 0 < self.power <= 1:
             raise ParameterError(f"model.power={self.power} must be in (0, 1]")
@@ -111,6 +125,10 @@ class TrainConfig:
     # 0.977; BENCHMARKS.md). Use e.g. (-12, 5) with model.output="spectrum".
     pitch_shift: tuple[float, float] = (0.0, 0.0)
     pitch_shift_prob: float = 0.7
+    # "formant": only the harmonics move (the instrument keeps its envelope); "resample": the
+    # whole frame stretches, as a sampler plays a note outside its samples, so the harmonic levels
+    # of the instrument's lowest notes carry below its range (where a voice sings)
+    pitch_shift_mode: str = "formant"
     corrupt_prob: float = 0.7  # share of sequences whose input envelope is perturbed
     corrupt_order: int = 16  # cepstral order of the random envelope
     corrupt_db: float = 8.0  # std of the random envelope's formant part in dB (plus a random tilt)
@@ -127,6 +145,7 @@ class TrainConfig:
         lo, hi = self.pitch_shift
         if lo > hi or abs(lo) > 24 or abs(hi) > 24:
             raise ParameterError(f"train.pitch_shift={self.pitch_shift} must be (low, high) semitones within +-24")
+        _choice("train.pitch_shift_mode", self.pitch_shift_mode, ("formant", "resample"))
         for name in ("pitch_shift_prob", "corrupt_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ParameterError(f"train.{name}={getattr(self, name)} must be in [0, 1]")
@@ -164,9 +183,10 @@ def _choice(name: str, value, allowed) -> None:
 # the algorithmic delay n_fft - 1 = 11.6 ms), 16 kHz for NSynth-rate material.
 PRESETS: dict[str, dict] = {
     "nsynth": {"audio": {"sr": 16000, "n_fft": 1024, "hop_length": 256}},
-    "quality": {"audio": {"sr": 44100, "n_fft": 2048, "hop_length": 512}},
+    # whiten: the cepstral baseline's lifter for the frame size (effects.cepstral.default_lifter)
+    "quality": {"audio": {"sr": 44100, "n_fft": 2048, "hop_length": 512}, "model": {"whiten": 60}},
     "low-latency": {"audio": {"sr": 44100, "n_fft": 512, "hop_length": 128},
-                    "model": {"encoder": [256, 128], "lstm": 128, "decoder": [128, 256]}},
+                    "model": {"encoder": [256, 128], "lstm": 128, "decoder": [128, 256], "whiten": 15}},
 }
 
 
