@@ -543,12 +543,13 @@ def render_voice_material(out, *, sung: int = 8, spoken: int = 8, seed: int = 1,
 FIT_VOICES = ("sung_004", "sung_005", "sung_006", "sung_007", "spoken_002")
 
 
-def fitted_judge(corpus, *, voice_dir, work, extra: Mapping | None = None, progress: bool = False) -> InstrumentJudge:
-    """The judge as the demo and benchmarks use it: fitted on ``corpus``, the :data:`FIT_VOICES` of
-    ``voice_dir`` that exist plus voice material rendered into ``work/voice``, and ``extra``
-    (family -> files, e.g. the target instrument's training clips); features cached in
-    ``work/cache``."""
+def fitted_judge(corpus, *, voice_dir=None, work, extra: Mapping | None = None, voices: int = 8,
+                 progress: bool = False) -> InstrumentJudge:
+    """The judge as the demo, scoreboard and benchmarks use it: fitted on ``corpus``, the
+    :data:`FIT_VOICES` of ``voice_dir`` that exist plus ``voices`` sung and ``voices`` spoken
+    phrases rendered into ``work/voice``, and ``extra`` (family -> files, e.g. the target
+    instrument's training clips); features cached in ``work/cache``."""
     work = Path(work)
-    voice = [Path(voice_dir) / f"{v}.wav" for v in FIT_VOICES if (Path(voice_dir) / f"{v}.wav").is_file()]
-    voice += render_voice_material(work / "voice", progress=progress)
+    voice = [Path(voice_dir) / f"{v}.wav" for v in FIT_VOICES if voice_dir and (Path(voice_dir) / f"{v}.wav").is_file()]
+    voice += render_voice_material(work / "voice", sung=voices, spoken=voices, progress=progress)
     return InstrumentJudge().fit(corpus, voice=voice, extra=extra, cache_dir=work / "cache", progress=progress)

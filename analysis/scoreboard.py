@@ -3,8 +3,12 @@ loudness followed, distance to the target material, speed.
 
 Builds on :mod:`analysis.pitch_eval` (same inputs, outputs and pitch judgement) and adds:
 
-- target-timbre accuracy: a family probe (MFCC statistics + SVM, trained on the corpus's
-  train+valid notes) labels every output note; the share labelled as the target's family;
+- timbre at matched pitch (:mod:`analysis.harmonic_timbre`): each output's harmonic levels against
+  the target family's train notes at the same pitch; the distance in dB and the share of the dry
+  input's distance to the target closed (0 unchanged, 1 as close as the family's held-out test notes);
+- target-timbre accuracy: the phrase-level instrument judge (:mod:`analysis.instrument_judge`:
+  corpus families plus a voice class) labels every 2 s window of every output; the share
+  labelled as the target's family;
 - loudness: A-weighted frame level of input and output, correlation and mean |difference| in dB;
 - Fréchet distance between Gaussians fitted to frame MFCCs of the outputs and of the target
   material (FAD-style, with MFCCs instead of a network embedding).
@@ -30,7 +34,9 @@ __all__ = ["TimbreProbe", "a_weighted_level", "loudness_match", "frechet_distanc
 METRICS = (
     ("kept_percent", "pitch kept %", True),
     ("raw_pitch_accuracy", "raw pitch accuracy", True),
-    ("timbre_accuracy", "target-timbre accuracy", True),
+    ("gap_closed", "timbre gap closed (matched pitch)", True),
+    ("timbre_distance_db", "matched-pitch distance (dB)", False),
+    ("timbre_accuracy", "judged as target", True),
     ("loudness_correlation", "loudness correlation", True),
     ("loudness_l1_db", "loudness L1 (dB)", False),
     ("frechet_mfcc", "Fréchet distance to target (MFCC)", False),
@@ -164,14 +170,15 @@ def _target_material(corpus, family: str, split: str, sr: int, limit: int = 60) 
     return [load(p, sr=sr, mono=True)[0][0] for p in paths]
 
 
-def run_scoreboard(protocol: Protocol, factories, *, corpus, out, probe_seconds: float = 1.0,
+def run_scoreboard(protocol: Protocol, factories, *, corpus, out, judge_voices: int = 8,
                    progress: bool = True) -> dict:
     """The pitch protocol plus timbre, loudness and distance measures for every method.
 
     Writes into ``out``: the pitch protocol's files, ``results.json``, ``scoreboard.md``,
     ``scoreboard.csv`` (one row per method), ``per_class.csv`` (per method and class) and
     ``bar_<metric>.png``. A ``target`` reference row scores the target families' held-out
-    test notes with the same probe and distance (pitch measures do not apply to it).
+    test notes with the same judge and distances (pitch measures do not apply to it).
+    ``judge_voices`` sung and spoken phrases are rendered for the judge's voice class.
     """
     from tqdm import tqdm
 
@@ -179,30 +186,45 @@ def run_scoreboard(protocol: Protocol, factories, *, corpus, out, probe_seconds:
     out = Path(out)
     pitch = run_pitch_protocol(protocol, factories, out=out, progress=progress)
     sr = protocol.sr
-    probe = TimbreProbe(seconds=probe_seconds, seed=protocol.seed).fit(corpus, progress=progress)
+    from analysis.harmonic_timbre import HarmonicReference, gap_closed
+    from analysis.instrument_judge import fitted_judge
+
+    judge = fitted_judge(corpus, work=out / "judge", voices=judge_voices, progress=progress)
     inputs = {m["name"]: m for m in pitch["inputs"]}
     dry = {name: load(m["path"], sr=sr, mono=True)[0][0] for name, m in inputs.items()}
-    target_frames = {c: mfcc_frames(_target_material(corpus, c, "train", sr), sr=sr) for c in protocol.classes}
+    train_notes = {c: _target_material(corpus, c, "train", sr) for c in protocol.classes}
+    target_frames = {c: mfcc_frames(train_notes[c], sr=sr) for c in protocol.classes}
+    refs = {c: HarmonicReference().fit(train_notes[c], sr=sr, name=f"{corpus}:family={c},split=train")
+            for c in protocol.classes}
+    test_notes = {c: _target_material(corpus, c, "test", sr, limit=20) for c in protocol.classes}
+    held_db = {c: refs[c].distance(test_notes[c], sr=sr).distance_db if test_notes[c] else None
+               for c in protocol.classes}
+    dry_db = {c: refs[c].distance(list(dry.values()), sr=sr).distance_db for c in protocol.classes}
     per_class = []
     for method in tqdm(pitch["methods"], desc="scoreboard", unit="method", disable=not progress):
         for c in protocol.classes:
-            hits, total, loud, frames, labels = 0, 0, [], [], []
-            for name, m in inputs.items():
+            hits, total, loud, frames, labels, ys = 0, 0, [], [], [], []
+            for name in inputs:
                 y = load(pitch["outputs"][f"{method}|{c}|{name}"], sr=sr, mono=True)[0][0]
-                pred = probe.predict(_segments(y, m["notes"], sr), sr=sr)
+                pred = judge.predict(y, sr=sr)
                 hits += int(np.sum(pred == c))
                 labels += list(pred)
                 total += len(pred)
                 loud.append(loudness_match(dry[name], y, sr=sr))
                 frames.append(mfcc_frames([y], sr=sr))
+                ys.append(y)
+            d = refs[c].distance(ys, sr=sr).distance_db
+            g = gap_closed(dry_db[c], d, held_db[c])
             s = pitch["by_method_class"][method][c]
             per_class.append({
                 "method": method, "class": c, "kept_percent": 100 - s["lost_percent"],
                 "raw_pitch_accuracy": s["raw_pitch_accuracy"], "timbre_accuracy": hits / max(total, 1),
+                "timbre_distance_db": float("nan") if d is None else d,
+                "gap_closed": float("nan") if g is None else (0.0 if method == "dry" else g),
                 "loudness_correlation": float(np.nanmean([v["loudness_correlation"] for v in loud])),
                 "loudness_l1_db": float(np.nanmean([v["loudness_l1_db"] for v in loud])),
                 "frechet_mfcc": frechet_distance(np.concatenate(frames), target_frames[c]),
-                "labelled_as": max(set(labels), key=labels.count),
+                "labelled_as": max(set(labels), key=labels.count) if labels else "-",
             })
     rows = []
     for method in pitch["methods"]:
@@ -212,24 +234,28 @@ def run_scoreboard(protocol: Protocol, factories, *, corpus, out, probe_seconds:
         row["kept_percent"] = 100 - pitch["by_method"][method]["lost_percent"]
         row["raw_pitch_accuracy"] = pitch["by_method"][method]["raw_pitch_accuracy"]
         row["rtf"] = pitch["rtf"][method]
-        row["labelled_as"] = max(set(labels), key=labels.count)  # the probe's most frequent verdict
+        row["labelled_as"] = max(set(labels), key=labels.count)  # the judge's most frequent verdict
         rows.append(row)
     ref = {"method": "target (held-out notes)", "kept_percent": float("nan"), "raw_pitch_accuracy": float("nan"),
            "loudness_correlation": float("nan"), "loudness_l1_db": float("nan"), "rtf": float("nan"),
            "labelled_as": "-"}
-    accs, fds = [], []
+    accs, fds, dbs = [], [], []
     for c in protocol.classes:
-        notes = _target_material(corpus, c, "test", sr, limit=20)
+        notes = test_notes[c]
         if not notes:
             continue
-        accs.append(float(np.mean(probe.predict([x[: int(probe_seconds * sr)] for x in notes], sr=sr) == c)))
+        accs.append(float(np.mean(judge.predict(notes, sr=sr) == c)))
         fds.append(frechet_distance(mfcc_frames(notes, sr=sr), target_frames[c]))
+        if held_db[c] is not None:
+            dbs.append(held_db[c])
     ref["timbre_accuracy"] = float(np.mean(accs)) if accs else float("nan")
     ref["frechet_mfcc"] = float(np.mean(fds)) if fds else float("nan")
+    ref["timbre_distance_db"] = float(np.mean(dbs)) if dbs else float("nan")
+    ref["gap_closed"] = 1.0 if dbs else float("nan")
     res = {"protocol": pitch["protocol"], "corpus": str(corpus), "methods": pitch["methods"],
            "classes": list(protocol.classes), "scoreboard": rows, "reference": ref, "per_class": per_class,
            "pitch": {k: pitch[k] for k in ("by_method", "by_method_class", "rtf", "note_evaluations_per_method")},
-           "probe_classes": probe.classes_, "pitch_seconds": pitch["seconds"]}
+           "judge_classes": list(judge.classes_), "pitch_seconds": pitch["seconds"]}
     res["seconds"] = round(time.perf_counter() - t0, 1)
     _write(res, out)
     return res
@@ -252,11 +278,12 @@ def _write(res: dict, out: Path) -> None:
             w.writeheader()
             w.writerows(rows)
     p = res["protocol"]
-    head = "| method | " + " | ".join(label for _, label, _ in METRICS) + " | probe's usual verdict |"
+    head = "| method | " + " | ".join(label for _, label, _ in METRICS) + " | judge's usual verdict |"
     lines = ["# Scoreboard", "",
              f"Inputs: {p['melodies']} melodies x {p['notes']} notes ({p['source']}), {len(res['classes'])} target "
              f"classes ({', '.join(res['classes'])}); pitch by {p['tracker']} at {p['tolerance']:g} cents. "
-             "Higher is better except loudness L1 and Fréchet distance. `dry` is the unprocessed input; the "
+             "Higher is better except loudness L1, matched-pitch and Fréchet distances. `dry` is the unprocessed "
+             "input; the "
              "target row scores held-out notes of the target families themselves.", "",
              head, "|---" * (len(METRICS) + 2) + "|"]
     for r in res["scoreboard"] + [res["reference"]]:

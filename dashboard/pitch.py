@@ -38,7 +38,7 @@ if rep["scoreboard"]:
     st.subheader("Scoreboard")
     labels = {k: label for k, label, _ in METRICS}
     st.dataframe([{"method": r["method"], **{labels[k]: r.get(k) for k in labels},
-                   "probe's usual verdict": r.get("labelled_as")} for r in rep["scoreboard"]],
+                   "judge's usual verdict": r.get("labelled_as")} for r in rep["scoreboard"]],
                  hide_index=True, key="pitch_board")
     key = st.selectbox("Chart", list(labels), format_func=labels.get, key="pitch_metric")
     higher = {k: h for k, _, h in METRICS}[key]

@@ -468,22 +468,26 @@ _SHS: dict = {}
 
 
 def _shs_matrix(bins: int, *, min_bins: float, max_bins: float, harmonics: int, per_octave: int):
-    """Sub-harmonic summation weights ``(candidates, bins)`` and the candidates' f0 in bins; cached."""
+    """Sub-harmonic summation weights ``(candidates, bins)``: + at each harmonic, - halfway between
+    harmonics (so a candidate scores the contrast of its series, not the frame's density); the
+    candidates' f0 in bins and each candidate's summed harmonic weight. Cached."""
     key = (bins, min_bins, max_bins, harmonics, per_octave)
     if key not in _SHS:
         n = int(np.floor(np.log2(max_bins / min_bins) * per_octave)) + 1
         cands = min_bins * 2 ** (np.arange(n) / per_octave)
         M = np.zeros((n, bins), np.float32)
+        total = np.zeros(n, np.float32)
         for i, c in enumerate(cands):
             for k in range(1, harmonics + 1):
-                pos = k * c
-                if pos >= bins - 1:
+                if k * c >= bins - 1:
                     break
-                lo, frac = int(pos), pos - int(pos)
                 w = 0.8 ** (k - 1)  # lower harmonics count more, so f0 / 2 does not win on every other peak
-                M[i, lo] += w * (1 - frac)
-                M[i, lo + 1] += w * frac
-        _SHS[key] = (torch.from_numpy(M), torch.from_numpy(cands.astype(np.float32)))
+                total[i] += w
+                for pos, sign in ((k * c, 1.0), ((k - 0.5) * c, -1.0)):
+                    lo, frac = int(pos), pos - int(pos)
+                    M[i, lo] += sign * w * (1 - frac)
+                    M[i, lo + 1] += sign * w * frac
+        _SHS[key] = (torch.from_numpy(M), torch.from_numpy(cands.astype(np.float32)), torch.from_numpy(total))
     return _SHS[key]
 
 
@@ -491,10 +495,11 @@ def frame_f0_bins(mag, *, min_bins: float = 2.5, max_bins: float | None = None, 
                   per_octave: int = 48, threshold: float = 0.25) -> torch.Tensor:
     """Causal per-frame f0 of magnitude frames ``(..., bins)``, in bins (0 where not pitched).
 
-    Sub-harmonic summation (Hermes 1988) on the frame's square-root magnitude, max-pooled over
-    three bins so a harmonic slightly off its ideal place still counts; a frame is pitched when
-    the best candidate's salience, less what the frame's mean level would give, exceeds
-    ``threshold`` of the summed weights. Works frame by frame, so a live effect can use it.
+    Sub-harmonic summation (Hermes 1988) on the frame's square-root magnitude (peak 1),
+    max-pooled over three bins so a harmonic slightly off its ideal place still counts, less the
+    same sum halfway between the harmonics; a frame is pitched when the best candidate's score
+    exceeds ``threshold`` of its summed weights; lower candidates are slightly preferred, as
+    multiples of f0 score about as well as f0 itself. Works frame by frame, so a live effect can use it.
     In Hz: ``f0_bins * sr / n_fft``.
 
     Parameters
@@ -512,17 +517,19 @@ def frame_f0_bins(mag, *, min_bins: float = 2.5, max_bins: float | None = None, 
     mag = _as_tensor(mag)
     bins = mag.shape[-1]
     max_bins = float(max_bins or (bins - 1) / 4)
-    M, cands = _shs_matrix(bins, min_bins=float(min_bins), max_bins=max_bins, harmonics=int(harmonics),
-                           per_octave=int(per_octave))
+    M, cands, total = _shs_matrix(bins, min_bins=float(min_bins), max_bins=max_bins, harmonics=int(harmonics),
+                                  per_octave=int(per_octave))
     s = mag.clamp_min(0).sqrt()
     s = s / s.amax(-1, keepdim=True).clamp_min(1e-12)
     lead = s.shape[:-1]
     s2 = s.reshape(-1, 1, bins)
     s2 = torch.nn.functional.max_pool1d(s2, 3, stride=1, padding=1)[:, 0]
-    sal = s2 @ M.T.to(s2.dtype)  # (N, candidates)
-    base = s2.mean(-1, keepdim=True) * M.sum(1).to(s2.dtype)  # what a flat frame would score
-    score = (sal - base) / M.sum(1).to(s2.dtype)
-    best = score.argmax(-1)
+    score = (s2 @ M.T.to(s2.dtype)) / total.to(s2.dtype)  # (N, candidates)
+    # A multiple of f0 explains the same peaks about as well as f0 (every k-th harmonic is still a
+    # harmonic): a mild preference for low candidates (3 % an octave) breaks that tie, and is far
+    # too small to prefer f0 / 2, which scores at most 0.8 of f0 (its first harmonic falls between).
+    prior = 1 - 0.03 * torch.log2(cands / cands[0]).to(s2.dtype)
+    best = (score * prior).argmax(-1)
     f0 = cands.to(s2.dtype)[best]
     f0 = torch.where(score.gather(-1, best[:, None])[:, 0] > threshold, f0, torch.zeros_like(f0))
     return f0.reshape(lead)
