@@ -27,7 +27,8 @@ import numpy as np
 
 from workbench.errors import ParameterError
 
-__all__ = ["harmonic_levels", "HarmonicReference", "TimbreDistance", "gap_closed", "score_methods", "NO_PITCH"]
+__all__ = ["harmonic_levels", "HarmonicReference", "TimbreDistance", "gap_closed", "score_methods", "target_reference",
+           "NO_PITCH"]
 
 log = logging.getLogger(__name__)
 
@@ -279,3 +280,29 @@ def score_methods(reference: HarmonicReference, *, inputs: dict, outputs: dict, 
                          "gap_closed": gap_closed(d_in.distance_db, d.distance_db, target_db), "frames": d.frames,
                          "status": d.status})
     return rows
+
+
+def target_reference(target, *, sr: int, seed: int = 0, progress: bool = False) -> tuple[HarmonicReference, float]:
+    """A reference fitted on ``target`` (a file, folder or corpus selection) and the distance of its
+    held-out part: the training's clip-level split (10 %, ``seed``), or the last fifth of a single file.
+
+    Raises ``ParameterError`` naming the target, the pitched seconds found and those needed when it
+    holds too little pitched material.
+    """
+    from models.train import split_indices
+    from workbench.audio import load
+    from workbench.corpus.select import resolve_target
+
+    files = resolve_target(target)
+    clips = [load(p, sr=sr, mono=True)[0][0] for p in files]
+    if len(clips) == 1:
+        cut = int(clips[0].size * 0.8)
+        fit, held = [clips[0][:cut]], [clips[0][cut:]]
+    else:
+        tr, va = split_indices(len(clips), valid_fraction=0.1, seed=seed)
+        fit, held = [clips[i] for i in tr], [clips[i] for i in va]
+    ref = HarmonicReference().fit(fit, sr=sr, name=str(target))
+    d = ref.distance(held, sr=sr)
+    if d.distance_db is None:
+        raise ParameterError(f"{target}: its held-out part has no pitched frames; expected pitched target material")
+    return ref, d.distance_db

@@ -104,3 +104,45 @@ def test_nan_audio_is_refused(dark_reference):
     y[100] = np.nan
     with pytest.raises(ParameterError, match="NaN"):
         dark_reference.distance(y, sr=SR)
+
+
+def test_cli_evaluate_timbre_and_transfer_of_an_unpitched_input(trumpet_melodies, tiny_run, tmp_path):
+    """Through the command a user runs: the trumpet itself scores ~1, noise gets one line and the
+    transfer of noise still writes its output."""
+    import soundfile as sf
+
+    from tests.conftest import run_cli
+
+    noise = tmp_path / "noise.wav"
+    sf.write(noise, 0.1 * np.random.default_rng(1).standard_normal(SR).astype(np.float32), SR)
+    out = tmp_path / "noise_out.wav"
+    r = run_cli("transfer", "--method", "autoencoder", "--model", str(tiny_run), "--input", str(noise),
+                "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert sf.info(out).frames == SR
+    melody = sorted(trumpet_melodies.glob("melody_*.wav"))[0]
+    r = run_cli("evaluate", "timbre", "--target", str(trumpet_melodies), "--input", str(noise), str(melody))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[1] == f"{noise}: no pitched frames"
+    assert lines[2].startswith(f"{melody}: ") and lines[2].endswith("gap closed -")  # no input distance to close
+
+
+def test_cli_target_with_too_little_pitched_material(tmp_path):
+    import soundfile as sf
+
+    from tests.conftest import run_cli
+
+    drums = tmp_path / "drums"
+    drums.mkdir()
+    sf.write(drums / "a.wav", 0.1 * np.random.default_rng(2).standard_normal(2 * SR).astype(np.float32), SR)
+    sf.write(drums / "b.wav", 0.1 * np.random.default_rng(3).standard_normal(2 * SR).astype(np.float32), SR)
+    r = run_cli("evaluate", "timbre", "--target", str(drums), "--input", str(drums / "a.wav"))
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [f"workbench: error: {drums}: 0.0 s of pitched material found; the "
+                                             "matched-pitch measure needs at least 5 s"]
+    r = run_cli("train", "--target", str(drums), "--out", str(tmp_path / "run"), "--set", "train.epochs=1")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [f"workbench: error: {drums}: 0.0 s of pitched material found; training "
+                                             "with model.harmonics=32 needs at least 2 s (or set model.harmonics=0 "
+                                             "for unpitched sounds)"]

@@ -27,6 +27,7 @@ _VERBS = """verbs:
   pitchcnn          raw-audio pitch CNN (seed 001) trained and tested on unseen instruments
   evaluate pitch    seed 003's pitch-tracking protocol: % of notes each method loses
   evaluate scoreboard  every method on the same inputs: pitch, timbre, loudness, distance, speed
+  evaluate timbre   timbre at matched pitch of files against target material
   embed             PCA / t-SNE / UMAP maps of note features (CSV, PNG, interactive HTML)
   devices           list audio input and output devices (host API, channels, default rates)
   live              play a microphone through a method in real time (keys, status line, --record)
@@ -245,8 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "instrument), through every method with every target class; a note is lost when "
                                    "its output median f0 is more than --tolerance cents off. Writes pitch.json/md, "
                                    "notes.csv, f0_<method>.png."),
-                         ("scoreboard", "The pitch protocol plus target-timbre accuracy (a family probe labels the "
-                                        "outputs), loudness correlation/L1, Fréchet distance to the target material "
+                         ("scoreboard", "The pitch protocol plus timbre at matched pitch (harmonic levels against "
+                                        "the target family's notes at the same pitch, gap closed), target-timbre "
+                                        "accuracy (the instrument judge labels 2 s windows of the outputs), loudness correlation/L1, Fréchet distance to the target material "
                                         "and real-time factor, per method; with the dry input and the target "
                                         "material as reference rows. Writes results.json, scoreboard.md, CSVs, bar charts.")):
         e = esub.add_parser(action, help=text.split(":")[0].split(";")[0], description=text)
@@ -269,6 +271,17 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--train-seconds", type=_float, default=60.0, help="training budget per class model (default 60)")
         e.add_argument("--out", required=True)
         e.add_argument("--seed", type=_int, default=0)
+
+    t = esub.add_parser("timbre", help="timbre at matched pitch of files against target material",
+                        description="Each voiced frame's harmonic levels (dB) against the target material's own "
+                                    "notes at the same pitch. Prints the distance of the input, of each output and "
+                                    "of held-out target material, and the share of the input-to-target gap each "
+                                    "output closes (0 unchanged, 1 the instrument itself).")
+    t.add_argument("--target", required=True, help="target material: audio file, folder or CORPUS:key=value")
+    t.add_argument("--input", required=True, help="the unprocessed input")
+    t.add_argument("outputs", nargs="*", help="processed versions of the input")
+    t.add_argument("--sr", type=_int, default=16000, help="analysis rate in Hz (default 16000)")
+    t.add_argument("--seed", type=_int, default=0)
 
     i = sub.add_parser("info", help="check an audio file", description="Load an audio file with the "
                        "workbench's checks and print its shape, sample rate, duration and peak level.")
@@ -626,8 +639,10 @@ def _cmd_evaluate(args) -> int:
     )
     from workbench.corpus.families import FAMILIES
 
+    if args.action == "timbre":
+        return _evaluate_timbre(args)
     if args.action not in ("pitch", "scoreboard"):
-        print("usage: workbench evaluate {pitch,scoreboard} ... (see --help)", file=sys.stderr)
+        print("usage: workbench evaluate {pitch,scoreboard,timbre} ... (see --help)", file=sys.stderr)
         return 2
     if args.classes.strip().isdigit():
         n = int(args.classes)
@@ -660,6 +675,25 @@ def _cmd_evaluate(args) -> int:
         print("scoreboard: " + "; ".join(f"{row['method']} kept {row['kept_percent']:.0f} %, timbre "
                                          f"{row['timbre_accuracy']:.2f}" for row in r["scoreboard"])
               + f" ({r['seconds']} s); report in {args.out}/scoreboard.md")
+    return 0
+
+
+def _evaluate_timbre(args) -> int:
+    from analysis.harmonic_timbre import score_methods, target_reference
+    from workbench.audio import load
+
+    ref, held = target_reference(args.target, sr=args.sr, seed=args.seed)
+    x = load(args.input, sr=args.sr, mono=True)[0][0]
+    outs = {str(p): {"input": load(p, sr=args.sr, mono=True)[0][0]} for p in args.outputs}
+    print(f"reference: {args.target}, {ref.seconds_:.0f} pitched s, MIDI {ref.pitches_[0]:.0f}-{ref.pitches_[-1]:.0f}; "
+          f"held-out target material {held:.2f} dB")
+    for r in score_methods(ref, inputs={"input": x}, outputs=outs, target_db=held, sr=args.sr):
+        name = args.input if r["method"] == "input" else r["method"]
+        if r["distance_db"] is None:
+            print(f"{name}: {r['status']}")
+        else:
+            gap = "-" if r["gap_closed"] is None else f"{r['gap_closed']:.2f}"
+            print(f"{name}: {r['distance_db']:.2f} dB over {r['frames']} frames, gap closed {gap}")
     return 0
 
 
