@@ -374,7 +374,7 @@ def save_outputs(folder, outputs: Mapping[str, np.ndarray], *, sr: int, metrics:
 
 
 def compare_method(effect, audio: np.ndarray, sr: int, *, notes: list[dict] | None = None, probe=None,
-                   family: str | None = None, tracker: str = "pyin", input_track=None) -> dict:
+                   family: str | None = None, tracker: str = "pyin", input_track=None, reference=None) -> dict:
     """Play mono ``audio`` through ``effect`` and measure the result against the input.
 
     Parameters
@@ -393,6 +393,10 @@ def compare_method(effect, audio: np.ndarray, sr: int, *, notes: list[dict] | No
         The target's family; the accuracy is the share of segments the probe labels so.
     input_track : (times, f0), optional
         The input's f0 track, when already computed.
+    reference : (HarmonicReference, float), optional
+        The target material's matched-pitch reference and its held-out distance
+        (:func:`analysis.harmonic_timbre.target_reference`): adds ``timbre_distance_db`` and
+        ``timbre_gap_closed`` (None, with ``timbre_status`` "no pitched frames", when there are none).
 
     Returns
     -------
@@ -431,6 +435,14 @@ def compare_method(effect, audio: np.ndarray, sr: int, *, notes: list[dict] | No
             metrics["labelled_as"] = str(max(set(labels), key=labels.count))
             if family:
                 metrics["timbre_accuracy"] = float(np.mean([lab == family for lab in labels]))
+    metrics.update(timbre_distance_db=None, timbre_gap_closed=None, timbre_status=None)
+    if reference is not None:
+        from analysis.harmonic_timbre import score_methods
+
+        ref, held = reference
+        row = score_methods(ref, inputs={"x": x[0]}, outputs={"y": {"x": y}}, target_db=held, sr=sr)[1]
+        metrics.update(timbre_distance_db=row["distance_db"], timbre_gap_closed=row["gap_closed"],
+                       timbre_status=row["status"])
     return {"sr": sr, "output": y.astype(np.float32), "input_track": in_track, "output_track": out_track,
             "metrics": metrics, "notes": rows}
 

@@ -80,6 +80,19 @@ def target_choices(data: str, runs: str, reports: str) -> list[str]:
     return dd.target_choices(dd.Roots(Path(data), Path(runs), Path(reports)))
 
 
+@st.cache_resource(show_spinner="Analysing the target's harmonic levels per pitch (once)...")
+def harmonic_reference(target: str):
+    """The matched-pitch reference of ``target`` and its held-out distance (None when it cannot be)."""
+    from analysis.harmonic_timbre import target_reference
+    from workbench.errors import ParameterError
+
+    try:
+        return target_reference(target, sr=16000)
+    except ParameterError as err:
+        st.warning(f"timbre at matched pitch: {err}")
+        return None
+
+
 @st.cache_resource(show_spinner="Fitting the timbre probe on the corpus (once)...")
 def timbre_probe(corpus: str):
     from analysis.scoreboard import TimbreProbe

@@ -19,8 +19,10 @@ def _render(method: str, model: str | None, target: str | None, mix: float, audi
     fx = dd.make_effect(method, model=model, target=target, mix=mix)
     probe = common.timbre_probe(probe_corpus) if probe_corpus else None
     notes = json.loads(notes_json) or None
+    material = target or (dd.run_info(model)["meta"] or {}).get("target")  # what the model learned from
+    reference = common.harmonic_reference(str(material)) if material else None
     return dd.compare_method(fx, audio, sr, notes=notes, probe=probe, family=family,
-                             input_track=common.track_audio(audio, sr))
+                             input_track=common.track_audio(audio, sr), reference=reference)
 
 
 def _fmt(v, spec: str = ".2f", scale: float = 1.0, suffix: str = "") -> str:
@@ -75,7 +77,10 @@ with st.expander("Measures"):
     st.caption("Pitch kept: share of the input's notes whose output median f0 stays within 50 cents "
                "(raw pitch accuracy frame by frame when the notes are unknown). Loudness: correlation of "
                "A-weighted levels. Target-timbre accuracy: share of output notes (or 1-s windows) the probe "
-               "labels as the target family. Real-time factor: seconds of audio per second of processing.")
+               "labels as the target family. Timbre gap closed: each voiced frame's harmonic levels against the "
+               "target material's own notes at the same pitch; the share of the input's distance closed (0 = "
+               "unchanged, 1 = as close as held-out target material). Real-time factor: seconds of audio per "
+               "second of processing.")
 
 signature = (inp.label, inp.audio.shape[1], float(np.abs(inp.audio).sum()), tuple(specs), mix, probe_corpus)
 if st.button("Render", type="primary", key="compare_render", disabled=not specs):
@@ -98,7 +103,7 @@ in_spec = common.spectrogram(inp.audio[0], inp.sr)
 for name, res in results.items():
     st.subheader(name)
     k = res["metrics"]
-    c = st.columns(5)
+    c = st.columns(6)
     if k["pitch_kept"] is not None:
         c[0].metric("Pitch kept (notes)", _fmt(k["pitch_kept"], ".0f", 100, " %"))
     else:
@@ -107,7 +112,12 @@ for name, res in results.items():
     c[2].metric("Loudness correlation", _fmt(k["loudness_correlation"]))
     c[3].metric("Target-timbre accuracy", _fmt(k["timbre_accuracy"]),
                 help=f"the probe's usual verdict: {k['labelled_as']}" if k["labelled_as"] else None)
-    c[4].metric("Real-time factor", _fmt(k["rtf"], ".1f", suffix="x"))
+    c[4].metric("Timbre gap closed", _fmt(k.get("timbre_gap_closed")) if k.get("timbre_status") != "no pitched frames"
+                else "no pitched frames",
+                help=None if k.get("timbre_distance_db") is None else
+                f"matched-pitch distance to the target {k['timbre_distance_db']:.2f} dB (0 = input unchanged, "
+                "1 = the target material itself)")
+    c[5].metric("Real-time factor", _fmt(k["rtf"], ".1f", suffix="x"))
     st.audio(res["output"], sample_rate=res["sr"])
     left, right = st.columns(2)
     left.plotly_chart(plots.spectrogram(*in_spec, "input"), theme=None, key=f"spec_in_{name}")
