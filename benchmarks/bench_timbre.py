@@ -78,7 +78,11 @@ def main() -> None:
     ap.add_argument("--corpus", default="data/gm", help="the judge's corpus")
     ap.add_argument("--runs", default="runs/bench-timbre")
     ap.add_argument("--out", default="reports/bench_timbre")
+    ap.add_argument("--summary", action="store_true", help="only print the summary of the saved results")
     a = ap.parse_args()
+    if a.summary:
+        _summary(json.loads((Path(a.out) / "results.json").read_text()))
+        return
     data, runs, out = Path(a.data), Path(a.runs), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     cands = a.candidates.split(",")
@@ -124,8 +128,32 @@ def main() -> None:
                 print(f"| {name} | {m} | {d:.2f} | {g:.2f} | {rpa:.3f} | {lc:.3f} | {js:.2f} | {secs or ''} |",
                       flush=True)
         (out / "results.json").write_text(json.dumps(results, indent=1))
+    _summary(results)
+
+
+def _cell(g: list) -> str:
+    return f"{np.mean(g):.2f}, {np.min(g):.2f}" if g else "-"
+
+
+def _summary(results: dict) -> None:
+    """Per instrument and method: gap closed on sung / spoken inputs, worst pitch and loudness, judge share."""
+    insts = list(dict.fromkeys(k.split("|")[0] for k in results))
+    methods = list(dict.fromkeys(k.split("|")[2] for k in results))
+    print("\n| instrument | method | gap closed, sung (mean, min) | gap closed, spoken (mean, min) | RPA min | "
+          "loudness corr min | judged as target (mean) |")
+    print("|---|---|---|---|---|---|---|")
+    for inst in insts:
+        for m in methods:
+            rows = {k.split("|")[1]: v for k, v in results.items() if k.startswith(f"{inst}|") and k.endswith(f"|{m}")}
+            if not rows:
+                continue
+            sung = [v["gap"] for n, v in rows.items() if n.startswith("sung") and v["gap"] is not None]
+            spoken = [v["gap"] for n, v in rows.items() if n.startswith("spoken") and v["gap"] is not None]
+            print(f"| {inst} | {m} | {_cell(sung)} | {_cell(spoken)} | {min(v['rpa'] for v in rows.values()):.3f} | "
+                  f"{min(v['loudness_corr'] for v in rows.values()):.3f} | "
+                  f"{np.nanmean([v.get('judge', np.nan) for v in rows.values()]):.2f} |")
     print("\nmean gap closed per method over instruments x inputs:")
-    for m in ["cepstral-mean", *cands]:
+    for m in methods:
         g = [v["gap"] for k, v in results.items() if k.endswith(f"|{m}") and v["gap"] is not None]
         r = [v["rpa"] for k, v in results.items() if k.endswith(f"|{m}")]
         j = [v.get("judge", np.nan) for k, v in results.items() if k.endswith(f"|{m}")]

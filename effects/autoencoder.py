@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from effects.frame_effect import FrameEffect, match_energy, unit_phase
+from effects.frame_effect import FrameEffect, a_weighting, match_energy, unit_phase
 from models.checkpoint import LoadedRun, load_run
 from models.lstm_ae import decompress, input_options, prepare_input, stack_context
 from workbench.errors import ParameterError
@@ -77,6 +77,10 @@ class AutoencoderEffect(FrameEffect):
         if sample_rate != self.model_sr:
             raise ParameterError(f"sample_rate={sample_rate} does not match the model's {self.model_sr} Hz; "
                                  f"resample the input (workbench transfer does it for you)")
+        # the output keeps the input's A-weighted level frame by frame: its loudness, not just its
+        # energy (an instrument's balance differs from the voice's, and raw energy matching would
+        # let the loudness wander with it)
+        self._loudness_weights = a_weighting(sr=self.model_sr, n_fft=self.n_fft)
 
     def _reset_frames(self):
         self._state = None
@@ -105,4 +109,4 @@ class AutoencoderEffect(FrameEffect):
         z, self._state = self.model.encode(ctx, self._state, chroma=chroma)
         y = self.model.decode(self._map_latent(z, mag), x, code=self._code(), chroma=chroma, f0=f0)
         shape = decompress(y, **self._decomp)
-        return match_energy(shape, mag, dim=-1).transpose(1, 2) * unit_phase(X, absX)
+        return match_energy(shape, mag, dim=-1, weights=self._loudness_weights).transpose(1, 2) * unit_phase(X, absX)

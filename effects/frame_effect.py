@@ -16,7 +16,7 @@ from effects.base import Effect
 from workbench.errors import ParameterError
 from workbench.spectral import SpectralStream, hann_window
 
-__all__ = ["FrameEffect", "DelayLine", "match_energy", "unit_phase"]
+__all__ = ["FrameEffect", "DelayLine", "match_energy", "a_weighting", "unit_phase"]
 
 
 class DelayLine:
@@ -35,11 +35,33 @@ class DelayLine:
         return full[:, : x.shape[-1]]
 
 
-def match_energy(shape: torch.Tensor, mag: torch.Tensor, *, dim: int = -2) -> torch.Tensor:
-    """Scale magnitude frames ``shape`` so each has the L2 energy of the matching ``mag`` frame."""
-    e_in = torch.linalg.vector_norm(mag, dim=dim, keepdim=True)
-    e_out = torch.linalg.vector_norm(shape, dim=dim, keepdim=True).clamp_min(1e-8)
-    return shape * (e_in / e_out)
+def match_energy(shape: torch.Tensor, mag: torch.Tensor, *, dim: int = -2,
+                 weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Scale magnitude frames ``shape`` so each has the L2 energy of the matching ``mag`` frame.
+
+    ``weights`` (per bin, along ``dim``; e.g. :func:`a_weighting`) weigh the bins in both
+    energies, so the output keeps the input's weighted level (its loudness) whatever its balance.
+    """
+    def ratio(a, b):
+        return torch.linalg.vector_norm(a, dim=dim, keepdim=True) / torch.linalg.vector_norm(
+            b, dim=dim, keepdim=True).clamp_min(1e-8)
+
+    r = ratio(mag, shape)
+    if weights is not None:
+        # within 12 dB of the plain energy match: a frame whose energy sits where the weights are
+        # near 0 (below 50 Hz) must not be blown up
+        r = torch.minimum(torch.maximum(ratio(mag * weights, shape * weights), r / 4), r * 4)
+    return shape * r
+
+
+def a_weighting(*, sr: int, n_fft: int) -> torch.Tensor:
+    """IEC 61672 A-weighting as linear amplitude gains per bin ``(n_fft // 2 + 1,)`` (0 at DC)."""
+    import librosa
+    import numpy as np
+
+    with np.errstate(divide="ignore"):
+        db = librosa.A_weighting(librosa.fft_frequencies(sr=sr, n_fft=n_fft))
+    return torch.from_numpy(10 ** (db / 20)).float()
 
 
 def unit_phase(X: torch.Tensor, absX: torch.Tensor | None = None) -> torch.Tensor:
