@@ -283,6 +283,7 @@ def test_compare_page_renders_methods(monkeypatch, dashboard_roots):
     assert not at.exception, [e.value for e in at.exception]
     labels = [m.label for m in at.metric]
     assert labels.count("Target-timbre accuracy") == 2 and labels.count("Real-time factor") == 2
+    assert labels.count("Timbre gap closed") == 2
     assert "Pitch kept (notes)" in labels and not at.error
     at.button(key="compare_save").click().run()
     out = dashboard_roots["reports"] / "dashboard" / "compare"

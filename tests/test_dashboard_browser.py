@@ -168,10 +168,11 @@ def test_compare_page(page, server):
     settle(page)
     expect(end).to_have_value(f"{before - 3.0:g}")
     page.get_by_role("button", name="Render").click()
-    expect(page.locator('[data-testid="stMetric"]')).to_have_count(10, timeout=240_000)
+    expect(page.locator('[data-testid="stMetric"]')).to_have_count(12, timeout=240_000)
     settle(page, timeout=240)
     text = page.locator('[data-testid="stMain"]').inner_text()
-    for label in ("Pitch kept (notes)", "Loudness correlation", "Target-timbre accuracy", "Real-time factor"):
+    for label in ("Pitch kept (notes)", "Loudness correlation", "Target-timbre accuracy", "Timbre gap closed",
+                  "Real-time factor"):
         assert text.count(label) == 2, label
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(6)  # two spectrograms and an f0 plot each
     expect(page.locator('[data-testid="stAudio"]')).to_have_count(3)  # the input and both outputs
