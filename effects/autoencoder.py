@@ -81,6 +81,7 @@ class AutoencoderEffect(FrameEffect):
         # energy (an instrument's balance differs from the voice's, and raw energy matching would
         # let the loudness wander with it)
         self._loudness_weights = a_weighting(sr=self.model_sr, n_fft=self.n_fft)
+        torch.set_flush_denormal(True)  # subnormal arithmetic would spike the per-block time (process-wide)
 
     def _reset_frames(self):
         self._state = None

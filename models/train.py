@@ -282,6 +282,9 @@ def train(paths, cfg: Config, out, *, labels=None, device: str | torch.device = 
     cfg.validate()
     out = Path(out)
     t = cfg.train
+    # Subnormal floats (tiny gradients and Adam moments) are 10-100x slower on x86 CPUs: without
+    # this, epochs of the default model slowed from 3.7 s to 12 s within two minutes. Process-wide.
+    torch.set_flush_denormal(True)
     if t.threads:
         torch.set_num_threads(t.threads)
     torch.manual_seed(cfg.seed)

@@ -106,7 +106,7 @@ def test_synthesis_from_a_latent_point(chroma_run, tiny_run, tmp_path):
         synthesize(chroma_run, "0.3", chroma="A")
     with pytest.raises(ParameterError, match="chroma='H'"):
         synthesize(chroma_run, "0.3,0.2", chroma="H")
-    with pytest.raises(ParameterError, match="model.output='residual'"):
+    with pytest.raises(ParameterError, match="model.output='envelope'"):
         synthesize(tiny_run, [0.5] * 8)
     assert parse_chroma("Bb") == 10 and parse_chroma("c#") == 1
     r = run_cli("synth", "--model", str(chroma_run), "--latent", "0.2,0.7", "--chroma", "C", "--seconds", "0.5",
