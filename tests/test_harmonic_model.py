@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from models.lstm_ae import (LSTMAutoencoder, flatten_harmonics, interp_harmonics, pitch_features,
-                            positions_from_f0, prepare_input)
+from models.lstm_ae import (
+    LSTMAutoencoder,
+    flatten_harmonics,
+    interp_harmonics,
+    pitch_features,
+    positions_from_f0,
+    prepare_input,
+)
 from workbench.errors import ParameterError
 from workbench.spectral import causal_frames, frame_f0_bins
 
