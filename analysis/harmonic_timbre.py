@@ -21,6 +21,7 @@ register. Here every voiced frame is compared with the target material *at that 
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,10 +34,6 @@ __all__ = ["harmonic_levels", "HarmonicReference", "TimbreDistance", "gap_closed
 log = logging.getLogger(__name__)
 
 NO_PITCH = "no pitched frames"
-
-
-def _hz_to_midi(f):
-    return 69 + 12 * np.log2(np.asarray(f, float) / 440.0)
 
 
 def harmonic_levels(y, *, sr: int, n_fft: int = 2048, hop_length: int = 256, harmonics: int = 24,
@@ -120,7 +117,7 @@ def harmonic_levels(y, *, sr: int, n_fft: int = 2048, hop_length: int = 256, har
     db = db - np.nanmax(db, axis=1, keepdims=True)
     if not f0.size:
         return empty
-    return _hz_to_midi(f0), np.maximum(db, floor_db)
+    return librosa.hz_to_midi(f0), np.maximum(db, floor_db)
 
 
 @dataclass(frozen=True)
@@ -194,12 +191,9 @@ class HarmonicReference:
         for p in np.unique(semis):
             sel = lev[semis == p]
             if len(sel) >= self.min_frames:
-                with np.errstate(all="ignore"):
-                    import warnings
-
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN harmonics above fmax
-                        profiles.append(np.nanmedian(sel, axis=0))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN harmonics above fmax
+                    profiles.append(np.nanmedian(sel, axis=0))
                 pitches.append(p)
         self.pitches_ = np.array(pitches, float)
         self.profiles_ = np.array(profiles)
