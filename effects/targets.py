@@ -3,7 +3,7 @@ or an array, at the stream's sample rate, with the checks every method needs."""
 
 from __future__ import annotations
 
-import sys
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,8 @@ from workbench.corpus.select import resolve_target
 from workbench.errors import ParameterError
 
 __all__ = ["load_target"]
+
+log = logging.getLogger(__name__)
 
 
 def load_target(target, *, sr: int, target_sr: int | None = None, min_samples: int, notice: bool = True) -> list[np.ndarray]:
@@ -33,13 +35,15 @@ def load_target(target, *, sr: int, target_sr: int | None = None, min_samples: i
         clips.append(a)
     else:
         paths = [Path(p) for p in target] if isinstance(target, (list, tuple)) else resolve_target(target)
+        resampled: dict[int, list] = {}  # rate -> [count, first file]
         for p in paths:
             y, file_sr = load(p, mono=True)
             if file_sr != sr:
-                if notice:
-                    print(f"workbench: note: resampling target {p} from {file_sr} Hz to {sr} Hz", file=sys.stderr)
+                resampled.setdefault(file_sr, [0, p])[0] += 1
                 y = resample(y, file_sr, sr)
             clips.append(y[0])
+        for rate, (count, first) in resampled.items() if notice else ():
+            log.info("note: resampling %d target file(s) from %d Hz to %d Hz (first: %s)", count, rate, sr, first)
     longest = max(len(c) for c in clips)
     if longest < min_samples:
         raise ParameterError(f"target is {longest} samples long, shorter than one analysis frame of {min_samples}; "

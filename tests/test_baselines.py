@@ -95,12 +95,14 @@ def test_cepstral_bad_params(kw, match):
         CepstralEffect(target=_tone(), target_sr=SR, **kw)
 
 
-def test_target_rate_is_resampled(tmp_path, capsys):
-    path = tmp_path / "t.wav"
-    sf.write(path, _tone(330, seconds=1.0), SR)
-    y = CepstralEffect(target=path).process(_tone(220, seconds=1.0)[::2].copy(), 8000)
+def test_target_rate_is_resampled_with_one_notice(tmp_path, caplog):
+    for i in range(3):
+        sf.write(tmp_path / f"t{i}.wav", _tone(330 + 20 * i, seconds=1.0), SR)
+    with caplog.at_level("INFO", logger="effects"):
+        y = CepstralEffect(target=tmp_path).process(_tone(220, seconds=1.0)[::2].copy(), 8000)
     assert y.shape == (8000,) and np.isfinite(y).all()
-    assert "resampling target" in capsys.readouterr().err
+    notices = [r.getMessage() for r in caplog.records if "resampling" in r.getMessage()]
+    assert notices == [f"note: resampling 3 target file(s) from {SR} Hz to 8000 Hz (first: {tmp_path / 't0.wav'})"]
 
 
 # --- mosaic ---------------------------------------------------------------------------------------

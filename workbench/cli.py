@@ -123,15 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "LOCAL_RANK's GPU, or the CPU with the gloo backend")
 
     x = sub.add_parser("transfer", help="process an audio file with a method",
-                       description="Play an input through a timbre-transfer method. The input is resampled "
-                                   "to the model's rate (with a notice) and the output written at that rate.")
+                       description="Play an input file, or every audio file of a folder, through a "
+                                   "timbre-transfer method. The input is resampled to the model's rate (with one "
+                                   "notice) and the output written at the input's rate and channel count; a model "
+                                   "at 16 kHz leaves nothing above 8 kHz. Files stream in blocks, so any length "
+                                   "fits in memory, and an interrupted file leaves nothing under its name.")
     _add_method_args(x, n_fft=1024, hop=256)
     x.add_argument("--sr", type=_int, help="processing rate for cepstral/mosaic (default: the input's)")
     x.add_argument("--save-index", help="mosaic: save the fitted index (arrays + JSON) to this folder")
-    x.add_argument("--input", required=True, help="audio file (wav, flac, ogg, mp3...)")
-    x.add_argument("--out", required=True, help="output audio file")
-    x.add_argument("--channels", choices=("keep", "mono"), default="keep",
-                   help="process each channel (keep) or mix down to mono first")
+    x.add_argument("--input", required=True, help="audio file (wav, flac, ogg, mp3...), or a folder of them")
+    x.add_argument("--out", required=True, help="output audio file, or a folder when --input is a folder")
+    x.add_argument("--out-sr", type=_int, help="output sample rate in Hz (default: the input's)")
+    x.add_argument("--channels", default="keep",
+                   help="keep (default: process and write every channel), mono (mix down first), or N: write N "
+                        "channels (the input's own when it has N, else its mono mix on each)")
 
     mx = sub.add_parser("mix", help="latent mixing between instruments",
                         description="Play an input through an autoencoder while moving its latent from instrument A "
@@ -477,32 +482,84 @@ def _device_and_world(device: str):
     return device, world_size, rank
 
 
-def _cmd_transfer(args) -> int:
-    from workbench.audio import load, resample, save, to_mono
-
-    audio, file_sr = load(args.input)
-    fx = _make_effect(args, file_sr)
+def _processing_rate(fx, args, file_sr: int) -> tuple[int, str]:
+    """The rate ``fx`` processes at and whose it is: the model's, --sr, a mosaic index's, or the file's."""
     index = getattr(fx, "index", None)  # a loaded mosaic index fixes its own rate
     if getattr(fx, "model_sr", None):
-        sr, whose = fx.model_sr, "the model's "
-    elif args.sr:
-        sr, whose = args.sr, "--sr "
-    elif index is not None:
-        sr, whose = index.params["sr"], "the index's "
+        return fx.model_sr, "the model's "
+    if args.sr:
+        return args.sr, "--sr "
+    if index is not None:
+        return index.params["sr"], "the index's "
+    return file_sr, ""
+
+
+def _audio_files(folder) -> list:
+    """Audio files directly in ``folder`` that libsndfile can read, sorted by name."""
+    import soundfile as sf
+
+    exts = {"." + f.lower() for f in sf.available_formats()} | {".aif", ".oga", ".opus"}
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in exts and not p.name.startswith("."))
+
+
+def _cmd_transfer(args) -> int:
+    """One file, or every audio file of a folder, through one effect loaded once (issue 18)."""
+    from pathlib import Path
+
+    from effects.render import parse_channels, render_file
+    from workbench.audio import info
+
+    src, dst = Path(args.input), Path(args.out)
+    chans = parse_channels(args.channels)
+    if src.is_dir():
+        files = _audio_files(src)
+        if not files:
+            raise ParameterError(f"--input {str(src)!r} is a folder with no audio files; expected .wav, .flac, "
+                                 f".ogg, .mp3 or another format libsndfile reads")
+        if dst.exists() and not dst.is_dir():
+            raise ParameterError(f"--out {str(dst)!r} is a file; with a folder --input, expected an output folder")
+        pairs = [(f, dst / f.name) for f in files]
     else:
-        sr, whose = file_sr, ""
-    if file_sr != sr:
-        print(f"workbench: note: resampling {args.input} from {file_sr} Hz to {whose}{sr} Hz", file=sys.stderr)
-        audio = resample(audio, file_sr, sr)
-    if args.channels == "mono":
-        audio = to_mono(audio)
-    out = fx.process(audio, sr)  # everything is checked and computed before anything is written
+        info(src)  # a missing or unreadable input is reported before a model or target is loaded
+        pairs = [(src, dst)]
+    fx = _make_effect(args, None)
+    limit = None
     if args.method == "cepstral" and args.length_policy == "truncate":
-        out = out[:, : fx.target_frames * fx.hop_length + fx.n_fft]
-    if args.method == "mosaic" and args.save_index:
-        fx.index.save(args.save_index)
-    save(args.out, out, sr)
-    print(f"wrote {args.out} ({out.shape[0]} channel(s), {out.shape[1] / sr:.2f} s at {sr} Hz, method {args.method})")
+        def limit(e):
+            return e.target_frames * e.hop_length + e.n_fft
+    noticed, failed = set(), []
+    from tqdm import tqdm
+
+    batch = len(pairs) > 1 or src.is_dir()
+    for f, out in tqdm(pairs, desc="transfer", unit="file", disable=not batch or args.quiet):
+        try:
+            file_sr = info(f).samplerate
+            sr, whose = _processing_rate(fx, args, file_sr)
+            out_sr = args.out_sr or file_sr
+            cause = (file_sr, sr, out_sr)
+            if file_sr != sr and cause not in noticed:  # one notice per cause, not per file
+                noticed.add(cause)
+                band = f"; the output has nothing above {sr // 2} Hz" if out_sr > sr else ""
+                tqdm.write(f"workbench: note: processing at {whose}{sr} Hz (input {file_sr} Hz), writing "
+                           f"{out_sr} Hz{band}", file=sys.stderr)
+            r = render_file(fx, f, out, sr=sr, out_sr=out_sr, channels=chans, max_samples=limit,
+                            progress=not batch and not args.quiet)
+        except ParameterError as err:
+            if not batch:
+                raise
+            failed.append(f.name)
+            tqdm.write(f"workbench: skipped {f}: {err}", file=sys.stderr)
+            continue
+        if args.method == "mosaic" and args.save_index:
+            fx.index.save(args.save_index)
+        if not batch:
+            print(f"wrote {r.path} ({r.channels} channel(s), {r.samples / r.sr:.2f} s at {r.sr} Hz, "
+                  f"method {args.method}, processed at {r.processing_sr} Hz)")
+    if batch:
+        print(f"wrote {len(pairs) - len(failed)} of {len(pairs)} file(s) to {dst} (method {args.method})")
+    if failed:
+        print(f"workbench: error: {len(failed)} file(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -710,22 +767,21 @@ def _cmd_mix(args) -> int:
     import numpy as np
 
     from effects.latent_mix import LatentMixEffect
-    from workbench.audio import load, save
+    from effects.render import render_file
+    from workbench.audio import load
 
     fx = LatentMixEffect(model=args.model, mode=args.mode, source=args.source, target=args.target, alpha=args.alpha,
                          scale=_floats(args.scale, "scale"), offset=_floats(args.offset, "offset"))
     sr = fx.model_sr
-    audio, _ = load(args.input, sr=sr, mono=True)  # resampled to the model's rate
     if args.mode == "morph":
         if not args.morph_input:
             raise ParameterError("--mode morph needs --morph-input (the second input)")
         fx.set_params(morph=load(args.morph_input, sr=sr, mono=True)[0])
-    out = fx.process(audio, sr)
-    save(args.out, out, sr)
+    r = render_file(fx, args.input, args.out, sr=sr, channels="mono")  # processed at the model's rate, written at the input's
     if args.trajectory:
         np.savetxt(args.trajectory, fx.latent_trajectory, delimiter=",", fmt="%.6f",
                    header=",".join(f"z{i}" for i in range(fx.latent_dim)), comments="")
-    print(f"wrote {args.out} ({out.shape[1] / sr:.2f} s at {sr} Hz; {args.mode} {fx.source} -> {fx.target}, "
+    print(f"wrote {args.out} ({r.samples / r.sr:.2f} s at {r.sr} Hz; {args.mode} {fx.source} -> {fx.target}, "
           f"alpha {fx.alpha})")
     return 0
 
@@ -785,7 +841,22 @@ def _cmd_dashboard(args) -> int:
         return 130
 
 
+def _notices() -> None:
+    """The packages' logged notices on stderr as "workbench: ..." lines; other libraries stay at warnings."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("workbench: %(message)s"))
+    for name in ("workbench", "effects", "models", "analysis"):
+        lg = logging.getLogger(name)
+        if not lg.handlers:
+            lg.addHandler(handler)
+            lg.setLevel(logging.INFO)
+            lg.propagate = False
+
+
 def main(argv=None) -> int:
+    _notices()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.verb is None:

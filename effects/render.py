@@ -1,0 +1,188 @@
+"""Render an audio file through an effect in bounded memory, in the user's format.
+
+The file is read, resampled to the processing rate, processed, resampled to the output rate and
+written block by block (soxr streams, the Effect contract's blocks), so a 30-minute 48 kHz
+stereo file never sits in memory. The result equals loading the whole file, resampling it,
+``effect.process`` and resampling back, because soxr's stream and the effect's blocks both
+equal their one-shot forms. The output goes to a hidden partial file beside ``dst`` that is
+renamed only when complete: an interruption leaves nothing under the output name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from effects.base import OFFLINE_BLOCK, Effect
+from workbench.audio import info
+from workbench.errors import ParameterError
+
+__all__ = ["render_file", "Rendered", "parse_channels"]
+
+log = logging.getLogger(__name__)
+
+READ_BLOCK = 1 << 16  # input frames read per step
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What :func:`render_file` wrote: the path, its rate (Hz), channels and length (samples),
+    and the rate the effect processed at (Hz)."""
+
+    path: Path
+    sr: int
+    channels: int
+    samples: int
+    processing_sr: int
+
+
+def parse_channels(value) -> str | int:
+    """``"keep"``, ``"mono"`` or a positive channel count, from a CLI string or a value."""
+    if value in ("keep", "mono"):
+        return value
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if isinstance(value, bool) or n <= 0 or str(n) != str(value).strip():
+        raise ParameterError(f"channels={value!r} is not valid; expected keep, mono or a positive number of channels")
+    return n
+
+
+def _stream(rate_in: int, rate_out: int, channels: int):
+    return None if rate_in == rate_out else soxr.ResampleStream(rate_in, rate_out, channels, dtype="float32")
+
+
+def _resample(stream, x: np.ndarray, *, last: bool = False) -> np.ndarray:
+    """``x`` is ``(channels, n)``; soxr wants ``(n, channels)``."""
+    if stream is None:
+        return x
+    return np.ascontiguousarray(stream.resample_chunk(np.ascontiguousarray(x.T), last=last).T)
+
+
+def render_file(
+    effect: Effect,
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    sr: int | None = None,
+    out_sr: int | None = None,
+    channels: str | int = "keep",
+    subtype: str | None = None,
+    max_samples=None,
+    progress: bool = False,
+) -> Rendered:
+    """Process the file ``src`` with ``effect`` and write ``dst``.
+
+    Parameters
+    ----------
+    effect : Effect
+        Any effect; it is prepared here for the processing rate and channel count.
+    src, dst : path
+        Input audio file; output file (format from its extension, parent folders created).
+    sr : int, optional
+        Processing rate in Hz (an autoencoder's model rate); default the file's rate.
+    out_sr : int, optional
+        Output rate in Hz; default the file's rate.
+    channels : {"keep", "mono"} or int
+        ``keep`` processes and writes every channel; ``mono`` mixes down first; ``N`` writes N
+        channels (the input's own when it has N, else its mono mix copied N times).
+    subtype : str, optional
+        libsndfile subtype (``"PCM_24"``, ``"FLOAT"``...); default the format's default.
+    max_samples : int or callable, optional
+        Stop the output after this many samples at the processing rate (cepstral's truncate
+        policy), or a function of the prepared effect that returns it; default the input's length.
+    progress : bool
+        Show a progress bar (seconds of input) on stderr.
+
+    Returns
+    -------
+    Rendered
+
+    Raises
+    ------
+    ParameterError
+        Unreadable input, bad rates or channels, an output the format cannot hold.
+    """
+    src, dst = Path(src), Path(dst)
+    meta = info(src)  # existence, readability and truncation checks, before anything is written
+    file_sr, in_ch, n_in = int(meta.samplerate), int(meta.channels), int(meta.frames)
+    chans = parse_channels(channels)
+    sr = int(sr or file_sr)
+    out_sr = int(out_sr or file_sr)
+    for name, v in (("sr", sr), ("out_sr", out_sr)):
+        if v <= 0:
+            raise ParameterError(f"{name}={v} must be a positive sample rate in Hz")
+    mix_down = chans == "mono" or (isinstance(chans, int) and chans != in_ch)
+    proc_ch = 1 if mix_down else in_ch
+    out_ch = in_ch if chans == "keep" else 1 if chans == "mono" else chans
+    if dst.resolve() == src.resolve():
+        raise ParameterError(f"output {str(dst)!r} is the input file; expected another path")
+
+    n_proc = len(soxr.resample(np.zeros((n_in, 1), np.float32), file_sr, sr)) if sr != file_sr else n_in
+    effect.input_length = n_proc  # known in advance: policies such as a stretched target use it
+    effect.prepare(sr, proc_ch, OFFLINE_BLOCK)
+    latency = effect.latency_samples
+    if callable(max_samples):
+        max_samples = max_samples(effect)
+    keep = n_proc if max_samples is None else min(n_proc, int(max_samples))
+    if subtype is None and dst.suffix.lower() == src.suffix.lower() and sf.check_format(meta.format, meta.subtype):
+        subtype = meta.subtype  # the user's bit depth, when the format is the same
+    up, down = _stream(file_sr, sr, proc_ch), _stream(sr, out_sr, proc_ch)
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    partial = dst.with_name(f".{dst.stem}.partial{dst.suffix}")
+    ext = dst.suffix.lstrip(".").upper()
+    if ext not in sf.available_formats():
+        raise ParameterError(f"output {str(dst)!r}: cannot write {dst.suffix or 'files without an extension'}; "
+                             f"expected one of {', '.join('.' + f.lower() for f in sorted(sf.available_formats()))}")
+    # the output lasts as long as the input (two resamplings can round one sample either way)
+    n_out = n_in * out_sr // file_sr if max_samples is None else min(n_in * out_sr // file_sr, keep * out_sr // sr)
+    state = {"skip": latency, "left": keep, "written": 0}
+
+    def write(z: np.ndarray, out: sf.SoundFile) -> None:
+        z = z[:, : n_out - state["written"]]
+        if z.shape[1]:
+            out.write((np.repeat(z, out_ch, axis=0) if out_ch != proc_ch else z).T)
+            state["written"] += z.shape[1]
+
+    def run(x: np.ndarray, out: sf.SoundFile) -> None:
+        for i in range(0, x.shape[1], OFFLINE_BLOCK):
+            y = effect.process_block(x[:, i: i + OFFLINE_BLOCK])
+            drop = min(state["skip"], y.shape[1])
+            state["skip"] -= drop
+            y = y[:, drop: drop + state["left"]]
+            state["left"] -= y.shape[1]
+            write(_resample(down, y), out)
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=round(n_in / file_sr, 1), unit="s", desc=src.name, disable=not progress, leave=False)
+    try:
+        with sf.SoundFile(str(partial), "w", samplerate=out_sr, channels=out_ch, subtype=subtype) as out, \
+                sf.SoundFile(str(src)) as f:
+            for data in f.blocks(blocksize=READ_BLOCK, dtype="float32", always_2d=True):
+                x = np.ascontiguousarray(data.T)
+                if not np.isfinite(x).all():
+                    raise ParameterError(f"{str(src)!r} contains NaN or Inf samples; expected finite audio")
+                run(_resample(up, x.mean(axis=0, keepdims=True) if mix_down else x), out)
+                bar.update(round(x.shape[1] / file_sr, 3))
+            tail = _resample(up, np.zeros((proc_ch, 0), np.float32), last=True)
+            run(np.concatenate([tail, np.zeros((proc_ch, latency), np.float32)], axis=1), out)
+            if down is not None:
+                write(_resample(down, np.zeros((proc_ch, 0), np.float32), last=True), out)
+            write(np.zeros((proc_ch, n_out - state["written"]), np.float32), out)
+        os.replace(partial, dst)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        bar.close()
+    log.debug("rendered %s -> %s (%d samples at %d Hz)", src, dst, state["written"], out_sr)
+    return Rendered(dst, out_sr, out_ch, state["written"], sr)
