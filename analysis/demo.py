@@ -3,16 +3,19 @@
 1. Render material: the demo corpus (every NSynth family from the GM SoundFont), 40 trumpet
    melodies (the target instrument) and sung/spoken voice (the input).
 2. Train a trumpet autoencoder (preset ``nsynth``, capped at 150 s of training).
-3. Transfer a sung phrase through every method.
+3. Transfer a sung and a spoken phrase through every method.
 4. Write ``reports/demo/``: input and output WAVs, spectrograms, an f0 plot and ``report.md``
-   with the measured figures. Steps whose results exist are skipped.
+   with the measured figures, and a small scoreboard.
+5. Fill the rest of the dashboard: a three-instrument model (brass, flute, string) for latent
+   mixing (``runs/demo-multi``), MFCC maps of the corpus (``reports/demo-embed``) and a family
+   probe (``reports/demo-probe``). Steps whose results exist are skipped.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +26,7 @@ from workbench.corpus.melodies import render_melodies
 from workbench.corpus.render import RenderConfig, render_corpus
 from workbench.corpus.voice import render_voice
 
-__all__ = ["run_demo", "render_material", "DEMO_CORPUS", "DEMO_TRAIN"]
+__all__ = ["run_demo", "render_material", "DemoSize", "DEMO", "DEMO_CORPUS", "DEMO_TRAIN"]
 
 # Every family, a third of the pitches, two velocities, at most 12 notes per instrument:
 # about a thousand notes, enough for family probes, rendered in about a minute on 2 cores.
@@ -36,6 +39,23 @@ DEMO_CORPUS = RenderConfig(
 )
 DEMO_TRAIN = ["train.max_seconds=150", "train.epochs=60"]
 DEMO_PROTOCOL = {"melodies": 2, "notes": 8}
+DEMO_MULTI = ["model.condition=onehot", "train.max_seconds=60", "train.epochs=40"]
+DEMO_MULTI_FAMILIES = "brass+flute+string"
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    """How much the demo trains and measures: ``--set`` overrides for the trumpet model and the
+    multi-instrument model, the pitch protocol's size, and the voices the instrument judge is
+    fitted with. ``DEMO`` is what ``make demo`` runs; tests run the same code smaller."""
+
+    train: tuple = tuple(DEMO_TRAIN)
+    multi: tuple = tuple(DEMO_MULTI)
+    protocol: tuple = (DEMO_PROTOCOL["melodies"], DEMO_PROTOCOL["notes"])
+    judge_voices: int = 8
+
+
+DEMO = DemoSize()
 SUNG = "sung_000"
 SPOKEN = "spoken_000"
 TARGET_FAMILY = "brass"
@@ -61,21 +81,52 @@ def _render(data: Path, seed: int, progress: bool) -> dict:
     return steps
 
 
-def _train(data: Path, runs: Path, seed: int, progress: bool) -> Path:
+def _train(data: Path, runs: Path, seed: int, progress: bool, size: DemoSize = DEMO) -> Path:
+    return _train_run(str(data / "trumpet"), list(size.train), runs / "demo-trumpet", seed, progress)
+
+
+def _train_run(target: str, overrides: list[str], out: Path, seed: int, progress: bool) -> Path:
+    """Train ``target`` (a folder or a corpus selection) into ``out`` unless a finished run with
+    the same configuration is there."""
     from models.train import train
     from workbench.config import config_hash, make_config
-    from workbench.corpus.select import resolve_target
+    from workbench.corpus.select import resolve_target, target_labels
 
-    cfg = make_config(preset="nsynth", overrides=DEMO_TRAIN, seed=seed)
-    out = runs / "demo-trumpet"
+    cfg = make_config(preset="nsynth", overrides=overrides, seed=seed)
     meta = out / "meta.json"
     if meta.is_file():
         m = json.loads(meta.read_text())
         if m.get("status") == "done" and m.get("config_hash") == config_hash(cfg):
             return out
-    train(resolve_target(data / "trumpet"), cfg, out, progress=progress,
-          describe={"target": str(data / "trumpet"), "preset": "nsynth", "config_hash": config_hash(cfg)})
+    paths, labels = (target_labels(target, by=cfg.model.code_by) if cfg.model.condition != "none"
+                     else (resolve_target(target), None))
+    train(paths, cfg, out, labels=labels, progress=progress,
+          describe={"target": target, "preset": "nsynth", "config_hash": config_hash(cfg)})
     return out
+
+
+def _dashboard_extras(data: Path, runs: Path, reports: Path, seed: int, progress: bool, size: DemoSize) -> dict:
+    """What the dashboard's other pages show: a multi-instrument model, corpus maps, a probe."""
+    from analysis.embeddings import embed_corpus
+    from analysis.probes import probe_corpus
+
+    t = time.perf_counter()
+    corpus = data / "gm"
+    multi = _train_run(f"{corpus}:family={DEMO_MULTI_FAMILIES},split=train", list(size.multi), runs / "demo-multi", seed,
+                       progress)
+    steps = {"multi": {"run": str(multi), "seconds": round(time.perf_counter() - t, 1)}}
+    t = time.perf_counter()
+    embed, probe = reports / "demo-embed", reports / "demo-probe"
+    if not (embed / "umap.csv").is_file():
+        embed_corpus(corpus, features="mfcc", methods=("pca", "tsne", "umap"), color=("family", "pitch"),
+                     cache=reports / "cache", out=embed, seed=seed)
+    steps["embed"] = {"folder": str(embed), "seconds": round(time.perf_counter() - t, 1)}
+    t = time.perf_counter()
+    if not (probe / "results.json").is_file():
+        probe_corpus(corpus, features="mfcc", classifiers=("logreg", "svm"), cache=reports / "cache", out=probe,
+                     seed=seed, progress=progress)
+    steps["probe"] = {"folder": str(probe), "seconds": round(time.perf_counter() - t, 1)}
+    return steps
 
 
 def _spectrograms(path: Path, sr: int, rows: list) -> None:
@@ -129,7 +180,8 @@ def _figures(out: Path, sr: int, inputs: dict, outputs: dict, pitch: dict, targe
     plt.close(fig)
 
 
-def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, progress: bool = True) -> dict:
+def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, progress: bool = True,
+             size: DemoSize = DEMO) -> dict:
     """Run the whole demo (skipping finished steps); returns the figures written to the report."""
     from analysis.transfer_eval import (
         mfcc_profile,
@@ -147,7 +199,7 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
     data, runs, reports = Path(data), Path(runs), Path(reports)
     t0 = time.perf_counter()
     rendered = _render(data, seed, progress)
-    run_dir = _train(data, runs, seed, progress)
+    run_dir = _train(data, runs, seed, progress, size)
     run = load_run(run_dir)
     sr = run.config.audio.sr
 
@@ -187,7 +239,7 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
                                                                   for m in methods}, pitch, held[0])
     matched = _matched_pitch([trumpet_files[i] for i in train_i], held, {SUNG: voice[0], SPOKEN: spoken[0]},
                              {m: {SUNG: outputs[m], SPOKEN: spoken_out[m]} for m in methods}, sr, data=data,
-                             work=reports / "judge")
+                             work=reports / "judge", voices=size.judge_voices)
     recon = reconstruction(run, valid_files)
     meta = run.meta
     figures = {
@@ -204,7 +256,8 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
         "input_mfcc_distance_to_trumpet": timbre["input"],
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    figures["scoreboard"] = _scoreboard(data, run_dir, out / "scoreboard", seed, progress)
+    figures["scoreboard"] = _scoreboard(data, run_dir, out / "scoreboard", seed, progress, size.protocol)
+    figures["dashboard"] = _dashboard_extras(data, runs, reports, seed, progress, size)
     figures["seconds"] = round(time.perf_counter() - t0, 1)
     (out / "figures.json").write_text(json.dumps(figures, indent=1, default=float))
     _report(out, figures, run_dir, data)
@@ -213,11 +266,14 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
     print(f"figures     {out / 'spectrograms.png'}  {out / 'f0.png'}")
     print(f"model       {run_dir}  (loss curve: {run_dir / 'loss.png'})")
     print(f"material    {data / 'gm'}  {data / 'trumpet'}  {data / 'voice'}")
+    d = figures["dashboard"]
+    print(f"dashboard   {d['multi']['run']}  {d['embed']['folder']}  {d['probe']['folder']}")
+    print(f"done in {figures['seconds']:.0f} s; look and listen: make dashboard")
     return figures
 
 
 def _matched_pitch(train_files, held: list, inputs: dict, outputs: dict, sr: int, *, data: Path,
-                   work: Path) -> dict:
+                   work: Path, voices: int) -> dict:
     """The matched-pitch table against the trumpet clips the model trained on (analysis.harmonic_timbre),
     with the instrument judge's share of windows labelled brass for every row."""
     from analysis.harmonic_timbre import HarmonicReference, score_methods
@@ -227,7 +283,8 @@ def _matched_pitch(train_files, held: list, inputs: dict, outputs: dict, sr: int
                                   name="trumpet training clips")
     target = ref.distance(held, sr=sr)
     rows = score_methods(ref, inputs=inputs, outputs=outputs, target_db=target.distance_db, sr=sr)
-    judge = fitted_judge(data / "gm", voice_dir=data / "voice", work=work, extra={TARGET_FAMILY: list(train_files)})
+    judge = fitted_judge(data / "gm", voice_dir=data / "voice", work=work, extra={TARGET_FAMILY: list(train_files)},
+                         voices=voices)
     for r in rows:
         y = inputs[r["input"]] if r["method"] == "input" else outputs[r["method"]][r["input"]]
         r["judge"] = judge.share(y, TARGET_FAMILY, sr=sr)
@@ -236,16 +293,16 @@ def _matched_pitch(train_files, held: list, inputs: dict, outputs: dict, sr: int
             "target_judge": judge.share(held, TARGET_FAMILY, sr=sr)}
 
 
-def _scoreboard(data: Path, run_dir: Path, out: Path, seed: int, progress: bool) -> dict:
+def _scoreboard(data: Path, run_dir: Path, out: Path, seed: int, progress: bool, size: tuple) -> dict:
     """The scoreboard of the demo's methods on a small pitch protocol (brass as the target class)."""
     from analysis.pitch_eval import Protocol, method_factories
     from analysis.scoreboard import run_scoreboard
 
-    protocol = Protocol(melodies=DEMO_PROTOCOL["melodies"], notes=DEMO_PROTOCOL["notes"], classes=("brass",), seed=seed)
+    protocol = Protocol(melodies=size[0], notes=size[1], classes=("brass",), seed=seed)
     factories = method_factories(["autoencoder", "cepstral", "mosaic", "dry"], corpus=data / "gm",
                                  models={"brass": str(run_dir)}, progress=progress)
     res = run_scoreboard(protocol, factories, corpus=data / "gm", out=out, progress=progress)
-    return {"rows": res["scoreboard"], "reference": res["reference"], "seconds": res["seconds"],
+    return {"rows": res["scoreboard"], "reference": res["reference"], "seconds": res["seconds"], "protocol": list(size),
             "markdown": (out / "scoreboard.md").read_text()}
 
 
@@ -350,12 +407,18 @@ def _report(out: Path, f: dict, run_dir: Path, data: Path) -> None:
         "![f0](f0.png)",
         "",
         "## Scoreboard",
-        f"The pitch protocol in small ({DEMO_PROTOCOL['melodies']} sung melodies x {DEMO_PROTOCOL['notes']} random "
+        f"The pitch protocol in small ({f['scoreboard']['protocol'][0]} sung melodies x {f['scoreboard']['protocol'][1]} random "
         "notes), brass as the target class: the trumpet model above, and cepstral/mosaic with the corpus's "
         f"brass notes as target. Full report: `{out / 'scoreboard'}` (run the full 1000-note protocol with "
         "`workbench evaluate scoreboard --out reports/eval`).",
         "",
         *f["scoreboard"]["markdown"].splitlines()[2:],
+        "",
+        "## For the dashboard",
+        f"- Latent mixing: `{f['dashboard']['multi']['run']}`, one model of three instruments "
+        f"({DEMO_MULTI_FAMILIES.replace('+', ', ')}) with an instrument code, trained {f['dashboard']['multi']['seconds']} s.",
+        f"- Embeddings: MFCC maps (PCA, t-SNE, UMAP) of the corpus's notes in `{f['dashboard']['embed']['folder']}`.",
+        f"- Probe: family from MFCC (logistic regression, SVM) in `{f['dashboard']['probe']['folder']}`.",
         "",
         "Look and listen in the dashboard: `make dashboard` (or `workbench dashboard`).",
     ]

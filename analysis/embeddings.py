@@ -99,3 +99,21 @@ def write_maps(F: np.ndarray, meta: list[dict], *, methods=("pca", "tsne", "umap
         fig.update_layout(title=f"{title} {method}".strip())
         fig.write_html(out / f"{method}.html", include_plotlyjs=True)
     return coords
+
+
+def embed_corpus(corpus, *, features: str = "mfcc", methods=("pca", "tsne", "tsne3d", "umap"),
+                 color=("family", "pitch"), split=None, cache="reports/cache", out, seed: int = 0) -> dict:
+    """Maps of a rendered corpus's notes (``split`` or all) by one feature set; written to ``out``.
+
+    Returns ``{"notes": int, "dims": int}``.
+    """
+    from analysis.features import feature_matrix
+    from workbench.corpus.nsynth import NSynth
+
+    ds = NSynth(corpus, split=split)
+    if not len(ds):
+        raise ParameterError(f"corpus={str(corpus)!r} has no notes for split={split!r}")
+    sr = int(ds.examples[0]["sample_rate"])
+    F, _ = feature_matrix(features, ds.paths(), cache_dir=cache, sr=sr)
+    write_maps(F, ds.examples, methods=list(methods), color=list(color), out=out, seed=seed, title=features)
+    return {"notes": len(ds), "dims": int(F.shape[1])}

@@ -163,3 +163,29 @@ def run_probes(features: dict[str, tuple[np.ndarray, np.ndarray]], *, train_meta
         lines += ["", "Feature extraction (s): " + ", ".join(f"{k} {v:.1f}" for k, v in extract_seconds.items())]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     return results
+
+
+def probe_corpus(corpus, *, features="mfcc,scattering", label: str = "family", classifiers=CLASSIFIERS,
+                 folds: int = 5, cache="reports/cache", out, seed: int = 0, progress: bool = True) -> dict:
+    """Probe a rendered corpus: fit on its train + valid notes, test on its test notes.
+
+    ``features`` is a comma list of ``mfcc``, ``scattering`` and ``latent:RUN_DIR``. Returns
+    :func:`run_probes`' results (also written to ``out``).
+    """
+    from analysis.features import feature_matrix
+    from workbench.corpus.nsynth import NSynth
+
+    train = NSynth(corpus, split=["train", "valid"])
+    test = NSynth(corpus, split="test")
+    if not len(train) or not len(test):
+        raise ParameterError(f"corpus={str(corpus)!r} needs notes in train/valid and in test; it has "
+                             f"{len(train)} and {len(test)}")
+    sr = int(train.examples[0]["sample_rate"])
+    feats, seconds = {}, {}
+    for spec in [f.strip() for f in features.split(",") if f.strip()]:
+        a, sa = feature_matrix(spec, train.paths(), cache_dir=cache, sr=sr)
+        b, sb = feature_matrix(spec, test.paths(), cache_dir=cache, sr=sr)
+        feats[spec], seconds[spec] = (a, b), sa + sb
+    return run_probes(feats, train_meta=train.examples, test_meta=test.examples, label=label,
+                      classifiers=list(classifiers), out=out, seed=seed, n_splits=folds, extract_seconds=seconds,
+                      progress=progress)

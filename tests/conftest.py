@@ -139,3 +139,23 @@ def dashboard_roots(tmp_path_factory, small_corpus, trumpet_melodies, tiny_run) 
                                  models={"brass": str(tiny_run)}, progress=False)
     run_scoreboard(protocol, factories, corpus=small_corpus, out=reports / "eval", progress=False)
     return {"data": data, "runs": runs, "reports": reports}
+
+
+@pytest.fixture(scope="session")
+def demo_roots(tmp_path_factory, small_corpus, trumpet_melodies) -> dict[str, Path]:
+    """data/runs/reports exactly as `workbench demo` leaves them, made by the demo's own code at a
+    small size (the small corpus, three trumpet melodies, one sung and one spoken phrase, tiny
+    models, a protocol of one melody of three notes)."""
+    from analysis.demo import DemoSize, run_demo
+    from workbench.corpus.voice import render_voice
+
+    root = tmp_path_factory.mktemp("demo")
+    data, runs, reports = root / "data", root / "runs", root / "reports"
+    data.mkdir()
+    (data / "gm").symlink_to(small_corpus, target_is_directory=True)
+    (data / "trumpet").symlink_to(trumpet_melodies, target_is_directory=True)
+    render_voice(data / "voice", count=1, spoken=1, seed=0, progress=False)
+    size = DemoSize(train=(*TINY_MODEL, "train.epochs=2"), multi=(*TINY_MODEL, "model.condition=onehot", "train.epochs=2"),
+                    protocol=(1, 3), judge_voices=1)
+    run_demo(data, runs=runs, reports=reports, progress=False, size=size)
+    return {"data": data, "runs": runs, "reports": reports}

@@ -5,6 +5,7 @@ per page under reports/dashboard/screenshots/."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -43,14 +44,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(dashboard_roots, tmp_path_factory):
-    """`workbench dashboard` on a free port over the small roots; yields its URL."""
+@contextlib.contextmanager
+def _serve(roots: dict, log: Path):
+    """`workbench dashboard` on a free port over ``roots``; yields its URL."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, "-m", "workbench", "dashboard", "--port", str(port),
-           *(a for k in ("data", "runs", "reports") for a in (f"--{k}", str(dashboard_roots[k])))]
+           *(a for k in ("data", "runs", "reports") for a in (f"--{k}", str(roots[k])))]
     with log.open("w") as fh:
         # its own session, so the streamlit child is stopped with it (by this process group's id)
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
@@ -75,6 +75,20 @@ def server(dashboard_roots, tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(dashboard_roots, tmp_path_factory):
+    """The dashboard over the small hand-made roots."""
+    with _serve(dashboard_roots, tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_roots, tmp_path_factory):
+    """The dashboard over the roots the demo's own code wrote."""
+    with _serve(demo_roots, tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -266,3 +280,24 @@ def test_runs_page(page, server):
     page.get_by_role("tab", name="Probes").click()
     settle(page)
     screenshot(page, "5_runs")
+
+
+@pytest.mark.parametrize("path,title,content", [
+    ("", "Compare methods", '[data-testid="stAudio"]'),
+    ("pitch", "Pitch evaluation", '[data-testid="stDataFrame"]'),
+    ("embeddings", "Embeddings", ".js-plotly-plot"),
+    ("latent", "Latent mixing", '[data-testid="stAudio"]'),
+    ("runs", "Runs and probes", ".js-plotly-plot"),
+])
+def test_every_page_has_content_after_the_demo(page, demo_server, path, title, content):
+    open_page(page, demo_server, path, title)
+    empty = page.locator('[data-testid="stAlertContentInfo"]').filter(has_text="Create it with").filter(visible=True)
+    assert empty.count() == 0, empty.first.inner_text()
+    expect(page.locator(content).filter(visible=True).first).to_be_visible()
+    if path in ("", "latent"):  # the demo's models render (the latent page: its multi-instrument model)
+        expect(page.get_by_role("button", name="Render")).to_be_enabled()
+    if path == "latent":
+        page.get_by_role("button", name="Render").click()
+        expect(page.locator('[data-testid="stAudio"]')).to_have_count(2, timeout=240_000)
+        settle(page)
+    screenshot(page, f"demo_{path or 'compare'}")

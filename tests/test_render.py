@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import ROOT, run_cli
 from effects.cepstral import CepstralEffect
 from effects.render import parse_channels, render_file
+from tests.conftest import ROOT, run_cli
 from workbench.audio import load, resample
 from workbench.errors import ParameterError
 

@@ -630,25 +630,11 @@ def _choices(text: str, name: str, allowed) -> list[str]:
 
 
 def _cmd_probe(args) -> int:
-    from analysis.features import feature_matrix
-    from analysis.probes import CLASSIFIERS, run_probes
-    from workbench.corpus.nsynth import NSynth
+    from analysis.probes import CLASSIFIERS, probe_corpus
 
-    classifiers = _choices(args.classifiers, "classifier", CLASSIFIERS)
-    train = NSynth(args.corpus, split=["train", "valid"])
-    test = NSynth(args.corpus, split="test")
-    if not len(train) or not len(test):
-        raise ParameterError(f"corpus={args.corpus!r} needs notes in train/valid and in test; it has "
-                             f"{len(train)} and {len(test)}")
-    sr = int(train.examples[0]["sample_rate"])
-    feats, seconds = {}, {}
-    for spec in [f.strip() for f in args.features.split(",") if f.strip()]:
-        a, sa = feature_matrix(spec, train.paths(), cache_dir=args.cache, sr=sr)
-        b, sb = feature_matrix(spec, test.paths(), cache_dir=args.cache, sr=sr)
-        feats[spec], seconds[spec] = (a, b), sa + sb
-    res = run_probes(feats, train_meta=train.examples, test_meta=test.examples, label=args.label,
-                     classifiers=classifiers, out=args.out, seed=args.seed, n_splits=args.folds,
-                     extract_seconds=seconds, progress=not args.quiet)
+    res = probe_corpus(args.corpus, features=args.features, label=args.label,
+                       classifiers=_choices(args.classifiers, "classifier", CLASSIFIERS), folds=args.folds,
+                       cache=args.cache, out=args.out, seed=args.seed, progress=not args.quiet)
     best = max(res["probes"], key=lambda r: r["test_accuracy"])
     print(f"probed {len(res['probes'])} feature/classifier pairs on {res['train_notes']}+{res['test_notes']} notes; "
           f"best test accuracy {best['test_accuracy']:.3f} ({best['features']} + {best['classifier']}); "
@@ -668,20 +654,13 @@ def _cmd_pitchcnn(args) -> int:
 
 
 def _cmd_embed(args) -> int:
-    from analysis.embeddings import COLOR_FIELDS, METHODS, write_maps
-    from analysis.features import feature_matrix
-    from workbench.corpus.nsynth import NSynth
+    from analysis.embeddings import COLOR_FIELDS, METHODS, embed_corpus
 
     methods = _choices(args.methods, "method", METHODS)
-    colors = _choices(args.color, "color", tuple(COLOR_FIELDS))
-    ds = NSynth(args.corpus, split=args.split)
-    if not len(ds):
-        raise ParameterError(f"corpus={args.corpus!r} has no notes for split={args.split!r}")
-    sr = int(ds.examples[0]["sample_rate"])
-    F, _ = feature_matrix(args.features, ds.paths(), cache_dir=args.cache, sr=sr)
-    write_maps(F, ds.examples, methods=methods, color=colors,
-               out=args.out, seed=args.seed, title=args.features)
-    print(f"embedded {len(ds)} notes ({args.features}, {F.shape[1]} dims) with {', '.join(methods)}; "
+    r = embed_corpus(args.corpus, features=args.features, methods=methods,
+                     color=_choices(args.color, "color", tuple(COLOR_FIELDS)), split=args.split, cache=args.cache,
+                     out=args.out, seed=args.seed)
+    print(f"embedded {r['notes']} notes ({args.features}, {r['dims']} dims) with {', '.join(methods)}; "
           f"maps in {args.out}")
     return 0
 
