@@ -124,6 +124,26 @@ def interp_harmonics(values: torch.Tensor, positions: torch.Tensor) -> torch.Ten
     return a * (1 - w) + b * w
 
 
+def register_envelope(env: torch.Tensor, f0: torch.Tensor, pitch_range) -> torch.Tensor:
+    """Carry an envelope ``(..., bins)`` along with a pitch ``f0`` ``(...)`` (bins) outside the
+    trained ``pitch_range``: the frame reads it at ``bin * clamp(f0) / f0``.
+
+    A trumpet never plays below its lowest note, so its envelope there was never trained (no
+    energy to fit); a voice an octave lower would get untrained gains on its low harmonics.
+    Read this way, harmonic ``k`` of the out-of-range frame gets the gain harmonic ``k`` of the
+    nearest trained note gets: the instrument's register profile, moved to the input's pitch,
+    as the harmonic levels already are (:func:`pitch_features` clamps the same way). Frames in
+    range, and unpitched frames, are unchanged.
+    """
+    lo, hi = float(pitch_range[0]), float(pitch_range[1])
+    f0 = f0.to(env.dtype)
+    ratio = torch.where(f0 > 0, f0.clamp(lo, hi) / f0.clamp_min(1e-6), torch.ones_like(f0))
+    if bool((ratio == 1).all()):
+        return env
+    pos = torch.arange(env.shape[-1], dtype=env.dtype) * ratio[..., None]
+    return interp_harmonics(env, pos)
+
+
 def flatten_harmonics(shape: torch.Tensor, positions: torch.Tensor, harmonics: int) -> torch.Tensor:
     """Divide pitched frames ``(..., bins)`` by the curve through their own harmonic peaks.
 
@@ -352,9 +372,12 @@ class LSTMAutoencoder(nn.Module):
                                      "latent alone")
             if self.harmonics:
                 h, levels = h[..., : self.n_bins], h[..., self.n_bins:]
-                pos = positions_from_f0(f0.expand(current.shape[:-1]), self.n_bins)
-                return current.clamp_min(0) * nn.functional.softplus(h) * interp_harmonics(
-                    nn.functional.softplus(levels), pos)
+                f0 = f0.expand(current.shape[:-1])
+                env = nn.functional.softplus(h)
+                if self.pitch_range is not None:
+                    env = register_envelope(env, f0, self.pitch_range)
+                pos = positions_from_f0(f0, self.n_bins)
+                return current.clamp_min(0) * env * interp_harmonics(nn.functional.softplus(levels), pos)
             return current.clamp_min(0) * nn.functional.softplus(h)
         if self.output == "residual" and current is not None:
             h = h + current

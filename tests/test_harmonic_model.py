@@ -14,6 +14,7 @@ from models.lstm_ae import (
     pitch_features,
     positions_from_f0,
     prepare_input,
+    register_envelope,
 )
 from workbench.errors import ParameterError
 from workbench.spectral import causal_frames, frame_f0_bins
@@ -91,6 +92,18 @@ def test_pitch_below_the_trained_range_is_read_at_its_lowest_note():
     torch.testing.assert_close(pitch_features(torch.tensor(5.0), (low, high)), pitch_features(torch.tensor(low)))
     assert (pitch_features(torch.tensor(0.0), (low, high)) == 0).all()
     assert pitch_features(torch.tensor(20.0))[-1] == 1  # the voiced flag
+
+
+def test_envelope_moves_with_a_pitch_outside_the_trained_range():
+    bins, low, high = 65, 8.0, 16.0
+    env = torch.rand(3, bins) + 0.1
+    f0 = torch.tensor([4.0, 12.0, 0.0])  # an octave below the range, inside it, unpitched
+    out = register_envelope(env, f0, (low, high))
+    torch.testing.assert_close(out[1:], env[1:])  # in range and unpitched: unchanged
+    # an octave down, harmonic k (bin 4k) gets the gain harmonic k of the lowest note (bin 8k) has
+    torch.testing.assert_close(out[0, 4 * torch.arange(1, 8)], env[0, 8 * torch.arange(1, 8)])
+    above = register_envelope(env[:1], torch.tensor([32.0]), (low, high))  # an octave above: bin 2k <- bin k
+    torch.testing.assert_close(above[0, 2 * torch.arange(1, 16)], env[0, torch.arange(1, 16)])
 
 
 def test_harmonic_decoder_shapes_and_needs_envelope_output():
