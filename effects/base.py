@@ -28,7 +28,7 @@ def soft_limit(x: torch.Tensor, *, knee: float = 0.9) -> torch.Tensor:
     """
     x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
     a = x.abs()
-    if float(a.max()) <= knee:  # the usual case: nothing to limit
+    if not torch.jit.is_tracing() and float(a.max()) <= knee:  # the usual case: nothing to limit (a trace keeps both)
         return x
     over = knee + (1 - knee) * torch.tanh((a - knee) / (1 - knee))
     return torch.where(a > knee, torch.sign(x) * over, x)

@@ -137,9 +137,9 @@ def register_envelope(env: torch.Tensor, f0: torch.Tensor, pitch_range) -> torch
     """
     lo, hi = float(pitch_range[0]), float(pitch_range[1])
     f0 = f0.to(env.dtype)
+    # no shortcut when every ratio is 1: the computation stays free of data-dependent branches,
+    # so the exported streaming module (effects/export.py) can trace it
     ratio = torch.where(f0 > 0, f0.clamp(lo, hi) / f0.clamp_min(1e-6), torch.ones_like(f0))
-    if bool((ratio == 1).all()):
-        return env
     pos = torch.arange(env.shape[-1], dtype=env.dtype) * ratio[..., None]
     return interp_harmonics(env, pos)
 

@@ -307,6 +307,18 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("--data", default="data", help="data folder (default: data)")
     db.add_argument("--runs", default="runs", help="runs folder (default: runs)")
     db.add_argument("--reports", default="reports", help="reports folder (default: reports)")
+
+    ex = sub.add_parser("export", help="a trained autoencoder as a streaming TorchScript file",
+                        description="Write a run as a TorchScript module that processes audio block by block with "
+                                    "its state inside (load it with torch.jit.load in Python or torch::jit::load in "
+                                    "C++). forward(x): (batch, channels, n) or (channels, n) float32 at the model's "
+                                    "rate, n a multiple of its block_multiple (the hop); attributes sampling_rate, "
+                                    "latency_samples, block_multiple, channels; reset().")
+    ex.add_argument("--model", required=True, help="run folder from `workbench train` (one instrument)")
+    ex.add_argument("--out", required=True, help="the .ts file to write")
+    ex.add_argument("--channels", type=_int, default=1, help="channels processed, each on its own (default 1)")
+    ex.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (fixed in the file)")
+    ex.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
     return p
 
 
@@ -794,6 +806,16 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from effects.export import export_autoencoder, load_exported
+
+    out = export_autoencoder(args.model, args.out, channels=args.channels, mix=args.mix, gate_db=args.gate_db)
+    m = load_exported(out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {m.sampling_rate} Hz, blocks of a multiple of "
+          f"{m.block_multiple} samples, latency {m.latency_samples} samples, {m.channels} channel(s)")
+    return 0
+
+
 def _cmd_dashboard(args) -> int:
     import os
     import subprocess
@@ -844,7 +866,8 @@ def main(argv=None) -> int:
     handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "probe": _cmd_probe,
                 "embed": _cmd_embed, "pitchcnn": _cmd_pitchcnn, "evaluate": _cmd_evaluate, "mix": _cmd_mix,
                 "synth": _cmd_synth, "mesh": _cmd_mesh, "info": _cmd_info, "demo": _cmd_demo,
-                "devices": _cmd_devices, "live": _cmd_live, "dashboard": _cmd_dashboard}
+                "devices": _cmd_devices, "live": _cmd_live, "dashboard": _cmd_dashboard,
+                "export": _cmd_export}
     try:
         return handlers[args.verb](args)
     except ParameterError as err:

@@ -1,0 +1,192 @@
+"""A trained autoencoder as a portable streaming TorchScript module (``workbench export``).
+
+The module carries the whole effect: causal STFT, input preparation (whitening, frame pitch,
+harmonic levelling), the network step with its LSTM state, the A-weighted level match, the
+input's phase, overlap-add, gate, mix and limiter. Its state lives in buffers, so a host calls
+``forward`` block after block, as nn~ and other RAVE hosts do.
+
+How it is built: with one hop of input per step, the effect's own per-hop computation
+(:meth:`effects.base.Effect.process_block`) has no data-dependent control flow, so it is traced
+once with its state passed in and out as tensors (``torch.jit.trace``); a small scripted module
+loops that step over the hops of a block and keeps the state. What runs is therefore the same
+code as the Python effect, not a second implementation of it.
+
+Conventions (RAVE / nn~): ``forward(x)`` takes ``(batch, channels, n)`` or ``(channels, n)``
+float32 audio with ``n`` a multiple of ``block_multiple`` (the hop), and returns the same shape;
+``forward_params`` is ``[in_channels, in_ratio, out_channels, out_ratio]``. Attributes:
+``sampling_rate`` (Hz), ``latency_samples`` (exact delay, samples), ``block_multiple``
+(samples), ``channels``, ``n_fft``; ``reset()`` clears the state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from effects.autoencoder import AutoencoderEffect
+from effects.base import soft_limit
+from workbench.errors import ParameterError
+
+__all__ = ["export_autoencoder", "load_exported", "StreamingModule"]
+
+log = logging.getLogger(__name__)
+
+
+class _HopStep(nn.Module):
+    """One hop through a prepared effect, its state in and out as tensors (for tracing)."""
+
+    def __init__(self, fx: AutoencoderEffect):
+        super().__init__()
+        self.net = fx.model  # registered, so the trace keeps its weights as parameters
+        object.__setattr__(self, "_fx", fx)
+
+    def forward(self, x, hist, acc, fifo, history, h, c, dry):
+        fx = self._fx
+        s = fx._stream
+        s.analyzer._hist, s.synthesizer._acc, s._fifo = hist, acc, fifo
+        fx._history, fx._state, fx._dry._buf = history, (h, c), dry
+        y = soft_limit(fx._process(torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)))
+        h, c = fx._state
+        return y, s.analyzer._hist, s.synthesizer._acc, s._fifo, fx._history, h, c, fx._dry._buf
+
+
+def _state_of(fx: AutoencoderEffect) -> list[torch.Tensor]:
+    """The effect's freshly reset state, in :class:`_HopStep`'s argument order."""
+    s, ch = fx._stream, fx.channels
+    hidden = fx.model.lstm.hidden_size
+    zeros = torch.zeros(1, ch, hidden)
+    return [s.analyzer._hist.clone(), s.synthesizer._acc.clone(), s._fifo.clone(), fx._history.clone(),
+            zeros.clone(), zeros.clone(), fx._dry._buf.clone()]
+
+
+class StreamingModule(nn.Module):
+    """The exported effect: a traced hop step looped over each block, state in buffers.
+
+    Its int attributes (``sampling_rate``...) are inferred by the scripting from their values.
+    """
+
+    def __init__(self, step, state: list[torch.Tensor], *, sampling_rate: int, latency_samples: int, hop: int,
+                 channels: int, n_fft: int):
+        super().__init__()
+        self.step = step
+        self.sampling_rate, self.latency_samples = int(sampling_rate), int(latency_samples)
+        self.block_multiple, self.channels, self.n_fft = int(hop), int(channels), int(n_fft)
+        for name, t in zip(("s_hist", "s_acc", "s_fifo", "s_history", "s_h", "s_c", "s_dry"), state):
+            self.register_buffer(name, t.clone())
+            self.register_buffer(name + "0", t.clone())
+        self.register_buffer("forward_params", torch.tensor([channels, 1, channels, 1]))
+
+    @torch.jit.export
+    def reset(self):
+        self.s_hist.copy_(self.s_hist0)
+        self.s_acc.copy_(self.s_acc0)
+        self.s_fifo.copy_(self.s_fifo0)
+        self.s_history.copy_(self.s_history0)
+        self.s_h.copy_(self.s_h0)
+        self.s_c.copy_(self.s_c0)
+        self.s_dry.copy_(self.s_dry0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batched = x.dim() == 3
+        a = x.reshape(-1, x.shape[-1]) if batched else x
+        if a.dim() != 2 or a.shape[0] != self.channels:
+            raise ValueError(f"expected ({self.channels}, n) or (batch, channels, n) audio with batch x channels = "
+                             f"{self.channels}")
+        n = a.shape[1]
+        hop = self.block_multiple
+        if n % hop != 0:
+            raise ValueError(f"block of {n} samples; expected a multiple of {hop}")
+        outs: list[torch.Tensor] = []
+        for i in range(n // hop):
+            y, hist, acc, fifo, history, h, c, dry = self.step(a[:, i * hop:(i + 1) * hop], self.s_hist, self.s_acc,
+                                                               self.s_fifo, self.s_history, self.s_h, self.s_c,
+                                                               self.s_dry)
+            self.s_hist.copy_(hist)
+            self.s_acc.copy_(acc)
+            self.s_fifo.copy_(fifo)
+            self.s_history.copy_(history)
+            self.s_h.copy_(h)
+            self.s_c.copy_(c)
+            self.s_dry.copy_(dry)
+            outs.append(y)
+        y = torch.cat(outs, dim=1) if len(outs) > 0 else torch.zeros_like(a)
+        return y.reshape(x.shape) if batched else y
+
+
+def export_autoencoder(model, out: str | os.PathLike, *, channels: int = 1, mix: float = 1.0,
+                       gate_db: float = -60.0) -> Path:
+    """Write ``model`` (a run folder or :class:`models.checkpoint.LoadedRun`) as a TorchScript file.
+
+    Parameters
+    ----------
+    model : path or LoadedRun
+        A single-instrument autoencoder run (``workbench train``).
+    out : path
+        The ``.ts`` file to write (parent folders created).
+    channels : int
+        Channels the module processes (each on its own).
+    mix, gate_db : float
+        Fixed in the module (see :class:`effects.frame_effect.FrameEffect`).
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    ParameterError
+        A run whose model cannot be exported, naming the part that cannot.
+    """
+    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+        raise ParameterError(f"channels={channels!r} must be a positive integer")
+    fx = AutoencoderEffect(model=model, mix=mix, gate_db=gate_db)
+    if fx.codes:
+        raise ParameterError(f"model.condition={fx.run.config.model.condition!r}: a multi-instrument run cannot be "
+                             f"exported yet (its instrument code is a live parameter); expected a single-instrument run")
+    if fx.model.chroma:
+        raise ParameterError("model.chroma=true: the chroma condition cannot be exported yet; expected a model "
+                             "without chroma")
+    hop = fx.hop_length
+    fx.prepare(fx.model_sr, channels, hop)
+    state = _state_of(fx)
+    step = _HopStep(fx).eval().requires_grad_(False)
+    example = (torch.zeros(channels, hop), *state)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            # the tracer notes every Python value derived from a shape; with one hop per step they are constants
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            # TorchScript is marked deprecated in favour of torch.export, but it is what C++ hosts
+            # (torch::jit::load) and nn~ load today
+            warnings.simplefilter("ignore", FutureWarning)
+            traced = torch.jit.trace(step, example, check_trace=False)
+            module = torch.jit.script(StreamingModule(traced, state, sampling_rate=fx.model_sr,
+                                                      latency_samples=fx.latency_samples, hop=hop, channels=channels,
+                                                      n_fft=fx.n_fft))
+    except (RuntimeError, ValueError, torch.jit.Error) as err:  # noqa: B014 - jit errors vary by version
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ParameterError(f"the model could not be scripted: {first}") from None
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    module.save(str(out))
+    log.info("exported %s -> %s (%d Hz, hop %d, latency %d samples)", fx.run.path, out, fx.model_sr, hop,
+             fx.latency_samples)
+    return out
+
+
+def load_exported(path: str | os.PathLike) -> torch.jit.ScriptModule:
+    """Load an exported module (TorchScript; no pickled Python objects are executed)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError(f"path={str(p)!r} does not exist; expected a .ts file from `workbench export`")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # see export_autoencoder
+            return torch.jit.load(str(p), map_location="cpu")
+    except RuntimeError as err:
+        raise ParameterError(f"path={str(p)!r} is not a TorchScript module ({str(err).splitlines()[0]})") from None

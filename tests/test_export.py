@@ -1,0 +1,85 @@
+"""`workbench export` (issue 18): the TorchScript module equals the Python effect block by block,
+keeps its state, loads without this package, and refuses what it cannot carry in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from effects.autoencoder import AutoencoderEffect
+from effects.export import export_autoencoder, load_exported
+from tests.conftest import run_cli
+from workbench.errors import ParameterError
+
+SR = 16000
+
+
+def _voice_like(seconds: float = 3.0, channels: int = 1) -> np.ndarray:
+    """A gliding harmonic tone from below to inside a trumpet's range, with a loud burst and a gap."""
+    t = np.arange(int(seconds * SR)) / SR
+    f0 = 110 * 2 ** (2 * t / seconds)  # two octaves up
+    ph = 2 * np.pi * np.cumsum(f0) / SR
+    y = sum(np.sin(k * ph) / k for k in range(1, 12)) * 0.2
+    y[int(0.4 * SR): int(0.6 * SR)] *= 6  # into the limiter
+    y[int(1.5 * SR): int(1.8 * SR)] = 0  # silence in the middle
+    return np.stack([y * (1 - 0.3 * c) for c in range(channels)]).astype(np.float32)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_exported_module_equals_the_effect_block_by_block(tiny_run, tmp_path, channels):
+    m = load_exported(export_autoencoder(tiny_run, tmp_path / "m.ts", channels=channels))
+    fx = AutoencoderEffect(model=tiny_run)
+    hop = fx.hop_length
+    assert (m.sampling_rate, m.block_multiple, m.latency_samples, m.channels) == (SR, hop, fx.n_fft - 1, channels)
+    assert m.forward_params.tolist() == [channels, 1, channels, 1]
+    fx.prepare(SR, channels, 64 * hop)
+    x = _voice_like(channels=channels)
+    rng, i, worst = np.random.default_rng(0), 0, 0.0
+    while i + 16 * hop <= x.shape[1]:
+        n = int(rng.integers(1, 17)) * hop
+        want = fx.process_block(x[:, i: i + n])
+        got = m(torch.from_numpy(x[:, i: i + n])).numpy()
+        worst = max(worst, float(np.abs(got - want).max()))
+        i += n
+    assert worst < 1e-5
+    m.reset()
+    fx.reset()
+    block = x[None, :, : 8 * hop] if channels == 1 else x[:, None, : 8 * hop]  # RAVE's (batch, channels, n)
+    got = m(torch.from_numpy(np.ascontiguousarray(block))).numpy()
+    assert got.shape == block.shape
+    np.testing.assert_allclose(got.reshape(channels, -1), fx.process_block(x[:, : 8 * hop]), atol=1e-5)
+
+
+def test_exported_module_loads_without_the_workbench(tiny_run, tmp_path):
+    path = export_autoencoder(tiny_run, tmp_path / "m.ts")
+    code = ("import torch; m = torch.jit.load(%r); y = m(0.1 * torch.randn(1, 1, 4 * m.block_multiple)); "
+            "print(m.sampling_rate, tuple(y.shape), bool(torch.isfinite(y).all()))" % str(path))
+    r = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["16000", "(1,", "1,", f"{4 * AutoencoderEffect(model=tiny_run).hop_length})", "True"]
+
+
+def test_a_block_that_is_not_a_multiple_of_the_hop(tiny_run, tmp_path):
+    m = load_exported(export_autoencoder(tiny_run, tmp_path / "m.ts"))
+    with pytest.raises(torch.jit.Error, match=f"expected a multiple of {m.block_multiple}"):
+        m(torch.zeros(1, m.block_multiple + 1))
+
+
+def test_what_cannot_be_exported_gets_one_line(multi_run, chroma_run, tmp_path):
+    with pytest.raises(ParameterError, match="a multi-instrument run cannot be exported yet"):
+        export_autoencoder(multi_run, tmp_path / "a.ts")
+    with pytest.raises(ParameterError, match="model.chroma=true: the chroma condition cannot be exported yet"):
+        export_autoencoder(chroma_run, tmp_path / "b.ts")
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_export(tiny_run, multi_run, tmp_path):
+    r = run_cli("export", "--model", str(tiny_run), "--out", str(tmp_path / "t.ts"))
+    assert r.returncode == 0, r.stderr
+    assert "wrote" in r.stdout and "latency 1023 samples" in r.stdout and r.stderr.count("Warning") == 0
+    r = run_cli("export", "--model", str(multi_run), "--out", str(tmp_path / "m.ts"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
