@@ -56,8 +56,8 @@ def test_exported_module_equals_the_effect_block_by_block(tiny_run, tmp_path, ch
 
 def test_exported_module_loads_without_the_workbench(tiny_run, tmp_path):
     path = export_autoencoder(tiny_run, tmp_path / "m.ts")
-    code = ("import torch; m = torch.jit.load(%r); y = m(0.1 * torch.randn(1, 1, 4 * m.block_multiple)); "
-            "print(m.sampling_rate, tuple(y.shape), bool(torch.isfinite(y).all()))" % str(path))
+    code = (f"import torch; m = torch.jit.load({str(path)!r}); y = m(0.1 * torch.randn(1, 1, 4 * m.block_multiple)); "
+            "print(m.sampling_rate, tuple(y.shape), bool(torch.isfinite(y).all()))")
     r = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["16000", "(1,", "1,", f"{4 * AutoencoderEffect(model=tiny_run).hop_length})", "True"]
