@@ -3,6 +3,7 @@
 - Offline: ``process`` of 10 s of audio on all cores, median of 5, per preset.
 - Streaming: batch 1, one torch thread, one hop per ``process_block`` call (as a live callback
   would), compute time / hop duration: median and p99 over 2000 hops, per preset.
+- The same for the exported TorchScript module (``workbench export``), one hop per ``forward``.
 Speed does not depend on the weights, so each preset's model is freshly initialised.
 Usage: python benchmarks/bench_autoencoder.py
 """
@@ -59,6 +60,18 @@ def main() -> dict:
                 fx.process_block(block)
                 per_hop.append(time.perf_counter() - t)
             load = np.asarray(per_hop[200:]) / (hop / sr)
+            from effects.export import export_autoencoder, load_exported
+
+            ts = load_exported(export_autoencoder(run, os.path.join(tmp, f"{preset}.ts")))
+            xt = torch.from_numpy(x)
+            per_hop_ts = []
+            with torch.inference_mode():
+                for i in range(2200):
+                    block = xt[:, (i * hop) % (x.shape[1] - hop):][:, :hop]
+                    t = time.perf_counter()
+                    ts(block)
+                    per_hop_ts.append(time.perf_counter() - t)
+            load_ts = np.asarray(per_hop_ts[200:]) / (hop / sr)
             params = sum(p.numel() for p in fx.model.parameters())
             results[preset] = {
                 "sr": sr, "n_fft": fx.n_fft, "hop": hop, "parameters": params,
@@ -66,6 +79,8 @@ def main() -> dict:
                 "offline_real_time_factor": round(rtf, 1),
                 "stream_load_median": round(float(np.median(load)), 4),
                 "stream_load_p99": round(float(np.percentile(load, 99)), 4),
+                "exported_load_median": round(float(np.median(load_ts)), 4),
+                "exported_load_p99": round(float(np.percentile(load_ts, 99)), 4),
             }
     out = {"benchmark": "autoencoder effect speed", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
            "torch": torch.__version__, "results": results}
