@@ -51,7 +51,7 @@ COMMANDS = {
     "pitchcnn": "workbench pitchcnn --corpus data/gm --out reports/pitchcnn",
     "mesh": "workbench mesh --model runs/chroma --points 50 --out reports/mesh",
     "multi": 'workbench train --target "data/gm:family=brass+flute,split=train" --set model.condition=onehot '
-             "--set model.whiten=30 --set model.output=envelope --out runs/multi",
+             "--set model.harmonics=0 --out runs/multi",
 }
 
 
