@@ -136,10 +136,16 @@ class MosaicIndex:
                                                        "files": self.files, "grains": len(self)}, indent=1))
         return folder
 
+    @staticmethod
+    def is_saved(folder) -> bool:
+        """Whether ``folder`` holds a saved index (a folder of audio with its own index.json does not)."""
+        folder = Path(folder)
+        return (folder / "index.json").is_file() and (folder / "features.npy").is_file()
+
     @classmethod
     def load(cls, folder) -> MosaicIndex:
         folder = Path(folder)
-        if not (folder / "index.json").is_file() or not (folder / "features.npy").is_file():
+        if not cls.is_saved(folder):
             raise ParameterError(f"index={str(folder)!r} has no index.json and features.npy; expected a saved "
                                  f"mosaic index")
         doc = json.loads((folder / "index.json").read_text())

@@ -143,3 +143,15 @@ def test_ctrl_c_leaves_no_half_written_file(tmp_path, target):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err, err
     assert not dst.exists() and not partial.exists()
+
+
+def test_cli_mosaic_target_folder_with_its_own_index_json(tmp_path, target):
+    """A rendered melody folder has an index.json of its own; it is a target, not a saved mosaic index."""
+    folder, src = tmp_path / "melodies", tmp_path / "in.wav"
+    folder.mkdir()
+    sf.write(folder / "melody_000.wav", _tone(330, 16000, 1.0)[:, 0], 16000)
+    (folder / "index.json").write_text('{"melodies": 1}')
+    sf.write(src, _tone(220, 16000, 0.5), 16000)
+    r = run_cli("transfer", "--method", "mosaic", "--target", str(folder), "--input", str(src), "--out",
+                str(tmp_path / "o.wav"))
+    assert r.returncode == 0, r.stderr

@@ -461,11 +461,10 @@ def _make_effect(args, sr: int):
 
         return CepstralEffect(target=args.target, lifter_input=args.lifter, lifter_target=args.lifter,
                               envelope=args.envelope, length_policy=args.length_policy, **common)
-    from pathlib import Path
 
     from effects.mosaic import MosaicEffect, MosaicIndex
 
-    target = MosaicIndex.load(args.target) if (Path(args.target) / "index.json").is_file() else args.target
+    target = MosaicIndex.load(args.target) if MosaicIndex.is_saved(args.target) else args.target
     return MosaicEffect(target=target, k=args.k, continuity=args.continuity, repeat_window=args.repeat_window,
                         **common)
 
