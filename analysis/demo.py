@@ -339,6 +339,11 @@ def _matched_verdict(rows: list[dict]) -> list[str]:
         text = f"- {name}: {best['method']} closes most of the gap ({best['gap_closed']:.2f})"
         if ae is not None and best["method"] != "autoencoder":
             text += f"; it beats the autoencoder ({ae['gap_closed']:.2f}) on this measure"
+        judged = [r for r in scored if r.get("judge") is not None and r["judge"] == r["judge"]]  # not NaN
+        top = max(judged, key=lambda r: r["judge"], default=None)
+        if ae is not None and top is not None and ae.get("judge") is not None and top["judge"] > ae["judge"]:
+            text += (f"; the judge labels {top['method']} brass more often ({top['judge']:.2f} of its windows, "
+                     f"the autoencoder {ae['judge']:.2f})")
         lines.append(text + ".")
     return lines
 
