@@ -138,8 +138,12 @@ def test_ctrl_c_leaves_no_half_written_file(tmp_path, target):
     while not (partial.is_file() and partial.stat().st_size > 1 << 16) and proc.poll() is None:
         assert time.monotonic() < deadline, "the partial file never grew"
         time.sleep(0.05)
-    assert proc.poll() is None, proc.communicate()
+    # Freeze it before interrupting: on a loaded machine the render could otherwise finish between
+    # the check and the signal. A partial file still there while it is stopped means it is mid-render.
+    proc.send_signal(signal.SIGSTOP)
+    assert proc.poll() is None and partial.is_file(), proc.communicate()
     proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGCONT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err, err
     assert not dst.exists() and not partial.exists()
