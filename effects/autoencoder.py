@@ -43,6 +43,9 @@ class AutoencoderEffect(FrameEffect):
     def __init__(self, *, model, instrument: str | None = None, mix: float = 1.0, gate_db: float = -60.0,
                  gain_db: float = 0.0):
         self.run = model if isinstance(model, LoadedRun) else load_run(model)
+        if self.run.method != "autoencoder":
+            raise ParameterError(f"model={str(self.run.path)!r} is a {self.run.method} run; play it with "
+                                 f"--method {self.run.method}")
         self.model = self.run.model.eval()
         cfg = self.run.config
         m = cfg.model

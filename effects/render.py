@@ -163,7 +163,8 @@ def render_file(
 
     from tqdm import tqdm
 
-    bar = tqdm(total=round(n_in / file_sr, 1), unit="s", desc=src.name, disable=not progress, leave=False)
+    bar = tqdm(total=n_in / file_sr, unit="s", desc=src.name, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s",
+               disable=not progress, leave=False)
     try:
         with sf.SoundFile(str(partial), "w", samplerate=out_sr, channels=out_ch, subtype=subtype) as out, \
                 sf.SoundFile(str(src)) as f:
@@ -172,7 +173,7 @@ def render_file(
                 if not np.isfinite(x).all():
                     raise ParameterError(f"{str(src)!r} contains NaN or Inf samples; expected finite audio")
                 run(_resample(up, x.mean(axis=0, keepdims=True) if mix_down else x), out)
-                bar.update(round(x.shape[1] / file_sr, 3))
+                bar.update(x.shape[1] / file_sr)
             tail = _resample(up, np.zeros((proc_ch, 0), np.float32), last=True)
             run(np.concatenate([tail, np.zeros((proc_ch, latency), np.float32)], axis=1), out)
             if down is not None:

@@ -16,7 +16,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_model
 
-from workbench.config import Config
+from workbench.config import Config, DDSPConfig
 from workbench.errors import ParameterError
 
 __all__ = ["FORMAT_VERSION", "save_run", "load_run", "LoadedRun", "git_sha"]
@@ -25,9 +25,11 @@ FORMAT_VERSION = 1
 
 
 def _model_classes():
+    """Class name in ``config.json`` -> (model class, config class)."""
+    from models.ddsp import DDSPDecoder
     from models.lstm_ae import LSTMAutoencoder
 
-    return {"LSTMAutoencoder": LSTMAutoencoder}
+    return {"LSTMAutoencoder": (LSTMAutoencoder, Config), "DDSPDecoder": (DDSPDecoder, DDSPConfig)}
 
 
 
@@ -40,7 +42,7 @@ def git_sha() -> str | None:
         return None
 
 
-def save_run(out, model: torch.nn.Module, *, config: Config, model_kwargs: dict, meta: dict) -> Path:
+def save_run(out, model: torch.nn.Module, *, config: Config | DDSPConfig, model_kwargs: dict, meta: dict) -> Path:
     """Write ``model`` and its description into the run folder ``out``; returns the folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,8 +62,13 @@ def save_run(out, model: torch.nn.Module, *, config: Config, model_kwargs: dict,
 class LoadedRun:
     """A model rebuilt from a run folder, with its config and metadata."""
 
-    def __init__(self, path: Path, model: torch.nn.Module, config: Config, meta: dict):
+    def __init__(self, path: Path, model: torch.nn.Module, config: Config | DDSPConfig, meta: dict):
         self.path, self.model, self.config, self.meta = path, model, config, meta
+
+    @property
+    def method(self) -> str:
+        """The transfer method that plays this run: ``"ddsp"`` or ``"autoencoder"``."""
+        return "ddsp" if isinstance(self.config, DDSPConfig) else "autoencoder"
 
     def __repr__(self) -> str:
         return f"LoadedRun({str(self.path)!r}, {type(self.model).__name__}, sr={self.config.audio.sr})"
@@ -92,9 +99,9 @@ def load_run(path) -> LoadedRun:
         raise ParameterError(f"model={str(run)!r} has no model.safetensors; expected a run folder from `workbench train`")
     try:
         doc = json.loads(cfg_path.read_text())
-        cls = _model_classes()[doc["class"]]
+        cls, config_cls = _model_classes()[doc["class"]]
         kwargs = doc["model_kwargs"]
-        config = Config.from_dict(doc["config"])
+        config = config_cls.from_dict(doc["config"])
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise ParameterError(f"{str(cfg_path)!r} is not a valid run config ({type(err).__name__}: {err})") from None
     if doc.get("format_version", 0) > FORMAT_VERSION:

@@ -74,6 +74,23 @@ def tiny_run(tmp_path_factory, trumpet_melodies) -> Path:
     return out
 
 
+TINY_DDSP = ["model.hidden=48", "model.gru=48", "model.harmonics=30", "model.noise_bands=33", "train.batch_size=8",
+             "train.crop_frames=32", "train.crops_per_epoch=32", "train.epochs=60", "train.max_seconds=25",
+             "train.patience=60", "train.lr=0.003"]
+
+
+@pytest.fixture(scope="session")
+def ddsp_run(tmp_path_factory, trumpet_melodies) -> Path:
+    """A small DDSP-style model trained for 25 s on two of the three trumpet melodies (the third is held out)."""
+    from models.ddsp_train import train_ddsp
+    from workbench.config import make_config
+
+    out = tmp_path_factory.mktemp("run") / "trumpet-ddsp"
+    cfg = make_config(method="ddsp", overrides=TINY_DDSP, seed=0)
+    train_ddsp(sorted(trumpet_melodies.glob("melody_*.wav"))[:2], cfg, out, progress=False)
+    return out
+
+
 @pytest.fixture(scope="session")
 def multi_run(tmp_path_factory, small_corpus) -> Path:
     """A small two-instrument (brass, flute) autoencoder with a one-hot instrument code, whitened

@@ -29,7 +29,7 @@ def _voice_like(seconds=1.5, sr=SR, channels=1, seed=0):
     return np.stack([y * (1 - 0.3 * c) for c in range(channels)]).astype(np.float32)
 
 
-@pytest.fixture(params=["autoencoder", "cepstral-timevarying", "cepstral-mean", "mosaic", "mosaic-kdtree",
+@pytest.fixture(params=["autoencoder", "ddsp", "cepstral-timevarying", "cepstral-mean", "mosaic", "mosaic-kdtree",
                         "latent-mix-blend", "latent-mix-morph"])
 def effect_factory(request, tiny_run, trumpet_melodies):
     if request.param.startswith("latent-mix"):
@@ -42,6 +42,11 @@ def effect_factory(request, tiny_run, trumpet_melodies):
                                            gate_db=-70.0, scale=[1.2] * 8, offset=[0.05] * 8)
         return lambda: LatentMixEffect(model=multi_run, mode="blend", source="brass", target="flute", alpha=0.4,
                                        mix=0.9, gate_db=-70.0)
+    if request.param == "ddsp":
+        from effects.ddsp import DDSPEffect
+
+        run = request.getfixturevalue("ddsp_run")
+        return lambda: DDSPEffect(model=run, mix=0.9, octave_shift=1)
     if request.param == "autoencoder":
         from effects.autoencoder import AutoencoderEffect
 

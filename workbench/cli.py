@@ -104,9 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     ci = csub.add_parser("info", help="summarise a corpus", description="Notes per split, family and source.")
     ci.add_argument("path")
 
-    t = sub.add_parser("train", help="train an instrument autoencoder",
-                       description="Train the LSTM-context STFT autoencoder on the target instrument. Writes a "
-                                   "run folder: model.safetensors, config.json, meta.json, loss.csv, loss.png.")
+    t = sub.add_parser("train", help="train an instrument model (autoencoder or ddsp)",
+                       description="Train the LSTM-context STFT autoencoder (default) or the DDSP-style "
+                                   "harmonic-plus-noise model (--method ddsp) on the target instrument. Writes a "
+                                   "run folder: model.safetensors, config.json, meta.json, loss.csv.")
+    t.add_argument("--method", choices=("autoencoder", "ddsp"), default="autoencoder",
+                   help="autoencoder (default) or ddsp: CREPE f0 + loudness -> GRU -> harmonics + filtered noise")
     t.add_argument("--target", required=True,
                    help="audio file, folder of audio, or corpus selection CORPUS:key=value,... "
                         "(e.g. data/gm:family=brass,split=train or data/gm:program=56)")
@@ -387,11 +390,25 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from models.train import train
     from workbench.config import make_config
     from workbench.corpus.select import resolve_target, target_labels
 
-    cfg = make_config(preset=args.preset, file=args.config, overrides=args.set, seed=args.seed)
+    cfg = make_config(preset=args.preset, file=args.config, overrides=args.set, seed=args.seed, method=args.method)
+    if args.method == "ddsp":
+        from models.ddsp_train import train_ddsp
+
+        if args.resume or args.device != "cpu":
+            raise ParameterError("--method ddsp trains on the CPU from the start; --resume and --device are for "
+                                 "the autoencoder")
+        meta = train_ddsp(resolve_target(args.target), cfg, args.out, progress=not args.quiet,
+                          describe={"target": args.target})
+        p = meta["pitch_midi"]
+        print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
+              f"loss {meta['best_valid_loss']:.4f} at epoch {meta['best_epoch']}; pitch range MIDI {p['p5']:.0f}-"
+              f"{p['p95']:.0f}; run in {args.out}")
+        return 0
+    from models.train import train
+
     labels = None
     if cfg.model.condition != "none":
         paths, labels = target_labels(args.target, by=cfg.model.code_by)
@@ -415,9 +432,14 @@ def _cmd_train(args) -> int:
 
 def _add_method_args(x, *, n_fft: int, hop: int) -> None:
     """The options that choose and configure a method (shared by transfer and live)."""
-    x.add_argument("--method", default="autoencoder", choices=("autoencoder", "cepstral", "mosaic", "latent-mix"),
-                   help="autoencoder or latent-mix (need --model), cepstral or mosaic (need --target)")
-    x.add_argument("--model", help="run folder from `workbench train` (autoencoder, latent-mix)")
+    x.add_argument("--method", default="autoencoder",
+                   choices=("autoencoder", "ddsp", "cepstral", "mosaic", "latent-mix"),
+                   help="autoencoder, ddsp or latent-mix (need --model), cepstral or mosaic (need --target)")
+    x.add_argument("--model", help="run folder from `workbench train` (autoencoder, ddsp, latent-mix)")
+    x.add_argument("--octave-shift", type=_int, default=0, help="ddsp: octaves added to the input's pitch (-4..4)")
+    x.add_argument("--auto-register", action="store_true",
+                   help="ddsp: shift the input by whole octaves so its median pitch lands nearest the "
+                        "instrument's trained median (files: measured first; live: not available)")
     x.add_argument("--from", dest="mix_from", help="latent-mix: instrument A (default: the run's first)")
     x.add_argument("--to", dest="mix_to", help="latent-mix: instrument B (default: the run's last)")
     x.add_argument("--alpha", type=_float, default=0.0, help="latent-mix: 0 = A, 1 = B (default 0)")
@@ -440,12 +462,20 @@ def _add_method_args(x, *, n_fft: int, hop: int) -> None:
 
 def _make_effect(args, sr: int):
     """The effect ``args`` ask for, prepared for audio at ``sr`` (the model's rate for autoencoders)."""
+    if args.method != "ddsp" and (args.octave_shift or args.auto_register):
+        raise ParameterError(f"--octave-shift and --auto-register are for --method ddsp, not {args.method}")
     if args.method == "autoencoder":
         from effects.autoencoder import AutoencoderEffect
 
         if not args.model:
             raise ParameterError("--method autoencoder needs --model RUN_DIR (from `workbench train`)")
         return AutoencoderEffect(model=args.model, mix=args.mix, gate_db=args.gate_db)
+    if args.method == "ddsp":
+        from effects.ddsp import DDSPEffect
+
+        if not args.model:
+            raise ParameterError("--method ddsp needs --model RUN_DIR (from `workbench train --method ddsp`)")
+        return DDSPEffect(model=args.model, octave_shift=args.octave_shift, mix=args.mix, gate_db=args.gate_db)
     if args.method == "latent-mix":
         from effects.latent_mix import LatentMixEffect
 
@@ -553,8 +583,19 @@ def _cmd_transfer(args) -> int:
                 band = f"; the output has nothing above {sr // 2} Hz" if out_sr > sr else ""
                 tqdm.write(f"workbench: note: processing at {whose}{sr} Hz (input {file_sr} Hz), writing "
                            f"{out_sr} Hz{band}", file=sys.stderr)
+            if args.method == "ddsp" and args.auto_register:
+                from effects.ddsp import auto_octave_for_file
+
+                shift, med = auto_octave_for_file(fx, f)
+                fx.set_params(octave_shift=shift)
+                tqdm.write(f"workbench: auto-register: {f.name}: octave shift {shift:+d} (input median MIDI "
+                           f"{'none voiced' if med is None else f'{med:.0f}'}, instrument {fx.trained_median:.0f})",
+                           file=sys.stderr)
             r = render_file(fx, f, out, sr=sr, out_sr=out_sr, channels=chans, max_samples=limit,
                             progress=not batch and not args.quiet)
+            notice = fx.pitch_notice() if args.method == "ddsp" else None
+            if notice:
+                tqdm.write(f"workbench: note: {f.name}: {notice}", file=sys.stderr)
         except ParameterError as err:
             if not batch:
                 raise
@@ -603,6 +644,8 @@ def _cmd_live(args) -> int:
     devices = list_devices()  # a missing device is reported before torch and the model load
     resolve_device(args.input_device, kind="input", channels=args.channels, devices=devices)
     resolve_device(args.output_device, kind="output", channels=args.channels, devices=devices)
+    if args.auto_register:
+        raise ParameterError("--auto-register measures a file before playing it; live, give --octave-shift N")
     from effects.live import LiveEngine, key_help, run_console, summary_line
 
     fx = _make_effect(args, args.samplerate)

