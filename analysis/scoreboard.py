@@ -1,7 +1,9 @@
 """One scoreboard of every method on the same inputs: pitch kept, target timbre reached,
 loudness followed, distance to the target material, speed.
 
-Builds on :mod:`analysis.pitch_eval` (same inputs, outputs and pitch judgement) and adds:
+Builds on :mod:`analysis.pitch_eval` (same inputs, outputs and pitch judgement, including DDSP's
+f0 L1 in semitones and f0 outlier share over the frames where the input's tracker is confident,
+:func:`analysis.pitch_eval.f0_match`) and adds:
 
 - timbre at matched pitch (:mod:`analysis.harmonic_timbre`): each output's harmonic levels against
   the target family's train notes at the same pitch; the distance in dB and the share of the dry
@@ -34,6 +36,8 @@ __all__ = ["TimbreProbe", "a_weighted_level", "loudness_match", "frechet_distanc
 METRICS = (
     ("kept_percent", "pitch kept %", True),
     ("raw_pitch_accuracy", "raw pitch accuracy", True),
+    ("f0_l1_semitones", "f0 L1 (semitones)", False),
+    ("f0_outlier_share", "f0 outliers (>12 semitones)", False),
     ("gap_closed", "timbre gap closed (matched pitch)", True),
     ("timbre_distance_db", "matched-pitch distance (dB)", False),
     ("timbre_accuracy", "judged as target", True),
@@ -172,7 +176,8 @@ def _target_material(corpus, family: str, split: str, sr: int, limit: int = 60) 
 
 def run_scoreboard(protocol: Protocol, factories, *, corpus, out, judge_voices: int = 8,
                    progress: bool = True) -> dict:
-    """The pitch protocol plus timbre, loudness and distance measures for every method.
+    """The pitch protocol (with DDSP's f0 L1 and outlier share) plus timbre, loudness and distance
+    measures for every method.
 
     Writes into ``out``: the pitch protocol's files, ``results.json``, ``scoreboard.md``,
     ``scoreboard.csv`` (one row per method), ``per_class.csv`` (per method and class) and
@@ -218,7 +223,8 @@ def run_scoreboard(protocol: Protocol, factories, *, corpus, out, judge_voices: 
             s = pitch["by_method_class"][method][c]
             per_class.append({
                 "method": method, "class": c, "kept_percent": 100 - s["lost_percent"],
-                "raw_pitch_accuracy": s["raw_pitch_accuracy"], "timbre_accuracy": hits / max(total, 1),
+                "raw_pitch_accuracy": s["raw_pitch_accuracy"], "f0_l1_semitones": s["f0_l1_semitones"],
+                "f0_outlier_share": s["f0_outlier_share"], "timbre_accuracy": hits / max(total, 1),
                 "timbre_distance_db": float("nan") if d is None else d,
                 "gap_closed": float("nan") if g is None else (0.0 if method == "dry" else g),
                 "loudness_correlation": float(np.nanmean([v["loudness_correlation"] for v in loud])),
@@ -232,11 +238,13 @@ def run_scoreboard(protocol: Protocol, factories, *, corpus, out, judge_voices: 
         row = {"method": method, **{k: float(np.nanmean([r[k] for r in sel])) for k, _, _ in METRICS if k != "rtf"}}
         labels = [r["labelled_as"] for r in sel]
         row["kept_percent"] = 100 - pitch["by_method"][method]["lost_percent"]
-        row["raw_pitch_accuracy"] = pitch["by_method"][method]["raw_pitch_accuracy"]
+        for k in ("raw_pitch_accuracy", "f0_l1_semitones", "f0_outlier_share"):  # over melodies, as the pitch report
+            row[k] = pitch["by_method"][method][k]
         row["rtf"] = pitch["rtf"][method]
         row["labelled_as"] = max(set(labels), key=labels.count)  # the judge's most frequent verdict
         rows.append(row)
     ref = {"method": "target (held-out notes)", "kept_percent": float("nan"), "raw_pitch_accuracy": float("nan"),
+           "f0_l1_semitones": float("nan"), "f0_outlier_share": float("nan"),
            "loudness_correlation": float("nan"), "loudness_l1_db": float("nan"), "rtf": float("nan"),
            "labelled_as": "-"}
     accs, fds, dbs = [], [], []
@@ -255,7 +263,8 @@ def run_scoreboard(protocol: Protocol, factories, *, corpus, out, judge_voices: 
     res = {"protocol": pitch["protocol"], "corpus": str(corpus), "methods": pitch["methods"],
            "classes": list(protocol.classes), "scoreboard": rows, "reference": ref, "per_class": per_class,
            "pitch": {k: pitch[k] for k in ("by_method", "by_method_class", "rtf", "note_evaluations_per_method")},
-           "judge_classes": list(judge.classes_), "pitch_seconds": pitch["seconds"]}
+           "judge_classes": list(judge.classes_), "pitch_seconds": pitch["seconds"],
+           "f0_confidence": pitch["f0_confidence"]}
     res["seconds"] = round(time.perf_counter() - t0, 1)
     _write(res, out)
     return res
@@ -282,8 +291,10 @@ def _write(res: dict, out: Path) -> None:
     lines = ["# Scoreboard", "",
              f"Inputs: {p['melodies']} melodies x {p['notes']} notes ({p['source']}), {len(res['classes'])} target "
              f"classes ({', '.join(res['classes'])}); pitch by {p['tracker']} at {p['tolerance']:g} cents. "
-             "Higher is better except loudness L1, matched-pitch and Fréchet distances. `dry` is the unprocessed "
-             "input; the "
+             "Higher is better except f0 L1, f0 outliers, loudness L1, matched-pitch and Fréchet distances. "
+             "f0 L1 and f0 outliers (DDSP's) count the frames where the input's tracker is confident (voiced, "
+             f"confidence >= {res['f0_confidence']:g}); an output frame unvoiced there is an outlier. `dry` is "
+             "the unprocessed input; the "
              "target row scores held-out notes of the target families themselves.", "",
              head, "|---" * (len(METRICS) + 2) + "|"]
     for r in res["scoreboard"] + [res["reference"]]:

@@ -317,6 +317,8 @@ def test_pitch_page(monkeypatch, dashboard_roots):
     at = _app(monkeypatch, dashboard_roots, "pitch")
     assert at.selectbox(key="pitch_report").value.name == "eval"
     assert at.selectbox(key="pitch_metric").value == "kept_percent"
+    at.selectbox(key="pitch_metric").set_value("f0_outlier_share").run()  # DDSP's f0 measures chart too
+    assert not at.exception and not at.error
     at.selectbox(key="pitch_method").set_value("cepstral").run()
     at.selectbox(key="pitch_class").set_value("brass").run()
     assert len(at.selectbox(key="pitch_pick").options) == 3

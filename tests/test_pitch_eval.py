@@ -11,6 +11,7 @@ import pytest
 
 from analysis.pitch_eval import (
     Protocol,
+    f0_match,
     make_inputs,
     measure_notes,
     method_factories,
@@ -63,8 +64,79 @@ def test_identity_keeps_every_note_and_shift_loses_every_note(sung_inputs, tmp_p
     assert r["by_method"]["up12"]["lost_percent"] == 100.0  # an octave error is a lost note
     assert r["by_method"]["up12"]["octave_error_percent"] >= 80.0
     assert r["by_method"]["up2"]["input_kept_percent"] == 100.0
+    # DDSP's f0 measures over the input's confident frames: the dry output is the input's own track
+    assert (r["by_method"]["identity"]["f0_l1_semitones"], r["by_method"]["identity"]["f0_outlier_share"]) == (0.0, 0.0)
+    assert r["by_method"]["up2"]["f0_l1_semitones"] == pytest.approx(2.0, abs=0.3)
+    assert r["by_method"]["up2"]["f0_outlier_share"] < 0.1
     for name in ("pitch.json", "pitch.md", "notes.csv", "f0_identity.png", "f0_up2.png"):
         assert (out / name).stat().st_size > 0
+
+
+def test_f0_match_oracles():
+    T = 200
+    times = np.arange(T) * 0.01
+    f_in = np.full(T, 220.0)
+    conf = np.full(T, 0.95)
+    inp = (times, f_in, conf)
+
+    def shifted(st):
+        return times, f_in * 2 ** (st / 12)
+
+    m = f0_match(inp, inp)
+    assert (m["f0_l1_semitones"], m["f0_outlier_share"], m["confident_frames"]) == (0.0, 0.0, T)
+    m = f0_match(inp, shifted(2.0))
+    assert m["f0_l1_semitones"] == pytest.approx(2.0) and m["f0_outlier_share"] == 0.0
+    # 13 semitones off on half the frames: half are outliers, the L1 is their mean with the exact half
+    half = np.where(np.arange(T) < T // 2, f_in * 2 ** (13 / 12), f_in)
+    m = f0_match(inp, (times, half))
+    assert m["f0_outlier_share"] == pytest.approx(0.5) and m["f0_l1_semitones"] == pytest.approx(6.5)
+    # frames the output leaves unvoiced are outliers, and outside the L1
+    gaps = np.where(np.arange(T) % 4 == 0, 0.0, f_in * 2 ** (1 / 12))
+    m = f0_match(inp, (times, gaps))
+    assert m["f0_outlier_share"] == pytest.approx(0.25) and m["f0_l1_semitones"] == pytest.approx(1.0)
+    # frames where the input is unsure or unvoiced are ignored, however wrong the output is there
+    unsure = np.where(np.arange(T) < T // 2, 0.3, 0.95)
+    f_half = np.where(np.arange(T) >= 150, 0.0, f_in)  # unvoiced at the end, with high confidence
+    wild = np.where(np.arange(T) < T // 2, 1000.0, f_in * 2 ** (2 / 12))
+    m = f0_match((times, f_half, unsure), (times, wild), confidence=0.85)
+    assert m["confident_frames"] == 50 and m["f0_l1_semitones"] == pytest.approx(2.0)
+    assert m["f0_outlier_share"] == 0.0
+    # no confident frame: NaN, as the other frame measures report no data
+    m = f0_match((times, f_in, np.full(T, 0.2)), inp, confidence=0.85)
+    assert np.isnan(m["f0_l1_semitones"]) and np.isnan(m["f0_outlier_share"]) and m["confident_frames"] == 0
+    # an output a frame short compares the common frames
+    assert f0_match(inp, (times[:-1], f_in[:-1]))["confident_frames"] == T - 1
+    with pytest.raises(ParameterError, match=r"in_track holds 2 arrays; expected \(times, f0, confidence\)"):
+        f0_match((times, f_in), inp)
+    with pytest.raises(ParameterError, match=r"out_track has arrays of shapes"):
+        f0_match(inp, (times, f_in[:-1]))
+    with pytest.raises(ParameterError, match=r"confidence=1.5 must be in \(0, 1\]"):
+        f0_match(inp, inp, confidence=1.5)
+    with pytest.raises(ParameterError, match=r"outlier_semitones=0 must be positive"):
+        f0_match(inp, inp, outlier_semitones=0)
+
+
+def test_input_tracks_keep_the_confidence_and_old_caches_are_tracked_again(tmp_path):
+    from analysis.pitch_eval import _cached_track, _track_all, _track_key, track_f0
+    from workbench.audio import save
+
+    sr = 16000
+    t = np.arange(sr // 2) / sr
+    y = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    path = tmp_path / "tone.wav"
+    save(path, y[None], sr, subtype="FLOAT")
+    protocol = Protocol(sr=sr)
+    times, f0, conf = track_f0(y, sr=sr, with_confidence=True)
+    assert times.shape == f0.shape == conf.shape and 0 <= conf.min() and conf.max() <= 1
+    assert np.median(conf[f0 > 0]) > 0.5
+    cache = tmp_path / "tracks"
+    cache.mkdir()
+    key = _track_key(path, protocol)
+    np.save(cache / f"{key}.npy", np.stack([times, f0]))  # a track cached before the confidence was kept
+    assert len(_cached_track(path, protocol, cache, key)) == 2  # the outputs' tracks need no confidence
+    found = _track_all([path], protocol, cache, workers=1, progress=False, confidence=[path])
+    assert len(found[path]) == 3 and np.load(cache / f"{key}.npy").shape[0] == 3
+    np.testing.assert_allclose(found[path][2], conf)
 
 
 def test_octave_and_unvoiced_notes_are_lost():
@@ -96,7 +168,13 @@ def test_tiny_scoreboard_end_to_end(sung_inputs, small_corpus, tiny_run, tmp_pat
     assert 0 <= res["reference"]["timbre_accuracy"] <= 1
     for row in res["scoreboard"]:
         assert 0 <= row["timbre_accuracy"] <= 1 and row["rtf"] > 0 and row["frechet_mfcc"] >= 0
-    for name in ("scoreboard.md", "scoreboard.csv", "per_class.csv", "notes.csv", "bar_timbre_accuracy.png"):
+        assert row["f0_l1_semitones"] >= 0 and 0 <= row["f0_outlier_share"] <= 1
+    assert (rows["dry"]["f0_l1_semitones"], rows["dry"]["f0_outlier_share"]) == (0.0, 0.0)
+    assert np.isnan(res["reference"]["f0_l1_semitones"])  # pitch measures do not apply to the target notes
+    assert "f0_l1_semitones,f0_outlier_share" in (out / "scoreboard.csv").read_text().splitlines()[0]
+    assert "f0 L1 (semitones)" in (out / "scoreboard.md").read_text()
+    for name in ("scoreboard.md", "scoreboard.csv", "per_class.csv", "notes.csv", "bar_timbre_accuracy.png",
+                 "bar_f0_outlier_share.png"):
         assert (out / name).stat().st_size > 0
     # a second run reuses inputs and outputs: nothing is re-rendered or re-processed
     stamp = {p: p.stat().st_mtime_ns for p in (out / "outputs").rglob("*.wav")}

@@ -45,15 +45,17 @@ def reference_f0(notes: list[dict], times: np.ndarray) -> np.ndarray:
     return f0
 
 
-def pyin_f0(y: np.ndarray, *, sr: int, fmin: float = 50.0, fmax: float = 1600.0, hop_length: int = 160):
-    """pYIN f0 track: ``(times, f0_hz, voiced)`` with NaN f0 where unvoiced."""
+def pyin_f0(y: np.ndarray, *, sr: int, fmin: float = 50.0, fmax: float = 1600.0, hop_length: int = 160,
+            with_prob: bool = False):
+    """pYIN f0 track: ``(times, f0_hz, voiced)`` with NaN f0 where unvoiced; with ``with_prob``
+    also pYIN's voiced probability per frame, ``(times, f0_hz, voiced, voiced_prob)``."""
     import librosa
 
     frame = int(2 ** np.ceil(np.log2(max(4 * sr / fmin, 1024))))
-    f0, voiced, _ = librosa.pyin(np.asarray(y, np.float32).reshape(-1), fmin=fmin, fmax=fmax, sr=sr,
-                                 frame_length=frame, hop_length=hop_length)
+    f0, voiced, prob = librosa.pyin(np.asarray(y, np.float32).reshape(-1), fmin=fmin, fmax=fmax, sr=sr,
+                                    frame_length=frame, hop_length=hop_length)
     times = np.arange(len(f0)) * hop_length / sr
-    return times, f0, voiced
+    return (times, f0, voiced, prob) if with_prob else (times, f0, voiced)
 
 
 def f0_agreement(y: np.ndarray, *, sr: int, notes: list[dict], cents: float = 50.0,
