@@ -186,7 +186,7 @@ def train_ddsp(paths, cfg: DDSPConfig, out, *, progress: bool = True, describe: 
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 3.0)
             opt.step()
-            total += float(loss)
+            total += float(loss.detach())
         model.eval()
         with torch.no_grad():
             valid = float(_loss(model, valid_batch, cfg, generator=torch.Generator().manual_seed(0)))

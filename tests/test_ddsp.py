@@ -1,0 +1,231 @@
+"""The DDSP-style model: synthesizer against analytic signals, learning an instrument, bad input."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from models.ddsp import (ControlTracker, causal_windows, filtered_noise, frame_parameters, harmonic_synth,
+                         noise_filters, synthesize, upsample, voicing_gate)
+from tests.conftest import run_cli
+from workbench.errors import ParameterError
+
+SR = 16000
+
+
+def test_harmonic_synth_is_an_analytic_sum_of_sines_across_blocks():
+    n = 5000
+    t = np.arange(n) / SR
+    f0 = 220 * 2 ** (np.sin(2 * np.pi * 3 * t) / 12)  # vibrato: the phase is the integral of f0
+    amps = np.stack([0.5 / k * (1 + 0.5 * np.sin(2 * np.pi * t * k)) for k in range(1, 6)], -1)
+    phase = 2 * np.pi * (np.cumsum(f0) - f0) / SR
+    ref = sum(amps[:, k - 1] * np.sin(k * phase) for k in range(1, 6))
+    f0_t, amps_t = torch.from_numpy(f0)[None].float(), torch.from_numpy(amps)[None].float()
+    whole, _ = harmonic_synth(f0_t, amps_t, sr=SR)
+    np.testing.assert_allclose(whole[0].numpy(), ref, atol=2e-5)
+    parts, ph, cuts = [], None, [0, 1, 777, 2048, 4999, n]
+    for a, b in zip(cuts[:-1], cuts[1:]):  # block boundaries anywhere: the phase carries over
+        y, ph = harmonic_synth(f0_t[:, a:b], amps_t[:, a:b], sr=SR, phase=ph)
+        parts.append(y)
+    np.testing.assert_allclose(torch.cat(parts, 1)[0].numpy(), ref, atol=2e-5)
+
+
+def test_harmonics_above_nyquist_are_silent():
+    f0 = torch.full((1, 2000), 3000.0)
+    amps = torch.zeros(1, 2000, 4)
+    amps[..., 2] = 1.0  # harmonic 3 = 9 kHz, above 8 kHz
+    y, _ = harmonic_synth(f0, amps, sr=SR)
+    assert float(y.abs().max()) == 0.0
+
+
+def test_filtered_noise_is_a_time_varying_convolution():
+    rng = np.random.default_rng(0)
+    bands = torch.from_numpy(rng.uniform(0, 1, (1, 3, 9))).float()
+    h = noise_filters(bands)  # (1, 3, 16)
+    taps, hop = h.shape[-1], 32
+    noise = torch.from_numpy(rng.standard_normal((1, taps - 1 + 3 * hop))).float()
+    y = filtered_noise(noise, h, hop=hop)[0].numpy()
+    x = noise[0].numpy()
+    ref = [np.dot(x[n - taps + 1 + taps - 1: n + taps][::-1], h[0, n // hop].numpy()) for n in range(3 * hop)]
+    np.testing.assert_allclose(y, ref, atol=1e-5)
+    # the filter's magnitude response samples the bands (linear phase, Hann-windowed)
+    response = np.abs(np.fft.rfft(h[0, 0].numpy()))
+    assert np.corrcoef(response, bands[0, 0].numpy())[0, 1] > 0.8
+
+
+def test_upsample_is_linear_between_frames():
+    frames = torch.tensor([[[0.0], [1.0], [3.0]]])
+    y = upsample(frames, hop=4)[0, :, 0].numpy()
+    np.testing.assert_allclose(y, [0, .25, .5, .75, 1, 1.5, 2, 2.5])
+
+
+@pytest.fixture(scope="module")
+def tracker():
+    return ControlTracker()
+
+
+def test_tracker_follows_a_tone_and_doubts_noise(tracker):
+    t = np.arange(SR) / SR
+    tone = torch.from_numpy(0.3 * np.sin(2 * np.pi * 330 * t)).float()
+    f0, conf, loud = tracker(causal_windows(tone, hop=256, frames=60))
+    assert np.all(np.abs(12 * np.log2(f0[8:].numpy() / 330)) < 0.2)  # within 20 cents once the window is full
+    assert conf[8:].min() > 0.8
+    noise = torch.from_numpy(np.random.default_rng(1).standard_normal(SR) * 0.1).float()
+    _, conf_n, loud_n = tracker(causal_windows(noise, hop=256, frames=60))
+    gate = voicing_gate(conf_n[8:], low=0.35, high=0.65)
+    assert float((gate > 0).float().mean()) < 0.1  # the harmonics stay off on noise
+    assert abs(float(loud_n[8:].mean()) - float(loud[8:].mean())) < 20  # loudness is a level, not a pitch
+    silent = tracker(torch.zeros(3, 1024))
+    assert silent[0].abs().max() == 0 and silent[1].abs().max() == 0 and silent[2].max() == -100
+
+
+def _levels_distance(reference_audio, audio):
+    from analysis.harmonic_timbre import HarmonicReference
+
+    ref = HarmonicReference(min_seconds=1.0).fit([reference_audio], sr=SR, name="held-out note")
+    return ref.distance([audio], sr=SR).distance_db
+
+
+def test_model_reproduces_held_out_harmonic_levels_better_than_a_flat_spectrum(ddsp_run, trumpet_melodies):
+    from models.checkpoint import load_run
+    from models.ddsp import hold_f0
+    from models.ddsp_train import clip_controls
+
+    run = load_run(ddsp_run)
+    held_out = sorted(trumpet_melodies.glob("melody_*.wav"))[2]  # not trained on
+    c = clip_controls([held_out], run.config)[0]
+    c.f0, _ = hold_f0(c.f0, c.gate, last=440.0)
+    hop, bands = run.config.audio.hop_length, run.config.model.noise_bands
+    with torch.no_grad():
+        harm, nb, _ = frame_parameters(run.model, c.f0[None], c.loudness[None], c.gate[None], sr=SR)
+        k = c.frames - 1
+        noise = torch.zeros(1, 2 * (bands - 1) - 1 + k * hop)
+        y, _ = synthesize(c.f0[None], harm, nb[:, 1:], noise, sr=SR, hop=hop)
+        flat = torch.ones_like(harm) * harm.sum(-1, keepdim=True) / harm.shape[-1] * (harm.sum(-1, keepdim=True) > 0)
+        y_flat, _ = synthesize(c.f0[None], flat, nb[:, 1:] * 0, noise, sr=SR, hop=hop)
+    # output sample s stands for input time s - 512 (the windows' centre): align before comparing
+    audio = c.audio.numpy()
+    out, out_flat = y[0, 512:].numpy(), y_flat[0, 512:].numpy()
+    d_model = _levels_distance(audio, out)
+    d_flat = _levels_distance(audio, out_flat)
+    assert d_model < d_flat - 1.0, (d_model, d_flat)
+
+
+def test_target_without_pitched_material_is_refused(tmp_path):
+    noise = np.random.default_rng(0).standard_normal(SR * 4).astype(np.float32) * 0.1
+    sf.write(tmp_path / "noise.wav", noise, SR)
+    r = run_cli("train", "--method", "ddsp", "--target", str(tmp_path / "noise.wav"), "--out", str(tmp_path / "run"))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pitched material" in lines[0] and "noise.wav" in lines[0], r.stderr
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+
+
+def _frame_level(s):
+    fr = np.lib.stride_tricks.sliding_window_view(s, 512)[::256]
+    return 10 * np.log10((fr ** 2).mean(1) + 1e-12)
+
+
+def _no_burst(y, x, *, db=10.0):
+    """Every output frame within ``db`` of the loudest input frame near it (a control window
+    spans 1024 samples, so a level change reaches the output up to 4 frames early or late)."""
+    from scipy.ndimage import maximum_filter1d
+
+    near = maximum_filter1d(_frame_level(x), size=9)
+    return np.all(_frame_level(y) <= near + db)
+
+
+def test_noise_burst_gives_no_pitch_glitch(ddsp_run):
+    """A noise burst inside a note and a pause: the noise part carries the burst, silence stays silent."""
+    from effects.ddsp import DDSPEffect
+
+    rng = np.random.default_rng(3)
+    t = np.arange(2 * SR) / SR
+    x = (0.2 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    x[SR // 2: SR] = rng.standard_normal(SR // 2) * 0.05
+    x[int(1.3 * SR): int(1.5 * SR)] = 0
+    y = DDSPEffect(model=ddsp_run).process(x, SR)
+    assert _no_burst(y, x)  # never a burst above the input
+    assert np.abs(y[int(1.3 * SR) + 800: int(1.5 * SR) - 800]).max() == 0  # windows reach 768 samples either side
+    # inside the burst the output is noise-like: no harmonic peak stands out of its spectrum
+    seg = y[SR // 2 + 2000: SR - 2000]
+    spec = np.abs(np.fft.rfft(seg * np.hanning(seg.size)))
+    assert spec.max() < 30 * np.median(spec)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing (make setup)")
+def test_speech_gives_no_bursts(ddsp_run, tmp_path):
+    from effects.ddsp import DDSPEffect
+    from workbench.corpus.voice import speak
+
+    x = speak("Please bring the seven bright shapes back to the square.", tmp_path / "s.wav", sr=SR)
+    x = np.asarray(x, np.float32).reshape(-1)
+    y = DDSPEffect(model=ddsp_run, octave_shift=1).process(x, SR)
+    assert np.isfinite(y).all() and y.std() > 1e-4
+    assert _no_burst(y, x)
+
+
+def test_octave_shift_and_bad_parameters(ddsp_run):
+    from effects.ddsp import DDSPEffect, auto_octave
+
+    fx = DDSPEffect(model=ddsp_run)
+    with pytest.raises(ParameterError, match="octave_shift=5 must be an integer from -4 to 4"):
+        fx.set_params(octave_shift=5)
+    t = np.arange(SR * 2) / SR
+    low = (0.3 * np.sin(2 * np.pi * 110 * t)).astype(np.float32)[None]  # MIDI 45, below a trumpet
+    assert auto_octave(fx, low) >= 1
+    fx.process(low, SR)
+    assert "below the instrument's trained range" in fx.pitch_notice()
+
+
+def test_cli_transfer_auto_register_and_notice(ddsp_run, tmp_path):
+    t = np.arange(SR * 2) / SR
+    sf.write(tmp_path / "low.wav", (0.3 * np.sin(2 * np.pi * 110 * t)).astype(np.float32), SR)
+    r = run_cli("transfer", "--method", "ddsp", "--model", str(ddsp_run), "--input", str(tmp_path / "low.wav"),
+                "--out", str(tmp_path / "o.wav"))
+    assert r.returncode == 0, r.stderr
+    assert "below the instrument's trained range" in r.stderr and "--auto-register" in r.stderr
+    r = run_cli("transfer", "--method", "ddsp", "--model", str(ddsp_run), "--input", str(tmp_path / "low.wav"),
+                "--out", str(tmp_path / "o2.wav"), "--auto-register")
+    assert r.returncode == 0, r.stderr
+    assert "auto-register: low.wav: octave shift +" in r.stderr and "below" not in r.stderr
+    assert sf.info(tmp_path / "o2.wav").frames == 2 * SR
+    r = run_cli("transfer", "--method", "ddsp", "--model", str(ddsp_run), "--input", str(tmp_path / "low.wav"),
+                "--out", str(tmp_path / "o3.wav"), "--octave-shift", "9")
+    assert r.returncode == 2 and r.stderr.strip() == "workbench: error: octave_shift=9 must be an integer from -4 to 4"
+
+
+def test_runs_of_one_method_are_refused_by_the_other(ddsp_run, tiny_run):
+    from effects.autoencoder import AutoencoderEffect
+    from effects.ddsp import DDSPEffect
+
+    with pytest.raises(ParameterError, match="is a ddsp run; play it with --method ddsp"):
+        AutoencoderEffect(model=ddsp_run)
+    with pytest.raises(ParameterError, match="is an autoencoder run; play it with --method autoencoder"):
+        DDSPEffect(model=tiny_run)
+
+
+def test_phase_continuous_effect_output_on_a_steady_tone(ddsp_run):
+    """Block size 1 to 4096: a steady tone in gives an output without clicks at block edges."""
+    from effects.ddsp import DDSPEffect
+
+    t = np.arange(SR * 2) / SR
+    x = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+    fx = DDSPEffect(model=ddsp_run)
+    fx.prepare(SR, 1, 4096)
+    rng = np.random.default_rng(0)
+    out, pos = [], 0
+    while pos < x.shape[1]:
+        n = int(rng.integers(1, 4096))
+        out.append(fx.process_block(x[:, pos: pos + n]))
+        pos += n
+    y = np.concatenate(out, 1)[0, SR // 2:]
+    # a click is a jump far above the signal's own sample-to-sample change
+    d = np.abs(np.diff(y))
+    assert d.max() < 4 * np.percentile(d, 99.9) + 1e-6
+    assert math.isfinite(float(y.std())) and y.std() > 1e-3
