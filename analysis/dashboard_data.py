@@ -38,7 +38,8 @@ ROOT_ENV = {"data": "WORKBENCH_DATA", "runs": "WORKBENCH_RUNS", "reports": "WORK
 UPLOAD_FORMATS = ("wav", "flac", "ogg", "mp3")
 MAX_UPLOAD_BYTES = 20 * 2 ** 20
 MIN_INPUT_SAMPLES = 2048  # two analysis frames at n_fft 1024: shorter clips give no f0 or timbre
-COMPARE_METHODS = ("autoencoder", "cepstral", "mosaic")
+COMPARE_METHODS = ("autoencoder", "ddsp", "cepstral", "mosaic")
+MODEL_METHODS = ("autoencoder", "ddsp")  # the methods that play a trained run
 
 # The command that creates what a page needs, shown in its empty state.
 COMMANDS = {
@@ -230,7 +231,8 @@ def run_info(run) -> dict:
     dict
         ``path``, ``config`` (config.json), ``meta`` (meta.json), ``loss`` (columns of loss.csv as
         lists of floats, empty when missing), ``loss_png`` (path or None), ``has_weights``,
-        ``codes`` (instrument names of a multi-instrument run, or None) and ``sr``.
+        ``codes`` (instrument names of a multi-instrument run, or None), ``sr`` and ``method``
+        (``"autoencoder"`` or ``"ddsp"``: what plays the run).
     """
     run = Path(run)
     cfg, meta = _read_json(run / "config.json"), _read_json(run / "meta.json")
@@ -248,7 +250,8 @@ def run_info(run) -> dict:
             "loss_png": run / "loss.png" if (run / "loss.png").is_file() else None,
             "has_weights": (run / "model.safetensors").is_file(),
             "codes": list(codes) if isinstance(codes, list) and codes and all(isinstance(c, str) for c in codes) else None,
-            "sr": cfg.get("config", {}).get("audio", {}).get("sr")}
+            "sr": cfg.get("config", {}).get("audio", {}).get("sr"),
+            "method": "ddsp" if cfg.get("class") == "DDSPDecoder" else "autoencoder"}
 
 
 def guess_family(target) -> str | None:
@@ -300,7 +303,13 @@ def target_choices(roots: Roots) -> list[str]:
 
 
 def make_effect(method: str, *, model=None, target=None, mix: float = 1.0):
-    """The effect of ``method`` (autoencoder needs ``model``, cepstral/mosaic need ``target``)."""
+    """The effect of ``method`` (autoencoder and ddsp need ``model``, cepstral/mosaic need ``target``)."""
+    if method == "ddsp":
+        from effects.ddsp import DDSPEffect
+
+        if not model:
+            raise ParameterError("method 'ddsp' needs a model (a run folder from `workbench train --method ddsp`)")
+        return DDSPEffect(model=model, mix=mix)
     if method == "autoencoder":
         from effects.autoencoder import AutoencoderEffect
 

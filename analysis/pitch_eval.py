@@ -31,7 +31,7 @@ __all__ = [
 
 # Ten target classes as in the seed: every NSynth family but the singing voice, which is the input.
 DEFAULT_CLASSES = tuple(f for f in FAMILIES if f != "vocal")
-METHODS = ("autoencoder", "cepstral", "mosaic", "dry")
+METHODS = ("autoencoder", "ddsp", "cepstral", "mosaic", "dry")
 TRACKERS = ("pyin", "crepe-tiny", "crepe-full")
 SYLLABLES = ("la", "na", "da", "ma", "lo", "no", "mi", "ta")
 # Input frames at or above this tracker confidence count for f0_match. CREPE's periodicity uses
@@ -377,20 +377,39 @@ def summarise(notes: list[dict], melodies: list[dict]) -> dict:
 
 
 def class_run(family: str, *, corpus, runs="runs", train_seconds: float = 60.0, seed: int = 0,
-              overrides=(), progress: bool = True) -> Path:
-    """The autoencoder run for ``family``: ``runs/eval-FAMILY``, trained on the corpus's
-    train-split notes of that family if it is not there yet (reused afterwards)."""
-    from models.train import train
+              overrides=(), progress: bool = True, method: str = "autoencoder") -> Path:
+    """The ``method`` run for ``family``: ``runs/eval-FAMILY`` (autoencoder) or
+    ``runs/eval-ddsp-FAMILY``, trained on the corpus's train-split notes of that family if it is
+    not there yet (reused afterwards)."""
     from workbench.config import make_config
     from workbench.corpus.select import resolve_target
 
-    run = Path(runs) / f"eval-{family}"
+    run = Path(runs) / (f"eval-{family}" if method == "autoencoder" else f"eval-{method}-{family}")
     if (run / "model.safetensors").is_file() and (run / "meta.json").is_file():
         return run
     target = f"{corpus}:family={family},split=train"
-    cfg = make_config(overrides=[f"train.max_seconds={train_seconds}", *overrides], seed=seed)
-    train(resolve_target(target), cfg, run, progress=progress, describe={"target": target, "protocol_class": family})
+    cfg = make_config(overrides=[f"train.max_seconds={train_seconds}", *overrides], seed=seed, method=method)
+    describe = {"target": target, "protocol_class": family}
+    if method == "ddsp":
+        from models.ddsp_train import train_ddsp
+
+        train_ddsp(resolve_target(target), cfg, run, progress=progress, describe=describe)
+    else:
+        from models.train import train
+
+        train(resolve_target(target), cfg, run, progress=progress, describe=describe)
     return run
+
+
+def run_method(run) -> str:
+    """The method a run folder is played with (``"autoencoder"`` or ``"ddsp"``), from its ``config.json``."""
+    import json
+
+    try:
+        cls = json.loads((Path(run) / "config.json").read_text()).get("class")
+    except (OSError, ValueError):
+        return "autoencoder"  # load_run reports what is wrong with it
+    return "ddsp" if cls == "DDSPDecoder" else "autoencoder"
 
 
 def _weights_token(run) -> str:
@@ -398,27 +417,42 @@ def _weights_token(run) -> str:
     return f"{st.st_size}|{st.st_mtime_ns}"
 
 
-def method_factories(names, *, corpus, models: Mapping[str, str] | None = None, runs="runs",
-                     train_seconds: float = 60.0, train_overrides=(), seed: int = 0,
+def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: float = 60.0,
+                     ddsp_seconds: float = 300.0, train_overrides=(), seed: int = 0,
                      progress: bool = True) -> dict[str, Callable]:
     """``name -> factory(family) -> (processor, signature)`` for the built-in methods.
 
     A processor has ``process(audio (channels, n), sr) -> audio``. The signature names what
     the output depends on, so outputs already on disk are reused only when it matches.
-    ``models`` maps a family to a given autoencoder run; missing families are trained.
+    ``models`` maps a family to given runs (a path or a list of paths; each serves the method it
+    was trained for, autoencoder or ddsp); missing ones are trained, the autoencoder for
+    ``train_seconds`` and the ddsp model for ``ddsp_seconds``.
     """
-    models = dict(models or {})
-    for fam, run in models.items():
-        if not (Path(run) / "model.safetensors").is_file():
-            raise ParameterError(f"model for class {fam!r}: {str(run)!r} is not a run folder with model.safetensors; "
-                                 "expected a folder written by `workbench train`")
+    given: dict[tuple[str, str], str] = {}
+    for fam, item in dict(models or {}).items():
+        for run in ([item] if isinstance(item, (str, Path)) else item):
+            if not (Path(run) / "model.safetensors").is_file():
+                raise ParameterError(f"model for class {fam!r}: {str(run)!r} is not a run folder with "
+                                     "model.safetensors; expected a folder written by `workbench train`")
+            given[(fam, run_method(run))] = run
+
+    def trained(family, method, seconds):
+        return given.get((family, method)) or class_run(
+            family, corpus=corpus, runs=runs, train_seconds=seconds, seed=seed, progress=progress, method=method,
+            overrides=train_overrides if method == "autoencoder" else ())
 
     def autoencoder(family):
         from effects.autoencoder import AutoencoderEffect
 
-        run = models.get(family) or class_run(family, corpus=corpus, runs=runs, train_seconds=train_seconds,
-                                              seed=seed, overrides=train_overrides, progress=progress)
+        run = trained(family, "autoencoder", train_seconds)
         return AutoencoderEffect(model=str(run)), f"autoencoder|{Path(run).resolve()}|{_weights_token(run)}"
+
+    def ddsp(family):
+        from effects.ddsp import DDSPEffect
+
+        # no octave shift: the protocol asks every method to keep the input's pitch
+        run = trained(family, "ddsp", ddsp_seconds)
+        return DDSPEffect(model=str(run)), f"ddsp|{Path(run).resolve()}|{_weights_token(run)}"
 
     def target(family):
         return f"{corpus}:family={family},split=train"
@@ -436,7 +470,7 @@ def method_factories(names, *, corpus, models: Mapping[str, str] | None = None, 
     def dry(family):
         return _Identity(), "dry"
 
-    table = {"autoencoder": autoencoder, "cepstral": cepstral, "mosaic": mosaic, "dry": dry}
+    table = {"autoencoder": autoencoder, "ddsp": ddsp, "cepstral": cepstral, "mosaic": mosaic, "dry": dry}
     out = {}
     for n in names:
         if n not in table:

@@ -30,7 +30,7 @@ def _fmt(v, spec: str = ".2f", scale: float = 1.0, suffix: str = "") -> str:
 
 
 st.title("Compare methods")
-st.caption("Play one input through the autoencoder and the classical baselines; listen to each output, "
+st.caption("Play one input through the autoencoder, the DDSP-style reference and the classical baselines; listen to each output, "
            "compare spectrograms and f0, and read the measures (pitch kept, loudness followed, target "
            "timbre reached, speed).")
 roots = common.roots()
@@ -41,14 +41,16 @@ st.audio(inp.audio[0], sample_rate=inp.sr)
 st.caption(f"{inp.label}: {inp.audio.shape[1] / inp.sr:.2f} s at {inp.sr} Hz"
            + (f", {len(inp.notes)} known notes" if inp.notes else ", notes unknown (pitch judged frame by frame)"))
 
-runs = [r for r in dd.list_runs(roots.runs) if (i := dd.run_info(r))["has_weights"] and not i["codes"]]
+infos = [i for r in dd.list_runs(roots.runs) if (i := dd.run_info(r))["has_weights"] and not i["codes"]]
+runs = {m: [i["path"] for i in infos if i["method"] == m] for m in dd.MODEL_METHODS}
 targets = common.target_choices(str(roots.data), str(roots.runs), str(roots.reports))
-if not runs:
+if not runs["autoencoder"]:
     common.empty_state(f"No autoencoder run under {roots.runs} yet, so no autoencoder method", dd.COMMANDS["train"])
 if not targets:
     common.empty_state(f"No target material under {roots.data} yet, so no cepstral or mosaic method",
                        dd.COMMANDS["demo"])
-available = [m for m in dd.COMPARE_METHODS if (runs if m == "autoencoder" else targets)]
+# a ddsp model is optional (the reference method, trained with `workbench train --method ddsp`): no empty state
+available = [m for m in dd.COMPARE_METHODS if (runs[m] if m in runs else targets)]
 if not available:
     st.stop()
 methods = st.multiselect("Methods", available, default=available[:2], key="compare_methods")
@@ -57,8 +59,9 @@ for m, col in zip(methods, st.columns(len(methods)) if methods else []):
     with col:
         st.markdown(f"**{m}**")
         model = target = None
-        if m == "autoencoder":
-            model = str(st.selectbox("Model", runs, format_func=lambda p: p.name, key="compare_model"))
+        if m in runs:
+            model = str(st.selectbox("Model", runs[m], format_func=lambda p: p.name,
+                                     key="compare_model" if m == "autoencoder" else f"compare_model_{m}"))
             guess = dd.guess_family(model)
         else:
             target = st.selectbox("Target", targets, key=f"compare_target_{m}")

@@ -413,3 +413,23 @@ def test_runs_page(monkeypatch, dashboard_roots, tmp_path):
     at.checkbox(key="runs_log").uncheck().run()
     assert not at.exception and not at.info  # every tab has its report
     assert at.selectbox(key="mesh_folder").value == mesh
+
+
+def test_compare_page_plays_a_ddsp_run(monkeypatch, tmp_path, trumpet_melodies, tiny_run, ddsp_run):
+    """A ddsp run beside an autoencoder run: the page offers both, and the ddsp one renders with its measures."""
+    roots = {k: tmp_path / k for k in ("data", "runs", "reports")}
+    for d in roots.values():
+        d.mkdir()
+    (roots["data"] / "trumpet").symlink_to(trumpet_melodies, target_is_directory=True)
+    (roots["runs"] / "tiny-trumpet").symlink_to(tiny_run, target_is_directory=True)
+    (roots["runs"] / "trumpet-ddsp").symlink_to(ddsp_run, target_is_directory=True)
+    assert [dd.run_info(r)["method"] for r in dd.list_runs(roots["runs"])] == ["autoencoder", "ddsp"]
+    at = _app(monkeypatch, roots, "compare")
+    assert "ddsp" in at.multiselect(key="compare_methods").options
+    at.multiselect(key="compare_methods").set_value(["ddsp"]).run()
+    assert at.selectbox(key="compare_model_ddsp").value.name == "trumpet-ddsp"
+    at.slider(key="compare_excerpt").set_value((0.0, 2.0))
+    at.button(key="compare_render").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    labels = [m.label for m in at.metric]
+    assert "Timbre gap closed" in labels and "Real-time factor" in labels

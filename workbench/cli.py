@@ -267,16 +267,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="target families: a count (first N of bass, brass, flute, guitar, keyboard, mallet, organ, "
                             "reed, string, synth_lead) or a comma list (default 10)")
         e.add_argument("--methods", default="autoencoder,cepstral,mosaic" + (",dry" if action == "scoreboard" else ""),
-                       help="comma list of autoencoder, cepstral, mosaic, dry (the unprocessed input)")
+                       help="comma list of autoencoder, ddsp, cepstral, mosaic, dry (the unprocessed input)")
         e.add_argument("--source", default="voice", help="input source: voice (Festival singing) or gm:PROGRAM")
         e.add_argument("--low", type=_int, default=45, help="lowest input MIDI note (default 45)")
         e.add_argument("--high", type=_int, default=60, help="highest input MIDI note (default 60)")
         e.add_argument("--tolerance", type=_float, default=50.0, help="cents for a note to count as kept (default 50)")
         e.add_argument("--tracker", default="pyin", help="pyin, crepe-tiny or crepe-full (default pyin)")
         e.add_argument("--model", action="append", default=[], metavar="FAMILY=RUN",
-                       help="use this autoencoder run for a class instead of training runs/eval-FAMILY (repeatable)")
+                       help="use this run (autoencoder or ddsp) for a class instead of training runs/eval-FAMILY "
+                            "or runs/eval-ddsp-FAMILY (repeatable)")
         e.add_argument("--runs", default="runs", help="where class models are trained and reused (default runs)")
         e.add_argument("--train-seconds", type=_float, default=60.0, help="training budget per class model (default 60)")
+        e.add_argument("--ddsp-seconds", type=_float, default=300.0,
+                       help="training budget per ddsp class model (default 300)")
         e.add_argument("--out", required=True)
         e.add_argument("--seed", type=_int, default=0)
 
@@ -748,11 +751,12 @@ def _cmd_evaluate(args) -> int:
         if not sep or fam not in FAMILIES or not run:
             raise ParameterError(f"--model {item!r} is not valid; expected FAMILY=RUN_DIR with FAMILY one of "
                                  f"{', '.join(FAMILIES)}")
-        models[fam] = run
+        models.setdefault(fam, []).append(run)
     protocol = Protocol(melodies=args.melodies, notes=args.notes, classes=classes, source=args.source, low=args.low,
                         high=args.high, tolerance=args.tolerance, tracker=args.tracker, seed=args.seed).validate()
     factories = method_factories(methods, corpus=args.corpus, models=models, runs=args.runs,
-                                 train_seconds=args.train_seconds, seed=args.seed, progress=not args.quiet)
+                                 train_seconds=args.train_seconds, ddsp_seconds=args.ddsp_seconds, seed=args.seed,
+                                 progress=not args.quiet)
     if args.action == "pitch":
         r = run_pitch_protocol(protocol, factories, out=args.out, progress=not args.quiet)
         print("notes lost: " + ", ".join(f"{m} {s['lost_percent']:.1f} %" for m, s in r["by_method"].items())
