@@ -18,8 +18,12 @@ the player's recording against the computed figure (algorithmic + pre-fill + the
 reported input and output latency). ``jack_iodelay`` measures what the JACK loop itself adds,
 through ``jack_thru`` (a C client) and through a PortAudio pass-through.
 
+The DDSP-style method (``ddsp``) runs at its model rate, 16 kHz: its server, its singer and its
+impulses are at 16 kHz (its model is trained for 20 s on the trumpet melodies: speed does not
+depend on the weights).
+
 Design choices: the same cell (autoencoder, block 128) with one setting changed at a time.
-Usage: python benchmarks/bench_live.py [--seconds 20] [--json out.json]
+Usage: python benchmarks/bench_live.py [--seconds 20] [--json out.json] [--methods ddsp --blocks 128,256]
 """
 
 from __future__ import annotations
@@ -51,7 +55,8 @@ from workbench.devices import release, rescan  # noqa: E402
 
 warnings.filterwarnings("ignore", message="At least one mel filterbank")  # mosaic MFCCs at n_fft 512
 SR = 44100
-METHODS = ("cepstral", "mosaic", "autoencoder")
+METHODS = ("cepstral", "mosaic", "autoencoder", "ddsp")
+DDSP_SR = 16000
 BLOCKS = (64, 128, 256)
 
 
@@ -68,8 +73,22 @@ def material(tmp: Path) -> dict:
     impulses = np.zeros(3 * SR, np.float32)
     impulses[SR // 4:: SR // 2] = 0.5
     sf.write(tmp / "impulses.wav", impulses, SR, subtype="FLOAT")
+    from models.ddsp_train import train_ddsp
+    from workbench.audio import load
+
+    dcfg = make_config(method="ddsp", overrides=["train.max_seconds=20", "train.epochs=3"], seed=0)
+    train_ddsp(sorted((tmp / "trumpet").glob("melody_*.wav")), dcfg, tmp / "run-ddsp", progress=False)
+    sf.write(tmp / "flute16k.wav", load(tmp / "flute" / "melody_000.wav", sr=DDSP_SR, mono=True)[0][0], DDSP_SR)
+    imp16 = np.zeros(3 * DDSP_SR, np.float32)
+    imp16[DDSP_SR // 4:: DDSP_SR // 2] = 0.5
+    sf.write(tmp / "impulses16k.wav", imp16, DDSP_SR, subtype="FLOAT")
     return {"target": tmp / "trumpet" / "melody_000.wav", "input": tmp / "flute" / "melody_000.wav",
-            "run": tmp / "run-ll", "impulses": tmp / "impulses.wav"}
+            "run": tmp / "run-ll", "impulses": tmp / "impulses.wav", "ddsp": tmp / "run-ddsp",
+            "input16k": tmp / "flute16k.wav", "impulses16k": tmp / "impulses16k.wav"}
+
+
+def rate(method: str) -> int:
+    return DDSP_SR if method == "ddsp" else SR
 
 
 def make_effect(method: str, m: dict, **kw):
@@ -77,6 +96,10 @@ def make_effect(method: str, m: dict, **kw):
         return CepstralEffect(target=m["target"], n_fft=512, hop_length=128, **kw)
     if method == "mosaic":
         return MosaicEffect(target=m["target"], n_fft=512, hop_length=128, **kw)
+    if method == "ddsp":
+        from effects.ddsp import DDSPEffect
+
+        return DDSPEffect(model=m["ddsp"], **kw)
     return AutoencoderEffect(model=m["run"], **kw)
 
 
@@ -89,9 +112,10 @@ def _late_clients(log: Path) -> dict:
 
 def cell(method: str, block: int, m: dict, tmp: Path, seconds: float, **engine_kw) -> dict:
     log = tmp / "jackd.log"
-    srv = JackServer(samplerate=SR, period=block, log=log).start()
+    srv = JackServer(samplerate=rate(method), period=block, log=log).start()
     try:
-        client = LoopClient(srv, m["input"], tmp / "rec.wav", seconds=seconds + 30, loop=True)
+        client = LoopClient(srv, m["input16k" if method == "ddsp" else "input"], tmp / "rec.wav",
+                            seconds=seconds + 30, loop=True)
         client.go()
         eng = LiveEngine(make_effect(method, m), blocksize=block, input_device="wbloop", output_device="wbloop",
                          **engine_kw)
@@ -113,9 +137,10 @@ def cell(method: str, block: int, m: dict, tmp: Path, seconds: float, **engine_k
 
 
 def round_trip(method: str, block: int, m: dict, tmp: Path) -> dict:
-    srv = JackServer(samplerate=SR, period=block, log=tmp / "jackd.log").start()
+    sr = rate(method)
+    srv = JackServer(samplerate=sr, period=block, log=tmp / "jackd.log").start()
     try:
-        client = LoopClient(srv, m["impulses"], tmp / "rec.wav", seconds=3.0)
+        client = LoopClient(srv, m["impulses16k" if method == "ddsp" else "impulses"], tmp / "rec.wav", seconds=3.0)
         eng = LiveEngine(make_effect(method, m, mix=0.0), blocksize=block, input_device="wbloop",
                          output_device="wbloop")
         eng.start()
@@ -126,12 +151,12 @@ def round_trip(method: str, block: int, m: dict, tmp: Path) -> dict:
     finally:
         srv.stop()
     rec, _ = sf.read(tmp / "rec.wav", dtype="float32")
-    played = np.arange(SR // 4, 3 * SR, SR // 2)
-    arrived = [int(np.argmax(np.abs(rec[p: p + SR // 4]))) for p in played if p + SR // 4 <= len(rec)]
+    played = np.arange(sr // 4, 3 * sr, sr // 2)
+    arrived = [int(np.argmax(np.abs(rec[p: p + sr // 4]))) for p in played if p + sr // 4 <= len(rec)]
     measured = int(np.median(arrived))
     lat = eng.latency
     return {"method": method, "block": block, "measured_samples": measured,
-            "measured_ms": round(1e3 * measured / SR, 3), "all_equal": len(set(arrived)) == 1,
+            "measured_ms": round(1e3 * measured / sr, 3), "all_equal": len(set(arrived)) == 1,
             "computed_ms": round(lat.total_ms, 3), "computed_samples": lat.internal,
             "reported_in_out_ms": (lat.input_s, lat.output_s),
             "difference_periods": (measured - lat.internal) / block}
@@ -183,6 +208,9 @@ def main() -> dict:
     ap.add_argument("--seconds", type=float, default=20.0, help="seconds per cell (default 20)")
     ap.add_argument("--json", help="write every figure to this file")
     ap.add_argument("--skip-choices", action="store_true", help="only the method x block size table")
+    ap.add_argument("--methods", default=",".join(METHODS), help=f"comma list of {', '.join(METHODS)}")
+    ap.add_argument("--blocks", default=",".join(map(str, BLOCKS)), help="comma list of block sizes")
+    ap.add_argument("--skip-iodelay", action="store_true", help="skip jack_iodelay's loop figures")
     a = ap.parse_args()
     reason = jack_available()
     if reason:
@@ -198,8 +226,9 @@ def main() -> dict:
         print("| method | block | xruns/min | late blocks | fell behind/min | callback load median / max "
               "| worker load median / p99 / max | delivery p99 (blocks) | workbench late in jackd log | load avg |")
         print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
-        for method in METHODS:
-            for block in BLOCKS:
+        methods, blocks = a.methods.split(","), [int(b) for b in a.blocks.split(",")]
+        for method in methods:
+            for block in blocks:
                 c = cell(method, block, m, tmp, a.seconds)
                 res["cells"].append(c)
                 print(f"| {method} | {block} | {c['xruns_per_min']} | {c['late_blocks']} | {c['fell_behind_per_min']} | "
@@ -209,13 +238,13 @@ def main() -> dict:
                       f"{c['workbench_late'] + c['player_late']} | {c['loadavg']:.1f} |", flush=True)
         print("\n| method | block | measured round trip (samples / ms) | computed (ms) | difference (periods) |")
         print("|---|---|---|---|---|", flush=True)
-        for method in METHODS:
-            for block in BLOCKS:
+        for method in methods:
+            for block in blocks:
                 r = round_trip(method, block, m, tmp)
                 res["round_trip"].append(r)
                 print(f"| {method} | {block} | {r['measured_samples']} / {r['measured_ms']} | {r['computed_ms']} | "
                       f"{r['difference_periods']:.2f}{'' if r['all_equal'] else ' (impulses disagree)'} |", flush=True)
-        for block in BLOCKS:
+        for block in [] if a.skip_iodelay else blocks:
             res["iodelay"][block] = {k: iodelay(block, tmp, k) for k in ("jack_thru", "portaudio")}
             print(f"jack_iodelay at period {block}: {res['iodelay'][block]}", flush=True)
         if not a.skip_choices:

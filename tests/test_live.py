@@ -307,6 +307,45 @@ def test_live_autoencoder_equals_offline_through_jack(jack, live_material, tiny_
     print("autoencoder through JACK:", figures, stats["latency"])
 
 
+@needs_jack
+@pytest.mark.slow  # as the autoencoder's: the block-log reconstruction drifts under CPU load (make test-all)
+def test_live_ddsp_equals_offline_through_jack(jack, live_material, ddsp_run, tmp_path):
+    from effects.ddsp import DDSPEffect
+
+    def make():
+        return DDSPEffect(model=ddsp_run)
+
+    figures, stats, log = _equal_through_loop(jack, 16000, make, live_material["flute16"], tmp_path, seconds=3.5)
+    assert stats["latency"]["algorithmic_samples"] == 768
+    print("ddsp through JACK:", figures, stats["latency"])
+
+
+@needs_jack
+def test_cli_live_ddsp_plays_through_jack(jack, live_material, ddsp_run, tmp_path):
+    """`workbench live --method ddsp` on a 16 kHz JACK server: the instrument comes back through the loop."""
+    srv = jack(16000, 256)
+    client = LoopClient(srv, live_material["flute16"], tmp_path / "loop_rec.wav", seconds=30, loop=True)
+    try:
+        client.go()
+        proc = run_cli("live", "--method", "ddsp", "--model", str(ddsp_run), "--blocksize", "256", "--input-device",
+                       "wbloop", "--output-device", "wbloop", "--seconds", "4", "--stats", str(tmp_path / "s.json"),
+                       timeout=120)
+        client.finish()
+    finally:
+        client.close()
+    assert proc.returncode == 0, proc.stderr
+    assert "live: ddsp at 16000 Hz" in proc.stdout
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["seconds"] >= 4 and stats["latency"]["algorithmic_samples"] == 768
+    rec, _ = sf.read(tmp_path / "loop_rec.wav", dtype="float32")
+    assert np.sqrt(np.mean(rec ** 2)) > 1e-3
+
+
+def test_cli_live_auto_register_is_refused():
+    r = run_cli("live", "--method", "ddsp", "--model", "runs/x", "--auto-register", "--seconds", "1")
+    assert r.returncode == 2 and "--auto-register measures a file" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
 def _ten_seconds_live(srv, args, material, tmp_path) -> tuple[dict, str, dict]:
     """`workbench live ... --seconds 10` on the JACK loop; returns (stats, summary line, loop counts)."""
     client = LoopClient(srv, material, tmp_path / "loop_rec.wav", seconds=60, loop=True)

@@ -635,6 +635,8 @@ def _latency_arg(text: str):
 
 
 def _cmd_live(args) -> int:
+    if args.auto_register:
+        raise ParameterError("--auto-register measures a file before playing it; live, give --octave-shift N")
     if args.seconds is not None and not args.seconds > 0:
         raise ParameterError(f"--seconds {args.seconds} must be a positive number of seconds")
     if args.seconds is None and not sys.stdin.isatty():
@@ -647,8 +649,6 @@ def _cmd_live(args) -> int:
     devices = list_devices()  # a missing device is reported before torch and the model load
     resolve_device(args.input_device, kind="input", channels=args.channels, devices=devices)
     resolve_device(args.output_device, kind="output", channels=args.channels, devices=devices)
-    if args.auto_register:
-        raise ParameterError("--auto-register measures a file before playing it; live, give --octave-shift N")
     from effects.live import LiveEngine, key_help, run_console, summary_line
 
     fx = _make_effect(args, args.samplerate)
