@@ -37,23 +37,32 @@ def main() -> int:
     ap.add_argument("--notes", type=int, default=20)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="training setting for the class models (repeatable)")
-    ap.add_argument("--methods", default="autoencoder,cepstral,mosaic,dry")
+    ap.add_argument("--methods", default="autoencoder,cepstral,mosaic,dry",
+                    help="comma list of autoencoder, ddsp, cepstral, mosaic, dry")
+    ap.add_argument("--classes", default=",".join(DEFAULT_CLASSES), help="comma list of target families")
+    ap.add_argument("--ddsp-seconds", type=float, default=300.0, help="training cap of each ddsp class model")
     args = ap.parse_args()
+    classes = tuple(args.classes.split(","))
+    methods = args.methods.split(",")
     if not Path(args.corpus).is_dir():
         print(f"skipped: {args.corpus} is missing (run `make demo` first)")
         return 0
     t = time.perf_counter()
     trained = []
-    for fam in DEFAULT_CLASSES:
-        had = (Path(args.runs) / f"eval-{fam}" / "model.safetensors").is_file()
-        class_run(fam, corpus=args.corpus, runs=args.runs, train_seconds=args.train_seconds, overrides=args.set,
-                  progress=False)
-        if not had:
-            trained.append(fam)
+    for fam in classes:
+        for method in [m for m in ("autoencoder", "ddsp") if m in methods]:
+            name = f"eval-{fam}" if method == "autoencoder" else f"eval-{method}-{fam}"
+            had = (Path(args.runs) / name / "model.safetensors").is_file()
+            t1 = time.perf_counter()
+            class_run(fam, corpus=args.corpus, runs=args.runs, method=method, progress=False,
+                      train_seconds=args.train_seconds if method == "autoencoder" else args.ddsp_seconds,
+                      overrides=args.set if method == "autoencoder" else ())
+            if not had:
+                trained.append(f"{name} {time.perf_counter() - t1:.0f} s")
     train_s = time.perf_counter() - t
-    protocol = Protocol(melodies=args.melodies, notes=args.notes, classes=DEFAULT_CLASSES)
-    factories = method_factories(args.methods.split(","), corpus=args.corpus, runs=args.runs,
-                                 train_seconds=args.train_seconds, train_overrides=args.set, progress=False)
+    protocol = Protocol(melodies=args.melodies, notes=args.notes, classes=classes)
+    factories = method_factories(methods, corpus=args.corpus, runs=args.runs, train_seconds=args.train_seconds,
+                                 ddsp_seconds=args.ddsp_seconds, train_overrides=args.set, progress=False)
     t = time.perf_counter()
     res = run_scoreboard(protocol, factories, corpus=args.corpus, out=args.out, progress=False)
     wall = time.perf_counter() - t
