@@ -20,8 +20,15 @@ import torch
 from effects.base import Effect
 from effects.frame_effect import DelayLine
 from models.checkpoint import LoadedRun, load_run
-from models.ddsp import (CREPE_WINDOW, ControlTracker, frame_parameters, hold_f0, hz_to_midi_t, synthesize,
-                         voicing_gate)
+from models.ddsp import (
+    CREPE_WINDOW,
+    ControlTracker,
+    frame_parameters,
+    hold_f0,
+    hz_to_midi_t,
+    synthesize,
+    voicing_gate,
+)
 from workbench.errors import ParameterError
 
 __all__ = ["DDSPEffect", "auto_octave", "input_pitch", "auto_octave_for_file"]
@@ -109,7 +116,7 @@ class DDSPEffect(Effect):
         self._pitch_hist = np.zeros(128)  # voiced frames per MIDI note (bounded, however long the stream)
 
     def _process(self, x):
-        ch, hop = x.shape[0], self.hop
+        hop = self.hop
         self._in = torch.cat([self._in, x], dim=1)
         k = (self._in.shape[1] - CREPE_WINDOW) // hop
         if k:

@@ -17,8 +17,18 @@ import numpy as np
 import torch
 
 from models.checkpoint import save_run
-from models.ddsp import (CREPE_WINDOW, ControlTracker, DDSPDecoder, causal_windows, frame_parameters, hold_f0,
-                         hz_to_midi_t, multiscale_spectral_loss, synthesize, voicing_gate)
+from models.ddsp import (
+    CREPE_WINDOW,
+    ControlTracker,
+    DDSPDecoder,
+    causal_windows,
+    frame_parameters,
+    hold_f0,
+    hz_to_midi_t,
+    multiscale_spectral_loss,
+    synthesize,
+    voicing_gate,
+)
 from models.train import split_indices
 from workbench.audio import load
 from workbench.config import DDSPConfig

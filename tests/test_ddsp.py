@@ -10,8 +10,17 @@ import pytest
 import soundfile as sf
 import torch
 
-from models.ddsp import (ControlTracker, causal_windows, filtered_noise, frame_parameters, harmonic_synth,
-                         noise_filters, synthesize, upsample, voicing_gate)
+from models.ddsp import (
+    ControlTracker,
+    causal_windows,
+    filtered_noise,
+    frame_parameters,
+    harmonic_synth,
+    noise_filters,
+    synthesize,
+    upsample,
+    voicing_gate,
+)
 from tests.conftest import run_cli
 from workbench.errors import ParameterError
 
