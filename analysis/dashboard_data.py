@@ -303,30 +303,13 @@ def target_choices(roots: Roots) -> list[str]:
 
 
 def make_effect(method: str, *, model=None, target=None, mix: float = 1.0):
-    """The effect of ``method`` (autoencoder and ddsp need ``model``, cepstral/mosaic need ``target``)."""
-    if method == "ddsp":
-        from effects.ddsp import DDSPEffect
+    """The effect of ``method`` on the Compare page: a run's methods take ``model``, the baselines ``target``."""
+    from effects.registry import MODEL_METHODS
+    from effects.registry import make_effect as build
 
-        if not model:
-            raise ParameterError("method 'ddsp' needs a model (a run folder from `workbench train --method ddsp`)")
-        return DDSPEffect(model=model, mix=mix)
-    if method == "autoencoder":
-        from effects.autoencoder import AutoencoderEffect
-
-        if not model:
-            raise ParameterError("method 'autoencoder' needs a model (a run folder from `workbench train`)")
-        return AutoencoderEffect(model=model, mix=mix)
     if method not in COMPARE_METHODS:
         raise ParameterError(f"method={method!r} is not valid; expected one of {', '.join(COMPARE_METHODS)}")
-    if not target:
-        raise ParameterError(f"method {method!r} needs a target (audio file, folder or CORPUS:key=value)")
-    if method == "cepstral":
-        from effects.cepstral import CepstralEffect
-
-        return CepstralEffect(target=target, mix=mix)
-    from effects.mosaic import MosaicEffect
-
-    return MosaicEffect(target=target, mix=mix)
+    return build(method, model=model, mix=mix) if method in MODEL_METHODS else build(method, target=target, mix=mix)
 
 
 def spectrogram_db(y: np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: int = 256, floor_db: float = -80.0,
@@ -389,7 +372,7 @@ def compare_method(effect, audio: np.ndarray, sr: int, *, notes: list[dict] | No
     Parameters
     ----------
     effect : Effect
-        Anything with ``process(audio, sr)``; ``model_sr`` (autoencoders) sets the processing rate.
+        Any Effect; its ``required_sample_rate`` (a trained model's) sets the processing rate.
     audio : np.ndarray, shape ``(1, samples)``
     sr : int
         Rate of ``audio`` in Hz.
@@ -420,10 +403,9 @@ def compare_method(effect, audio: np.ndarray, sr: int, *, notes: list[dict] | No
     from effects.base import OFFLINE_BLOCK
 
     x = validate_audio(audio, sr=sr, min_samples=MIN_INPUT_SAMPLES, name="input")[:1]
-    proc_sr = int(getattr(effect, "model_sr", None) or sr)
+    proc_sr = int(effect.required_sample_rate or sr)
     xp = resample(x, sr, proc_sr) if proc_sr != sr else x
-    if hasattr(effect, "prepare"):  # loading targets and fitting indexes is set-up, not processing time
-        effect.prepare(proc_sr, 1, OFFLINE_BLOCK)
+    effect.prepare(proc_sr, 1, OFFLINE_BLOCK)  # loading targets and fitting indexes is set-up, not processing time
     t0 = time.perf_counter()
     y = effect.process(xp, proc_sr)
     spent = time.perf_counter() - t0

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from effects.base import OFFLINE_BLOCK
+from effects.registry import make_effect
 from workbench.audio import load, save
 from workbench.corpus.families import FAMILIES
 from workbench.errors import ParameterError
@@ -422,8 +423,8 @@ def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: 
                      progress: bool = True) -> dict[str, Callable]:
     """``name -> factory(family) -> (processor, signature)`` for the built-in methods.
 
-    A processor has ``process(audio (channels, n), sr) -> audio``. The signature names what
-    the output depends on, so outputs already on disk are reused only when it matches.
+    Each factory returns an Effect (built by :func:`effects.registry.make_effect`) and a signature
+    naming what the output depends on, so outputs already on disk are reused only when it matches.
     ``models`` maps a family to given runs (a path or a list of paths; each serves the method it
     was trained for, autoencoder or ddsp); missing ones are trained, the autoencoder for
     ``train_seconds`` and the ddsp model for ``ddsp_seconds``.
@@ -442,33 +443,26 @@ def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: 
             overrides=train_overrides if method == "autoencoder" else ())
 
     def autoencoder(family):
-        from effects.autoencoder import AutoencoderEffect
-
         run = trained(family, "autoencoder", train_seconds)
-        return AutoencoderEffect(model=str(run)), f"autoencoder|{Path(run).resolve()}|{_weights_token(run)}"
+        return make_effect("autoencoder", model=str(run)), \
+            f"autoencoder|{Path(run).resolve()}|{_weights_token(run)}"
 
     def ddsp(family):
-        from effects.ddsp import DDSPEffect
-
         # no octave shift: the protocol asks every method to keep the input's pitch
         run = trained(family, "ddsp", ddsp_seconds)
-        return DDSPEffect(model=str(run)), f"ddsp|{Path(run).resolve()}|{_weights_token(run)}"
+        return make_effect("ddsp", model=str(run)), f"ddsp|{Path(run).resolve()}|{_weights_token(run)}"
 
     def target(family):
         return f"{corpus}:family={family},split=train"
 
     def cepstral(family):
-        from effects.cepstral import CepstralEffect
-
-        return CepstralEffect(target=target(family), n_fft=1024, hop_length=256), f"cepstral|{target(family)}"
+        return make_effect("cepstral", target=target(family), n_fft=1024, hop_length=256), f"cepstral|{target(family)}"
 
     def mosaic(family):
-        from effects.mosaic import MosaicEffect
-
-        return MosaicEffect(target=target(family), n_fft=1024, hop_length=256), f"mosaic|{target(family)}"
+        return make_effect("mosaic", target=target(family), n_fft=1024, hop_length=256), f"mosaic|{target(family)}"
 
     def dry(family):
-        return _Identity(), "dry"
+        return make_effect("dry"), "dry"
 
     table = {"autoencoder": autoencoder, "ddsp": ddsp, "cepstral": cepstral, "mosaic": mosaic, "dry": dry}
     out = {}
@@ -477,13 +471,6 @@ def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: 
             raise ParameterError(f"method={n!r} is not valid; expected one of {', '.join(METHODS)}")
         out[n] = table[n]
     return out
-
-
-class _Identity:
-    """The dry input: the reference row of the scoreboard (it keeps every note)."""
-
-    def process(self, audio, sr):
-        return np.asarray(audio, np.float32).copy()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,8 +502,7 @@ def process_all(protocol: Protocol, inputs: list[dict], factories: Mapping[str, 
         paths = {m["name"]: folder / f"{m['name']}.wav" for m in inputs}
         if meta.get("key") != key or not all(p.is_file() for p in paths.values()):
             folder.mkdir(parents=True, exist_ok=True)
-            if hasattr(proc, "prepare"):  # load targets, fit indexes: set-up, not processing time
-                proc.prepare(protocol.sr, 1, OFFLINE_BLOCK)
+            proc.prepare(protocol.sr, 1, OFFLINE_BLOCK)  # load targets, fit indexes: set-up, not processing time
             spent, total = 0.0, 0.0
             for m in inputs:
                 y, sr = load(m["path"], sr=protocol.sr)

@@ -60,6 +60,10 @@ class AutoencoderEffect(FrameEffect):
         self.context = m.context
         self.latent_dim = m.latent
 
+    @property
+    def required_sample_rate(self) -> int:
+        return self.model_sr
+
     def _check_param(self, name, value):
         super()._check_param(name, value)
         if name == "instrument" and value is not None and value not in self.codes:

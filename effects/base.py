@@ -98,6 +98,11 @@ class Effect(abc.ABC):
         return self._prepared[1]
 
     @property
+    def required_sample_rate(self) -> int | None:
+        """The one rate (Hz) this effect runs at (a trained model's), or None when any rate will do."""
+        return None
+
+    @property
     @abc.abstractmethod
     def latency_samples(self) -> int:
         """Exact delay of the output behind the input, in samples (valid after ``prepare``)."""

@@ -92,6 +92,10 @@ class DDSPEffect(Effect):
             raise ParameterError(f"{name}={value!r} must be a level in dB between -200 and 48")
 
     @property
+    def required_sample_rate(self) -> int:
+        return self.model_sr
+
+    @property
     def latency_samples(self) -> int:
         return self.hop + CREPE_WINDOW // 2
 

@@ -248,7 +248,7 @@ class LiveEngine:
         self.effect = effect
         check_stream_settings(blocksize=blocksize, samplerate=samplerate, channels=channels, latency=latency)
         self.blocksize, self.samplerate, self.channels = int(blocksize), samplerate, int(channels)
-        model_sr = getattr(effect, "model_sr", None)
+        model_sr = effect.required_sample_rate
         if samplerate is not None and model_sr and samplerate != model_sr:
             raise ParameterError(f"samplerate={samplerate} does not match the model's {model_sr} Hz; "
                                  f"expected {model_sr} (or leave it out)")
@@ -340,7 +340,7 @@ class LiveEngine:
         ch, B = self.channels, self.blocksize
         din = resolve_device(self.input_device, kind="input", channels=ch, devices=devices)
         dout = resolve_device(self.output_device, kind="output", channels=ch, devices=devices)
-        sr = self.samplerate or getattr(self.effect, "model_sr", None) or int(din["default_samplerate"])
+        sr = self.samplerate or self.effect.required_sample_rate or int(din["default_samplerate"])
         out_ch = ch if ch > 1 else min(2, dout["outputs"])
         check_stream_format(din, kind="input", channels=ch, samplerate=sr)
         check_stream_format(dout, kind="output", channels=out_ch, samplerate=sr)

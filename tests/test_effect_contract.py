@@ -29,7 +29,7 @@ def _voice_like(seconds=1.5, sr=SR, channels=1, seed=0):
     return np.stack([y * (1 - 0.3 * c) for c in range(channels)]).astype(np.float32)
 
 
-@pytest.fixture(params=["autoencoder", "ddsp", "cepstral-timevarying", "cepstral-mean", "mosaic", "mosaic-kdtree",
+@pytest.fixture(params=["autoencoder", "ddsp", "dry", "cepstral-timevarying", "cepstral-mean", "mosaic", "mosaic-kdtree",
                         "latent-mix-blend", "latent-mix-morph"])
 def effect_factory(request, tiny_run, trumpet_melodies):
     if request.param.startswith("latent-mix"):
@@ -42,6 +42,10 @@ def effect_factory(request, tiny_run, trumpet_melodies):
                                            gate_db=-70.0, scale=[1.2] * 8, offset=[0.05] * 8)
         return lambda: LatentMixEffect(model=multi_run, mode="blend", source="brass", target="flute", alpha=0.4,
                                        mix=0.9, gate_db=-70.0)
+    if request.param == "dry":
+        from effects.dry import DryEffect
+
+        return lambda: DryEffect(mix=0.9, gain_db=-3.0)
     if request.param == "ddsp":
         from effects.ddsp import DDSPEffect
 
@@ -145,3 +149,21 @@ def test_reset_restarts_identically(effect_factory):
     fx.reset()
     b = np.concatenate([fx.process_block(x[:, i: i + 2048]) for i in range(0, x.shape[1], 2048)], axis=1)
     np.testing.assert_array_equal(a, b)
+
+
+def test_registry_builds_every_method_and_says_what_is_missing(tiny_run, trumpet_melodies, ddsp_run):
+    from effects.registry import METHODS, make_effect
+
+    built = {m: make_effect(m, **({"model": ddsp_run} if m == "ddsp" else {"model": tiny_run} if m == "autoencoder"
+                                  else {"target": trumpet_melodies} if m in ("cepstral", "mosaic") else {}))
+             for m in METHODS if m != "latent-mix"}
+    assert built["dry"].process(_voice_like(), SR).tolist() == _voice_like().tolist()
+    assert built["ddsp"].required_sample_rate == 16000 and built["cepstral"].required_sample_rate is None
+    with pytest.raises(ParameterError, match="method 'autoencoder' needs a model"):
+        make_effect("autoencoder")
+    with pytest.raises(ParameterError, match="method 'mosaic' needs a target"):
+        make_effect("mosaic")
+    with pytest.raises(ParameterError, match="method 'cepstral' has no option 'wet'; expected one of target"):
+        make_effect("cepstral", target=trumpet_melodies, wet=0.5)
+    with pytest.raises(ParameterError, match="method='vocoder' is not valid; expected one of autoencoder"):
+        make_effect("vocoder")

@@ -46,6 +46,9 @@ class _Shift:
     def __init__(self, steps):
         self.steps = steps
 
+    def prepare(self, sample_rate, channels, max_block):  # the protocol prepares every effect first
+        return self
+
     def process(self, audio, sr):
         import librosa
 

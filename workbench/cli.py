@@ -464,42 +464,30 @@ def _add_method_args(x, *, n_fft: int, hop: int) -> None:
 
 
 def _make_effect(args, sr: int):
-    """The effect ``args`` ask for, prepared for audio at ``sr`` (the model's rate for autoencoders)."""
+    """The effect ``args`` ask for (built by :func:`effects.registry.make_effect`)."""
+    from effects.registry import MODEL_METHODS, make_effect
+
     if args.method != "ddsp" and (args.octave_shift or args.auto_register):
         raise ParameterError(f"--octave-shift and --auto-register are for --method ddsp, not {args.method}")
-    if args.method == "autoencoder":
-        from effects.autoencoder import AutoencoderEffect
-
-        if not args.model:
-            raise ParameterError("--method autoencoder needs --model RUN_DIR (from `workbench train`)")
-        return AutoencoderEffect(model=args.model, mix=args.mix, gate_db=args.gate_db)
-    if args.method == "ddsp":
-        from effects.ddsp import DDSPEffect
-
-        if not args.model:
-            raise ParameterError("--method ddsp needs --model RUN_DIR (from `workbench train --method ddsp`)")
-        return DDSPEffect(model=args.model, octave_shift=args.octave_shift, mix=args.mix, gate_db=args.gate_db)
-    if args.method == "latent-mix":
-        from effects.latent_mix import LatentMixEffect
-
-        if not args.model:
-            raise ParameterError("--method latent-mix needs --model RUN_DIR (a multi-instrument run)")
-        return LatentMixEffect(model=args.model, mode=args.latent_mode, source=args.mix_from, target=args.mix_to,
-                               alpha=args.alpha, mix=args.mix, gate_db=args.gate_db)
-    if not args.target:
+    if args.method in MODEL_METHODS and not args.model:
+        kind = {"ddsp": "`workbench train --method ddsp`", "latent-mix": "a multi-instrument run"}
+        raise ParameterError(f"--method {args.method} needs --model RUN_DIR "
+                             f"({kind.get(args.method, 'from `workbench train`')})")
+    if args.method not in MODEL_METHODS and not args.target:
         raise ParameterError(f"--method {args.method} needs --target (audio file, folder or CORPUS:key=value)")
-    common = dict(n_fft=args.n_fft, hop_length=args.hop, mix=args.mix, gate_db=args.gate_db)
+    common = dict(mix=args.mix, gate_db=args.gate_db)
+    if args.method == "autoencoder":
+        return make_effect("autoencoder", model=args.model, **common)
+    if args.method == "ddsp":
+        return make_effect("ddsp", model=args.model, octave_shift=args.octave_shift, **common)
+    if args.method == "latent-mix":
+        return make_effect("latent-mix", model=args.model, mode=args.latent_mode, source=args.mix_from,
+                           target=args.mix_to, alpha=args.alpha, **common)
+    common.update(target=args.target, n_fft=args.n_fft, hop_length=args.hop)
     if args.method == "cepstral":
-        from effects.cepstral import CepstralEffect
-
-        return CepstralEffect(target=args.target, lifter_input=args.lifter, lifter_target=args.lifter,
-                              envelope=args.envelope, length_policy=args.length_policy, **common)
-
-    from effects.mosaic import MosaicEffect, MosaicIndex
-
-    target = MosaicIndex.load(args.target) if MosaicIndex.is_saved(args.target) else args.target
-    return MosaicEffect(target=target, k=args.k, continuity=args.continuity, repeat_window=args.repeat_window,
-                        **common)
+        return make_effect("cepstral", lifter_input=args.lifter, lifter_target=args.lifter, envelope=args.envelope,
+                           length_policy=args.length_policy, **common)
+    return make_effect("mosaic", k=args.k, continuity=args.continuity, repeat_window=args.repeat_window, **common)
 
 
 def _device_and_world(device: str):
@@ -529,8 +517,8 @@ def _device_and_world(device: str):
 def _processing_rate(fx, args, file_sr: int) -> tuple[int, str]:
     """The rate ``fx`` processes at and whose it is: the model's, --sr, a mosaic index's, or the file's."""
     index = getattr(fx, "index", None)  # a loaded mosaic index fixes its own rate
-    if getattr(fx, "model_sr", None):
-        return fx.model_sr, "the model's "
+    if fx.required_sample_rate:
+        return fx.required_sample_rate, "the model's "
     if args.sr:
         return args.sr, "--sr "
     if index is not None:

@@ -1,0 +1,39 @@
+"""The unprocessed input as an Effect: the reference row of every comparison."""
+
+from __future__ import annotations
+
+from effects.base import Effect
+from workbench.errors import ParameterError
+
+__all__ = ["DryEffect"]
+
+
+class DryEffect(Effect):
+    """Output = input (times ``gain_db``), no latency: the dry reference behind the Effect contract."""
+
+    _param_names = ("mix", "gain_db")
+
+    def __init__(self, *, mix: float = 1.0, gain_db: float = 0.0):
+        super().__init__()
+        self.set_params(mix=mix, gain_db=gain_db)
+
+    def _check_param(self, name, value):
+        if name == "mix" and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
+            raise ParameterError(f"mix={value!r} must be a number in [0, 1]")
+        if name == "gain_db" and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                      and -200 <= value <= 48):
+            raise ParameterError(f"gain_db={value!r} must be a level in dB between -200 and 48")
+
+    @property
+    def latency_samples(self) -> int:
+        return 0
+
+    def _prepare(self, sample_rate, channels, max_block):
+        pass
+
+    def _reset(self):
+        pass
+
+    def _process(self, x):
+        # mix blends the input with itself: it is here so that every method takes the same parameters
+        return x * 10 ** (self.gain_db / 20) if self.gain_db else x.clone()
