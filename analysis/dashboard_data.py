@@ -234,6 +234,8 @@ def run_info(run) -> dict:
         ``codes`` (instrument names of a multi-instrument run, or None), ``sr`` and ``method``
         (``"autoencoder"`` or ``"ddsp"``: what plays the run).
     """
+    from models.checkpoint import run_method
+
     run = Path(run)
     cfg, meta = _read_json(run / "config.json"), _read_json(run / "meta.json")
     loss: dict[str, list] = {}
@@ -251,7 +253,7 @@ def run_info(run) -> dict:
             "has_weights": (run / "model.safetensors").is_file(),
             "codes": list(codes) if isinstance(codes, list) and codes and all(isinstance(c, str) for c in codes) else None,
             "sr": cfg.get("config", {}).get("audio", {}).get("sr"),
-            "method": "ddsp" if cfg.get("class") == "DDSPDecoder" else "autoencoder"}
+            "method": run_method(run)}
 
 
 def guess_family(target) -> str | None:

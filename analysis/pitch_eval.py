@@ -20,6 +20,7 @@ import numpy as np
 
 from effects.base import OFFLINE_BLOCK
 from effects.registry import make_effect
+from models.checkpoint import run_method
 from workbench.audio import load, save
 from workbench.corpus.families import FAMILIES
 from workbench.errors import ParameterError
@@ -400,17 +401,6 @@ def class_run(family: str, *, corpus, runs="runs", train_seconds: float = 60.0, 
 
         train(resolve_target(target), cfg, run, progress=progress, describe=describe)
     return run
-
-
-def run_method(run) -> str:
-    """The method a run folder is played with (``"autoencoder"`` or ``"ddsp"``), from its ``config.json``."""
-    import json
-
-    try:
-        cls = json.loads((Path(run) / "config.json").read_text()).get("class")
-    except (OSError, ValueError):
-        return "autoencoder"  # load_run reports what is wrong with it
-    return "ddsp" if cls == "DDSPDecoder" else "autoencoder"
 
 
 def _weights_token(run) -> str:

@@ -16,7 +16,7 @@ import torch
 from workbench.audio import validate_audio
 from workbench.errors import ParameterError
 
-__all__ = ["Effect", "Chain", "soft_limit"]
+__all__ = ["Effect", "Chain", "soft_limit", "check_mix_and_levels"]
 
 OFFLINE_BLOCK = 65536  # samples per block when processing a whole file
 
@@ -32,6 +32,18 @@ def soft_limit(x: torch.Tensor, *, knee: float = 0.9) -> torch.Tensor:
         return x
     over = knee + (1 - knee) * torch.tanh((a - knee) / (1 - knee))
     return torch.where(a > knee, torch.sign(x) * over, x)
+
+
+def check_mix_and_levels(name: str, value) -> None:
+    """Raise ``ParameterError`` for a bad ``mix`` (0-1) or level in dB (``gate_db``, ``gain_db``: -200 to 48).
+
+    The parameters most effects share; other names pass.
+    """
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if name == "mix" and not (number and 0 <= value <= 1):
+        raise ParameterError(f"mix={value!r} must be a number in [0, 1]")
+    if name in ("gate_db", "gain_db") and not (number and -200 <= value <= 48):
+        raise ParameterError(f"{name}={value!r} must be a level in dB between -200 and 48")
 
 
 class Effect(abc.ABC):

@@ -17,12 +17,13 @@ import logging
 import numpy as np
 import torch
 
-from effects.base import Effect
+from effects.base import Effect, check_mix_and_levels
 from effects.frame_effect import DelayLine
 from models.checkpoint import LoadedRun, load_run
 from models.ddsp import (
     CREPE_WINDOW,
     ControlTracker,
+    causal_windows,
     frame_parameters,
     hold_f0,
     hz_to_midi_t,
@@ -85,11 +86,7 @@ class DDSPEffect(Effect):
         if name == "octave_shift" and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
                                        or not -4 <= value <= 4):
             raise ParameterError(f"octave_shift={value!r} must be an integer from -4 to 4")
-        if name == "mix" and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
-            raise ParameterError(f"mix={value!r} must be a number in [0, 1]")
-        if name in ("gate_db", "gain_db") and not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                                                   and -200 <= value <= 48):
-            raise ParameterError(f"{name}={value!r} must be a level in dB between -200 and 48")
+        check_mix_and_levels(name, value)
 
     @property
     def required_sample_rate(self) -> int:
@@ -149,7 +146,14 @@ class DDSPEffect(Effect):
             f0[c], self._last_f0[c] = hold_f0(raw, gate[c], last=self._last_f0[c])
         f0 = f0 * 2.0 ** self.octave_shift
         level = ((loud - self.gate_db) / 12.0).clamp(0, 1)
-        harm, bands, self._state = frame_parameters(self.model, f0, loud, gate, sr=self.model_sr, state=self._state)
+        # one decoder step per frame: a k-frame call rounds differently from k one-frame calls, and
+        # the output must not depend on how the stream was cut into blocks
+        steps = []
+        for i in range(k):
+            h, b, self._state = frame_parameters(self.model, f0[:, i: i + 1], loud[:, i: i + 1], gate[:, i: i + 1],
+                                                 sr=self.model_sr, state=self._state)
+            steps.append((h, b))
+        harm, bands = (torch.cat(parts, dim=1) for parts in zip(*steps))
         harm = harm * level.unsqueeze(-1)
         bands = bands * level.unsqueeze(-1)
         if self._prev is None:  # the stream's first frame: start from silence at its pitch
@@ -181,8 +185,6 @@ class DDSPEffect(Effect):
 def input_pitch(effect: DDSPEffect, audio: np.ndarray) -> float | None:
     """Median MIDI pitch of the voiced frames of ``audio`` ``(channels, n)`` at the model's rate (None if none)."""
     x = torch.from_numpy(np.asarray(audio, np.float32).reshape(-1, np.shape(audio)[-1]).mean(0))
-    from models.ddsp import causal_windows
-
     k = x.numel() // effect.hop + 1
     f0, conf, loud = effect.tracker(causal_windows(x, hop=effect.hop, frames=k))
     voiced = (voicing_gate(conf, low=effect.voicing[0], high=effect.voicing[1]) > 0.5) & (loud > -60) & (f0 > 0)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from effects.base import Effect
-from workbench.errors import ParameterError
+from effects.base import Effect, check_mix_and_levels
 
 __all__ = ["DryEffect"]
 
@@ -18,11 +17,7 @@ class DryEffect(Effect):
         self.set_params(mix=mix, gain_db=gain_db)
 
     def _check_param(self, name, value):
-        if name == "mix" and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
-            raise ParameterError(f"mix={value!r} must be a number in [0, 1]")
-        if name == "gain_db" and not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                                      and -200 <= value <= 48):
-            raise ParameterError(f"gain_db={value!r} must be a level in dB between -200 and 48")
+        check_mix_and_levels(name, value)
 
     @property
     def latency_samples(self) -> int:

@@ -12,8 +12,7 @@ import math
 
 import torch
 
-from effects.base import Effect
-from workbench.errors import ParameterError
+from effects.base import Effect, check_mix_and_levels
 from workbench.spectral import SpectralStream, hann_window
 
 __all__ = ["FrameEffect", "DelayLine", "match_energy", "a_weighting", "unit_phase"]
@@ -97,10 +96,7 @@ class FrameEffect(Effect):
         self._level_scale = math.sqrt(2) / (self.n_fft * math.sqrt(float((w**2).mean())))
 
     def _check_param(self, name, value):
-        if name == "mix" and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
-            raise ParameterError(f"mix={value!r} must be a number in [0, 1]")
-        if name in ("gate_db", "gain_db") and not (isinstance(value, (int, float)) and -200 <= value <= 48):
-            raise ParameterError(f"{name}={value!r} must be a level in dB between -200 and 48")
+        check_mix_and_levels(name, value)
 
     @property
     def latency_samples(self) -> int:

@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_model
 from workbench.config import Config, DDSPConfig
 from workbench.errors import ParameterError
 
-__all__ = ["FORMAT_VERSION", "save_run", "load_run", "LoadedRun", "git_sha"]
+__all__ = ["FORMAT_VERSION", "save_run", "load_run", "LoadedRun", "git_sha", "run_method", "METHOD_OF_CLASS"]
 
 FORMAT_VERSION = 1
 
@@ -31,6 +31,19 @@ def _model_classes():
 
     return {"LSTMAutoencoder": (LSTMAutoencoder, Config), "DDSPDecoder": (DDSPDecoder, DDSPConfig)}
 
+
+
+METHOD_OF_CLASS = {"LSTMAutoencoder": "autoencoder", "DDSPDecoder": "ddsp"}  # which effect plays a run's model
+
+
+def run_method(run) -> str:
+    """The method a run folder is played with (``"autoencoder"`` or ``"ddsp"``), from its ``config.json``
+    alone (no weights loaded); ``"autoencoder"`` when it cannot tell (:func:`load_run` reports why)."""
+    try:
+        cls = json.loads((Path(run) / "config.json").read_text()).get("class")
+    except (OSError, ValueError, AttributeError):
+        return "autoencoder"
+    return METHOD_OF_CLASS.get(cls, "autoencoder")
 
 
 def git_sha() -> str | None:
@@ -68,7 +81,7 @@ class LoadedRun:
     @property
     def method(self) -> str:
         """The transfer method that plays this run: ``"ddsp"`` or ``"autoencoder"``."""
-        return "ddsp" if isinstance(self.config, DDSPConfig) else "autoencoder"
+        return METHOD_OF_CLASS[type(self.model).__name__]
 
     def __repr__(self) -> str:
         return f"LoadedRun({str(self.path)!r}, {type(self.model).__name__}, sr={self.config.audio.sr})"

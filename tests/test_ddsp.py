@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -167,7 +166,6 @@ def test_noise_burst_gives_no_pitch_glitch(ddsp_run):
     assert spec.max() < 30 * np.median(spec)
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing (make setup)")
 def test_speech_gives_no_bursts(ddsp_run, tmp_path):
     from effects.ddsp import DDSPEffect
     from workbench.corpus.voice import speak

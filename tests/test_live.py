@@ -308,19 +308,6 @@ def test_live_autoencoder_equals_offline_through_jack(jack, live_material, tiny_
 
 
 @needs_jack
-@pytest.mark.slow  # as the autoencoder's: the block-log reconstruction drifts under CPU load (make test-all)
-def test_live_ddsp_equals_offline_through_jack(jack, live_material, ddsp_run, tmp_path):
-    from effects.ddsp import DDSPEffect
-
-    def make():
-        return DDSPEffect(model=ddsp_run)
-
-    figures, stats, log = _equal_through_loop(jack, 16000, make, live_material["flute16"], tmp_path, seconds=3.5)
-    assert stats["latency"]["algorithmic_samples"] == 768
-    print("ddsp through JACK:", figures, stats["latency"])
-
-
-@needs_jack
 def test_cli_live_ddsp_plays_through_jack(jack, live_material, ddsp_run, tmp_path):
     """`workbench live --method ddsp` on a 16 kHz JACK server: the instrument comes back through the loop."""
     srv = jack(16000, 256)

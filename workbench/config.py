@@ -154,14 +154,10 @@ class TrainConfig:
             raise ParameterError(f"train.lr={self.lr} must be positive")
 
 
-@dataclass(frozen=True)
-class Config:
-    audio: AudioConfig = field(default_factory=AudioConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    seed: int = 0
+class _Sections:
+    """What both run configs share: validate each section, round-trip through plain dicts."""
 
-    def validate(self) -> Config:
+    def validate(self):
         self.audio.validate()
         self.model.validate()
         self.train.validate()
@@ -171,8 +167,18 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> Config:
+    def from_dict(cls, d: dict):
         return _build(cls, d, "")
+
+
+@dataclass(frozen=True)
+class Config(_Sections):
+    """The autoencoder's run config."""
+
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -235,24 +241,13 @@ class DDSPTrainConfig:
 
 
 @dataclass(frozen=True)
-class DDSPConfig:
+class DDSPConfig(_Sections):
+    """The DDSP-style model's run config."""
+
     audio: DDSPAudioConfig = field(default_factory=DDSPAudioConfig)
     model: DDSPModelConfig = field(default_factory=DDSPModelConfig)
     train: DDSPTrainConfig = field(default_factory=DDSPTrainConfig)
     seed: int = 0
-
-    def validate(self) -> DDSPConfig:
-        self.audio.validate()
-        self.model.validate()
-        self.train.validate()
-        return self
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> DDSPConfig:
-        return _build(cls, d, "")
 
 
 def _choice(name: str, value, allowed) -> None:
