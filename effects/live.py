@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import gc
 import math
-import os
-import select
 import sys
 import threading
 import time
@@ -50,6 +48,7 @@ import numpy as np
 import torch
 
 from effects.base import Effect
+from effects.recorder import Recorder
 from workbench.devices import (
     check_stream_format,
     check_stream_settings,
@@ -61,8 +60,7 @@ from workbench.devices import (
 )
 from workbench.errors import DeviceError, ParameterError
 
-__all__ = ["LiveEngine", "Latency", "default_prefill", "run_console", "summary_line", "expected_output",
-           "handle_key", "key_help", "MODES", "XRUN", "LATE", "PREFILL"]
+__all__ = ["LiveEngine", "Latency", "default_prefill", "MODES", "XRUN", "LATE", "PREFILL"]
 
 MODES = ("worker", "callback")
 GC_MODES = ("freeze", "default")
@@ -136,55 +134,6 @@ class Latency:
                 "input_ms": None if self.input_s is None else round(1e3 * self.input_s, 3),
                 "output_ms": None if self.output_s is None else round(1e3 * self.output_s, 3),
                 "total_ms": round(self.total_ms, 3)}
-
-
-class _Recorder:
-    """Input and output blocks from the callback into a ring; a thread writes them to a WAV.
-
-    The callback never blocks: when the ring is full (the disk stalls) the block is dropped
-    and counted.
-    """
-
-    def __init__(self, path: Path, *, samplerate: int, channels: int, blocksize: int, seconds: float = 8.0,
-                 priority: str = "realtime"):
-        import soundfile as sf
-
-        self.path, self.priority = path, priority
-        blocks = max(4, math.ceil(seconds * samplerate / blocksize))
-        self._buf = np.zeros((blocks, blocksize, channels), np.float32)
-        self._w = self._r = 0  # blocks written by the callback / by the writer thread
-        self.dropped_frames = 0
-        self._file = sf.SoundFile(str(path), "w", samplerate=samplerate, channels=channels, subtype="FLOAT")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="live-recorder", daemon=True)
-        self._thread.start()
-
-    def push(self, indata: np.ndarray, outdata: np.ndarray) -> None:
-        """Callback side: copy one block of input ``(n, cin)`` and output ``(n, cout)`` frames."""
-        if self._w - self._r >= len(self._buf):
-            self.dropped_frames += indata.shape[0]
-            return
-        slot = self._buf[self._w % len(self._buf)]
-        n, cin = indata.shape
-        slot[:n, :cin] = indata
-        slot[:n, cin:] = outdata
-        self._w += 1
-
-    def _drain(self) -> None:
-        while self._r < self._w:
-            self._file.write(self._buf[self._r % len(self._buf)])
-            self._r += 1
-
-    def _run(self) -> None:
-        thread_priority(self.priority)  # it takes the GIL too: see thread_priority
-        while not self._stop.wait(0.05):
-            self._drain()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._drain()
-        self._file.close()
 
 
 class LiveEngine:
@@ -371,7 +320,7 @@ class LiveEngine:
         self._t_start = time.monotonic()
         try:
             if self.record is not None:
-                self._recorder = _Recorder(self.record, samplerate=sr, channels=2 * ch, blocksize=B,
+                self._recorder = Recorder(self.record, samplerate=sr, channels=2 * ch, blocksize=B,
                                            priority=self.worker_priority)
             if self.mode == "worker":
                 self._worker = threading.Thread(target=self._work, name="live-effect", daemon=True)
@@ -712,7 +661,7 @@ class LiveEngine:
         blocks, state, parameters."""
         s = self.stats(recent=max(64, int(self.sr / self.blocksize)))
         cb, fx = s["callback_load"], s["worker_load"]
-        pct = _pct
+        pct = pct_text
         state = "BYPASS" if self._bypass else ("BEHIND (dry)" if self._behind else "ok")
         if self.worker_error:
             state = f"EFFECT FAILED (dry): {self.worker_error}"
@@ -722,154 +671,6 @@ class LiveEngine:
                 f"effect {pct(fx['median'])} | xruns {s['xruns']} | late {s['late_blocks']} | {state} |{knobs}")
 
 
-def _pct(v: float | None) -> str:
+def pct_text(v: float | None) -> str:
+    """A load share as text: ``0.42`` -> ``"42%"``, ``None`` -> ``"-"``."""
     return "-" if v is None else f"{100 * v:.0f}%"
-
-
-def summary_line(stats: dict) -> str:
-    """One line about a finished run (from :meth:`LiveEngine.stop`)."""
-    s = stats
-    cb, fx = s["callback_load"], s["worker_load"]
-    lat = s["latency"]
-    dev = "".join(f" + {k} {'n/a' if lat[k + '_ms'] is None else format(lat[k + '_ms'], '.1f')}"
-                  for k in ("input", "output"))
-    return (f"{s['seconds']:.1f} s, {s['callbacks']} callbacks, {s['xruns']} xruns, {s['late_blocks']} late blocks, "
-            f"fell behind {s['fell_behind']} times ({s['skipped_blocks']} blocks skipped); callback load median "
-            f"{_pct(cb['median'])} max {_pct(cb['max'])}; effect load median {_pct(fx['median'])} max "
-            f"{_pct(fx['max'])}; latency {lat['total_ms']:.1f} ms (effect {lat['algorithmic_ms']:.1f} + buffer "
-            f"{lat['prefill_ms']:.1f}{dev})")
-
-
-def expected_output(dry: np.ndarray, wet: np.ndarray, log: dict, *, blocksize: int, delay: int) -> np.ndarray:
-    """The output the engine should have produced, rebuilt from its :meth:`~LiveEngine.block_log`.
-
-    Parameters
-    ----------
-    dry : ndarray, shape ``(channels, n)``
-        The input as the callback received it, from its first block (``record`` holds it).
-    wet : ndarray, shape ``(channels, n)``
-        The effect's offline output on ``dry`` (``effect.process(dry, sr)``: aligned with it).
-    log : dict
-        :meth:`LiveEngine.block_log`, covering blocks ``0 .. n / blocksize - 1``.
-    blocksize : int
-    delay : int
-        ``engine.latency.internal`` (algorithmic + pre-fill samples).
-
-    Returns
-    -------
-    ndarray, shape ``(channels, n)``
-        ``dry + ramp * (wet - dry)``, both delayed by ``delay`` samples, ``ramp`` per the log,
-        clipped to [-1, 1]. Equal to the recorded output up to float32 rounding.
-    """
-    ch, n = dry.shape
-    pad = np.zeros((ch, delay), np.float32)
-    d = np.concatenate([pad, dry], axis=1)[:, :n]
-    w = np.concatenate([pad, wet.astype(np.float32)], axis=1)[:, :n]
-    blocks = n // blocksize
-    index = {int(b): i for i, b in enumerate(log["block"])}
-    if any(b not in index for b in range(blocks)):
-        raise ParameterError(f"the block log does not cover blocks 0..{blocks - 1}; expected a log of the whole run")
-    rows = np.array([index[b] for b in range(blocks)])
-    frac = np.arange(1, blocksize + 1, dtype=np.float32) / blocksize
-    g0, g1 = log["g0"][rows], log["g1"][rows]
-    ramp = (frac[None] * (g1 - g0)[:, None] + g0[:, None]).astype(np.float32).reshape(-1)
-    m = blocks * blocksize
-    out = (w[:, :m] - d[:, :m]) * ramp + d[:, :m]
-    return np.clip(out, -1.0, 1.0)
-
-
-def _nudge(engine: LiveEngine, name: str, delta: float, lo: float = 0.0, hi: float = 1.0) -> None:
-    p = engine.params()
-    if name in p:
-        engine.set_params(**{name: round(min(hi, max(lo, float(p[name]) + delta)), 3)})
-
-
-KEYS = {
-    "b": "bypass on/off", " ": "bypass on/off", "+": "mix up", "=": "mix up", "-": "mix down",
-    "]": "alpha up", "[": "alpha down", "q": "quit",
-}
-
-
-def key_help(engine: LiveEngine) -> str:
-    """The keys that apply to this engine's effect (alpha keys only when it has an ``alpha``)."""
-    p = engine.params()
-    parts = ["b/space bypass"]
-    if "mix" in p:
-        parts.append("+/- mix")
-    if "alpha" in p:
-        parts.append("]/[ alpha")
-    parts.append("q quit")
-    return "keys: " + ", ".join(parts)
-
-
-def handle_key(engine: LiveEngine, key: str) -> bool:
-    """Act on one key; returns False when it asks to quit."""
-    if key in ("q", "Q", "\x1b", "\x03"):
-        return False
-    if key in ("b", "B", " "):
-        engine.bypass = not engine.bypass
-    elif key in ("+", "="):
-        _nudge(engine, "mix", 0.1)
-    elif key in ("-", "_"):
-        _nudge(engine, "mix", -0.1)
-    elif key == "]":
-        _nudge(engine, "alpha", 0.05)
-    elif key == "[":
-        _nudge(engine, "alpha", -0.05)
-    return True
-
-
-def run_console(engine: LiveEngine, *, seconds: float | None = None, stdin=None, stdout=None,
-                refresh_hz: float = 5.0) -> dict:
-    """Run a started engine in the terminal until ``q`` (or ``seconds``), then stop it.
-
-    With a terminal on stdin, keys act at once (cbreak mode) and the status line is redrawn in
-    place ``refresh_hz`` times a second. Without one, ``seconds`` is required and a status line
-    is printed every two seconds. Returns :meth:`LiveEngine.stop`'s statistics.
-    """
-    stdin = sys.stdin if stdin is None else stdin
-    stdout = sys.stdout if stdout is None else stdout
-    try:
-        interactive = stdin.isatty()
-    except (AttributeError, ValueError):
-        interactive = False
-    if not interactive and seconds is None:
-        engine.stop()
-        raise ParameterError("stdin is not a terminal, so keys cannot stop the stream; give seconds "
-                             "(--seconds N) to run for a fixed time")
-    t_end = None if seconds is None else time.monotonic() + seconds
-    period = 1.0 / refresh_hz
-    saved = None
-    thread_priority(engine.worker_priority)  # this thread takes the GIL too: see thread_priority
-    try:
-        if interactive:
-            import termios
-            import tty
-
-            fd = stdin.fileno()
-            saved = termios.tcgetattr(fd)
-            tty.setcbreak(fd)
-            print(key_help(engine), file=stdout, flush=True)
-        last_print = 0.0
-        while engine.active and not engine.worker_error and (t_end is None or time.monotonic() < t_end):
-            if interactive:
-                ready, _, _ = select.select([stdin], [], [], period)
-                if ready:
-                    keys = os.read(stdin.fileno(), 32).decode(errors="ignore")
-                    if not all(handle_key(engine, k) for k in keys):
-                        break
-                print("\r" + engine.status_line() + "\x1b[K", end="", file=stdout, flush=True)
-            else:
-                time.sleep(min(period, max(0.0, t_end - time.monotonic())))
-                if time.monotonic() - last_print >= 2.0:
-                    print(engine.status_line(), file=stdout, flush=True)
-                    last_print = time.monotonic()
-    finally:
-        if saved is not None:
-            import termios
-
-            termios.tcsetattr(stdin.fileno(), termios.TCSADRAIN, saved)
-            print(file=stdout)
-        stats = engine.stop()
-        thread_priority("normal")
-    return stats

@@ -5,7 +5,7 @@ Each JACK test starts its own ``jackd -d dummy`` (real-time scheduling when perm
 input and records its output. Tolerances:
 
 - The player's samples reach the engine bit for bit (JACK moves float32 unchanged).
-- The engine's output equals ``effects.live.expected_output``: the offline effect on the input
+- The engine's output equals ``tests.live_oracle.expected_output``: the offline effect on the input
   the engine saw, delayed by ``latency.internal`` (algorithmic + pre-fill), crossfaded with the
   equally delayed dry input exactly where the engine's block log says it faded (bypass,
   falling behind). Max abs error < 1e-5 (float32 rounding of the crossfade; measured ~2e-7).
@@ -182,7 +182,8 @@ def _check_loop(engine, stats, log, rec, play_path, record_path, make_effect, pe
     of the transport by a period, so ``transport_checked`` is False when that leaves less than
     a second, and the caller runs again.
     """
-    from effects.live import LATE, XRUN, expected_output
+    from effects.live import LATE, XRUN
+    from tests.live_oracle import expected_output
 
     play, sr = sf.read(play_path, dtype="float32")
     both, _ = sf.read(record_path, dtype="float32")
@@ -394,7 +395,8 @@ def test_no_xruns_for_10_s_at_blocksize_128(jack, live_material, method, tmp_pat
 def test_falling_behind_fades_to_dry_and_recovers(jack, tmp_path):
     """A worker that stalls for 25 ms every 200 blocks: the callback never waits for it, the
     output crossfades to the aligned dry input, counts it, and the wet signal comes back."""
-    from effects.live import LATE, LiveEngine, expected_output
+    from effects.live import LATE, LiveEngine
+    from tests.live_oracle import expected_output
 
     srv = jack(44100, 128)
     engine = LiveEngine(Halve(pause=0.025, every=200), blocksize=128, input_device="wbloop",
@@ -423,7 +425,8 @@ def test_falling_behind_fades_to_dry_and_recovers(jack, tmp_path):
 @needs_jack
 def test_callback_mode_runs_the_effect_in_the_callback(jack, tmp_path):
     """mode="callback": no worker, no pre-fill; the output is the effect's, delayed by its latency only."""
-    from effects.live import LiveEngine, expected_output
+    from effects.live import LiveEngine
+    from tests.live_oracle import expected_output
 
     srv = jack(44100, 128)
     engine = LiveEngine(Halve(), blocksize=128, mode="callback", input_device="wbloop", output_device="wbloop",
@@ -442,7 +445,8 @@ def test_callback_mode_runs_the_effect_in_the_callback(jack, tmp_path):
 
 @needs_jack
 def test_an_effect_that_raises_leaves_the_dry_signal_playing(jack, tmp_path):
-    from effects.live import LiveEngine, expected_output
+    from effects.live import LiveEngine
+    from tests.live_oracle import expected_output
 
     srv = jack(44100, 128)
     engine = LiveEngine(Halve(), blocksize=128, input_device="wbloop", output_device="wbloop",
@@ -541,7 +545,8 @@ def test_cli_in_a_terminal_keys_and_status_line(jack, live_material):
 
 # -- control, bad input --------------------------------------------------------------------------
 def test_keys_act_on_bypass_mix_and_alpha():
-    from effects.live import LiveEngine, handle_key, key_help
+    from effects.live import LiveEngine
+    from workbench.cli.console import handle_key, key_help
 
     eng = LiveEngine(Halve(mix=0.95), blocksize=128)
     assert "alpha" in key_help(eng) and "mix" in key_help(eng)
@@ -610,7 +615,8 @@ def test_unknown_device_raises_device_error():
 
 
 def test_console_without_terminal_needs_seconds():
-    from effects.live import LiveEngine, run_console
+    from effects.live import LiveEngine
+    from workbench.cli.console import run_console
 
     class NotATerminal:
         def isatty(self):

@@ -637,7 +637,8 @@ def _cmd_live(args) -> int:
     devices = list_devices()  # a missing device is reported before torch and the model load
     resolve_device(args.input_device, kind="input", channels=args.channels, devices=devices)
     resolve_device(args.output_device, kind="output", channels=args.channels, devices=devices)
-    from effects.live import LiveEngine, key_help, run_console, summary_line
+    from effects.live import LiveEngine
+    from workbench.cli.console import key_help, run_console, summary_line
 
     fx = _make_effect(args, args.samplerate)
     engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
