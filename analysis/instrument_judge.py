@@ -39,6 +39,7 @@ import numpy as np
 from workbench.audio import load, resample
 from workbench.errors import ParameterError
 from workbench.spectral import mel_filterbank
+from workbench.validate import check_int, is_number
 
 __all__ = ["InstrumentJudge", "VOICE", "window_features", "render_voice_material", "VOICE_TEXTS", "FIT_VOICES",
            "fitted_judge"]
@@ -52,8 +53,7 @@ _FEATURES_VERSION = 1  # bump when the features change, so cached training windo
 
 
 def _positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value <= 0:
+    if not (is_number(value) and value > 0):
         raise ParameterError(f"{name}={value!r} must be a positive number of seconds")
     return float(value)
 
@@ -199,20 +199,16 @@ class InstrumentJudge:
                  phrases: int = 6, splits=("train", "valid"), families=None, sr: int = 16000, seed: int = 0):
         self.window, self.hop = _positive(window, "window"), _positive(hop, "hop")
         self.train_hop = _positive(train_hop, "train_hop")
-        if isinstance(min_sounding, bool) or not isinstance(min_sounding, (int, float)) or not 0 < min_sounding <= 1:
+        if not (is_number(min_sounding) and 0 < min_sounding <= 1):
             raise ParameterError(f"min_sounding={min_sounding!r} must be a share of frames in (0, 1]")
         self.min_sounding = float(min_sounding)
         self.range_db, self.floor_db = _positive(range_db, "range_db"), float(floor_db)
         if classifier not in ("svm", "logreg"):
             raise ParameterError(f"classifier={classifier!r} is not valid; expected svm or logreg")
         self.classifier, self.C = classifier, _positive(C, "C")
-        if isinstance(phrases, bool) or not isinstance(phrases, (int, np.integer)) or phrases < 0:
-            raise ParameterError(f"phrases={phrases!r} must be a non-negative integer (phrases per instrument)")
-        self.phrases = int(phrases)
+        self.phrases = check_int(phrases, "phrases", lo=0, what=" (phrases per instrument)")
         self.splits, self.families = tuple(splits), (tuple(families) if families is not None else None)
-        if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-            raise ParameterError(f"sr={sr!r} must be a positive integer sample rate in Hz")
-        self.sr, self.seed = int(sr), seed
+        self.sr, self.seed = self._rate(sr), seed
 
     # ------------------------------------------------------------------ features
 
@@ -267,9 +263,7 @@ class InstrumentJudge:
         return self._windows(y, self._rate(sr))[0]
 
     def _rate(self, sr) -> int:
-        if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-            raise ParameterError(f"sr={sr!r} must be a positive integer sample rate in Hz")
-        return int(sr)
+        return check_int(sr, "sr", what=" sample rate in Hz")
 
     def _cache_key(self, paths) -> str:
         h = hashlib.sha1(json.dumps([_FEATURES_VERSION, self.window, self.train_hop, self.min_sounding,
@@ -516,8 +510,7 @@ def render_voice_material(out, *, sung: int = 8, spoken: int = 8, seed: int = 1,
     from workbench.corpus.voice import random_phrase, sing, speak
 
     for name, v in (("sung", sung), ("spoken", spoken)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ParameterError(f"{name}={v!r} must be a non-negative integer")
+        check_int(v, name, lo=0)
     if spoken > len(VOICE_TEXTS):
         raise ParameterError(f"spoken={spoken} must be at most {len(VOICE_TEXTS)} (one per text in VOICE_TEXTS)")
     out = Path(out)

@@ -14,6 +14,7 @@ from models.checkpoint import LoadedRun, load_run
 from models.lstm_ae import decompress
 from workbench.errors import ParameterError
 from workbench.spectral import chroma_onehot, istft
+from workbench.validate import check_int, is_integer
 
 __all__ = ["PITCH_CLASSES", "parse_chroma", "parse_latent", "synthesize", "mesh", "synth_pitch_class_share",
            "alpha_curve"]
@@ -28,7 +29,7 @@ def _run(model) -> LoadedRun:
 
 def parse_chroma(value) -> int:
     """Pitch class index 0-11 from ``C``, ``F#``, ``Bb`` or an integer."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < 12:
+    if is_integer(value) and 0 <= value < 12:
         return int(value)
     text = str(value).strip()
     if text.isdigit() and 0 <= int(text) < 12:
@@ -147,8 +148,7 @@ def mesh(model, *, points: int = 50, instrument: str | None = None, synth_check:
     m, a = run.config.model, run.config.audio
     if not m.chroma:
         raise ParameterError("mesh needs a chroma-conditioned model (train with --set model.chroma=true)")
-    if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= 400:
-        raise ParameterError(f"points={points!r} must be an integer between 2 and 400")
+    points = check_int(points, "points", lo=2, hi=400)
     P = _points(m.latent, points, seed)
     z = torch.from_numpy(P)
     res = {"latent_dim": m.latent, "points": int(len(P)), "grid": m.latent == 2, "classes": {}, "dominant": {}}

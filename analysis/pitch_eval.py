@@ -24,6 +24,7 @@ from models.checkpoint import run_method
 from workbench.audio import load, save
 from workbench.corpus.families import FAMILIES
 from workbench.errors import ParameterError
+from workbench.validate import check_int
 
 __all__ = [
     "DEFAULT_CLASSES", "METHODS", "TRACKERS", "F0_CONFIDENCE", "Protocol", "make_inputs", "track_f0", "note_pitch",
@@ -81,8 +82,7 @@ class Protocol:
     def validate(self) -> Protocol:
         for name in ("melodies", "notes"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ParameterError(f"{name}={v!r} must be a positive integer")
+            check_int(v, name)
         if not self.classes:
             raise ParameterError("classes is empty; expected one or more instrument families")
         for c in self.classes:

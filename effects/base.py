@@ -15,6 +15,7 @@ import torch
 
 from workbench.audio import validate_audio
 from workbench.errors import ParameterError
+from workbench.validate import check_int, check_number
 
 __all__ = ["Effect", "Chain", "soft_limit", "check_mix_and_levels"]
 
@@ -39,11 +40,10 @@ def check_mix_and_levels(name: str, value) -> None:
 
     The parameters most effects share; other names pass.
     """
-    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if name == "mix" and not (number and 0 <= value <= 1):
-        raise ParameterError(f"mix={value!r} must be a number in [0, 1]")
-    if name in ("gate_db", "gain_db") and not (number and -200 <= value <= 48):
-        raise ParameterError(f"{name}={value!r} must be a level in dB between -200 and 48")
+    if name == "mix":
+        check_number(value, name, lo=0, hi=1)
+    if name in ("gate_db", "gain_db"):
+        check_number(value, name, lo=-200, hi=48, what=" (a level in dB)")
 
 
 class Effect(abc.ABC):
@@ -92,8 +92,7 @@ class Effect(abc.ABC):
     # -- lifecycle ----------------------------------------------------------------------------
     def prepare(self, sample_rate: int, channels: int, max_block: int) -> Effect:
         for name, v in (("sample_rate", sample_rate), ("channels", channels), ("max_block", max_block)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-                raise ParameterError(f"{name}={v!r} must be a positive integer")
+            check_int(v, name)
         self._prepared = (int(sample_rate), int(channels), int(max_block))
         self._prepare(int(sample_rate), int(channels), int(max_block))
         self.reset()

@@ -14,6 +14,7 @@ from effects.frame_effect import FrameEffect, match_energy, unit_phase
 from effects.targets import load_target
 from workbench.errors import ParameterError
 from workbench.spectral import causal_frames, cepstral_envelope
+from workbench.validate import check_int
 
 __all__ = ["CepstralEffect", "default_lifter"]
 
@@ -74,8 +75,7 @@ class CepstralEffect(FrameEffect):
         if name == "envelope" and value not in ENVELOPES:
             raise ParameterError(f"envelope={value!r} is not valid; expected one of {', '.join(ENVELOPES)}")
         if name in ("lifter_input", "lifter_target"):
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < self.n_fft // 2:
-                raise ParameterError(f"{name}={value!r} must be an integer in [1, {self.n_fft // 2})")
+            check_int(value, name, lo=1, hi=self.n_fft // 2 - 1)
 
     def _prepare_frames(self, sample_rate, channels):
         if self._loaded_sr != sample_rate:  # envelopes are precomputed once per rate

@@ -31,6 +31,7 @@ from models.ddsp import (
     voicing_gate,
 )
 from workbench.errors import ParameterError
+from workbench.validate import check_int
 
 __all__ = ["DDSPEffect", "auto_octave", "input_pitch", "auto_octave_for_file"]
 
@@ -83,9 +84,8 @@ class DDSPEffect(Effect):
         self.set_params(octave_shift=octave_shift, mix=mix, gate_db=gate_db, gain_db=gain_db)
 
     def _check_param(self, name, value):
-        if name == "octave_shift" and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                                       or not -4 <= value <= 4):
-            raise ParameterError(f"octave_shift={value!r} must be an integer from -4 to 4")
+        if name == "octave_shift":
+            check_int(value, name, lo=-4, hi=4)
         check_mix_and_levels(name, value)
 
     @property

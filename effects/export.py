@@ -31,6 +31,7 @@ from torch import nn
 from effects.autoencoder import AutoencoderEffect
 from effects.base import soft_limit
 from workbench.errors import ParameterError
+from workbench.validate import check_int
 
 __all__ = ["export_autoencoder", "load_exported", "StreamingModule"]
 
@@ -143,8 +144,7 @@ def export_autoencoder(model, out: str | os.PathLike, *, channels: int = 1, mix:
     ParameterError
         A run whose model cannot be exported, naming the part that cannot.
     """
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ParameterError(f"channels={channels!r} must be a positive integer")
+    channels = check_int(channels, "channels")
     fx = AutoencoderEffect(model=model, mix=mix, gate_db=gate_db)
     if fx.codes:
         raise ParameterError(f"model.condition={fx.run.config.model.condition!r}: a multi-instrument run cannot be "

@@ -27,6 +27,7 @@ from models.lstm_ae import input_options, prepare_input, stack_context
 from workbench.audio import load
 from workbench.errors import ParameterError
 from workbench.spectral import causal_frames, chroma_onehot
+from workbench.validate import check_number
 
 __all__ = ["LatentMixEffect", "MODES", "note_latents", "material_for"]
 
@@ -133,8 +134,8 @@ class LatentMixEffect(AutoencoderEffect):
             raise ParameterError(f"mode={value!r} is not valid; expected one of {', '.join(MODES)}")
         if name in ("source", "target") and value is not None and value not in self.names:
             raise ParameterError(f"{name}={value!r} is not one of the instruments ({', '.join(self.names) or 'none'})")
-        if name == "alpha" and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
-            raise ParameterError(f"alpha={value!r} must be a number in [0, 1]")
+        if name == "alpha":
+            check_number(value, name, lo=0, hi=1)
         if name in ("scale", "offset"):
             a = np.asarray(value, dtype=np.float64)
             if a.shape != (self.latent_dim,) or not np.isfinite(a).all():

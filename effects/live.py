@@ -59,6 +59,7 @@ from workbench.devices import (
     thread_priority,
 )
 from workbench.errors import DeviceError, ParameterError
+from workbench.validate import check_int, check_number
 
 __all__ = ["LiveEngine", "Latency", "default_prefill", "MODES", "XRUN", "LATE", "PREFILL"]
 
@@ -82,16 +83,6 @@ def default_prefill(blocksize: int, samplerate: int) -> int:
     """
     block_ms = 1e3 * blocksize / samplerate
     return max(2, 1 + math.ceil(PREFILL_MARGIN_MS / block_ms - 1e-9))
-
-
-def _positive_int(value, name: str, *, hint: str = "", lo: int = 1, hi: int | None = None) -> int:
-    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= lo
-    if ok and hi is not None:
-        ok = value <= hi
-    if not ok:
-        rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
-        raise ParameterError(f"{name}={value!r} must be {rng}{hint}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -208,23 +199,21 @@ class LiveEngine:
         if prefill is None:  # chosen in start(), when the rate is known
             self.prefill_blocks = None if mode == "worker" else 0
         elif mode == "worker":
-            self.prefill_blocks = _positive_int(prefill, "prefill", hi=64, hint=" blocks in worker mode")
+            self.prefill_blocks = check_int(prefill, "prefill", hi=64, what=" blocks in worker mode")
         else:
-            self.prefill_blocks = _positive_int(prefill, "prefill", lo=0, hi=0, hint=" in callback mode")
+            self.prefill_blocks = check_int(prefill, "prefill", lo=0, hi=0, what=" in callback mode")
         if mix is not None:
             if "mix" not in effect.get_params():
                 raise ParameterError(f"mix={mix!r}: {type(effect).__name__} has no mix parameter")
             effect.set_params(mix=mix)  # validates: a number in [0, 1]
         for name, v in (("fade_ms", fade_ms), ("recover_ms", recover_ms)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 5000:
-                raise ParameterError(f"{name}={v!r} must be a number of milliseconds in [0, 5000]")
+            check_number(v, name, lo=0, hi=5000, what=" of milliseconds")
         self.fade_ms, self.recover_ms = float(fade_ms), float(recover_ms)
         if gc_mode not in GC_MODES:
             raise ParameterError(f"gc_mode={gc_mode!r} is not valid; expected one of {', '.join(GC_MODES)}")
         self.gc_mode = gc_mode
-        if switch_interval_ms is not None and not (isinstance(switch_interval_ms, (int, float))
-                                                   and 0.01 <= switch_interval_ms <= 100):
-            raise ParameterError(f"switch_interval_ms={switch_interval_ms!r} must be in [0.01, 100] or None")
+        if switch_interval_ms is not None:
+            check_number(switch_interval_ms, "switch_interval_ms", lo=0.01, hi=100, what=" or None")
         self.switch_interval_ms = switch_interval_ms
         if worker_priority not in PRIORITIES:
             raise ParameterError(f"worker_priority={worker_priority!r} is not valid; expected one of "

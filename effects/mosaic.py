@@ -21,6 +21,7 @@ from effects.frame_effect import FrameEffect, match_energy
 from effects.targets import load_target
 from workbench.errors import ParameterError
 from workbench.spectral import causal_frames, mfcc_from_power
+from workbench.validate import check_int, check_number
 
 __all__ = ["MosaicIndex", "MosaicEffect", "grain_features"]
 
@@ -211,12 +212,12 @@ class MosaicEffect(FrameEffect):
 
     def _check_param(self, name, value):
         super()._check_param(name, value)
-        if name == "k" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ParameterError(f"k={value!r} must be a positive integer")
-        if name == "continuity" and not (isinstance(value, (int, float)) and value >= 0):
-            raise ParameterError(f"continuity={value!r} must be a number >= 0")
-        if name == "repeat_window" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise ParameterError(f"repeat_window={value!r} must be an integer >= 0")
+        if name == "k":
+            check_int(value, name)
+        if name == "continuity":
+            check_number(value, name, lo=0)
+        if name == "repeat_window":
+            check_int(value, name, lo=0)
 
     def _prepare_frames(self, sample_rate, channels):
         want = {"sr": sample_rate, "n_fft": self.n_fft, "hop_length": self.hop_length, "n_mfcc": self.n_mfcc,

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from workbench.errors import ParameterError
+from workbench.validate import check_int
 
 __all__ = ["ControlTracker", "DDSPDecoder", "harmonic_sines", "harmonic_synth", "harmonic_amplitudes", "noise_filters",
            "filtered_noise", "upsample", "multiscale_spectral_loss", "hz_to_midi_t", "exp_sigmoid",
@@ -140,8 +141,7 @@ class DDSPDecoder(nn.Module):
     def __init__(self, *, harmonics: int = 60, noise_bands: int = 65, hidden: int = 128, gru: int = 192):
         super().__init__()
         for name, v in (("harmonics", harmonics), ("noise_bands", noise_bands), ("hidden", hidden), ("gru", gru)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 2:
-                raise ParameterError(f"{name}={v!r} must be an integer >= 2")
+            check_int(v, name, lo=2)
         self.harmonics, self.noise_bands = harmonics, noise_bands
         self.f0_mlp = _mlp(1, hidden)
         self.loud_mlp = _mlp(2, hidden)

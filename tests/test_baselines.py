@@ -88,7 +88,7 @@ def test_bad_targets(make, match):
 @pytest.mark.parametrize("kw,match", [
     ({"envelope": "median"}, "envelope='median' is not valid"),
     ({"length_policy": "wrap"}, "length_policy='wrap' is not valid"),
-    ({"lifter_input": 900}, "lifter_input=900 must be an integer in \\[1, 512\\)"),
+    ({"lifter_input": 900}, "lifter_input=900 must be an integer in \\[1, 511\\]"),
 ])
 def test_cepstral_bad_params(kw, match):
     with pytest.raises(ParameterError, match=match):

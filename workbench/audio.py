@@ -17,6 +17,7 @@ import soundfile as sf
 import soxr
 
 from workbench.errors import ParameterError
+from workbench.validate import check_int
 
 __all__ = ["load", "save", "stream_blocks", "resample", "validate_audio", "to_mono", "info"]
 
@@ -94,9 +95,7 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int, *, quality: str = 
 
 
 def _check_rate(sr, name: str = "sr") -> int:
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise ParameterError(f"{name}={sr!r} must be a positive integer sample rate in Hz")
-    return int(sr)
+    return check_int(sr, name, what=" sample rate in Hz")
 
 
 def to_mono(audio: np.ndarray) -> np.ndarray:
@@ -201,8 +200,7 @@ def stream_blocks(
 
     The last block may be shorter. The file's own sample rate is kept (see :func:`info`).
     """
-    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block <= 0:
-        raise ParameterError(f"block={block!r} must be a positive integer number of samples")
+    block = check_int(block, "block", what=" number of samples")
     info(path)  # same checks as load, before any block is yielded
     with sf.SoundFile(str(path)) as f:
         for data in f.blocks(blocksize=int(block), dtype="float32", always_2d=True):

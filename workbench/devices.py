@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
-import numbers
 import os
 import threading
 
 from workbench.errors import DeviceError, ParameterError
+from workbench.validate import check_int
 
 __all__ = ["check_stream_settings", "thread_priority", "rescan", "release", "list_devices", "format_devices", "resolve_device", "check_stream_format"]
 
@@ -23,9 +23,7 @@ _client_name_buf: ctypes.Array | None = None  # PortAudio keeps the pointer: kee
 
 
 def _int_in(value, name: str, lo: int, hi: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
-        raise ParameterError(f"{name}={value!r} must be an integer in [{lo}, {hi}]{what}")
-    return int(value)
+    return check_int(value, name, lo=lo, hi=hi, what=what)
 
 
 def check_stream_settings(*, blocksize, samplerate=None, channels=1, latency="low") -> None:

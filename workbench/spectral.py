@@ -20,6 +20,7 @@ import torch
 import torchaudio
 
 from workbench.errors import ParameterError
+from workbench.validate import check_int
 
 __all__ = [
     "check_stft_params",
@@ -53,16 +54,10 @@ def _as_tensor(y) -> torch.Tensor:
     return torch.as_tensor(a, dtype=torch.float32 if not np.iscomplexobj(a) else None)
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ParameterError(f"{name}={value!r} must be a positive integer")
-    return int(value)
-
-
 def check_stft_params(n_fft: int, hop_length: int, *, synthesis: bool = False) -> tuple[int, int]:
     """Validate STFT sizes; ``synthesis=True`` also requires Hann overlap-add to be invertible."""
-    n_fft = _positive_int(n_fft, "n_fft")
-    hop_length = _positive_int(hop_length, "hop_length")
+    n_fft = check_int(n_fft, "n_fft")
+    hop_length = check_int(hop_length, "hop_length")
     if n_fft < 2:
         raise ParameterError(f"n_fft={n_fft} must be at least 2")
     if hop_length > n_fft:
@@ -227,7 +222,7 @@ class StreamingAnalyzer:
 
     def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1):
         self.n_fft, self.hop_length = check_stft_params(n_fft, hop_length)
-        self.channels = _positive_int(channels, "channels")
+        self.channels = check_int(channels, "channels")
         self.window = hann_window(self.n_fft)
         self.reset()
 
@@ -257,7 +252,7 @@ class StreamingSynthesizer:
 
     def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1):
         self.n_fft, self.hop_length = check_stft_params(n_fft, hop_length, synthesis=True)
-        self.channels = _positive_int(channels, "channels")
+        self.channels = check_int(channels, "channels")
         self.window = hann_window(self.n_fft)
         self._env = _ola_envelope(self.n_fft, self.hop_length)
         self._env_tiled: dict[int, torch.Tensor] = {}
@@ -359,8 +354,7 @@ def lifter(ceps, order: int) -> torch.Tensor:
     """
     ceps = _as_tensor(ceps)
     n = ceps.shape[-2]
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 0 <= order < n // 2:
-        raise ParameterError(f"lifter order={order!r} must be an integer in [0, {n // 2})")
+    order = check_int(order, "lifter order", lo=0, hi=n // 2 - 1)
     w = torch.zeros(n, 1, dtype=ceps.dtype)
     w[: order + 1] = 1
     if order > 0:

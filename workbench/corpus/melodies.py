@@ -12,6 +12,7 @@ from workbench.corpus.families import instrument_str, playable_range
 from workbench.corpus.synth import GMSynth
 from workbench.corpus.truth import write_truth
 from workbench.errors import ParameterError
+from workbench.validate import check_int
 
 __all__ = ["random_melody", "write_midi", "render_melodies"]
 
@@ -74,8 +75,7 @@ def render_melodies(out, *, program: int, count: int = 40, seconds: float = 8.0,
     """
     from tqdm import tqdm
 
-    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-        raise ParameterError(f"count={count!r} must be a positive integer")
+    count = check_int(count, "count")
     if seconds < 1.5:
         raise ParameterError(f"seconds={seconds} is too short for a melody; expected at least 1.5")
     lo, hi = playable_range(program)

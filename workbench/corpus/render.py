@@ -33,6 +33,7 @@ from workbench.corpus.families import (
 )
 from workbench.corpus.synth import GMSynth, find_soundfont
 from workbench.errors import ParameterError
+from workbench.validate import check_int
 
 __all__ = ["RenderConfig", "render_corpus", "assign_splits", "note_qualities", "pitch_check", "SPLITS"]
 
@@ -241,8 +242,7 @@ def render_corpus(out, config: RenderConfig | None = None, *, workers: int | Non
     cfg.validate()
     sf2 = str(find_soundfont(soundfont))
     workers = workers or os.cpu_count() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ParameterError(f"workers={workers!r} must be a positive integer")
+    workers = check_int(workers, "workers")
     out = Path(out)
     plan, out_of_range = _plan(cfg)
     if not plan:

@@ -17,6 +17,7 @@ import numpy as np
 from workbench.audio import load, resample, save
 from workbench.corpus.truth import pyin_f0, write_truth
 from workbench.errors import ParameterError
+from workbench.validate import check_int
 
 __all__ = ["sing", "speak", "random_phrase", "render_voice", "SYLLABLES", "SENTENCES"]
 
@@ -138,8 +139,7 @@ def render_voice(out, *, count: int = 8, spoken: int = 3, seed: int = 0, sr: int
     from tqdm import tqdm
 
     for name, v in (("count", count), ("spoken", spoken)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ParameterError(f"{name}={v!r} must be a non-negative integer")
+        check_int(v, name, lo=0)
     if not 30 <= low < high <= 84:
         raise ParameterError(f"voice range low={low}, high={high} must satisfy 30 <= low < high <= 84 (MIDI)")
     out = Path(out)
