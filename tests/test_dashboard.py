@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -433,3 +435,15 @@ def test_compare_page_plays_a_ddsp_run(monkeypatch, tmp_path, trumpet_melodies, 
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
     labels = [m.label for m in at.metric]
     assert "Timbre gap closed" in labels and "Real-time factor" in labels
+
+
+def test_the_wheel_carries_the_dashboard(tmp_path):
+    """`workbench dashboard` finds its app in an installed wheel, not only in a checkout."""
+    import zipfile
+
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                        str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"dashboard/app.py", "dashboard/compare.py", "dashboard/latent.py", "workbench/cli/console.py"} <= names

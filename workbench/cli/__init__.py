@@ -856,9 +856,13 @@ def _cmd_dashboard(args) -> int:
     import subprocess
     from pathlib import Path
 
-    app = Path(__file__).resolve().parents[1] / "streamlit_app.py"
-    if not app.is_file():
-        raise ParameterError(f"{str(app)!r} is missing; run the dashboard from a checkout of the workbench")
+    import importlib.util
+
+    spec = importlib.util.find_spec("dashboard.app")  # installed with the package, or this checkout's
+    if spec is None or spec.origin is None:
+        raise ParameterError("the dashboard package is missing; expected the workbench installed with its "
+                             "dashboard (pip install timbre-workbench)")
+    app = Path(spec.origin)
     if not 1 <= args.port <= 65535:
         raise ParameterError(f"--port {args.port} is not valid; expected 1-65535")
     roots = [f"--{k}={os.path.abspath(getattr(args, k))}" for k in ("data", "runs", "reports")]
