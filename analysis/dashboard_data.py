@@ -23,6 +23,7 @@ import numpy as np
 from workbench.audio import load, resample, validate_audio
 from workbench.corpus.families import FAMILIES, program_family
 from workbench.errors import ParameterError
+from workbench.pitch import hz_to_midi
 
 __all__ = [
     "ROOT_ENV", "Roots", "resolve_roots", "UPLOAD_FORMATS", "MAX_UPLOAD_BYTES", "MIN_INPUT_SAMPLES", "read_upload",
@@ -400,9 +401,10 @@ def compare_method(effect, audio: np.ndarray, sr: int, *, notes: list[dict] | No
         ``voicing_recall``, ``loudness_correlation``, ``loudness_l1_db``, ``timbre_accuracy`` or None,
         ``labelled_as``, ``rtf``) and ``notes`` (per-note records or None).
     """
-    from analysis.pitch_eval import measure_notes, melody_scores, track_f0
+    from analysis.pitch_eval import measure_notes
     from analysis.scoreboard import loudness_match
     from effects.base import OFFLINE_BLOCK
+    from workbench.pitch import melody_scores, track_f0
 
     x = validate_audio(audio, sr=sr, min_samples=MIN_INPUT_SAMPLES, name="input")[:1]
     proc_sr = int(effect.required_sample_rate or sr)
@@ -607,15 +609,11 @@ def note_window(notes: list[dict], rows: list[dict], in_track, out_track, *, not
     t, f_in, f_out = np.asarray(t[:m]), np.asarray(f_in[:m]), np.asarray(f_out[:m])
     sel = (t >= start) & (t <= end)
 
-    def midi(f):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(f > 0, 69 + 12 * np.log2(np.where(f > 0, f, 1.0) / 440.0), np.nan)
-
     targets = [{"note": i, "onset": float(x["onset"]), "offset": float(x["offset"]), "pitch": int(x["pitch"]),
                 "kept": kept.get(i), "chosen": i == note}
                for i, x in enumerate(notes) if x["offset"] > start and x["onset"] < end]
-    return {"start": start, "end": end, "times": t[sel], "input_midi": midi(f_in[sel]),
-            "output_midi": midi(f_out[sel]), "targets": targets}
+    return {"start": start, "end": end, "times": t[sel], "input_midi": hz_to_midi(f_in[sel]),
+            "output_midi": hz_to_midi(f_out[sel]), "targets": targets}
 
 
 def embedding_files(folder) -> dict[str, Path]:

@@ -137,22 +137,13 @@ class LatentStats(TransformerMixin, BaseEstimator):
         return f"{st.st_size}|{st.st_mtime_ns}"
 
     def transform(self, X) -> np.ndarray:
-        from models.lstm_ae import input_options, prepare_input, stack_context
-        from workbench.spectral import causal_frames
-
         if not hasattr(self, "run_"):
             self.fit(X)
-        cfg, m = self.run_.config, self.run_.config.model
-        io = input_options(m)
         X = as_batch(X)
         rows = []
-        with torch.inference_mode():
-            for i in range(0, len(X), self.batch_size):
-                mag = causal_frames(torch.from_numpy(X[i: i + self.batch_size]), n_fft=cfg.audio.n_fft,
-                                    hop_length=cfg.audio.hop_length).abs().transpose(1, 2)  # (b, T, bins)
-                x, _, _ = prepare_input(mag, **io)
-                z, _ = self.run_.model.encode(stack_context(x, m.context))
-                rows.append(torch.cat([z.mean(1), z.std(1)], dim=1).numpy())
+        for i in range(0, len(X), self.batch_size):
+            z = self.run_.encode(X[i: i + self.batch_size]).z
+            rows.append(torch.cat([z.mean(1), z.std(1)], dim=1).numpy())
         return np.concatenate(rows).astype(np.float32)
 
 

@@ -13,6 +13,7 @@ import torch
 from models.checkpoint import LoadedRun, load_run
 from models.lstm_ae import decompress
 from workbench.errors import ParameterError
+from workbench.pitch import hz_to_midi, pyin_f0
 from workbench.spectral import chroma_onehot, istft
 from workbench.validate import check_int, is_integer
 
@@ -171,8 +172,6 @@ def synth_pitch_class_share(model, *, per_class: int = 4, instrument: str | None
                             seed: int = 0) -> dict:
     """Synthesize ``per_class`` random latent points per chroma class and track each with pYIN:
     the share whose median pitch class equals the condition (unvoiced counts as a miss)."""
-    from workbench.corpus.truth import pyin_f0
-
     run = _run(model)
     rng = np.random.default_rng(seed)
     hits, voiced, total = 0, 0, 0
@@ -187,7 +186,7 @@ def synth_pitch_class_share(model, *, per_class: int = 4, instrument: str | None
             total += 1
             if f.size >= 3:
                 voiced += 1
-                pc = int(round(69 + 12 * np.log2(np.median(f) / 440.0))) % 12
+                pc = int(round(hz_to_midi(np.median(f)))) % 12
                 ok += pc == c
         per[PITCH_CLASSES[c]] = ok / per_class
         hits += ok

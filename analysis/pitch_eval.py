@@ -24,18 +24,18 @@ from models.checkpoint import run_method
 from workbench.audio import load, save
 from workbench.corpus.families import FAMILIES
 from workbench.errors import ParameterError
+from workbench.pitch import TRACKERS, cents, hz_to_midi, melody_scores, midi_to_hz, track_f0
 from workbench.validate import check_int
 
 __all__ = [
-    "DEFAULT_CLASSES", "METHODS", "TRACKERS", "F0_CONFIDENCE", "Protocol", "make_inputs", "track_f0", "note_pitch",
-    "measure_notes", "melody_scores", "f0_match", "summarise", "method_factories", "class_run", "process_all",
+    "DEFAULT_CLASSES", "METHODS", "F0_CONFIDENCE", "Protocol", "make_inputs", "note_pitch",
+    "measure_notes", "f0_match", "summarise", "method_factories", "class_run", "process_all",
     "run_pitch_protocol",
 ]
 
 # Ten target classes as in the seed: every NSynth family but the singing voice, which is the input.
 DEFAULT_CLASSES = tuple(f for f in FAMILIES if f != "vocal")
 METHODS = ("autoencoder", "ddsp", "cepstral", "mosaic", "dry")
-TRACKERS = ("pyin", "crepe-tiny", "crepe-full")
 SYLLABLES = ("la", "na", "da", "ma", "lo", "no", "mi", "ta")
 # Input frames at or above this tracker confidence count for f0_match. CREPE's periodicity uses
 # DDSP's MIN_F0_CONFIDENCE (0.85). pYIN's voiced probability is spread lower: on a sung demo melody
@@ -188,39 +188,6 @@ def make_inputs(protocol: Protocol, out, *, progress: bool = True) -> list[dict]
 # pitch tracking and per-note judgement
 
 
-def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = 50.0, fmax: float = 1000.0,
-             hop_length: int = 160, with_confidence: bool = False) -> tuple[np.ndarray, ...]:
-    """f0 track of mono ``y``: ``(times (T,) in s, f0 (T,) in Hz with 0 where unvoiced)``.
-
-    ``pyin`` is librosa's probabilistic YIN; ``crepe-tiny`` / ``crepe-full`` are torchcrepe's
-    bundled networks (no download), voiced where periodicity exceeds 0.21 after a median filter.
-    The range reaches an octave below and well above the sung input, so octave errors show.
-    With ``with_confidence`` a third array ``(T,)`` in [0, 1] follows: pYIN's voiced probability
-    or CREPE's (median-filtered) periodicity, for :func:`f0_match`.
-    """
-    y = np.asarray(y, np.float32).reshape(-1)
-    if tracker == "pyin":
-        from workbench.corpus.truth import pyin_f0
-
-        times, f0, voiced, prob = pyin_f0(y, sr=sr, fmin=fmin, fmax=fmax, hop_length=hop_length, with_prob=True)
-        f0 = np.where(voiced & np.isfinite(f0), f0, 0.0)
-        return (times, f0, np.nan_to_num(prob)) if with_confidence else (times, f0)
-    if tracker not in ("crepe-tiny", "crepe-full"):
-        raise ParameterError(f"tracker={tracker!r} is not valid; expected one of {', '.join(TRACKERS)}")
-    import torch
-    import torchcrepe
-
-    x = torch.from_numpy(y)[None]
-    with torch.inference_mode():
-        f0, per = torchcrepe.predict(x, sr, hop_length=hop_length, fmin=fmin, fmax=fmax, model=tracker[6:],
-                                     return_periodicity=True, batch_size=512, device="cpu")
-        per = torchcrepe.filter.median(per, 3)
-    f0, per = f0[0].numpy(), per[0].numpy()
-    times = np.arange(f0.size) * hop_length / sr
-    f0 = np.where(per > 0.21, f0, 0.0)
-    return (times, f0, per) if with_confidence else (times, f0)
-
-
 def note_pitch(times: np.ndarray, f0: np.ndarray, note: dict, *, trim: float = 0.25) -> tuple[float, float]:
     """Median f0 (Hz) over the voiced frames of the note's steady part, and that part's voiced share.
 
@@ -235,10 +202,6 @@ def note_pitch(times: np.ndarray, f0: np.ndarray, note: dict, *, trim: float = 0
     return (float(np.median(voiced)) if voiced.size >= 3 else float("nan")), share
 
 
-def _cents(f: float, midi: float) -> float:
-    return 1200 * np.log2(f / (440.0 * 2 ** ((midi - 69) / 12))) if np.isfinite(f) and f > 0 else float("nan")
-
-
 def measure_notes(notes: list[dict], in_track, out_track, *, tolerance: float = 50.0, trim: float = 0.25) -> list[dict]:
     """One record per note: input and output median f0, cents off the note, kept or lost.
 
@@ -250,7 +213,7 @@ def measure_notes(notes: list[dict], in_track, out_track, *, tolerance: float = 
     for i, n in enumerate(notes):
         f_in, v_in = note_pitch(*in_track, n, trim=trim)
         f_out, v_out = note_pitch(*out_track, n, trim=trim)
-        c_in, c_out = _cents(f_in, n["pitch"]), _cents(f_out, n["pitch"])
+        c_in, c_out = cents(f_in, midi_to_hz(n["pitch"])), cents(f_out, midi_to_hz(n["pitch"]))
         octave = bool(np.isfinite(c_out) and abs(c_out) > tolerance
                       and abs(c_out - 1200 * round(c_out / 1200)) <= tolerance)
         rows.append({
@@ -263,26 +226,6 @@ def measure_notes(notes: list[dict], in_track, out_track, *, tolerance: float = 
             "octave_error": octave,
         })
     return rows
-
-
-def melody_scores(in_track, out_track, *, tolerance: float = 50.0) -> dict:
-    """Frame-level scores of the output's f0 against the input's (mir_eval): raw pitch accuracy,
-    voicing recall and false alarm, and the mean absolute f0 difference in cents where both are voiced."""
-    import mir_eval
-
-    t, f_ref = in_track
-    _, f_est = out_track
-    n = min(len(f_ref), len(f_est))
-    t, f_ref, f_est = t[:n], f_ref[:n], f_est[:n]
-    rv, rc, ev, ec = mir_eval.melody.to_cent_voicing(t, f_ref, t, f_est)
-    both = (f_ref > 0) & (f_est > 0)
-    l1 = float(np.mean(np.abs(1200 * np.log2(f_est[both] / f_ref[both])))) if both.any() else float("nan")
-    return {
-        "raw_pitch_accuracy": float(mir_eval.melody.raw_pitch_accuracy(rv, rc, ev, ec, cent_tolerance=tolerance)),
-        "voicing_recall": float(mir_eval.melody.voicing_recall(rv, ev)),
-        "voicing_false_alarm": float(mir_eval.melody.voicing_false_alarm(rv, ev)),
-        "f0_l1_cents": l1, "frames": int(n),
-    }
 
 
 def _track_arrays(track, name: str, sizes: tuple[int, ...]) -> list[np.ndarray]:
@@ -351,7 +294,7 @@ def f0_match(in_track, out_track, *, confidence: float = 0.85, outlier_semitones
         return {"f0_l1_semitones": float("nan"), "f0_outlier_share": float("nan"), "confident_frames": 0}
     f_out = np.where(np.isfinite(f_out), f_out, 0.0)[sure]
     voiced = f_out > 0
-    dist = np.abs(12 * np.log2(f_out[voiced] / f_in[sure][voiced]))
+    dist = np.abs(cents(f_out[voiced], f_in[sure][voiced])) / 100
     outliers = int(np.sum(dist > outlier_semitones)) + int(np.sum(~voiced))
     return {"f0_l1_semitones": float(dist.mean()) if dist.size else float("nan"),
             "f0_outlier_share": outliers / int(sure.sum()), "confident_frames": int(sure.sum())}
@@ -679,8 +622,7 @@ def _f0_plots(res: dict, out: Path) -> None:
     for m in res["methods"]:
         rows = [r for r in res["notes"] if r["method"] == m]
         x = np.array([r["pitch"] for r in rows], float)
-        y = np.array([69 + 12 * np.log2(r["output_f0"] / 440) if np.isfinite(r["output_f0"]) else np.nan
-                      for r in rows])
+        y = hz_to_midi([r["output_f0"] for r in rows])
         kept = np.array([r["kept"] for r in rows], bool)
         fig, ax = plt.subplots(figsize=(5, 5))
         lo, hi = np.nanmin(x) - 13, np.nanmax(x) + 13

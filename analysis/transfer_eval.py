@@ -8,35 +8,23 @@ import numpy as np
 import torch
 
 from models.checkpoint import LoadedRun
-from models.lstm_ae import decompress, input_options, prepare_input, stack_context
+from models.lstm_ae import decompress
 from workbench.audio import load
-from workbench.corpus.truth import pyin_f0
 from workbench.metrics import log_spectral_distance, spectral_convergence
-from workbench.spectral import causal_frames, mfcc
+from workbench.pitch import melody_scores, track_f0
+from workbench.spectral import mfcc
 
-__all__ = ["f0_track", "raw_pitch_accuracy", "mfcc_frames", "mfcc_profile", "timbre_distance", "reconstruction", "real_time_factor"]
-
-
-def f0_track(y: np.ndarray, *, sr: int, fmin: float = 60.0, fmax: float = 1000.0):
-    """pYIN f0 ``(times, f0)`` with 0 where unvoiced."""
-    times, f0, voiced = pyin_f0(np.asarray(y).reshape(-1), sr=sr, fmin=fmin, fmax=fmax)
-    return times, np.where(voiced & np.isfinite(f0), f0, 0.0)
+__all__ = ["raw_pitch_accuracy", "mfcc_frames", "mfcc_profile", "timbre_distance", "reconstruction", "real_time_factor"]
 
 
 def raw_pitch_accuracy(reference: np.ndarray, estimate: np.ndarray, *, sr: int, cents: float = 50.0) -> dict:
-    """mir_eval raw pitch accuracy and voicing of ``estimate``'s f0 against ``reference``'s (both pYIN)."""
-    import mir_eval
-
-    t, f_ref = f0_track(reference, sr=sr)
-    _, f_est = f0_track(estimate, sr=sr)
+    """mir_eval scores of ``estimate``'s pYIN f0 against ``reference``'s (:func:`workbench.pitch.melody_scores`),
+    with the two tracks (``times``, ``f0_reference``, ``f0_estimate``: 0 Hz where unvoiced)."""
+    t, f_ref = track_f0(reference, sr=sr)
+    _, f_est = track_f0(estimate, sr=sr)
     n = min(len(f_ref), len(f_est))
-    rv, rc, ev, ec = mir_eval.melody.to_cent_voicing(t[:n], f_ref[:n], t[:n], f_est[:n])
-    return {
-        "raw_pitch_accuracy": float(mir_eval.melody.raw_pitch_accuracy(rv, rc, ev, ec, cent_tolerance=cents)),
-        "voicing_recall": float(mir_eval.melody.voicing_recall(rv, ev)),
-        "voicing_false_alarm": float(mir_eval.melody.voicing_false_alarm(rv, ev)),
-        "times": t[:n], "f0_reference": f_ref[:n], "f0_estimate": f_est[:n],
-    }
+    scores = melody_scores((t, f_ref), (t, f_est), tolerance=cents)
+    return {**scores, "times": t[:n], "f0_reference": f_ref[:n], "f0_estimate": f_est[:n]}
 
 
 def mfcc_frames(signals, *, sr: int, n_mfcc: int = 20, floor_db: float = -50.0) -> np.ndarray:
@@ -74,14 +62,13 @@ def reconstruction(run: LoadedRun, paths) -> dict:
     frame's energy: the best a model with no frame-wise knowledge could do).
     """
     c, m = run.config, run.config.model
-    io = input_options(m)
     refs, ests, means = [], [], []
     for p in paths:
         y, _ = load(p, sr=c.audio.sr, mono=True)
-        mag = causal_frames(torch.from_numpy(y[0]), n_fft=c.audio.n_fft, hop_length=c.audio.hop_length).abs().T[None]
-        x, _, f0 = prepare_input(mag, **io)
+        enc = run.encode(y[0])
+        mag = enc.mag
         with torch.inference_mode():
-            out, _, _ = run.model(stack_context(x, m.context), f0=f0)
+            out = run.model.decode(enc.z, enc.inputs[..., -1, :], chroma=enc.chroma, f0=enc.f0)
         shape = decompress(out, mode=m.compression, power=m.power, log_range_db=m.log_range_db)
         energy = torch.linalg.vector_norm(mag, dim=-1, keepdim=True)
         est = shape * energy / torch.linalg.vector_norm(shape, dim=-1, keepdim=True).clamp_min(1e-8)

@@ -9,6 +9,8 @@ import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
 
+from workbench.pitch import hz_to_midi
+
 HEIGHT = 300
 # Magma without its first stop: Streamlit draws the named scale's near-black #000004 as light violet
 MAGMA = px.colors.sequential.Magma[1:]
@@ -27,21 +29,15 @@ def spectrogram(times, freqs, db, title: str) -> go.Figure:
     return _layout(fig, title, xaxis_title="time (s)", yaxis_title="kHz")
 
 
-def _midi(f0):
-    f0 = np.asarray(f0, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(f0 > 0, 69 + 12 * np.log2(np.where(f0 > 0, f0, 1.0) / 440.0), np.nan)
-
-
 def f0_overlay(in_track, out_track, title: str, notes=None) -> go.Figure:
     """Input and output f0 (as MIDI pitch) over time, with the input's notes as target lines."""
     fig = go.Figure()
     for n in notes or []:
         fig.add_trace(go.Scatter(x=[n["onset"], n["offset"]], y=[n["pitch"]] * 2, mode="lines",
                                  line=dict(color="lightgrey", width=6), showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=in_track[0], y=_midi(in_track[1]), mode="lines", name="input f0",
+    fig.add_trace(go.Scatter(x=in_track[0], y=hz_to_midi(in_track[1]), mode="lines", name="input f0",
                              line=dict(color="black", width=3)))
-    fig.add_trace(go.Scatter(x=out_track[0], y=_midi(out_track[1]), mode="lines", name="output f0",
+    fig.add_trace(go.Scatter(x=out_track[0], y=hz_to_midi(out_track[1]), mode="lines", name="output f0",
                              line=dict(color="#d62728", width=1.5)))
     return _layout(fig, title, xaxis_title="time (s)", yaxis_title="pitch (MIDI)", legend=dict(orientation="h"))
 

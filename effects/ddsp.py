@@ -26,11 +26,11 @@ from models.ddsp import (
     causal_windows,
     frame_parameters,
     hold_f0,
-    hz_to_midi_t,
     synthesize,
     voicing_gate,
 )
 from workbench.errors import ParameterError
+from workbench.pitch import hz_to_midi_t, midi_to_hz
 from workbench.validate import check_int
 
 __all__ = ["DDSPEffect", "auto_octave", "input_pitch", "auto_octave_for_file"]
@@ -109,7 +109,7 @@ class DDSPEffect(Effect):
         self._in = torch.zeros(ch, CREPE_WINDOW)  # the last window of input, plus samples past its boundary
         self._state = None
         self._phase = torch.zeros(ch, dtype=torch.float64)
-        self._last_f0 = [440 * 2 ** ((self.trained_median - 69) / 12)] * ch
+        self._last_f0 = [midi_to_hz(self.trained_median)] * ch
         self._prev = None  # the previous frame: f0 (ch, 1), harmonic amplitudes (ch, 1, H)
         self._noise_rng = np.random.default_rng(self.seed)
         self._noise = torch.zeros(ch, self.noise_taps - 1)  # noise history for the FIR

@@ -23,10 +23,10 @@ import torch
 
 from effects.autoencoder import AutoencoderEffect
 from models.checkpoint import LoadedRun
-from models.lstm_ae import input_options, prepare_input, stack_context
+from models.lstm_ae import prepare_input, stack_context
 from workbench.audio import load
 from workbench.errors import ParameterError
-from workbench.spectral import causal_frames, chroma_onehot
+from workbench.spectral import causal_frames
 from workbench.validate import check_number
 
 __all__ = ["LatentMixEffect", "MODES", "note_latents", "material_for"]
@@ -36,20 +36,14 @@ MODES = ("blend", "shift", "linear", "morph")
 
 def note_latents(run: LoadedRun, paths, *, floor_db: float = -40.0) -> np.ndarray:
     """Mean latent of each file's loud frames (within ``floor_db`` of its loudest): ``(files, latent)``."""
-    cfg, m = run.config, run.config.model
-    io = input_options(m)
+    cfg = run.config
     rows = []
-    with torch.inference_mode():
-        for p in paths:
-            y, _ = load(p, sr=cfg.audio.sr, mono=True, min_samples=cfg.audio.n_fft)
-            mag = causal_frames(torch.from_numpy(y[0]), n_fft=cfg.audio.n_fft,
-                                hop_length=cfg.audio.hop_length).abs().T[None]  # (1, T, bins)
-            x, gain, _ = prepare_input(mag, **io)
-            chroma = chroma_onehot(mag, sr=cfg.audio.sr, n_fft=cfg.audio.n_fft) if m.chroma else None
-            z, _ = run.model.encode(stack_context(x, m.context), chroma=chroma)
-            level = 20 * torch.log10(gain[0, :, 0] + 1e-12)
-            keep = level > level.max() + floor_db
-            rows.append(z[0][keep].mean(0).numpy())
+    for p in paths:
+        y, _ = load(p, sr=cfg.audio.sr, mono=True, min_samples=cfg.audio.n_fft)
+        enc = run.encode(y[0])
+        level = 20 * torch.log10(enc.gain[0, :, 0] + 1e-12)
+        keep = level > level.max() + floor_db
+        rows.append(enc.z[0][keep].mean(0).numpy())
     return np.array(rows, np.float32)
 
 

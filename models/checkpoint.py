@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,7 +20,7 @@ from safetensors.torch import load_file, save_model
 from workbench.config import Config, DDSPConfig
 from workbench.errors import ParameterError
 
-__all__ = ["FORMAT_VERSION", "save_run", "load_run", "LoadedRun", "git_sha", "run_method", "METHOD_OF_CLASS"]
+__all__ = ["FORMAT_VERSION", "save_run", "load_run", "LoadedRun", "Encoding", "git_sha", "run_method", "METHOD_OF_CLASS"]
 
 FORMAT_VERSION = 1
 
@@ -72,6 +73,34 @@ def save_run(out, model: torch.nn.Module, *, config: Config | DDSPConfig, model_
     return out
 
 
+@dataclass
+class Encoding:
+    """What an autoencoder run makes of audio (:meth:`LoadedRun.encode`); B items, T frames.
+
+    Attributes
+    ----------
+    mag : Tensor, shape (B, T, bins)
+        Causal STFT magnitudes at the run's ``n_fft`` / ``hop_length``.
+    inputs : Tensor, shape (B, T, context + 1, bins)
+        The network's input: compressed frame shapes with their causal context.
+    gain : Tensor, shape (B, T, 1)
+        Each frame's level, taken out by the run's normalisation.
+    f0 : Tensor, shape (B, T), or None
+        Frame pitch in bins for a harmonic model.
+    chroma : Tensor, shape (B, T, 12), or None
+        One-hot chroma for a chroma model.
+    z : Tensor, shape (B, T, latent)
+        The bottleneck.
+    """
+
+    mag: torch.Tensor
+    inputs: torch.Tensor
+    gain: torch.Tensor
+    f0: torch.Tensor | None
+    chroma: torch.Tensor | None
+    z: torch.Tensor
+
+
 class LoadedRun:
     """A model rebuilt from a run folder, with its config and metadata."""
 
@@ -82,6 +111,37 @@ class LoadedRun:
     def method(self) -> str:
         """The transfer method that plays this run: ``"ddsp"`` or ``"autoencoder"``."""
         return METHOD_OF_CLASS[type(self.model).__name__]
+
+    def encode(self, y) -> Encoding:
+        """Audio through an autoencoder run's analysis, input shaping and encoder, from silence.
+
+        The one home of "encode audio with a trained run" (latent probes, note latents,
+        reconstruction); the streaming effect runs the same steps a block at a time.
+
+        Parameters
+        ----------
+        y : ndarray or Tensor, shape (n,) or (B, n)
+            Mono audio at the run's sample rate (``config.audio.sr``).
+
+        Returns
+        -------
+        Encoding
+        """
+        from models.lstm_ae import input_options, prepare_input, stack_context
+        from workbench.spectral import causal_frames, chroma_onehot
+
+        if self.method != "autoencoder":
+            raise ParameterError(f"{str(self.path)!r} is a {self.method} run; expected an autoencoder run to encode")
+        a, m = self.config.audio, self.config.model
+        x = torch.as_tensor(y, dtype=torch.float32)
+        x = x[None] if x.ndim == 1 else x
+        with torch.inference_mode():
+            mag = causal_frames(x, n_fft=a.n_fft, hop_length=a.hop_length).abs().transpose(-1, -2)
+            shapes, gain, f0 = prepare_input(mag, **input_options(m))
+            chroma = chroma_onehot(mag, sr=a.sr, n_fft=a.n_fft) if m.chroma else None
+            inputs = stack_context(shapes, m.context)
+            z, _ = self.model.encode(inputs, chroma=chroma)
+        return Encoding(mag=mag, inputs=inputs, gain=gain, f0=f0, chroma=chroma, z=z)
 
     def __repr__(self) -> str:
         return f"LoadedRun({str(self.path)!r}, {type(self.model).__name__}, sr={self.config.audio.sr})"

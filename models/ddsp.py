@@ -25,20 +25,16 @@ import torch
 from torch import nn
 
 from workbench.errors import ParameterError
+from workbench.pitch import hz_to_midi_t
 from workbench.validate import check_int
 
 __all__ = ["ControlTracker", "DDSPDecoder", "harmonic_sines", "harmonic_synth", "harmonic_amplitudes", "noise_filters",
-           "filtered_noise", "upsample", "multiscale_spectral_loss", "hz_to_midi_t", "exp_sigmoid",
+           "filtered_noise", "upsample", "multiscale_spectral_loss", "exp_sigmoid",
            "CREPE_SR", "CREPE_WINDOW", "LOUDNESS_FLOOR_DB"]
 
 CREPE_SR, CREPE_WINDOW = 16000, 1024  # CREPE's fixed input: 1024 samples at 16 kHz
 LOUDNESS_FLOOR_DB = -100.0
 _CENTS_OFFSET = 1997.3794084376191  # cents of CREPE's bin 0, relative to 10 Hz
-
-
-def hz_to_midi_t(f0: torch.Tensor) -> torch.Tensor:
-    """MIDI note number of ``f0`` (Hz, any shape); frequencies <= 0 map to 0."""
-    return torch.where(f0 > 0, 69 + 12 * torch.log2(f0.clamp_min(1e-3) / 440.0), torch.zeros_like(f0))
 
 
 def exp_sigmoid(x: torch.Tensor, *, exponent: float = 10.0, max_value: float = 2.0, threshold: float = 1e-7):

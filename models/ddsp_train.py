@@ -24,7 +24,6 @@ from models.ddsp import (
     causal_windows,
     frame_parameters,
     hold_f0,
-    hz_to_midi_t,
     multiscale_spectral_loss,
     synthesize,
     voicing_gate,
@@ -33,6 +32,7 @@ from models.train import split_indices
 from workbench.audio import load
 from workbench.config import DDSPConfig
 from workbench.errors import ParameterError
+from workbench.pitch import hz_to_midi_t, midi_to_hz
 
 __all__ = ["Controls", "clip_controls", "train_ddsp", "model_kwargs", "MIN_PITCHED_SECONDS"]
 
@@ -168,7 +168,7 @@ def train_ddsp(paths, cfg: DDSPConfig, out, *, progress: bool = True, describe: 
         raise ParameterError(f"{target}: {seconds:.1f} s of pitched material found; the ddsp method needs at least "
                              f"{MIN_PITCHED_SECONDS:g} s of an instrument playing notes")
     stats["seconds"] = round(seconds, 1)
-    median_hz = 440 * 2 ** ((stats["p50"] - 69) / 12)
+    median_hz = midi_to_hz(stats["p50"])
     for c in clips:
         c.f0, _ = hold_f0(c.f0, c.gate, last=median_hz)
     control_seconds = time.perf_counter() - t0

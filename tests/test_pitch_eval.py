@@ -120,8 +120,9 @@ def test_f0_match_oracles():
 
 
 def test_input_tracks_keep_the_confidence_and_old_caches_are_tracked_again(tmp_path):
-    from analysis.pitch_eval import _cached_track, _track_all, _track_key, track_f0
+    from analysis.pitch_eval import _cached_track, _track_all, _track_key
     from workbench.audio import save
+    from workbench.pitch import track_f0
 
     sr = 16000
     t = np.arange(sr // 2) / sr

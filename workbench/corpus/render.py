@@ -33,6 +33,7 @@ from workbench.corpus.families import (
 )
 from workbench.corpus.synth import GMSynth, find_soundfont
 from workbench.errors import ParameterError
+from workbench.pitch import cents, midi_to_hz
 from workbench.validate import check_int
 
 __all__ = ["RenderConfig", "render_corpus", "assign_splits", "note_qualities", "pitch_check", "SPLITS"]
@@ -108,24 +109,24 @@ def pitch_check(y: np.ndarray, *, sr: int, pitch: int, hold: float) -> float:
     import librosa
 
     seg = y[int(0.1 * sr): int(max(0.6, hold / 2) * sr)]
-    f_ref = librosa.midi_to_hz(pitch)
+    f_ref = midi_to_hz(pitch)
     fmin = max(f_ref / 2 ** (13 / 12), 25.0)
     fmax = min(f_ref * 2 ** (25 / 12), sr / 2.5)
     frame = int(2 ** np.ceil(np.log2(max(4 * sr / fmin, 512))))
     if len(seg) < frame or fmin >= fmax:
         return float("inf")
 
-    def cents(f0: np.ndarray) -> float:
+    def off(f0: np.ndarray) -> float:
         f0 = f0[np.isfinite(f0)]
-        return float(abs(1200 * np.log2(np.median(f0) / f_ref))) if f0.size else float("inf")
+        return float(abs(cents(np.median(f0), f_ref))) if f0.size else float("inf")
 
-    dev = cents(librosa.yin(seg, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame, hop_length=frame // 4,
+    dev = off(librosa.yin(seg, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame, hop_length=frame // 4,
                             center=False))
     if dev <= MAX_CENTS:
         return dev
     f0, _, _ = librosa.pyin(seg, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame, hop_length=frame // 4,
                             center=False)
-    return cents(f0)
+    return off(f0)
 
 
 def _db(x: np.ndarray) -> float:

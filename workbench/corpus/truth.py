@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import ParameterError
+from workbench.pitch import cents as cents_off
+from workbench.pitch import midi_to_hz, pyin_f0
 
-__all__ = ["write_truth", "read_truth", "reference_f0", "pyin_f0", "f0_agreement"]
+__all__ = ["write_truth", "read_truth", "reference_f0", "f0_agreement"]
 
 
 def write_truth(path, *, audio: str, sr: int, seconds: float, source: str, notes: list[dict], **extra) -> Path:
@@ -41,21 +43,8 @@ def reference_f0(notes: list[dict], times: np.ndarray) -> np.ndarray:
     f0 = np.zeros(len(times))
     for n in notes:
         on = (times >= n["onset"]) & (times < n["offset"])
-        f0[on] = 440.0 * 2 ** ((n["pitch"] - 69) / 12)
+        f0[on] = midi_to_hz(n["pitch"])
     return f0
-
-
-def pyin_f0(y: np.ndarray, *, sr: int, fmin: float = 50.0, fmax: float = 1600.0, hop_length: int = 160,
-            with_prob: bool = False):
-    """pYIN f0 track: ``(times, f0_hz, voiced)`` with NaN f0 where unvoiced; with ``with_prob``
-    also pYIN's voiced probability per frame, ``(times, f0_hz, voiced, voiced_prob)``."""
-    import librosa
-
-    frame = int(2 ** np.ceil(np.log2(max(4 * sr / fmin, 1024))))
-    f0, voiced, prob = librosa.pyin(np.asarray(y, np.float32).reshape(-1), fmin=fmin, fmax=fmax, sr=sr,
-                                    frame_length=frame, hop_length=hop_length)
-    times = np.arange(len(f0)) * hop_length / sr
-    return (times, f0, voiced, prob) if with_prob else (times, f0, voiced)
 
 
 def f0_agreement(y: np.ndarray, *, sr: int, notes: list[dict], cents: float = 50.0,
@@ -69,8 +58,8 @@ def f0_agreement(y: np.ndarray, *, sr: int, notes: list[dict], cents: float = 50
     """
     lo = min(n["pitch"] for n in notes)
     hi = max(n["pitch"] for n in notes)
-    fmin = max(440.0 * 2 ** ((lo - 69 - 7) / 12), 30.0)
-    fmax = min(440.0 * 2 ** ((hi - 69 + 7) / 12), sr / 2.5)
+    fmin = max(midi_to_hz(lo - 7), 30.0)
+    fmax = min(midi_to_hz(hi + 7), sr / 2.5)
     times, f0, voiced = pyin_f0(y, sr=sr, fmin=fmin, fmax=fmax)
     ref = reference_f0(notes, times)
     near = np.zeros(len(times), bool)
@@ -79,7 +68,7 @@ def f0_agreement(y: np.ndarray, *, sr: int, notes: list[dict], cents: float = 50
             near |= np.abs(times - edge) < guard
     ref_on = (ref > 0) & ~near
     both = ref_on & voiced & np.isfinite(f0)
-    err = np.abs(1200 * np.log2(f0[both] / ref[both]))
+    err = np.abs(cents_off(f0[both], ref[both]))
     return {
         "accuracy": float((err <= cents).mean()) if both.any() else 0.0,
         "voicing_recall": float(both.sum() / max(ref_on.sum(), 1)),

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from workbench.audio import load, resample, save
-from workbench.corpus.truth import pyin_f0, write_truth
+from workbench.corpus.truth import write_truth
 from workbench.errors import ParameterError
+from workbench.pitch import midi_to_hz, pyin_f0
 from workbench.validate import check_int
 
 __all__ = ["sing", "speak", "random_phrase", "render_voice", "SYLLABLES", "SENTENCES"]
@@ -62,7 +63,7 @@ def _phrase_xml(phrase: dict) -> str:
         if "rest" in it:
             body.append(f'<REST BEATS="{it["rest"]}"></REST>')
         else:
-            hz = 440.0 * 2 ** ((it["pitch"] - 69) / 12)  # FREQ is unambiguous; NOTE names are an octave off
+            hz = midi_to_hz(it["pitch"])  # FREQ is unambiguous; NOTE names are an octave off
             body.append(f'<PITCH FREQ="{hz:.2f}"><DURATION BEATS="{it["beats"]}">{it["syllable"]}</DURATION></PITCH>')
     return f'<?xml version="1.0"?>\n{_DOCTYPE}\n<SINGING BPM="{phrase["bpm"]}">\n' + "\n".join(body) + "\n</SINGING>\n"
 

@@ -1,0 +1,30 @@
+"""workbench.pitch: unit conversions against librosa, and the mir_eval scores on known tracks."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import torch
+
+from workbench.pitch import cents, hz_to_midi, hz_to_midi_t, melody_scores, midi_to_hz, track_f0
+
+
+def test_conversions_match_librosa():
+    f = np.array([27.5, 261.63, 440.0, 1975.5])
+    np.testing.assert_allclose(hz_to_midi(f), librosa.hz_to_midi(f), atol=1e-9)
+    np.testing.assert_allclose(midi_to_hz([21, 60.5, 69]), librosa.midi_to_hz([21, 60.5, 69]), rtol=1e-12)
+    assert np.isnan(hz_to_midi([0.0, -1.0, np.nan])).all() and hz_to_midi(440.0) == 69.0
+    assert torch.equal(hz_to_midi_t(torch.tensor([0.0, 440.0])), torch.tensor([0.0, 69.0]))
+    assert abs(cents(880.0, 440.0) - 1200) < 1e-9 and np.isnan(cents(0.0, 440.0))
+
+
+def test_tracking_and_scores_on_a_known_tone():
+    sr = 16000
+    t = np.arange(sr) / sr
+    y = 0.5 * np.sin(2 * np.pi * 220 * t).astype(np.float32)
+    times, f0 = track_f0(y, sr=sr)
+    voiced = f0 > 0
+    assert voiced.mean() > 0.8 and np.all(np.abs(cents(f0[voiced], 220.0)) < 20)
+    s = melody_scores((times, f0), (times, f0 * 2 ** (30 / 1200)))  # 30 cents sharp: within 50
+    assert s["raw_pitch_accuracy"] == 1.0 and abs(s["f0_l1_cents"] - 30) < 1e-6
+    assert melody_scores((times, f0), (times, f0 * 2 ** (60 / 1200)))["raw_pitch_accuracy"] == 0.0

