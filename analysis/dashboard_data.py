@@ -9,88 +9,39 @@ mixing effect when a multi-instrument model exists.
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from analysis.embeddings import embedding_files
+from models.run_info import run_info
 from workbench.audio import load, resample, validate_audio
-from workbench.corpus.families import FAMILIES, program_family
+from workbench.corpus.select import is_corpus
+from workbench.corpus.truth import note_segments
 from workbench.errors import ParameterError
 from workbench.pitch import hz_to_midi
+from workbench.report_io import read_json
 
 __all__ = [
-    "ROOT_ENV", "Roots", "resolve_roots", "UPLOAD_FORMATS", "MAX_UPLOAD_BYTES", "MIN_INPUT_SAMPLES", "read_upload",
-    "excerpt", "ground_truth_notes", "demo_inputs", "list_corpora", "corpus_notes", "corpus_note_truth",
-    "embedding_files", "save_outputs", "list_runs", "run_info",
-    "guess_family", "target_choices", "COMPARE_METHODS", "make_effect", "spectrogram_db", "compare_method",
-    "scan_reports", "load_eval_report", "filter_notes", "eval_audio_paths", "track_file", "note_window",
-    "load_embedding", "note_audio_path", "load_probe_report", "read_confusion_csv", "load_pitch_cnn_report",
-    "load_mesh", "multi_instrument_runs", "latent_mix_shape", "render_latent_mix", "COMMANDS",
+    "UPLOAD_FORMATS", "MAX_UPLOAD_BYTES", "MIN_INPUT_SAMPLES", "read_upload", "excerpt", "ground_truth_notes",
+    "list_corpora", "corpus_notes", "corpus_note_truth", "save_outputs", "COMPARE_METHODS", "make_effect",
+    "spectrogram_db", "compare_method", "scan_reports", "track_file", "note_window", "note_audio_path",
+    "latent_mix_shape", "render_latent_mix",
 ]
 
-ROOT_ENV = {"data": "WORKBENCH_DATA", "runs": "WORKBENCH_RUNS", "reports": "WORKBENCH_REPORTS"}
 UPLOAD_FORMATS = ("wav", "flac", "ogg", "mp3")
 MAX_UPLOAD_BYTES = 20 * 2 ** 20
 MIN_INPUT_SAMPLES = 2048  # two analysis frames at n_fft 1024: shorter clips give no f0 or timbre
 COMPARE_METHODS = ("autoencoder", "ddsp", "cepstral", "mosaic")
 MODEL_METHODS = ("autoencoder", "ddsp")  # the methods that play a trained run
 
-# The command that creates what a page needs, shown in its empty state.
-COMMANDS = {
-    "demo": "make demo",
-    "corpus": "workbench corpus render --out data/gm",
-    "train": "workbench train --target data/trumpet --out runs/trumpet",
-    "evaluation": "workbench evaluate scoreboard --out reports/eval",
-    "embedding": "workbench embed --corpus data/gm --features mfcc --methods pca,tsne,tsne3d,umap --out reports/embed",
-    "probe": "workbench probe --corpus data/gm --features mfcc,scattering --out reports/probe",
-    "pitchcnn": "workbench pitchcnn --corpus data/gm --out reports/pitchcnn",
-    "mesh": "workbench mesh --model runs/chroma --points 50 --out reports/mesh",
-    "multi": 'workbench train --target "data/gm:family=brass+flute,split=train" --set model.condition=onehot '
-             "--set model.harmonics=0 --out runs/multi",
-}
-
 
 # ---------------------------------------------------------------------------------------------
 # roots and inputs
-
-
-@dataclass(frozen=True)
-class Roots:
-    """Folders the dashboard reads: generated ``data``, training ``runs`` and ``reports``."""
-
-    data: Path
-    runs: Path
-    reports: Path
-
-
-def resolve_roots(argv: Sequence[str] = (), *, environ: Mapping[str, str] | None = None) -> Roots:
-    """The roots from ``--data/--runs/--reports DIR`` in ``argv``, else ``WORKBENCH_DATA`` /
-    ``WORKBENCH_RUNS`` / ``WORKBENCH_REPORTS``, else ``data``, ``runs``, ``reports``.
-
-    Other arguments are ignored (Streamlit and pytest pass their own).
-
-    Examples
-    --------
-    >>> resolve_roots(["--runs", "/tmp/r"], environ={}).runs
-    PosixPath('/tmp/r')
-    """
-    environ = os.environ if environ is None else environ
-    found = {}
-    args = list(argv)
-    for i, a in enumerate(args):
-        for key in ROOT_ENV:
-            if a == f"--{key}" and i + 1 < len(args):
-                found[key] = args[i + 1]
-            elif a.startswith(f"--{key}="):
-                found[key] = a.split("=", 1)[1]
-    return Roots(**{k: Path(found.get(k) or environ.get(env) or k) for k, env in ROOT_ENV.items()})
 
 
 def read_upload(name: str, data: bytes, *, sr: int = 16000, max_bytes: int = MAX_UPLOAD_BYTES,
@@ -164,29 +115,12 @@ def ground_truth_notes(path) -> list[dict] | None:
     return notes or None
 
 
-def demo_inputs(roots: Roots, *, limit: int = 12) -> dict[str, Path]:
-    """Label -> audio file of the material ``make demo`` renders: sung and spoken voice, the demo's
-    input phrase and a few trumpet melodies."""
-    out: dict[str, Path] = {}
-    groups = [(roots.data / "voice", "sung_*.wav", "voice"), (roots.data / "voice", "spoken_*.wav", "voice"),
-              (roots.reports / "demo", "input.wav", "demo report"), (roots.data / "trumpet", "melody_*.wav", "trumpet")]
-    for folder, pattern, label in groups:
-        for p in sorted(folder.glob(pattern))[:limit]:
-            out[f"{label}: {p.name}"] = p
-    return out
-
-
-def _is_corpus(p: Path) -> bool:
-    return (p / "examples.json").is_file() or any((p / f"nsynth-{s}" / "examples.json").is_file()
-                                                  for s in ("train", "valid", "test"))
-
-
 def list_corpora(data) -> list[Path]:
     """NSynth-format corpus folders directly under ``data`` (``data/gm``...), sorted."""
     data = Path(data)
     if not data.is_dir():
         return []
-    return sorted(p for p in data.iterdir() if p.is_dir() and _is_corpus(p))
+    return sorted(p for p in data.iterdir() if p.is_dir() and is_corpus(p))
 
 
 def corpus_notes(corpus) -> list[dict]:
@@ -199,7 +133,7 @@ def corpus_notes(corpus) -> list[dict]:
 def corpus_note_truth(corpus, note: dict) -> list[dict] | None:
     """A rendered corpus note as one ground-truth note: its pitch, held from 0 s for the
     corpus's ``hold`` (``render.json``); None for corpora without it (a real NSynth download)."""
-    hold = _read_json(Path(corpus) / "render.json").get("config", {}).get("hold")
+    hold = read_json(Path(corpus) / "render.json").get("config", {}).get("hold")
     if not hold:
         return None
     return [{"onset": 0.0, "offset": float(hold), "pitch": int(note["pitch"])}]
@@ -207,98 +141,6 @@ def corpus_note_truth(corpus, note: dict) -> list[dict] | None:
 
 # ---------------------------------------------------------------------------------------------
 # runs
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text()) if path.is_file() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-
-
-def list_runs(runs) -> list[Path]:
-    """Run folders under ``runs`` (those with ``config.json``), sorted by name."""
-    runs = Path(runs)
-    if not runs.is_dir():
-        return []
-    return sorted(p for p in runs.iterdir() if (p / "config.json").is_file())
-
-
-def run_info(run) -> dict:
-    """A run folder's description for display.
-
-    Returns
-    -------
-    dict
-        ``path``, ``config`` (config.json), ``meta`` (meta.json), ``loss`` (columns of loss.csv as
-        lists of floats, empty when missing), ``loss_png`` (path or None), ``has_weights``,
-        ``codes`` (instrument names of a multi-instrument run, or None), ``sr`` and ``method``
-        (``"autoencoder"`` or ``"ddsp"``: what plays the run).
-    """
-    from models.checkpoint import run_method
-
-    run = Path(run)
-    cfg, meta = _read_json(run / "config.json"), _read_json(run / "meta.json")
-    loss: dict[str, list] = {}
-    if (run / "loss.csv").is_file():
-        with (run / "loss.csv").open(newline="") as fh:
-            for row in csv.DictReader(fh):
-                for k, v in row.items():
-                    try:
-                        loss.setdefault(k, []).append(float(v))
-                    except (TypeError, ValueError):
-                        loss.setdefault(k, []).append(float("nan"))
-    codes = meta.get("codes")
-    return {"path": run, "config": cfg, "meta": meta, "loss": loss,
-            "loss_png": run / "loss.png" if (run / "loss.png").is_file() else None,
-            "has_weights": (run / "model.safetensors").is_file(),
-            "codes": list(codes) if isinstance(codes, list) and codes and all(isinstance(c, str) for c in codes) else None,
-            "sr": cfg.get("config", {}).get("audio", {}).get("sr"),
-            "method": run_method(run)}
-
-
-def guess_family(target) -> str | None:
-    """The NSynth family a target's material belongs to, when it says: ``...family=brass...``,
-    ``...program=56...``, a melody folder whose ``index.json`` names its GM program, or a run
-    folder whose ``meta.json`` names such a target. None when it cannot tell."""
-    text = str(target)
-    if "family=" in text:
-        fam = text.split("family=", 1)[1].split(",")[0].split("+")[0]
-        return fam if fam in FAMILIES else None
-    if "program=" in text:
-        try:
-            return program_family(int(text.split("program=", 1)[1].split(",")[0].split("+")[0]))
-        except (ValueError, ParameterError):
-            return None
-    p = Path(text)
-    meta = _read_json(p / "meta.json")
-    if meta.get("target") and str(meta["target"]) != text:
-        t = Path(meta["target"])
-        # run folders record the target relative to where training ran: try it beside the run too
-        for cand in (str(t), str(p.parent.parent / t)):
-            fam = guess_family(cand)
-            if fam:
-                return fam
-    program = _read_json(p / "index.json").get("program")
-    if isinstance(program, int):
-        try:
-            return program_family(program)
-        except ParameterError:
-            return None
-    return None
-
-
-def target_choices(roots: Roots) -> list[str]:
-    """Target materials for cepstral and mosaic: rendered melody folders under ``data`` and each
-    family's train split of each corpus (``data/gm:family=brass,split=train``)."""
-    out = []
-    data = Path(roots.data)
-    if data.is_dir():
-        out += [str(p) for p in sorted(data.iterdir()) if (p / "index.json").is_file() and any(p.glob("melody_*.wav"))]
-    for corpus in list_corpora(data):
-        fams = sorted({e["instrument_family_str"] for e in corpus_notes(corpus) if e["split"] == "train"})
-        out += [f"{corpus}:family={f},split=train" for f in fams]
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,8 +182,7 @@ def _timbre_segments(y: np.ndarray, sr: int, notes: list[dict] | None, *, second
                      range_db: float = 40.0) -> list[np.ndarray]:
     """Note segments when the notes are known, else 1-s windows within ``range_db`` of the loudest."""
     if notes:
-        return [y[int(n["onset"] * sr): max(int(n["offset"] * sr), int(n["onset"] * sr) + MIN_INPUT_SAMPLES)]
-                for n in notes]
+        return note_segments(y, notes, sr=sr, min_samples=MIN_INPUT_SAMPLES)
     n = int(seconds * sr)
     wins = [y[i:i + n] for i in range(0, max(len(y) - n // 2, 1), n)]
     wins = [w for w in wins if len(w) >= MIN_INPUT_SAMPLES]
@@ -463,7 +304,7 @@ def scan_reports(reports, *, depth: int = 3) -> dict[str, list[Path]]:
         return found
 
     def visit(folder: Path, level: int) -> None:
-        res = _read_json(folder / "results.json") if (folder / "results.json").is_file() else {}
+        res = read_json(folder / "results.json") if (folder / "results.json").is_file() else {}
         if "scoreboard" in res or (folder / "pitch.json").is_file():
             found["evaluation"].append(folder)
         if "probes" in res:
@@ -472,7 +313,7 @@ def scan_reports(reports, *, depth: int = 3) -> dict[str, list[Path]]:
             found["pitchcnn"].append(folder)
         if (folder / "mesh.json").is_file():
             found["mesh"].append(folder)
-        if _embedding_csvs(folder):
+        if embedding_files(folder):
             found["embedding"].append(folder)
         if level < depth:
             try:
@@ -484,88 +325,6 @@ def scan_reports(reports, *, depth: int = 3) -> dict[str, list[Path]]:
 
     visit(root, 0)
     return {k: sorted(v) for k, v in found.items()}
-
-
-def _embedding_csvs(folder: Path) -> dict[str, Path]:
-    out = {}
-    for p in sorted(folder.glob("*.csv")):
-        try:
-            with p.open(newline="") as fh:
-                head = fh.readline()
-        except OSError:
-            continue
-        if head.startswith(f"{p.stem}_1,"):
-            out[p.stem] = p
-    return out
-
-
-def _typed(v: str):
-    if v in ("True", "False"):
-        return v == "True"
-    for cast in (int, float):
-        try:
-            return cast(v)
-        except ValueError:
-            pass
-    return v
-
-
-def _read_csv(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with path.open(newline="") as fh:
-        return [{k: _typed(v) for k, v in row.items()} for row in csv.DictReader(fh)]
-
-
-def load_eval_report(folder) -> dict:
-    """An evaluation report folder (``workbench evaluate pitch|scoreboard``) for display.
-
-    Returns
-    -------
-    dict
-        ``folder``, ``protocol``, ``methods``, ``classes``, ``scoreboard`` (rows, with the
-        target reference row last; empty for a pitch-only report), ``per_class`` rows,
-        ``by_method`` (pitch summaries), ``notes`` (notes.csv rows, typed), ``melodies``
-        (name -> notes of each input) and ``markdown`` (scoreboard.md or pitch.md).
-    """
-    folder = Path(folder)
-    res, pitch = _read_json(folder / "results.json"), _read_json(folder / "pitch.json")
-    if "scoreboard" not in res and not pitch:
-        raise ParameterError(f"report={str(folder)!r} has no results.json with a scoreboard nor pitch.json; "
-                             f"expected a folder written by `workbench evaluate`")
-    index = _read_json(folder / "inputs" / "index.json")
-    board = list(res.get("scoreboard", []))
-    if res.get("reference"):
-        board.append(res["reference"])
-    md = folder / ("scoreboard.md" if (folder / "scoreboard.md").is_file() else "pitch.md")
-    return {
-        "folder": folder, "protocol": res.get("protocol") or pitch.get("protocol") or index.get("protocol") or {},
-        "methods": res.get("methods") or pitch.get("methods") or [],
-        "classes": res.get("classes") or pitch.get("classes") or [],
-        "scoreboard": board, "per_class": res.get("per_class", []),
-        "by_method": pitch.get("by_method") or res.get("pitch", {}).get("by_method", {}),
-        "notes": _read_csv(folder / "notes.csv"),
-        "melodies": {m["name"]: m["notes"] for m in index.get("melodies", [])},
-        "markdown": md.read_text() if md.is_file() else "",
-    }
-
-
-def filter_notes(rows: list[dict], *, method: str | None = None, cls: str | None = None,
-                 lost_only: bool = False) -> list[dict]:
-    """Rows of ``notes.csv`` for one method and class (None = all), optionally only lost notes."""
-    return [r for r in rows if (method is None or r["method"] == method) and (cls is None or r["class"] == cls)
-            and (not lost_only or not r["kept"])]
-
-
-def eval_audio_paths(report: dict, *, method: str, cls: str, melody: str) -> tuple[Path, Path]:
-    """``(input wav, output wav)`` of one melody through one method and class of a report."""
-    folder = Path(report["folder"])
-    inp, out = folder / "inputs" / f"{melody}.wav", folder / "outputs" / method / cls / f"{melody}.wav"
-    for p in (inp, out):
-        if not p.is_file():
-            raise ParameterError(f"{str(p)!r} is missing; the report's audio was moved or deleted "
-                                 f"(re-run `workbench evaluate` to write it)")
-    return inp, out
 
 
 def track_file(path, *, sr: int = 16000, tracker: str = "pyin") -> tuple[np.ndarray, np.ndarray]:
@@ -616,35 +375,6 @@ def note_window(notes: list[dict], rows: list[dict], in_track, out_track, *, not
             "output_midi": hz_to_midi(f_out[sel]), "targets": targets}
 
 
-def embedding_files(folder) -> dict[str, Path]:
-    """Method -> coordinates CSV of an embedding folder (``pca.csv``, ``tsne3d.csv``...)."""
-    return _embedding_csvs(Path(folder))
-
-
-def load_embedding(path) -> dict:
-    """An embedding CSV from ``workbench embed``.
-
-    Returns
-    -------
-    dict
-        ``method`` (the file's stem), ``axes`` (coordinate column names, 2 or 3) and
-        ``columns``: name -> list of values (coordinates as floats, pitch/velocity as ints).
-    """
-    path = Path(path)
-    rows = _read_csv(path)
-    if not rows:
-        raise ParameterError(f"embedding={str(path)!r} has no rows; expected a CSV from `workbench embed`")
-    axes = [k for k in rows[0] if k.startswith(f"{path.stem}_")]
-    if len(axes) not in (2, 3):
-        raise ParameterError(f"embedding={str(path)!r} has coordinate columns {axes}; expected "
-                             f"{path.stem}_1, {path.stem}_2 (and _3)")
-    cols = {k: [r[k] for r in rows] for k in rows[0]}
-    for k in ("note_str", "instrument_str", "instrument_family_str", "instrument_source_str", "split"):
-        if k in cols:
-            cols[k] = [str(v) for v in cols[k]]
-    return {"method": path.stem, "axes": axes, "columns": cols}
-
-
 def note_audio_path(note_str: str, split: str, *, corpora: Sequence) -> Path | None:
     """The audio file of a corpus note, looked up in each corpus of ``corpora`` in turn."""
     for c in corpora:
@@ -655,59 +385,8 @@ def note_audio_path(note_str: str, split: str, *, corpora: Sequence) -> Path | N
     return None
 
 
-def load_probe_report(folder) -> dict:
-    """A probe report (``workbench probe``): ``results`` (results.json), ``table`` rows for
-    display and ``confusions``: name -> ``{"png": path or None, "csv": path or None}``."""
-    folder = Path(folder)
-    res = _read_json(folder / "results.json")
-    if "probes" not in res:
-        raise ParameterError(f"report={str(folder)!r} has no results.json with probes; expected a folder "
-                             f"written by `workbench probe`")
-    table = [{"features": r["features"], "classifier": r["classifier"],
-              "cv accuracy": r["cv_accuracy_mean"], "cv std": r["cv_accuracy_std"],
-              "test accuracy": r["test_accuracy"], "majority class": r["chance"]} for r in res["probes"]]
-    conf: dict[str, dict] = {}
-    for p in sorted(folder.glob("confusion_*")):
-        if p.suffix in (".png", ".csv"):
-            conf.setdefault(p.stem.removeprefix("confusion_"), {"png": None, "csv": None})[p.suffix[1:]] = p
-    return {"results": res, "table": table, "confusions": conf}
-
-
-def read_confusion_csv(path) -> tuple[list[str], np.ndarray]:
-    """``(classes, counts (n, n))`` of a confusion CSV (rows true, columns predicted)."""
-    with Path(path).open(newline="") as fh:
-        rows = list(csv.reader(fh))
-    if len(rows) < 2:
-        raise ParameterError(f"confusion={str(path)!r} is empty; expected a CSV from `workbench probe`")
-    return rows[0][1:], np.array([[int(v) for v in r[1:]] for r in rows[1:]], dtype=int)
-
-
-def load_pitch_cnn_report(folder) -> dict:
-    """A pitch-CNN report (``workbench pitchcnn``): its results.json, and ``accuracy_png`` when present."""
-    folder = Path(folder)
-    res = _read_json(folder / "results.json")
-    if "history" not in res:
-        raise ParameterError(f"report={str(folder)!r} has no results.json with a history; expected a folder "
-                             f"written by `workbench pitchcnn`")
-    png = folder / "accuracy.png"
-    return {"results": res, "accuracy_png": png if png.is_file() else None}
-
-
-def load_mesh(folder) -> dict:
-    """A chroma mesh folder: ``meta`` (mesh.json) and its ``images`` (PNG paths, sorted)."""
-    folder = Path(folder)
-    if not (folder / "mesh.json").is_file():
-        raise ParameterError(f"mesh={str(folder)!r} has no mesh.json; expected a folder written by `workbench mesh`")
-    return {"meta": _read_json(folder / "mesh.json"), "images": sorted(folder.glob("*.png"))}
-
-
 # ---------------------------------------------------------------------------------------------
 # latent mixing
-
-
-def multi_instrument_runs(runs) -> list[Path]:
-    """Run folders of multi-instrument autoencoders: weights present and instrument ``codes`` in meta.json."""
-    return [r for r in list_runs(runs) if (info := run_info(r))["codes"] and info["has_weights"]]
 
 
 def latent_mix_shape(model) -> tuple[list[str], int]:
@@ -745,7 +424,7 @@ def render_latent_mix(audio: np.ndarray, sr: int, *, model, morph: np.ndarray | 
     info = run_info(model)
     if not info["codes"]:
         raise ParameterError(f"model={str(model)!r} has no instrument codes in meta.json; expected a "
-                             f"multi-instrument run ({COMMANDS['multi']})")
+                             "multi-instrument run (workbench train --set model.condition=onehot)")
     x = validate_audio(audio, sr=sr, min_samples=MIN_INPUT_SAMPLES, name="input")[:1]
     msr = int(info["sr"] or sr)
     if morph is not None:

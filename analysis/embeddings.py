@@ -13,8 +13,9 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from workbench.errors import ParameterError
+from workbench.report_io import read_csv_rows
 
-__all__ = ["METHODS", "embed", "write_maps"]
+__all__ = ["METHODS", "embed", "write_maps", "embedding_files", "load_embedding"]
 
 METHODS = ("pca", "tsne", "tsne3d", "umap")
 META_FIELDS = ("note_str", "instrument_str", "instrument_family_str", "instrument_source_str", "pitch", "velocity",
@@ -117,3 +118,47 @@ def embed_corpus(corpus, *, features: str = "mfcc", methods=("pca", "tsne", "tsn
     F, _ = feature_matrix(features, ds.paths(), cache_dir=cache, sr=sr)
     write_maps(F, ds.examples, methods=list(methods), color=list(color), out=out, seed=seed, title=features)
     return {"notes": len(ds), "dims": int(F.shape[1])}
+
+
+def _embedding_csvs(folder: Path) -> dict[str, Path]:
+    out = {}
+    for p in sorted(folder.glob("*.csv")):
+        try:
+            with p.open(newline="") as fh:
+                head = fh.readline()
+        except OSError:
+            continue
+        if head.startswith(f"{p.stem}_1,"):
+            out[p.stem] = p
+    return out
+
+
+
+def embedding_files(folder) -> dict[str, Path]:
+    """Method -> coordinates CSV of an embedding folder (``pca.csv``, ``tsne3d.csv``...)."""
+    return _embedding_csvs(Path(folder))
+
+
+
+def load_embedding(path) -> dict:
+    """An embedding CSV from ``workbench embed``.
+
+    Returns
+    -------
+    dict
+        ``method`` (the file's stem), ``axes`` (coordinate column names, 2 or 3) and
+        ``columns``: name -> list of values (coordinates as floats, pitch/velocity as ints).
+    """
+    path = Path(path)
+    rows = read_csv_rows(path)
+    if not rows:
+        raise ParameterError(f"embedding={str(path)!r} has no rows; expected a CSV from `workbench embed`")
+    axes = [k for k in rows[0] if k.startswith(f"{path.stem}_")]
+    if len(axes) not in (2, 3):
+        raise ParameterError(f"embedding={str(path)!r} has coordinate columns {axes}; expected "
+                             f"{path.stem}_1, {path.stem}_2 (and _3)")
+    cols = {k: [r[k] for r in rows] for k in rows[0]}
+    for k in ("note_str", "instrument_str", "instrument_family_str", "instrument_source_str", "split"):
+        if k in cols:
+            cols[k] = [str(v) for v in cols[k]]
+    return {"method": path.stem, "axes": axes, "columns": cols}

@@ -14,11 +14,12 @@ from models.checkpoint import LoadedRun, load_run
 from models.lstm_ae import decompress
 from workbench.errors import ParameterError
 from workbench.pitch import hz_to_midi, pyin_f0
+from workbench.report_io import read_json
 from workbench.spectral import chroma_onehot, istft
 from workbench.validate import check_int, is_integer
 
 __all__ = ["PITCH_CLASSES", "parse_chroma", "parse_latent", "synthesize", "mesh", "synth_pitch_class_share",
-           "alpha_curve"]
+           "alpha_curve", "load_mesh"]
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
@@ -253,3 +254,11 @@ def alpha_curve(effect, inputs, *, sr: int, probe, target: str, alphas=(0.0, 0.2
         rows.append({"alpha": float(a), "p_target": float(p[:, col].mean()),
                      "share_labelled_target": float((p.argmax(1) == col).mean()), "segments": len(segs)})
     return rows
+
+
+def load_mesh(folder) -> dict:
+    """A chroma mesh folder: ``meta`` (mesh.json) and its ``images`` (PNG paths, sorted)."""
+    folder = Path(folder)
+    if not (folder / "mesh.json").is_file():
+        raise ParameterError(f"mesh={str(folder)!r} has no mesh.json; expected a folder written by `workbench mesh`")
+    return {"meta": read_json(folder / "mesh.json"), "images": sorted(folder.glob("*.png"))}

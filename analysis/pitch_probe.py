@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import ParameterError
+from workbench.report_io import read_json
 
-__all__ = ["load_waveforms", "run_pitch_cnn"]
+__all__ = ["load_waveforms", "run_pitch_cnn", "load_pitch_cnn_report"]
 
 
 def load_waveforms(paths, *, sr: int, n_samples: int, progress: bool = False) -> np.ndarray:
@@ -118,3 +119,14 @@ def _write(out: Path, r: dict) -> None:
              "| family | notes | exact accuracy |", "|---|---|---|"]
     lines += [f"| {f} | {v['notes']} | {v['accuracy']:.3f} |" for f, v in r["per_family"].items()]
     (out / "results.md").write_text("\n".join(lines) + "\n")
+
+
+def load_pitch_cnn_report(folder) -> dict:
+    """A pitch-CNN report (``workbench pitchcnn``): its results.json, and ``accuracy_png`` when present."""
+    folder = Path(folder)
+    res = read_json(folder / "results.json")
+    if "history" not in res:
+        raise ParameterError(f"report={str(folder)!r} has no results.json with a history; expected a folder "
+                             f"written by `workbench pitchcnn`")
+    png = folder / "accuracy.png"
+    return {"results": res, "accuracy_png": png if png.is_file() else None}

@@ -26,8 +26,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from workbench.errors import ParameterError
+from workbench.report_io import read_json
 
-__all__ = ["CLASSIFIERS", "LABELS", "make_classifier", "grouped_folds", "run_probes", "label_of"]
+__all__ = ["CLASSIFIERS", "LABELS", "make_classifier", "grouped_folds", "run_probes", "label_of", "load_probe_report", "read_confusion_csv"]
 
 CLASSIFIERS = ("logreg", "svm", "knn", "rf", "mlp")
 LABELS = ("family", "pitch_class", "velocity", "source")
@@ -189,3 +190,31 @@ def probe_corpus(corpus, *, features="mfcc,scattering", label: str = "family", c
     return run_probes(feats, train_meta=train.examples, test_meta=test.examples, label=label,
                       classifiers=list(classifiers), out=out, seed=seed, n_splits=folds, extract_seconds=seconds,
                       progress=progress)
+
+
+def load_probe_report(folder) -> dict:
+    """A probe report (``workbench probe``): ``results`` (results.json), ``table`` rows for
+    display and ``confusions``: name -> ``{"png": path or None, "csv": path or None}``."""
+    folder = Path(folder)
+    res = read_json(folder / "results.json")
+    if "probes" not in res:
+        raise ParameterError(f"report={str(folder)!r} has no results.json with probes; expected a folder "
+                             f"written by `workbench probe`")
+    table = [{"features": r["features"], "classifier": r["classifier"],
+              "cv accuracy": r["cv_accuracy_mean"], "cv std": r["cv_accuracy_std"],
+              "test accuracy": r["test_accuracy"], "majority class": r["chance"]} for r in res["probes"]]
+    conf: dict[str, dict] = {}
+    for p in sorted(folder.glob("confusion_*")):
+        if p.suffix in (".png", ".csv"):
+            conf.setdefault(p.stem.removeprefix("confusion_"), {"png": None, "csv": None})[p.suffix[1:]] = p
+    return {"results": res, "table": table, "confusions": conf}
+
+
+
+def read_confusion_csv(path) -> tuple[list[str], np.ndarray]:
+    """``(classes, counts (n, n))`` of a confusion CSV (rows true, columns predicted)."""
+    with Path(path).open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    if len(rows) < 2:
+        raise ParameterError(f"confusion={str(path)!r} is empty; expected a CSV from `workbench probe`")
+    return rows[0][1:], np.array([[int(v) for v in r[1:]] for r in rows[1:]], dtype=int)

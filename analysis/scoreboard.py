@@ -29,8 +29,9 @@ from analysis.pitch_eval import Protocol, run_pitch_protocol
 from analysis.transfer_eval import mfcc_frames
 from workbench.audio import load
 from workbench.errors import ParameterError
+from workbench.report_io import read_csv_rows, read_json
 
-__all__ = ["TimbreProbe", "a_weighted_level", "loudness_match", "frechet_distance", "run_scoreboard", "METRICS"]
+__all__ = ["TimbreProbe", "a_weighted_level", "loudness_match", "frechet_distance", "run_scoreboard", "METRICS", "load_eval_report", "filter_notes", "eval_audio_paths"]
 
 # (key, label, higher is better)
 METRICS = (
@@ -158,10 +159,6 @@ def frechet_distance(A: np.ndarray, B: np.ndarray) -> float:
         covmean = linalg.sqrtm((sa + eps) @ (sb + eps))
     d = float(np.sum((mu_a - mu_b) ** 2) + np.trace(sa + sb - 2 * np.real(covmean)))
     return max(d, 0.0)
-
-
-def _segments(y: np.ndarray, notes: list[dict], sr: int) -> list[np.ndarray]:
-    return [y[int(n["onset"] * sr): max(int(n["offset"] * sr), int(n["onset"] * sr) + 2048)] for n in notes]
 
 
 def _target_material(corpus, family: str, split: str, sr: int, limit: int = 60) -> list[np.ndarray]:
@@ -315,3 +312,56 @@ def _write(res: dict, out: Path) -> None:
         fig.tight_layout()
         fig.savefig(out / f"bar_{key}.png", dpi=90)
         plt.close(fig)
+
+
+def load_eval_report(folder) -> dict:
+    """An evaluation report folder (``workbench evaluate pitch|scoreboard``) for display.
+
+    Returns
+    -------
+    dict
+        ``folder``, ``protocol``, ``methods``, ``classes``, ``scoreboard`` (rows, with the
+        target reference row last; empty for a pitch-only report), ``per_class`` rows,
+        ``by_method`` (pitch summaries), ``notes`` (notes.csv rows, typed), ``melodies``
+        (name -> notes of each input) and ``markdown`` (scoreboard.md or pitch.md).
+    """
+    folder = Path(folder)
+    res, pitch = read_json(folder / "results.json"), read_json(folder / "pitch.json")
+    if "scoreboard" not in res and not pitch:
+        raise ParameterError(f"report={str(folder)!r} has no results.json with a scoreboard nor pitch.json; "
+                             f"expected a folder written by `workbench evaluate`")
+    index = read_json(folder / "inputs" / "index.json")
+    board = list(res.get("scoreboard", []))
+    if res.get("reference"):
+        board.append(res["reference"])
+    md = folder / ("scoreboard.md" if (folder / "scoreboard.md").is_file() else "pitch.md")
+    return {
+        "folder": folder, "protocol": res.get("protocol") or pitch.get("protocol") or index.get("protocol") or {},
+        "methods": res.get("methods") or pitch.get("methods") or [],
+        "classes": res.get("classes") or pitch.get("classes") or [],
+        "scoreboard": board, "per_class": res.get("per_class", []),
+        "by_method": pitch.get("by_method") or res.get("pitch", {}).get("by_method", {}),
+        "notes": read_csv_rows(folder / "notes.csv"),
+        "melodies": {m["name"]: m["notes"] for m in index.get("melodies", [])},
+        "markdown": md.read_text() if md.is_file() else "",
+    }
+
+
+
+def filter_notes(rows: list[dict], *, method: str | None = None, cls: str | None = None,
+                 lost_only: bool = False) -> list[dict]:
+    """Rows of ``notes.csv`` for one method and class (None = all), optionally only lost notes."""
+    return [r for r in rows if (method is None or r["method"] == method) and (cls is None or r["class"] == cls)
+            and (not lost_only or not r["kept"])]
+
+
+
+def eval_audio_paths(report: dict, *, method: str, cls: str, melody: str) -> tuple[Path, Path]:
+    """``(input wav, output wav)`` of one melody through one method and class of a report."""
+    folder = Path(report["folder"])
+    inp, out = folder / "inputs" / f"{melody}.wav", folder / "outputs" / method / cls / f"{melody}.wav"
+    for p in (inp, out):
+        if not p.is_file():
+            raise ParameterError(f"{str(p)!r} is missing; the report's audio was moved or deleted "
+                                 f"(re-run `workbench evaluate` to write it)")
+    return inp, out

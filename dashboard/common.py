@@ -12,16 +12,17 @@ import numpy as np
 import streamlit as st
 
 from analysis import dashboard_data as dd
+from dashboard import roots as dr
 from workbench.audio import load
 from workbench.errors import ParameterError
 
 SR = 16000  # the rate of the corpus and of every page's processing
 
 
-def roots() -> dd.Roots:
+def roots() -> dr.Roots:
     """The data/runs/reports roots: ``streamlit run streamlit_app.py -- --data DIR ...`` or
     ``WORKBENCH_DATA`` / ``WORKBENCH_RUNS`` / ``WORKBENCH_REPORTS``, else ./data, ./runs, ./reports."""
-    return dd.resolve_roots(sys.argv[1:])
+    return dr.resolve_roots(sys.argv[1:])
 
 
 def empty_state(what: str, command: str) -> None:
@@ -41,11 +42,11 @@ def pick_folder(label: str, folders, *, key: str, roots_: tuple = ()):
     return st.selectbox(label, folders, format_func=rel, key=key)
 
 
-def pick_report(r: dd.Roots, found: dict, kind: str, label: str, *, key: str, missing: str):
+def pick_report(r: dr.Roots, found: dict, kind: str, label: str, *, key: str, missing: str):
     """The folder of ``kind`` (a key of :func:`analysis.dashboard_data.scan_reports`) the user picks,
     or None after the empty state: ``missing`` and the command that writes one."""
     if not found[kind]:
-        empty_state(missing, dd.COMMANDS[kind])
+        empty_state(missing, dr.COMMANDS[kind])
         return None
     return pick_folder(label, found[kind], key=key, roots_=(r.reports, r.runs))
 
@@ -77,7 +78,7 @@ def corpus_notes(corpus: str, stamp: float) -> list[dict]:
 
 @st.cache_data(show_spinner=False, ttl=60)
 def target_choices(data: str, runs: str, reports: str) -> list[str]:
-    return dd.target_choices(dd.Roots(Path(data), Path(runs), Path(reports)))
+    return dr.target_choices(dr.Roots(Path(data), Path(runs), Path(reports)))
 
 
 @st.cache_resource(show_spinner="Analysing the target's harmonic levels per pitch (once)...")
@@ -134,7 +135,7 @@ class Input:
     label: str
 
 
-def pick_input(r: dd.Roots, *, key: str, default_seconds: float = 8.0) -> Input | None:
+def pick_input(r: dr.Roots, *, key: str, default_seconds: float = 8.0) -> Input | None:
     """Input widgets: demo material, a corpus note or an upload, then the excerpt to use.
 
     Returns None (after saying why) when there is nothing to use yet or the upload is bad.
@@ -142,9 +143,9 @@ def pick_input(r: dd.Roots, *, key: str, default_seconds: float = 8.0) -> Input 
     source = st.radio("Input", ("demo material", "corpus note", "upload"), horizontal=True, key=f"{key}_source")
     notes = None
     if source == "demo material":
-        choices = dd.demo_inputs(r)
+        choices = dr.demo_inputs(r)
         if not choices:
-            empty_state(f"No demo material under {r.data} yet", dd.COMMANDS["demo"])
+            empty_state(f"No demo material under {r.data} yet", dr.COMMANDS["demo"])
             return None
         label = st.selectbox("Demo file", list(choices), key=f"{key}_demo")
         path = choices[label]
@@ -153,7 +154,7 @@ def pick_input(r: dd.Roots, *, key: str, default_seconds: float = 8.0) -> Input 
     elif source == "corpus note":
         corpora = dd.list_corpora(r.data)
         if not corpora:
-            empty_state(f"No corpus under {r.data} yet", dd.COMMANDS["corpus"])
+            empty_state(f"No corpus under {r.data} yet", dr.COMMANDS["corpus"])
             return None
         corpus = st.selectbox("Corpus", corpora, format_func=str, key=f"{key}_corpus")
         allnotes = corpus_notes(str(corpus), mtime(corpus))

@@ -9,6 +9,8 @@ import streamlit as st
 
 from analysis import dashboard_data as dd
 from dashboard import common, plots
+from dashboard import roots as dr
+from models import run_info as ri
 from workbench.corpus.families import FAMILIES
 from workbench.errors import ParameterError
 
@@ -19,7 +21,7 @@ def _render(method: str, model: str | None, target: str | None, mix: float, audi
     fx = dd.make_effect(method, model=model, target=target, mix=mix)
     probe = common.timbre_probe(probe_corpus) if probe_corpus else None
     notes = json.loads(notes_json) or None
-    material = target or (dd.run_info(model)["meta"] or {}).get("target")  # what the model learned from
+    material = target or (ri.run_info(model)["meta"] or {}).get("target")  # what the model learned from
     reference = common.harmonic_reference(str(material)) if material else None
     return dd.compare_method(fx, audio, sr, notes=notes, probe=probe, family=family,
                              input_track=common.track_audio(audio, sr), reference=reference)
@@ -41,14 +43,14 @@ st.audio(inp.audio[0], sample_rate=inp.sr)
 st.caption(f"{inp.label}: {inp.audio.shape[1] / inp.sr:.2f} s at {inp.sr} Hz"
            + (f", {len(inp.notes)} known notes" if inp.notes else ", notes unknown (pitch judged frame by frame)"))
 
-infos = [i for r in dd.list_runs(roots.runs) if (i := dd.run_info(r))["has_weights"] and not i["codes"]]
+infos = [i for r in ri.list_runs(roots.runs) if (i := ri.run_info(r))["has_weights"] and not i["codes"]]
 runs = {m: [i["path"] for i in infos if i["method"] == m] for m in dd.MODEL_METHODS}
 targets = common.target_choices(str(roots.data), str(roots.runs), str(roots.reports))
 if not runs["autoencoder"]:
-    common.empty_state(f"No autoencoder run under {roots.runs} yet, so no autoencoder method", dd.COMMANDS["train"])
+    common.empty_state(f"No autoencoder run under {roots.runs} yet, so no autoencoder method", dr.COMMANDS["train"])
 if not targets:
     common.empty_state(f"No target material under {roots.data} yet, so no cepstral or mosaic method",
-                       dd.COMMANDS["demo"])
+                       dr.COMMANDS["demo"])
 # a ddsp model is optional (the reference method, trained with `workbench train --method ddsp`): no empty state
 available = [m for m in dd.COMPARE_METHODS if (runs[m] if m in runs else targets)]
 if not available:
@@ -62,10 +64,10 @@ for m, col in zip(methods, st.columns(len(methods)) if methods else []):
         if m in runs:
             model = str(st.selectbox("Model", runs[m], format_func=lambda p: p.name,
                                      key="compare_model" if m == "autoencoder" else f"compare_model_{m}"))
-            guess = dd.guess_family(model)
+            guess = ri.guess_family(model)
         else:
             target = st.selectbox("Target", targets, key=f"compare_target_{m}")
-            guess = dd.guess_family(target)
+            guess = ri.guess_family(target)
         family = st.selectbox("Target family (for timbre accuracy)", FAMILIES,
                               index=FAMILIES.index(guess) if guess in FAMILIES else 0, key=f"compare_family_{m}")
         specs.append((m, model, target, family))

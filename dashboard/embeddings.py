@@ -6,8 +6,10 @@ import plotly.express as px
 import streamlit as st
 
 from analysis import dashboard_data as dd
+from analysis import embeddings as emb
 from analysis.embeddings import COLOR_FIELDS
 from dashboard import common
+from dashboard import roots as dr
 
 NAMES = {"pca": "PCA", "tsne": "t-SNE", "tsne3d": "t-SNE 3-D", "umap": "UMAP"}
 
@@ -15,7 +17,7 @@ NAMES = {"pca": "PCA", "tsne": "t-SNE", "tsne3d": "t-SNE 3-D", "umap": "UMAP"}
 @st.cache_data(show_spinner=False, max_entries=16)
 def _embedding(path: str, stamp: float) -> dict:
     del stamp
-    return dd.load_embedding(path)
+    return emb.load_embedding(path)
 
 
 st.title("Embeddings")
@@ -26,7 +28,7 @@ folder = common.pick_report(roots, dd.scan_reports(roots.reports), "embedding", 
                             missing=f"No embedding maps under {roots.reports} yet")
 if folder is None:
     st.stop()
-files = dd.embedding_files(folder)
+files = emb.embedding_files(folder)
 c1, c2 = st.columns(2)
 method = c1.radio("Method", list(files), format_func=lambda m: NAMES.get(m, m), horizontal=True, key="embed_method")
 color = c2.radio("Colour by", list(COLOR_FIELDS), horizontal=True, key="embed_color")
@@ -62,7 +64,7 @@ st.markdown(f"**{choice}**: {cols['instrument_family_str'][i]} ({cols['instrumen
 path = dd.note_audio_path(choice, cols["split"][i], corpora=dd.list_corpora(roots.data))
 if path is None:
     st.warning(f"The audio of {choice} is not in any corpus under {roots.data}; render the corpus the map was "
-               f"made from (`{dd.COMMANDS['corpus']}`).")
+               f"made from (`{dr.COMMANDS['corpus']}`).")
 else:
     st.audio(str(path))
     st.caption(str(path))

@@ -8,6 +8,8 @@ import streamlit as st
 
 from analysis import dashboard_data as dd
 from dashboard import common, plots
+from dashboard import roots as dr
+from models import run_info as ri
 from workbench.errors import ParameterError
 
 MODES = {"blend": "blend: decode with the code (1 - alpha) source + alpha target",
@@ -31,10 +33,10 @@ st.title("Latent mixing")
 st.caption("A multi-instrument autoencoder is conditioned on an instrument code; mixing the codes and "
            "moving latent units changes the timbre between and beyond the instruments it learned.")
 roots = common.roots()
-models = dd.multi_instrument_runs(roots.runs)
+models = ri.multi_instrument_runs(roots.runs)
 if not models:
     common.empty_state(f"No multi-instrument model yet: no run under {roots.runs} has instrument codes "
-                       "in its meta.json", dd.COMMANDS["multi"])
+                       "in its meta.json", dr.COMMANDS["multi"])
     st.stop()
 
 model = st.selectbox("Model", models, format_func=lambda p: p.name, key="latent_model")
@@ -56,10 +58,10 @@ alpha = st.slider("Alpha (0 = source, 1 = target)", 0.0, 1.0, 0.5, 0.05, key="la
 mix = st.slider("Mix (0 = dry, 1 = fully processed)", 0.0, 1.0, 1.0, 0.05, key="latent_mix")
 morph = name = None
 if mode == "morph":
-    second = dd.demo_inputs(roots)
+    second = dr.demo_inputs(roots)
     if not second:
         common.empty_state(f"The morph mode needs a second input; no demo material under {roots.data} yet",
-                           dd.COMMANDS["demo"])
+                           dr.COMMANDS["demo"])
         st.stop()
     name = st.selectbox("Second input (morph towards its latents)", list(second), key="latent_morph")
     morph = common.load_audio(str(second[name]), common.mtime(second[name]))

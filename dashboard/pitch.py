@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import dashboard_data as dd
+from analysis import scoreboard as sb
 from analysis.scoreboard import METRICS
 from dashboard import common, plots
 from workbench.errors import ParameterError
@@ -15,7 +16,7 @@ ALL = "all"
 @st.cache_data(show_spinner=False, max_entries=8)
 def _report(folder: str, stamp: float) -> dict:
     del stamp
-    return dd.load_eval_report(folder)
+    return sb.load_eval_report(folder)
 
 
 st.title("Pitch evaluation")
@@ -60,7 +61,7 @@ c1, c2, c3 = st.columns([2, 2, 1])
 method = c1.selectbox("Method", [ALL, *rep["methods"]], key="pitch_method")
 cls = c2.selectbox("Class", [ALL, *rep["classes"]], key="pitch_class")
 lost_only = c3.checkbox("Lost notes only", key="pitch_lost")
-rows = dd.filter_notes(rep["notes"], method=None if method == ALL else method, cls=None if cls == ALL else cls,
+rows = sb.filter_notes(rep["notes"], method=None if method == ALL else method, cls=None if cls == ALL else cls,
                        lost_only=lost_only)
 st.dataframe(rows, hide_index=True, key="pitch_notes")
 st.caption(f"{len(rows)} notes, {sum(not r['kept'] for r in rows)} lost.")
@@ -72,14 +73,14 @@ labels = [f"{r['method']} · {r['class']} · {r['melody']} · note {r['note']} (
 i = st.selectbox("Note to inspect", range(len(rows)), format_func=labels.__getitem__, key="pitch_pick")
 row = rows[i]
 try:
-    inp, out = dd.eval_audio_paths(rep, method=row["method"], cls=row["class"], melody=row["melody"])
+    inp, out = sb.eval_audio_paths(rep, method=row["method"], cls=row["class"], melody=row["melody"])
 except ParameterError as err:
     st.error(str(err))
     st.stop()
 sr, tracker = int(p.get("sr", 16000)), p.get("tracker", "pyin")
 t_in = common.track_file(str(inp), common.mtime(inp), sr, tracker)
 t_out = common.track_file(str(out), common.mtime(out), sr, tracker)
-same = dd.filter_notes(rep["notes"], method=row["method"], cls=row["class"])
+same = sb.filter_notes(rep["notes"], method=row["method"], cls=row["class"])
 same = [r for r in same if r["melody"] == row["melody"]]
 notes = rep["melodies"].get(row["melody"]) or [{"onset": r["onset"], "offset": r["offset"], "pitch": r["pitch"]}
                                                 for r in sorted(same, key=lambda r: r["note"])]

@@ -8,7 +8,10 @@ import json
 import streamlit as st
 
 from analysis import dashboard_data as dd
+from analysis import latent_space, pitch_probe, probes
 from dashboard import common, plots
+from dashboard import roots as dr
+from models import run_info as ri
 
 st.title("Runs and probes")
 st.caption("What was trained and what the probes found: loss curves and configs of the runs, probe "
@@ -21,12 +24,12 @@ runs_tab, probe_tab, cnn_tab, mesh_tab = st.tabs(["Training runs", "Probes", "Pi
                                                 key="runs_tabs")  # a key keeps the open tab across reruns
 
 with runs_tab:
-    runs = dd.list_runs(roots.runs)
+    runs = ri.list_runs(roots.runs)
     if not runs:
-        common.empty_state(f"No training run under {roots.runs} yet", dd.COMMANDS["train"])
+        common.empty_state(f"No training run under {roots.runs} yet", dr.COMMANDS["train"])
     else:
         run = st.selectbox("Run", runs, format_func=lambda p: p.name, key="runs_run")
-        info = dd.run_info(run)
+        info = ri.run_info(run)
         meta = info["meta"]
         c = st.columns(4)
         c[0].metric("Epochs", meta.get("epochs_run", "-"))
@@ -56,7 +59,7 @@ with probe_tab:
     folder = common.pick_report(roots, found, "probe", "Probe report", key="probe_report",
                                 missing=f"No probe report under {roots.reports} yet")
     if folder is not None:
-        rep = dd.load_probe_report(folder)
+        rep = probes.load_probe_report(folder)
         res = rep["results"]
         st.caption(f"label {res.get('label')} · {res.get('train_notes')} train+valid notes in {res.get('folds')} "
                    f"instrument-grouped folds · {res.get('test_notes')} held-out test notes")
@@ -65,7 +68,7 @@ with probe_tab:
             name = st.selectbox("Confusion matrix (test split)", list(rep["confusions"]), key="probe_confusion")
             files = rep["confusions"][name]
             if files["csv"]:
-                classes, counts = dd.read_confusion_csv(files["csv"])
+                classes, counts = probes.read_confusion_csv(files["csv"])
                 st.plotly_chart(plots.confusion(classes, counts, f"{res.get('label')}: {name}"), theme=None,
                                 key="probe_cm")
             elif files["png"]:
@@ -80,7 +83,7 @@ with cnn_tab:
     folder = common.pick_report(roots, found, "pitchcnn", "Pitch-CNN report", key="cnn_report",
                                 missing=f"No pitch-CNN report under {roots.reports} yet")
     if folder is not None:
-        rep = dd.load_pitch_cnn_report(folder)
+        rep = pitch_probe.load_pitch_cnn_report(folder)
         r = rep["results"]
         c = st.columns(4)
         c[0].metric("Exact pitch (test)", f"{r.get('test_accuracy', float('nan')):.3f}")
@@ -100,7 +103,7 @@ with mesh_tab:
     folder = common.pick_report(roots, found, "mesh", "Mesh", key="mesh_folder",
                                 missing=f"No chroma mesh maps under {roots.reports} yet")
     if folder is not None:
-        mesh = dd.load_mesh(folder)
+        mesh = latent_space.load_mesh(folder)
         if mesh["images"]:
             cols = st.columns(2)
             for i, img in enumerate(mesh["images"]):

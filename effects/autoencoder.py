@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import torch
 
-from effects.frame_effect import FrameEffect, a_weighting, match_energy, unit_phase
+from effects.frame_effect import FrameEffect, a_weighting, match_energy
 from models.checkpoint import LoadedRun, load_run
 from models.lstm_ae import decompress, input_options, prepare_input, stack_context
 from workbench.errors import ParameterError
-from workbench.spectral import chroma_onehot
+from workbench.spectral import chroma_onehot, unit_phase
 
 __all__ = ["AutoencoderEffect"]
 

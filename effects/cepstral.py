@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import torch
 
-from effects.frame_effect import FrameEffect, match_energy, unit_phase
+from effects.frame_effect import FrameEffect, match_energy
 from effects.targets import load_target
 from workbench.errors import ParameterError
-from workbench.spectral import causal_frames, cepstral_envelope
+from workbench.spectral import causal_frames, cepstral_envelope, unit_phase
 from workbench.validate import check_int
 
 __all__ = ["CepstralEffect", "default_lifter"]

@@ -15,7 +15,7 @@ import torch
 from effects.base import Effect, check_mix_and_levels
 from workbench.spectral import SpectralStream, hann_window
 
-__all__ = ["FrameEffect", "DelayLine", "match_energy", "a_weighting", "unit_phase"]
+__all__ = ["FrameEffect", "DelayLine", "match_energy", "a_weighting"]
 
 
 class DelayLine:
@@ -61,12 +61,6 @@ def a_weighting(*, sr: int, n_fft: int) -> torch.Tensor:
     with np.errstate(divide="ignore"):
         db = librosa.A_weighting(librosa.fft_frequencies(sr=sr, n_fft=n_fft))
     return torch.from_numpy(10 ** (db / 20)).float()
-
-
-def unit_phase(X: torch.Tensor, absX: torch.Tensor | None = None) -> torch.Tensor:
-    """``X / |X|`` with 1 where ``|X| = 0``."""
-    absX = X.abs() if absX is None else absX
-    return torch.where(absX > 0, X / absX.clamp_min(1e-30), torch.ones_like(X))
 
 
 class FrameEffect(Effect):

@@ -14,6 +14,11 @@ import pytest
 import soundfile as sf
 
 from analysis import dashboard_data as dd
+from analysis import embeddings as emb
+from analysis import pitch_probe, probes
+from analysis import scoreboard as sb
+from dashboard import roots as dr
+from models import run_info as ri
 from tests.conftest import ROOT, run_cli
 from workbench.errors import ParameterError
 
@@ -38,9 +43,9 @@ def _tone(seconds=1.0, sr=16000, f=220.0):
 
 def test_resolve_roots_argv_then_env_then_default(tmp_path):
     env = {"WORKBENCH_DATA": "/e/data", "WORKBENCH_REPORTS": "/e/reports"}
-    r = dd.resolve_roots(["streamlit", "--runs", "/a/runs", "--data=/a/data", "-q"], environ=env)
-    assert r == dd.Roots(data=dd.Path("/a/data"), runs=dd.Path("/a/runs"), reports=dd.Path("/e/reports"))
-    assert dd.resolve_roots([], environ={}) == dd.Roots(dd.Path("data"), dd.Path("runs"), dd.Path("reports"))
+    r = dr.resolve_roots(["streamlit", "--runs", "/a/runs", "--data=/a/data", "-q"], environ=env)
+    assert r == dr.Roots(data=dd.Path("/a/data"), runs=dd.Path("/a/runs"), reports=dd.Path("/e/reports"))
+    assert dr.resolve_roots([], environ={}) == dr.Roots(dd.Path("data"), dd.Path("runs"), dd.Path("reports"))
 
 
 def test_read_upload_decodes_and_resamples():
@@ -79,16 +84,16 @@ def test_excerpt_and_spectrogram():
 
 
 def test_guess_family(trumpet_melodies, tiny_run, tmp_path):
-    assert dd.guess_family("data/gm:family=flute,split=train") == "flute"
-    assert dd.guess_family("data/gm:program=56+57") == "brass"
-    assert dd.guess_family(trumpet_melodies) == "brass"  # index.json names GM program 56
-    assert dd.guess_family(tiny_run) is None  # trained without a described target
+    assert ri.guess_family("data/gm:family=flute,split=train") == "flute"
+    assert ri.guess_family("data/gm:program=56+57") == "brass"
+    assert ri.guess_family(trumpet_melodies) == "brass"  # index.json names GM program 56
+    assert ri.guess_family(tiny_run) is None  # trained without a described target
     run = tmp_path / "runs" / "trumpet"
     shutil.copytree(tiny_run, run)
     meta = json.loads((run / "meta.json").read_text())
     (run / "meta.json").write_text(json.dumps({**meta, "target": str(trumpet_melodies)}))
-    assert dd.guess_family(run) == "brass"  # a run whose meta.json names the melodies as its target
-    assert dd.guess_family("data/voice/sung_000.wav") is None
+    assert ri.guess_family(run) == "brass"  # a run whose meta.json names the melodies as its target
+    assert ri.guess_family("data/voice/sung_000.wav") is None
 
 
 def test_notes_of_material(trumpet_melodies, small_corpus):
@@ -105,23 +110,23 @@ def test_scan_and_read_reports(dashboard_roots):
     assert found["pitchcnn"] == [rep / "pitchcnn"] and found["embedding"] == [rep / "embed"]
     assert found["mesh"] == [] and dd.scan_reports(rep / "missing")["probe"] == []
 
-    probe = dd.load_probe_report(rep / "probe")
+    probe = probes.load_probe_report(rep / "probe")
     assert {r["classifier"] for r in probe["table"]} == {"logreg", "knn"}
-    classes, counts = dd.read_confusion_csv(probe["confusions"]["mfcc_knn"]["csv"])
+    classes, counts = probes.read_confusion_csv(probe["confusions"]["mfcc_knn"]["csv"])
     assert counts.shape == (len(classes), len(classes)) and counts.sum() == probe["results"]["test_notes"]
-    assert dd.load_pitch_cnn_report(rep / "pitchcnn")["accuracy_png"].is_file()
+    assert pitch_probe.load_pitch_cnn_report(rep / "pitchcnn")["accuracy_png"].is_file()
     with pytest.raises(ParameterError, match="no results.json with probes"):
-        dd.load_probe_report(rep / "embed")
+        probes.load_probe_report(rep / "embed")
 
 
 def test_eval_report_notes_and_window(dashboard_roots):
-    rep = dd.load_eval_report(dashboard_roots["reports"] / "eval")
+    rep = sb.load_eval_report(dashboard_roots["reports"] / "eval")
     assert rep["methods"] == ["autoencoder", "cepstral", "dry"] and rep["classes"] == ["brass"]
     assert rep["scoreboard"][-1]["method"].startswith("target")  # the reference row comes last
-    dry = dd.filter_notes(rep["notes"], method="dry", cls="brass")
+    dry = sb.filter_notes(rep["notes"], method="dry", cls="brass")
     assert len(dry) == 3 and all(r["kept"] for r in dry)
-    assert dd.filter_notes(rep["notes"], method="dry", lost_only=True) == []
-    inp, out = dd.eval_audio_paths(rep, method="cepstral", cls="brass", melody="melody_000")
+    assert sb.filter_notes(rep["notes"], method="dry", lost_only=True) == []
+    inp, out = sb.eval_audio_paths(rep, method="cepstral", cls="brass", melody="melody_000")
     t_in, t_out = dd.track_file(inp), dd.track_file(out)
     win = dd.note_window(rep["melodies"]["melody_000"], dry, t_in, t_in, note=1, pad=0.5)
     n = rep["melodies"]["melody_000"][1]
@@ -134,7 +139,7 @@ def test_eval_report_notes_and_window(dashboard_roots):
     with pytest.raises(ParameterError, match="note=7 is not valid"):
         dd.note_window(rep["melodies"]["melody_000"], dry, t_in, t_out, note=7)
     with pytest.raises(ParameterError, match="is missing"):
-        dd.eval_audio_paths(rep, method="mosaic", cls="brass", melody="melody_000")
+        sb.eval_audio_paths(rep, method="mosaic", cls="brass", melody="melody_000")
 
 
 def test_note_window_marks_lost_notes():
@@ -150,9 +155,9 @@ def test_note_window_marks_lost_notes():
 
 
 def test_embedding_and_note_audio(dashboard_roots, small_corpus):
-    files = dd.embedding_files(dashboard_roots["reports"] / "embed")
+    files = emb.embedding_files(dashboard_roots["reports"] / "embed")
     assert set(files) == {"pca", "tsne3d"}
-    e = dd.load_embedding(files["tsne3d"])
+    e = emb.load_embedding(files["tsne3d"])
     assert e["axes"] == ["tsne3d_1", "tsne3d_2", "tsne3d_3"] and isinstance(e["columns"]["pitch"][0], int)
     note, split = e["columns"]["note_str"][0], e["columns"]["split"][0]
     p = dd.note_audio_path(note, split, corpora=dd.list_corpora(dashboard_roots["data"]))
@@ -161,15 +166,15 @@ def test_embedding_and_note_audio(dashboard_roots, small_corpus):
 
 
 def test_runs_and_targets(dashboard_roots):
-    roots = dd.Roots(**dashboard_roots)
-    (run,) = dd.list_runs(roots.runs)
-    info = dd.run_info(run)
+    roots = dr.Roots(**dashboard_roots)
+    (run,) = ri.list_runs(roots.runs)
+    info = ri.run_info(run)
     assert info["has_weights"] and info["codes"] is None and info["sr"] == 16000
     assert len(info["loss"]["epoch"]) == len(info["loss"]["valid_loss"]) >= 1
-    targets = dd.target_choices(roots)
+    targets = dr.target_choices(roots)
     assert str(roots.data / "trumpet") in targets and f"{roots.data / 'gm'}:family=brass,split=train" in targets
     assert [p.name for p in dd.list_corpora(roots.data)] == ["gm"]
-    assert any(k.startswith("trumpet: melody_000") for k in dd.demo_inputs(roots))
+    assert any(k.startswith("trumpet: melody_000") for k in dr.demo_inputs(roots))
 
 
 def test_compare_method_dry_and_cepstral(trumpet_melodies, small_corpus):
@@ -208,12 +213,12 @@ def test_save_outputs(tmp_path):
 def test_latent_mix_needs_a_multi_instrument_run(tiny_run, tmp_path):
     runs = tmp_path / "runs"
     shutil.copytree(tiny_run, runs / "single")
-    assert dd.multi_instrument_runs(runs) == []
+    assert ri.multi_instrument_runs(runs) == []
     multi = runs / "multi"
     shutil.copytree(tiny_run, multi)
     meta = json.loads((multi / "meta.json").read_text())
     (multi / "meta.json").write_text(json.dumps({**meta, "codes": ["brass", "flute"]}))
-    assert dd.multi_instrument_runs(runs) == [multi] and dd.run_info(multi)["codes"] == ["brass", "flute"]
+    assert ri.multi_instrument_runs(runs) == [multi] and ri.run_info(multi)["codes"] == ["brass", "flute"]
     with pytest.raises(ParameterError, match="no instrument codes"):
         dd.render_latent_mix(_tone()[None], 16000, model=runs / "single")
 
@@ -235,7 +240,7 @@ def _app(monkeypatch, roots: dict, page: str, *, timeout: float = 180, state: di
     would set them); ``state`` is put into the session before the page runs."""
     from streamlit.testing.v1 import AppTest
 
-    for key, env in dd.ROOT_ENV.items():
+    for key, env in dr.ROOT_ENV.items():
         monkeypatch.setenv(env, str(roots[key]))
     at = AppTest.from_file(APP, default_timeout=timeout)
     for k, v in (state or {}).items():
@@ -257,8 +262,8 @@ def empty_roots(tmp_path) -> dict:
 
 
 @pytest.mark.parametrize("page,expect", [
-    ("compare", dd.COMMANDS["demo"]), ("pitch", dd.COMMANDS["evaluation"]), ("embeddings", dd.COMMANDS["embedding"]),
-    ("latent", dd.COMMANDS["multi"]), ("runs", dd.COMMANDS["train"]),
+    ("compare", dr.COMMANDS["demo"]), ("pitch", dr.COMMANDS["evaluation"]), ("embeddings", dr.COMMANDS["embedding"]),
+    ("latent", dr.COMMANDS["multi"]), ("runs", dr.COMMANDS["train"]),
 ])
 def test_pages_empty_state(monkeypatch, empty_roots, page, expect):
     at = _app(monkeypatch, empty_roots, page)
@@ -270,7 +275,7 @@ def test_runs_page_empty_state_names_every_command(monkeypatch, empty_roots):
     at = _app(monkeypatch, empty_roots, "runs")
     codes = [c.value for c in at.code]
     for kind in ("train", "probe", "pitchcnn", "mesh"):
-        assert dd.COMMANDS[kind] in codes
+        assert dr.COMMANDS[kind] in codes
 
 
 def test_compare_page_renders_methods(monkeypatch, dashboard_roots):
@@ -312,7 +317,7 @@ def test_compare_page_good_upload(monkeypatch, empty_roots):
     at = _app(monkeypatch, empty_roots, "compare",
               state={"compare_source": "upload", "compare_upload": ("tone.wav", _wav_bytes(_tone(2.0)))})
     assert not at.error and "upload: tone.wav" in _texts(at.caption)
-    assert dd.COMMANDS["train"] in [c.value for c in at.code]  # no run: the autoencoder says how to make one
+    assert dr.COMMANDS["train"] in [c.value for c in at.code]  # no run: the autoencoder says how to make one
 
 
 def test_pitch_page(monkeypatch, dashboard_roots):
@@ -346,7 +351,7 @@ def test_embeddings_page(monkeypatch, dashboard_roots):
 def test_latent_page_without_multi_instrument_model(monkeypatch, dashboard_roots):
     at = _app(monkeypatch, dashboard_roots, "latent")
     assert "No multi-instrument model yet" in _texts(at.info)
-    assert dd.COMMANDS["multi"] in [c.value for c in at.code]
+    assert dr.COMMANDS["multi"] in [c.value for c in at.code]
 
 
 @pytest.fixture(scope="module")
@@ -360,7 +365,7 @@ def multi_run(tmp_path_factory, multi_run):
 def test_latent_mix_renders(multi_run, trumpet_melodies):
     from workbench.audio import load
 
-    assert dd.multi_instrument_runs(multi_run.parent) == [multi_run]
+    assert ri.multi_instrument_runs(multi_run.parent) == [multi_run]
     codes, dim = dd.latent_mix_shape(multi_run)
     assert codes == ["brass", "flute"] and dim == 8
     y = dd.excerpt(load(trumpet_melodies / "melody_000.wav", sr=16000, mono=True)[0], 16000, seconds=1.0)
@@ -425,7 +430,7 @@ def test_compare_page_plays_a_ddsp_run(monkeypatch, tmp_path, trumpet_melodies, 
     (roots["data"] / "trumpet").symlink_to(trumpet_melodies, target_is_directory=True)
     (roots["runs"] / "tiny-trumpet").symlink_to(tiny_run, target_is_directory=True)
     (roots["runs"] / "trumpet-ddsp").symlink_to(ddsp_run, target_is_directory=True)
-    assert [dd.run_info(r)["method"] for r in dd.list_runs(roots["runs"])] == ["autoencoder", "ddsp"]
+    assert [ri.run_info(r)["method"] for r in ri.list_runs(roots["runs"])] == ["autoencoder", "ddsp"]
     at = _app(monkeypatch, roots, "compare")
     assert "ddsp" in at.multiselect(key="compare_methods").options
     at.multiselect(key="compare_methods").set_value(["ddsp"]).run()

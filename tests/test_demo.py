@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from analysis.dashboard_data import list_runs, multi_instrument_runs, scan_reports
+from analysis.dashboard_data import scan_reports
+from models.run_info import list_runs, multi_instrument_runs
 
 
 def test_demo_report_and_what_it_leaves(demo_roots):

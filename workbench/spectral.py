@@ -28,6 +28,7 @@ __all__ = [
     "stft",
     "istft",
     "magphase",
+    "unit_phase",
     "causal_frames",
     "overlap_add",
     "StreamingAnalyzer",
@@ -136,11 +137,16 @@ def istft(S, *, n_fft: int = 2048, hop_length: int = 512, length: int | None = N
     return y.reshape(*shape[:-2], y.shape[-1])
 
 
+def unit_phase(S: torch.Tensor, mag: torch.Tensor | None = None) -> torch.Tensor:
+    """``S / |S|`` with 1 where ``|S| = 0``; ``mag`` is ``|S|`` when the caller has it already."""
+    mag = S.abs() if mag is None else mag
+    return torch.where(mag > 0, S / mag.clamp_min(1e-30), torch.ones_like(S))
+
+
 def magphase(S: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Split a complex spectrogram into magnitude and unit-modulus phase (``S = mag * phase``)."""
     mag = S.abs()
-    phase = torch.where(mag > 0, S / mag.clamp_min(1e-30), torch.ones_like(S))
-    return mag, phase
+    return mag, unit_phase(S, mag)
 
 
 # --------------------------------------------------------------------------- causal / streaming

@@ -852,11 +852,10 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_dashboard(args) -> int:
+    import importlib.util
     import os
     import subprocess
     from pathlib import Path
-
-    import importlib.util
 
     spec = importlib.util.find_spec("dashboard.app")  # installed with the package, or this checkout's
     if spec is None or spec.origin is None:

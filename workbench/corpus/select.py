@@ -11,7 +11,7 @@ from pathlib import Path
 
 from workbench.errors import ParameterError
 
-__all__ = ["target_labels", "resolve_target", "AUDIO_EXTENSIONS", "parse_selection"]
+__all__ = ["target_labels", "resolve_target", "is_corpus", "AUDIO_EXTENSIONS", "parse_selection"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 _INT_KEYS = ("program", "pitch", "velocity")
@@ -35,7 +35,8 @@ def parse_selection(text: str) -> dict:
     return out
 
 
-def _is_corpus(p: Path) -> bool:
+def is_corpus(p: Path) -> bool:
+    """True for a folder in NSynth's layout (``examples.json`` at the top or per split)."""
     return (p / "examples.json").is_file() or any((p / f"nsynth-{s}" / "examples.json").is_file()
                                                   for s in ("train", "valid", "test"))
 
@@ -45,7 +46,7 @@ def resolve_target(target: str | Path) -> list[Path]:
     text = str(target)
     path, sep, sel = text.partition(":")
     p = Path(path)
-    if sep or (p.is_dir() and _is_corpus(p)):
+    if sep or (p.is_dir() and is_corpus(p)):
         from workbench.corpus.nsynth import NSynth
 
         ds = NSynth(p, **parse_selection(sel))
@@ -76,7 +77,7 @@ def target_labels(target: str | Path, *, by: str = "family") -> tuple[list[Path]
     paths = resolve_target(target)
     path, sep, _ = str(target).partition(":")
     p = Path(path)
-    if sep or (p.is_dir() and _is_corpus(p)):
+    if sep or (p.is_dir() and is_corpus(p)):
         from workbench.corpus.nsynth import NSynth
 
         meta = {str(Path(e["path"])): e for e in NSynth(p).examples}

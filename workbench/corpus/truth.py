@@ -11,7 +11,7 @@ from workbench.errors import ParameterError
 from workbench.pitch import cents as cents_off
 from workbench.pitch import midi_to_hz, pyin_f0
 
-__all__ = ["write_truth", "read_truth", "reference_f0", "f0_agreement"]
+__all__ = ["write_truth", "read_truth", "reference_f0", "note_segments", "f0_agreement"]
 
 
 def write_truth(path, *, audio: str, sr: int, seconds: float, source: str, notes: list[dict], **extra) -> Path:
@@ -45,6 +45,26 @@ def reference_f0(notes: list[dict], times: np.ndarray) -> np.ndarray:
         on = (times >= n["onset"]) & (times < n["offset"])
         f0[on] = midi_to_hz(n["pitch"])
     return f0
+
+
+def note_segments(y: np.ndarray, notes: list[dict], *, sr: int, min_samples: int = 2048) -> list[np.ndarray]:
+    """The samples of each note, onset to note-off, at least ``min_samples`` long.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n,)
+    notes : list of dict
+        ``onset`` and ``offset`` in seconds (:func:`read_truth`).
+    sr : int, Hz
+    min_samples : int
+        Short notes are extended past their offset to this length (two analysis frames at
+        ``n_fft`` 1024 by default: shorter clips give no f0 or timbre).
+
+    Returns
+    -------
+    list of ndarray, one per note
+    """
+    return [y[int(n["onset"] * sr): max(int(n["offset"] * sr), int(n["onset"] * sr) + min_samples)] for n in notes]
 
 
 def f0_agreement(y: np.ndarray, *, sr: int, notes: list[dict], cents: float = 50.0,

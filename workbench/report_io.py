@@ -1,0 +1,41 @@
+"""Reading the files reports and runs are written as (JSON and CSV), tolerant of missing files.
+
+Each report module owns its writer and its reader; this is what the readers share.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+__all__ = ["read_json", "read_csv_rows"]
+
+
+def read_json(path: Path) -> dict:
+    """A JSON file's object, or ``{}`` when the file is missing or not JSON (a report half-written or foreign)."""
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+
+
+
+def _typed(v: str):
+    if v in ("True", "False"):
+        return v == "True"
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+
+def read_csv_rows(path: Path) -> list[dict]:
+    """A CSV file's rows as dicts, values typed (bool, int, float, else str); ``[]`` when missing."""
+    if not path.is_file():
+        return []
+    with path.open(newline="") as fh:
+        return [{k: _typed(v) for k, v in row.items()} for row in csv.DictReader(fh)]
