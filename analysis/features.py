@@ -149,7 +149,7 @@ class LatentStats(TransformerMixin, BaseEstimator):
         with torch.inference_mode():
             for i in range(0, len(X), self.batch_size):
                 mag = causal_frames(torch.from_numpy(X[i: i + self.batch_size]), n_fft=cfg.audio.n_fft,
-                                    hop_length=cfg.audio.hop_length).abs().transpose(1, 2)  # (b, T, bins)
+                                    hop_length=cfg.audio.hop_length, window=cfg.audio.window).abs().transpose(1, 2)  # (b, T, bins)
                 x, _, _ = prepare_input(mag, **io)
                 z, _ = self.run_.model.encode(stack_context(x, m.context))
                 rows.append(torch.cat([z.mean(1), z.std(1)], dim=1).numpy())

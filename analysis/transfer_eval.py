@@ -78,7 +78,8 @@ def reconstruction(run: LoadedRun, paths) -> dict:
     refs, ests, means = [], [], []
     for p in paths:
         y, _ = load(p, sr=c.audio.sr, mono=True)
-        mag = causal_frames(torch.from_numpy(y[0]), n_fft=c.audio.n_fft, hop_length=c.audio.hop_length).abs().T[None]
+        mag = causal_frames(torch.from_numpy(y[0]), n_fft=c.audio.n_fft, hop_length=c.audio.hop_length,
+                            window=c.audio.window).abs().T[None]
         x, _, f0 = prepare_input(mag, **io)
         with torch.inference_mode():
             out, _, _ = run.model(stack_context(x, m.context), f0=f0)
