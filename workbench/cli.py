@@ -326,6 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--channels", type=_int, default=1, help="channels processed, each on its own (default 1)")
     ex.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (fixed in the file)")
     ex.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
+    ex.add_argument("--window", choices=("hann", "low-delay"),
+                    help="STFT windows: hann or low-delay (latency 2 * hop - 1); default: the run's")
+    ex.add_argument("--synthesis-length", type=_int, help="low-delay synthesis window in samples (default 2 * hop)")
     return p
 
 
@@ -855,7 +858,8 @@ def _cmd_demo(args) -> int:
 def _cmd_export(args) -> int:
     from effects.export import export_autoencoder, load_exported
 
-    out = export_autoencoder(args.model, args.out, channels=args.channels, mix=args.mix, gate_db=args.gate_db)
+    out = export_autoencoder(args.model, args.out, channels=args.channels, mix=args.mix, gate_db=args.gate_db,
+                             window=args.window, synthesis_length=args.synthesis_length)
     m = load_exported(out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {m.sampling_rate} Hz, blocks of a multiple of "
           f"{m.block_multiple} samples, latency {m.latency_samples} samples, {m.channels} channel(s)")
