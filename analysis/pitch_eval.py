@@ -410,7 +410,8 @@ def _weights_token(run) -> str:
 
 def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: float = 60.0,
                      ddsp_seconds: float = 300.0, train_overrides=(), seed: int = 0,
-                     window: str | None = None, progress: bool = True) -> dict[str, Callable]:
+                     window: str | None = None, synthesis_length: int | None = None,
+                     progress: bool = True) -> dict[str, Callable]:
     """``name -> factory(family) -> (processor, signature)`` for the built-in methods.
 
     Each factory returns an Effect (built by :func:`effects.registry.make_effect`) and a signature
@@ -418,11 +419,11 @@ def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: 
     ``models`` maps a family to given runs (a path or a list of paths; each serves the method it
     was trained for, autoencoder or ddsp); missing ones are trained, the autoencoder for
     ``train_seconds`` and the ddsp model for ``ddsp_seconds``. ``window`` (``"hann"`` or
-    ``"low-delay"``) sets the STFT windows of the autoencoder and cepstral methods (default: the
-    run's for the autoencoder, Hann for cepstral).
+    ``"low-delay"``) and ``synthesis_length`` set the STFT windows of the autoencoder and
+    cepstral methods (default: the run's for the autoencoder, Hann for cepstral).
     """
-    win = {} if window is None else {"window": window}
-    tag = "" if window is None else f"|window={window}"
+    win = {k: v for k, v in (("window", window), ("synthesis_length", synthesis_length)) if v is not None}
+    tag = "".join(f"|{k}={v}" for k, v in win.items())
     given: dict[tuple[str, str], str] = {}
     for fam, item in dict(models or {}).items():
         for run in ([item] if isinstance(item, (str, Path)) else item):
