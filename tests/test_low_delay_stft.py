@@ -130,3 +130,18 @@ def test_sinusoid_magnitude_close_to_hann():
 def test_bad_window_params(kw, match):
     with pytest.raises(ParameterError, match=match):
         S.SpectralStream(n_fft=512, hop_length=128, **kw)
+
+
+def test_training_frames_use_the_configured_analysis_window(tmp_path):
+    # a low-delay run is trained on the frames it will play with
+    import soundfile as sf
+
+    from models.train import clip_magnitudes
+    from workbench.config import make_config
+
+    y = (0.3 * np.sin(2 * np.pi * 220 * np.arange(44100) / 44100)).astype(np.float32)
+    sf.write(tmp_path / "a.wav", y, 44100, subtype="FLOAT")
+    cfg = make_config(preset="low-delay")
+    got = clip_magnitudes([tmp_path / "a.wav"], cfg)[0]
+    want = S.causal_frames(torch.from_numpy(y), n_fft=512, hop_length=128, window="low-delay").abs().T
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
