@@ -1,8 +1,9 @@
 """STFT-frame effects: causal analysis -> a transform of complex frames -> overlap-add.
 
 Shared by the autoencoder, cepstral and mosaic methods: the stream (exact latency
-``n_fft - 1``, or ``synthesis_length - 1`` with the low-delay windows), the delayed dry path for ``mix``, output gain, the input-level gate that keeps
-silence silent, energy matching and the input's phase.
+``n_fft - 1``, or ``synthesis_length - 1`` with the low-delay windows), the delayed dry path
+for ``mix``, output gain, the input-level gate that keeps silence silent, energy matching and
+the input's phase.
 """
 
 from __future__ import annotations
