@@ -353,6 +353,7 @@ def _weights_token(run) -> str:
 
 def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: float = 60.0,
                      ddsp_seconds: float = 300.0, train_overrides=(), seed: int = 0,
+                     window: str | None = None, synthesis_length: int | None = None,
                      progress: bool = True) -> dict[str, Callable]:
     """``name -> factory(family) -> (processor, signature)`` for the built-in methods.
 
@@ -360,8 +361,12 @@ def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: 
     naming what the output depends on, so outputs already on disk are reused only when it matches.
     ``models`` maps a family to given runs (a path or a list of paths; each serves the method it
     was trained for, autoencoder or ddsp); missing ones are trained, the autoencoder for
-    ``train_seconds`` and the ddsp model for ``ddsp_seconds``.
+    ``train_seconds`` and the ddsp model for ``ddsp_seconds``. ``window`` (``"hann"`` or
+    ``"low-delay"``) and ``synthesis_length`` set the STFT windows of the autoencoder and
+    cepstral methods (default: the run's for the autoencoder, Hann for cepstral).
     """
+    win = {k: v for k, v in (("window", window), ("synthesis_length", synthesis_length)) if v is not None}
+    tag = "".join(f"|{k}={v}" for k, v in win.items())
     given: dict[tuple[str, str], str] = {}
     for fam, item in dict(models or {}).items():
         for run in ([item] if isinstance(item, (str, Path)) else item):
@@ -377,8 +382,8 @@ def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: 
 
     def autoencoder(family):
         run = trained(family, "autoencoder", train_seconds)
-        return make_effect("autoencoder", model=str(run)), \
-            f"autoencoder|{Path(run).resolve()}|{_weights_token(run)}"
+        return make_effect("autoencoder", model=str(run), **win), \
+            f"autoencoder|{Path(run).resolve()}|{_weights_token(run)}{tag}"
 
     def ddsp(family):
         # no octave shift: the protocol asks every method to keep the input's pitch
@@ -389,7 +394,8 @@ def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: 
         return f"{corpus}:family={family},split=train"
 
     def cepstral(family):
-        return make_effect("cepstral", target=target(family), n_fft=1024, hop_length=256), f"cepstral|{target(family)}"
+        return make_effect("cepstral", target=target(family), n_fft=1024, hop_length=256, **win), \
+            f"cepstral|{target(family)}{tag}"
 
     def mosaic(family):
         return make_effect("mosaic", target=target(family), n_fft=1024, hop_length=256), f"mosaic|{target(family)}"

@@ -5,11 +5,13 @@
   would), compute time / hop duration: median and p99 over 2000 hops, per preset.
 - The same for the exported TorchScript module (``workbench export``), one hop per ``forward``.
 Speed does not depend on the weights, so each preset's model is freshly initialised.
-Usage: python benchmarks/bench_autoencoder.py
+Usage: python benchmarks/bench_autoencoder.py [--presets low-latency,low-delay] [--hops 2000]
+(the low-delay preset plays with its own window pair: latency 2 * hop - 1 instead of n_fft - 1).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -35,9 +37,14 @@ def _run_dir(preset: str, tmp: str) -> str:
 
 
 def main() -> dict:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--presets", default="nsynth,quality,low-latency,low-delay")
+    ap.add_argument("--hops", type=int, default=2000, help="timed hops per stream (after 200 warm-up hops)")
+    args = ap.parse_args()
+    n_hops = args.hops + 200
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for preset in ("nsynth", "quality", "low-latency"):
+        for preset in args.presets.split(","):
             run = _run_dir(preset, tmp)
             fx = AutoencoderEffect(model=run)
             sr, hop = fx.model_sr, fx.hop_length
@@ -54,7 +61,7 @@ def main() -> dict:
             torch.set_num_threads(1)
             fx.prepare(sr, 1, hop)
             per_hop = []
-            for i in range(2200):
+            for i in range(n_hops):
                 block = x[:, (i * hop) % (x.shape[1] - hop):][:, :hop]
                 t = time.perf_counter()
                 fx.process_block(block)
@@ -66,7 +73,7 @@ def main() -> dict:
             xt = torch.from_numpy(x)
             per_hop_ts = []
             with torch.inference_mode():
-                for i in range(2200):
+                for i in range(n_hops):
                     block = xt[:, (i * hop) % (x.shape[1] - hop):][:, :hop]
                     t = time.perf_counter()
                     ts(block)
@@ -74,7 +81,7 @@ def main() -> dict:
             load_ts = np.asarray(per_hop_ts[200:]) / (hop / sr)
             params = sum(p.numel() for p in fx.model.parameters())
             results[preset] = {
-                "sr": sr, "n_fft": fx.n_fft, "hop": hop, "parameters": params,
+                "sr": sr, "n_fft": fx.n_fft, "hop": hop, "window": fx.window, "parameters": params,
                 "latency_ms": round(fx.latency_samples / sr * 1000, 2),
                 "offline_real_time_factor": round(rtf, 1),
                 "stream_load_median": round(float(np.median(load)), 4),

@@ -6,6 +6,7 @@ trained first (timed separately, reused from runs/ when present), then the score
 
     python benchmarks/bench_protocol.py [--corpus data/gm] [--train-seconds 60] [--out reports/eval]
         [--runs runs] [--set model.whiten=30 --set model.output=envelope] [--methods autoencoder,dry]
+        [--window low-delay [--synthesis-length 320]]
 
 ``--set`` trains the class models with those settings (give them their own ``--runs`` folder:
 a class model already there is reused whatever its settings).
@@ -41,6 +42,9 @@ def main() -> int:
                     help="comma list of autoencoder, ddsp, cepstral, mosaic, dry")
     ap.add_argument("--classes", default=",".join(DEFAULT_CLASSES), help="comma list of target families")
     ap.add_argument("--ddsp-seconds", type=float, default=300.0, help="training cap of each ddsp class model")
+    ap.add_argument("--window", choices=("hann", "low-delay"),
+                    help="STFT windows of the autoencoder and cepstral methods (default: the run's / Hann)")
+    ap.add_argument("--synthesis-length", type=int, help="low-delay synthesis window in samples (default 2 * hop)")
     args = ap.parse_args()
     classes = tuple(args.classes.split(","))
     methods = args.methods.split(",")
@@ -62,7 +66,9 @@ def main() -> int:
     train_s = time.perf_counter() - t
     protocol = Protocol(melodies=args.melodies, notes=args.notes, classes=classes)
     factories = method_factories(methods, corpus=args.corpus, runs=args.runs, train_seconds=args.train_seconds,
-                                 ddsp_seconds=args.ddsp_seconds, train_overrides=args.set, progress=False)
+                                 ddsp_seconds=args.ddsp_seconds, train_overrides=args.set, window=args.window,
+                                 synthesis_length=args.synthesis_length,
+                                 progress=False)
     t = time.perf_counter()
     res = run_scoreboard(protocol, factories, corpus=args.corpus, out=args.out, progress=False)
     wall = time.perf_counter() - t

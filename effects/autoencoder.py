@@ -29,6 +29,12 @@ class AutoencoderEffect(FrameEffect):
     instrument : str, optional
         For a model trained on several instruments (``model.condition``): which one to decode
         as (default: the first of the run's ``codes``).
+    window : {"hann", "low-delay"}, optional
+        STFT window pair (default: the run's ``audio.window``, the one it was trained with).
+        ``"low-delay"`` plays with latency ``synthesis_length - 1`` instead of ``n_fft - 1``;
+        a model trained on Hann frames then sees slightly different magnitudes.
+    synthesis_length : int, optional
+        See :class:`FrameEffect`.
     mix, gate_db, gain_db
         See :class:`FrameEffect`.
 
@@ -40,7 +46,8 @@ class AutoencoderEffect(FrameEffect):
 
     _param_names = FrameEffect._param_names + ("instrument",)
 
-    def __init__(self, *, model, instrument: str | None = None, mix: float = 1.0, gate_db: float = -60.0,
+    def __init__(self, *, model, instrument: str | None = None, window: str | None = None,
+                 synthesis_length: int | None = None, mix: float = 1.0, gate_db: float = -60.0,
                  gain_db: float = 0.0):
         self.run = model if isinstance(model, LoadedRun) else load_run(model)
         if self.run.method != "autoencoder":
@@ -51,8 +58,9 @@ class AutoencoderEffect(FrameEffect):
         m = cfg.model
         self.codes = tuple(m.codes) if m.condition != "none" else ()
         self.instrument = None
-        super().__init__(n_fft=cfg.audio.n_fft, hop_length=cfg.audio.hop_length, mix=mix, gate_db=gate_db,
-                         gain_db=gain_db)
+        super().__init__(n_fft=cfg.audio.n_fft, hop_length=cfg.audio.hop_length,
+                         window=cfg.audio.window if window is None else window, synthesis_length=synthesis_length,
+                         mix=mix, gate_db=gate_db, gain_db=gain_db)
         self.set_params(instrument=instrument if instrument is not None else (self.codes[0] if self.codes else None))
         self.model_sr = cfg.audio.sr
         self._io = input_options(m)

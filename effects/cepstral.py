@@ -46,16 +46,16 @@ class CepstralEffect(FrameEffect):
         When the input outlasts the target: loop the target; stretch its frames over the input's
         length (needs the length in advance: offline, or ``input_length`` set); or stop (silence)
         when the target ends.
-    n_fft, hop_length, mix, gate_db, gain_db
-        See :class:`FrameEffect`.
+    n_fft, hop_length, window, synthesis_length, mix, gate_db, gain_db
+        See :class:`FrameEffect`; the target's envelopes use the same analysis window as the input's.
     """
 
     _param_names = ("mix", "gate_db", "gain_db", "envelope", "lifter_input")
 
     def __init__(self, *, target, target_sr: int | None = None, lifter_input: int | None = None,
                  lifter_target: int | None = None, envelope: str = "timevarying", length_policy: str = "loop",
-                 n_fft: int = 1024, hop_length: int = 256, mix: float = 1.0, gate_db: float = -60.0,
-                 gain_db: float = 0.0):
+                 n_fft: int = 1024, hop_length: int = 256, window: str = "hann", synthesis_length: int | None = None,
+                 mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0):
         self.target, self.target_sr = target, target_sr
         self.lifter_target = default_lifter(n_fft) if lifter_target is None else lifter_target
         if length_policy not in LENGTH_POLICIES:
@@ -64,7 +64,8 @@ class CepstralEffect(FrameEffect):
         self.length_policy = length_policy
         self.envelope = envelope
         self.lifter_input = default_lifter(n_fft) if lifter_input is None else lifter_input
-        super().__init__(n_fft=n_fft, hop_length=hop_length, mix=mix, gate_db=gate_db, gain_db=gain_db)
+        super().__init__(n_fft=n_fft, hop_length=hop_length, window=window, synthesis_length=synthesis_length,
+                         mix=mix, gate_db=gate_db, gain_db=gain_db)
         for name in ("lifter_input", "lifter_target"):
             self._check_param(name, getattr(self, name))
         self._check_param("envelope", envelope)
@@ -80,8 +81,8 @@ class CepstralEffect(FrameEffect):
     def _prepare_frames(self, sample_rate, channels):
         if self._loaded_sr != sample_rate:  # envelopes are precomputed once per rate
             clips = load_target(self.target, sr=sample_rate, target_sr=self.target_sr, min_samples=self.n_fft)
-            mags = [causal_frames(torch.from_numpy(c), n_fft=self.n_fft, hop_length=self.hop_length).abs()
-                    for c in clips]
+            mags = [causal_frames(torch.from_numpy(c), n_fft=self.n_fft, hop_length=self.hop_length,
+                                  window=self.window, synthesis_length=self.synthesis_length).abs() for c in clips]
             mag = torch.cat(mags, dim=-1)  # (bins, T)
             energy = torch.linalg.vector_norm(mag, dim=0)
             keep = energy > energy.max() * 10 ** (SILENT_DB / 20)

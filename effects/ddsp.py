@@ -7,7 +7,10 @@ from a seeded generator, so a stream and a whole file give the same output).
 
 Latency: a frame's window is centred ``window / 2`` samples before its boundary, and a segment
 can be synthesized only once its end frame exists, so the output is ``hop + window / 2``
-samples behind the input (768 samples, 48 ms, at the default hop of 256).
+samples behind the input (768 samples, 48 ms, at the default hop of 256). The low-delay STFT
+windows of the frame effects (:func:`workbench.spectral.low_delay_windows`) do not apply here:
+nothing is overlap-added from STFT frames, and the delay is set by CREPE's centred window (the
+pitch network was trained on full 1024-sample windows), not by a synthesis window.
 """
 
 from __future__ import annotations

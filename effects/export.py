@@ -120,7 +120,8 @@ class StreamingModule(nn.Module):
 
 
 def export_autoencoder(model, out: str | os.PathLike, *, channels: int = 1, mix: float = 1.0,
-                       gate_db: float = -60.0) -> Path:
+                       gate_db: float = -60.0, window: str | None = None,
+                       synthesis_length: int | None = None) -> Path:
     """Write ``model`` (a run folder or :class:`models.checkpoint.LoadedRun`) as a TorchScript file.
 
     Parameters
@@ -133,6 +134,8 @@ def export_autoencoder(model, out: str | os.PathLike, *, channels: int = 1, mix:
         Channels the module processes (each on its own).
     mix, gate_db : float
         Fixed in the module (see :class:`effects.frame_effect.FrameEffect`).
+    window, synthesis_length : optional
+        STFT window pair (see :class:`effects.autoencoder.AutoencoderEffect`; default the run's).
 
     Returns
     -------
@@ -145,7 +148,7 @@ def export_autoencoder(model, out: str | os.PathLike, *, channels: int = 1, mix:
         A run whose model cannot be exported, naming the part that cannot.
     """
     channels = check_int(channels, "channels")
-    fx = AutoencoderEffect(model=model, mix=mix, gate_db=gate_db)
+    fx = AutoencoderEffect(model=model, mix=mix, gate_db=gate_db, window=window, synthesis_length=synthesis_length)
     if fx.codes:
         raise ParameterError(f"model.condition={fx.run.config.model.condition!r}: a multi-instrument run cannot be "
                              f"exported yet (its instrument code is a live parameter); expected a single-instrument run")

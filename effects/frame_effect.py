@@ -1,8 +1,9 @@
 """STFT-frame effects: causal analysis -> a transform of complex frames -> overlap-add.
 
 Shared by the autoencoder, cepstral and mosaic methods: the stream (exact latency
-``n_fft - 1``), the delayed dry path for ``mix``, output gain, the input-level gate that keeps
-silence silent, energy matching and the input's phase.
+``n_fft - 1``, or ``synthesis_length - 1`` with the low-delay windows), the delayed dry path
+for ``mix``, output gain, the input-level gate that keeps silence silent, energy matching and
+the input's phase.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 import torch
 
 from effects.base import Effect, check_mix_and_levels
-from workbench.spectral import SpectralStream, hann_window
+from workbench.spectral import SpectralStream, frame_windows
 
 __all__ = ["FrameEffect", "DelayLine", "match_energy", "a_weighting"]
 
@@ -70,6 +71,13 @@ class FrameEffect(Effect):
     ----------
     n_fft, hop_length : int
         Analysis frame and hop in samples.
+    window : {"hann", "low-delay"}
+        The STFT window pair (:func:`workbench.spectral.frame_windows`): ``"hann"``, latency
+        ``n_fft - 1`` samples; ``"low-delay"``, a long asymmetric analysis window (``n_fft``
+        resolution) with a short synthesis window, latency ``synthesis_length - 1``.
+    synthesis_length : int, optional
+        Support of the low-delay synthesis window in samples, ``hop < L <= 2 * hop`` (default
+        ``2 * hop_length``).
     mix : float
         0 = dry input (delayed to stay aligned), 1 = fully processed.
     gate_db : float
@@ -80,13 +88,16 @@ class FrameEffect(Effect):
 
     _param_names = ("mix", "gate_db", "gain_db")
 
-    def __init__(self, *, n_fft: int, hop_length: int, mix: float = 1.0, gate_db: float = -60.0,
-                 gain_db: float = 0.0):
+    def __init__(self, *, n_fft: int, hop_length: int, window: str = "hann", synthesis_length: int | None = None,
+                 mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0):
         super().__init__()
         self.n_fft, self.hop_length = int(n_fft), int(hop_length)
+        # fixed at construction (the latency depends on them); raises ParameterError when invalid
+        w, _, self._support = frame_windows(self.n_fft, self.hop_length, window=window,
+                                            synthesis_length=synthesis_length)
+        self.window, self.synthesis_length = window, synthesis_length
         self.set_params(mix=mix, gate_db=gate_db, gain_db=gain_db)
         # RMS of a windowed full-scale frame per unit of one-sided spectral energy (Parseval).
-        w = hann_window(self.n_fft)
         self._level_scale = math.sqrt(2) / (self.n_fft * math.sqrt(float((w**2).mean())))
 
     def _check_param(self, name, value):
@@ -94,11 +105,13 @@ class FrameEffect(Effect):
 
     @property
     def latency_samples(self) -> int:
-        return self.n_fft - 1
+        """``n_fft - 1`` with the Hann windows, ``synthesis_length - 1`` with the low-delay ones."""
+        return self._support - 1
 
     def _prepare(self, sample_rate, channels, max_block):
         self._stream = SpectralStream(n_fft=self.n_fft, hop_length=self.hop_length, channels=channels,
-                                      frame_fn=self._frames)
+                                      frame_fn=self._frames, window=self.window,
+                                      synthesis_length=self.synthesis_length)
         self._dry = DelayLine(channels, self.latency_samples)
         self._prepare_frames(sample_rate, channels)
 

@@ -96,6 +96,8 @@ class LatentMixEffect(AutoencoderEffect):
         default: the run's own corpus notes of each instrument (see :func:`material_for`).
     trajectory_frames : int
         Latent frames (of channel 0) kept for :attr:`latent_trajectory`, preallocated.
+    window, synthesis_length
+        As :class:`effects.autoencoder.AutoencoderEffect`.
     mix, gate_db, gain_db
         As :class:`effects.frame_effect.FrameEffect`.
     """
@@ -105,8 +107,10 @@ class LatentMixEffect(AutoencoderEffect):
 
     def __init__(self, *, model, mode: str = "blend", source: str | None = None, target: str | None = None,
                  alpha: float = 0.0, scale=None, offset=None, faders: bool = True, morph=None, material=None,
-                 trajectory_frames: int = 20000, mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0):
-        super().__init__(model=model, mix=mix, gate_db=gate_db, gain_db=gain_db)
+                 trajectory_frames: int = 20000, window: str | None = None, synthesis_length: int | None = None,
+                 mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0):
+        super().__init__(model=model, window=window, synthesis_length=synthesis_length, mix=mix, gate_db=gate_db,
+                         gain_db=gain_db)
         names = tuple(self.codes) or tuple(material or ())
         self.names = names
         self.material = material
@@ -196,8 +200,9 @@ class LatentMixEffect(AutoencoderEffect):
         y = np.ascontiguousarray(y.mean(0) if y.ndim == 2 else y.reshape(-1))  # torch needs positive strides
         if not np.isfinite(y).all():
             raise ParameterError("morph input contains NaN or Inf; expected finite samples")
-        self._morph_mag = causal_frames(torch.from_numpy(y), n_fft=self.n_fft,
-                                        hop_length=self.hop_length).abs().T.contiguous()  # (T, bins)
+        self._morph_mag = causal_frames(torch.from_numpy(y), n_fft=self.n_fft, hop_length=self.hop_length,
+                                        window=self.window, synthesis_length=self.synthesis_length
+                                        ).abs().T.contiguous()  # (T, bins)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def _prepare_frames(self, sample_rate, channels):

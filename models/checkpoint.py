@@ -136,7 +136,7 @@ class LoadedRun:
         x = torch.as_tensor(y, dtype=torch.float32)
         x = x[None] if x.ndim == 1 else x
         with torch.inference_mode():
-            mag = causal_frames(x, n_fft=a.n_fft, hop_length=a.hop_length).abs().transpose(-1, -2)
+            mag = causal_frames(x, n_fft=a.n_fft, hop_length=a.hop_length, window=a.window).abs().transpose(-1, -2)
             shapes, gain, f0 = prepare_input(mag, **input_options(m))
             chroma = chroma_onehot(mag, sr=a.sr, n_fft=a.n_fft) if m.chroma else None
             inputs = stack_context(shapes, m.context)

@@ -34,7 +34,8 @@ def clip_magnitudes(paths, cfg: Config) -> list[torch.Tensor]:
     out = []
     for p in paths:
         y, _ = load(p, sr=a.sr, mono=True, min_samples=a.n_fft)
-        out.append(causal_frames(torch.from_numpy(y[0]), n_fft=a.n_fft, hop_length=a.hop_length).abs().T.contiguous())
+        out.append(causal_frames(torch.from_numpy(y[0]), n_fft=a.n_fft, hop_length=a.hop_length,
+                                 window=a.window).abs().T.contiguous())
     return out
 
 

@@ -91,11 +91,19 @@ def test_config_presets_overrides_and_hash(tmp_path):
     assert cfg2.train.epochs == 7 and cfg2.model.latent == 4 and cfg2.audio.n_fft == 2048
     assert config_hash(cfg2) == config_hash(make_config(preset="quality", file=toml))
     assert config_hash(cfg2) != config_hash(cfg)
-    assert set(PRESETS) == {"nsynth", "quality", "low-latency"}
+    assert set(PRESETS) == {"nsynth", "quality", "low-latency", "low-delay"}
+    # the low-delay preset: the low-latency model with the low-delay windows, 2 * hop - 1 samples <= 6 ms
+    ld = make_config(preset="low-delay")
+    assert ld.audio.window == "low-delay" and ld.model == make_config(preset="low-latency").model
+    assert (2 * ld.audio.hop_length - 1) / ld.audio.sr * 1000 <= 6
+    # configs from before audio.window keep their hashes (the default window does not enter)
+    assert config_hash(make_config()) == "21d021271c78"
+    assert config_hash(make_config(preset="low-latency")) == "fb86f608daaf" != config_hash(ld)
 
 
 @pytest.mark.parametrize("kw,match", [
     ({"preset": "fast"}, "preset='fast' is not valid"),
+    ({"overrides": ["audio.window=kaiser"]}, "audio.window='kaiser' is not valid; expected one of 'hann', 'low-delay'"),
     ({"overrides": ["train.epochs"]}, "must look like section.key=value"),
     ({"overrides": ["train.epoch=3"]}, "train.epoch is not a setting"),
     ({"overrides": ["audio.hop_length=600"]}, "hop_length=600 must not exceed n_fft=512|at most n_fft/2"),

@@ -179,6 +179,7 @@ def test_cli_transfer_baselines(tmp_path, trumpet_melodies):
     inp = tmp_path / "in.wav"
     sf.write(inp, _tone(220, seconds=1.0), 22050)
     for method, extra in (("cepstral", ["--envelope", "mean", "--lifter", "30"]),
+                          ("cepstral", ["--window", "low-delay", "--synthesis-length", "384"]),
                           ("mosaic", ["--k", "3", "--continuity", "0.8", "--save-index", str(tmp_path / "ix")])):
         out = tmp_path / f"{method}.wav"
         proc = run_cli("transfer", "--method", method, "--target", str(target), "--input", str(inp),
@@ -196,6 +197,10 @@ def test_cli_transfer_baselines(tmp_path, trumpet_melodies):
     (["--method", "cepstral", "--target", "SILENT"], "target is silent"),
     (["--method", "cepstral", "--target", "NAN"], "NaN or Inf"),
     (["--method", "cepstral", "--target", "SHORT"], "shorter than one analysis frame"),
+    (["--method", "cepstral", "--target", "SHORT", "--window", "low-delay", "--synthesis-length", "100"],
+     "synthesis_length=100 must be an integer in (256, 512]"),
+    (["--method", "mosaic", "--target", "/nope.wav", "--window", "low-delay"],
+     "--window and --synthesis-length are for autoencoder, cepstral and latent-mix, not mosaic"),
 ])
 def test_cli_bad_transfer(tmp_path, args, match):
     inp = tmp_path / "in.wav"

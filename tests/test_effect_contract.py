@@ -29,8 +29,8 @@ def _voice_like(seconds=1.5, sr=SR, channels=1, seed=0):
     return np.stack([y * (1 - 0.3 * c) for c in range(channels)]).astype(np.float32)
 
 
-@pytest.fixture(params=["autoencoder", "ddsp", "dry", "cepstral-timevarying", "cepstral-mean", "mosaic", "mosaic-kdtree",
-                        "latent-mix-blend", "latent-mix-morph"])
+@pytest.fixture(params=["autoencoder", "autoencoder-low-delay", "ddsp", "dry", "cepstral-timevarying", "cepstral-mean",
+                        "cepstral-low-delay", "mosaic", "mosaic-kdtree", "latent-mix-blend", "latent-mix-morph"])
 def effect_factory(request, tiny_run, trumpet_melodies):
     if request.param.startswith("latent-mix"):
         multi_run = request.getfixturevalue("multi_run")
@@ -51,10 +51,16 @@ def effect_factory(request, tiny_run, trumpet_melodies):
 
         run = request.getfixturevalue("ddsp_run")
         return lambda: DDSPEffect(model=run, mix=0.9, octave_shift=1)
-    if request.param == "autoencoder":
+    if request.param.startswith("autoencoder"):
         from effects.autoencoder import AutoencoderEffect
 
-        return lambda: AutoencoderEffect(model=tiny_run, mix=0.8, gate_db=-70.0)
+        window = "low-delay" if request.param.endswith("low-delay") else None
+        return lambda: AutoencoderEffect(model=tiny_run, mix=0.8, gate_db=-70.0, window=window)
+    if request.param == "cepstral-low-delay":
+        from effects.cepstral import CepstralEffect
+
+        return lambda: CepstralEffect(target=trumpet_melodies / "melody_000.wav", window="low-delay",
+                                      synthesis_length=384, mix=0.9)
     if request.param.startswith("cepstral"):
         from effects.cepstral import CepstralEffect
 
@@ -167,3 +173,46 @@ def test_registry_builds_every_method_and_says_what_is_missing(tiny_run, trumpet
         make_effect("cepstral", target=trumpet_melodies, wet=0.5)
     with pytest.raises(ParameterError, match="method='vocoder' is not valid; expected one of autoencoder"):
         make_effect("vocoder")
+
+
+@pytest.mark.parametrize("window,synthesis_length,latency", [("hann", None, 511), ("low-delay", None, 255),
+                                                              ("low-delay", 160, 159)])
+def test_frame_effect_latency_is_exact(window, synthesis_length, latency):
+    """An identity frame transform returns the input exactly aligned: ``latency_samples`` is the delay."""
+    import torch
+
+    from effects.frame_effect import FrameEffect
+
+    class Identity(FrameEffect):
+        def _prepare_frames(self, sample_rate, channels):
+            pass
+
+        def _reset_frames(self):
+            pass
+
+        def _transform(self, X, absX):
+            return X
+
+    fx = Identity(n_fft=512, hop_length=128, window=window, synthesis_length=synthesis_length, gate_db=-200.0)
+    x = _voice_like(channels=2) * 0.5
+    y = fx.process(x, SR)
+    assert fx.latency_samples == latency
+    np.testing.assert_allclose(y, x, atol=1e-5)
+    impulse = np.zeros((1, 4000), np.float32)
+    impulse[0, 1000] = 0.5
+    fx.prepare(SR, 1, 4000)
+    with torch.inference_mode():
+        out = fx.process_block(impulse)
+    assert int(np.argmax(np.abs(out[0]))) == 1000 + latency  # the raw stream: the impulse comes out L later
+
+
+def test_window_options_checked(tiny_run, trumpet_melodies):
+    from effects.autoencoder import AutoencoderEffect
+    from effects.cepstral import CepstralEffect
+
+    with pytest.raises(ParameterError, match="window='short' is not valid; expected one of hann, low-delay"):
+        CepstralEffect(target=trumpet_melodies / "melody_000.wav", window="short")
+    with pytest.raises(ParameterError, match="synthesis_length=600 must be an integer in \\(256, 512\\]"):
+        CepstralEffect(target=trumpet_melodies / "melody_000.wav", window="low-delay", synthesis_length=600)
+    fx = AutoencoderEffect(model=tiny_run, window="low-delay")
+    assert fx.latency_samples == 2 * fx.hop_length - 1 < AutoencoderEffect(model=tiny_run).latency_samples

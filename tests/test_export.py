@@ -29,12 +29,13 @@ def _voice_like(seconds: float = 3.0, channels: int = 1) -> np.ndarray:
     return np.stack([y * (1 - 0.3 * c) for c in range(channels)]).astype(np.float32)
 
 
-@pytest.mark.parametrize("channels", [1, 2])
-def test_exported_module_equals_the_effect_block_by_block(tiny_run, tmp_path, channels):
-    m = load_exported(export_autoencoder(tiny_run, tmp_path / "m.ts", channels=channels))
-    fx = AutoencoderEffect(model=tiny_run)
+@pytest.mark.parametrize("channels,window", [(1, None), (2, None), (1, "low-delay")])
+def test_exported_module_equals_the_effect_block_by_block(tiny_run, tmp_path, channels, window):
+    m = load_exported(export_autoencoder(tiny_run, tmp_path / "m.ts", channels=channels, window=window))
+    fx = AutoencoderEffect(model=tiny_run, window=window)
     hop = fx.hop_length
-    assert (m.sampling_rate, m.block_multiple, m.latency_samples, m.channels) == (SR, hop, fx.n_fft - 1, channels)
+    latency = fx.n_fft - 1 if window is None else 2 * hop - 1
+    assert (m.sampling_rate, m.block_multiple, m.latency_samples, m.channels) == (SR, hop, latency, channels)
     assert m.forward_params.tolist() == [channels, 1, channels, 1]
     fx.prepare(SR, channels, 64 * hop)
     x = _voice_like(channels=channels)

@@ -22,18 +22,23 @@ __all__ = ["AudioConfig", "ModelConfig", "TrainConfig", "Config", "DDSPAudioConf
 
 @dataclass(frozen=True)
 class AudioConfig:
-    """Analysis parameters shared by training and the effect: rate (Hz), FFT size, hop (samples)."""
+    """Analysis parameters shared by training and the effect: rate (Hz), FFT size, hop (samples), and
+    the STFT window pair (``"hann"`` or ``"low-delay"``, :func:`workbench.spectral.frame_windows`):
+    the model is trained on frames of that analysis window and plays with that pair by default."""
 
     sr: int = 16000
     n_fft: int = 1024
     hop_length: int = 256
+    window: str = "hann"
 
     def validate(self) -> None:
-        from workbench.spectral import check_stft_params
+        from workbench.spectral import WINDOWS, check_stft_params, frame_windows
 
         if not 8000 <= self.sr <= 192000:
             raise ParameterError(f"audio.sr={self.sr} must be between 8000 and 192000 Hz")
         check_stft_params(self.n_fft, self.hop_length, synthesis=True)
+        _choice("audio.window", self.window, WINDOWS)
+        frame_windows(self.n_fft, self.hop_length, window=self.window)
 
 
 @dataclass(frozen=True)
@@ -256,13 +261,17 @@ def _choice(name: str, value, allowed) -> None:
 
 
 # Presets: 44.1 kHz for quality and low latency (n_fft 512 + hop 128 = 14.5 ms of framing, of which
-# the algorithmic delay n_fft - 1 = 11.6 ms), 16 kHz for NSynth-rate material.
+# the algorithmic delay n_fft - 1 = 11.6 ms), 16 kHz for NSynth-rate material. low-delay: the
+# low-latency model with the low-delay window pair (n_fft 512 analysis, 256-sample synthesis
+# window): algorithmic delay 2 * hop - 1 = 255 samples = 5.8 ms.
 PRESETS: dict[str, dict] = {
     "nsynth": {"audio": {"sr": 16000, "n_fft": 1024, "hop_length": 256}},
     # whiten: the cepstral baseline's lifter for the frame size (effects.cepstral.default_lifter)
     "quality": {"audio": {"sr": 44100, "n_fft": 2048, "hop_length": 512}, "model": {"whiten": 60}},
     "low-latency": {"audio": {"sr": 44100, "n_fft": 512, "hop_length": 128},
                     "model": {"encoder": [256, 128], "lstm": 128, "decoder": [128, 256], "whiten": 15}},
+    "low-delay": {"audio": {"sr": 44100, "n_fft": 512, "hop_length": 128, "window": "low-delay"},
+                  "model": {"encoder": [256, 128], "lstm": 128, "decoder": [128, 256], "whiten": 15}},
 }
 
 
@@ -379,5 +388,12 @@ def make_config(*, preset: str | None = None, file=None, overrides=(), seed: int
 
 
 def config_hash(cfg: Config | DDSPConfig) -> str:
-    """Stable 12-hex-digit hash of a config (sorted JSON)."""
-    return hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+    """Stable 12-hex-digit hash of a config (sorted JSON).
+
+    ``audio.window`` enters only when it is not the default ``"hann"``, so configs written before
+    the option existed keep their hashes.
+    """
+    d = cfg.to_dict()
+    if d.get("audio", {}).get("window") == "hann":
+        del d["audio"]["window"]
+    return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]

@@ -9,10 +9,16 @@ Conventions
   ``n_fft`` samples that end at ``(k + 1) * hop`` of the input, zero history before the start.
   :func:`causal_frames` and :func:`overlap_add` are the offline references the streaming
   classes are tested against.
+- Causal frames use one of two window pairs (:func:`frame_windows`): ``"hann"``, a periodic Hann
+  window for analysis and synthesis (delay ``n_fft - 1`` through :class:`SpectralStream`), or
+  ``"low-delay"``, a long asymmetric analysis window with a short synthesis window at the end
+  of the frame (:func:`low_delay_windows`; delay ``synthesis_length - 1``, independent of
+  ``n_fft``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -25,6 +31,9 @@ from workbench.validate import check_int
 __all__ = [
     "check_stft_params",
     "hann_window",
+    "WINDOWS",
+    "low_delay_windows",
+    "frame_windows",
     "stft",
     "istft",
     "magphase",
@@ -73,6 +82,114 @@ def check_stft_params(n_fft: int, hop_length: int, *, synthesis: bool = False) -
 def hann_window(n_fft: int, *, dtype=torch.float32) -> torch.Tensor:
     """Periodic Hann window of length ``n_fft`` (as ``scipy.signal.get_window('hann')``)."""
     return torch.hann_window(n_fft, periodic=True, dtype=dtype)
+
+
+WINDOWS = ("hann", "low-delay")
+
+
+def low_delay_windows(n_fft: int, *, hop_length: int, synthesis_length: int | None = None,
+                      dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """Asymmetric analysis/synthesis windows for low-delay overlap-add (Mauler & Martin 2011).
+
+    The synthesis window is nonzero only on the last ``L = synthesis_length`` samples of the
+    frame, so a frame's output is finished ``L - hop_length`` samples after the frame ends,
+    whatever ``n_fft``; the analysis window still spans all ``n_fft`` samples (the frequency
+    resolution of the symmetric Hann window).
+
+    With ``R = hop_length`` and ``T = L - R``:
+
+    - product window ``p`` (length ``L``): ``sin^2`` rise over ``T``, flat ``R - T``, ``cos^2``
+      fall over ``T``; its copies every ``R`` samples sum to exactly 1 (for ``L = 2R`` it is the
+      periodic Hann window of length ``2R``, as in Wang et al. 2023);
+    - analysis ``w_a[n] = sin^2(pi n / (2 (N - T)))`` for ``n < N - T`` (a Hann-shaped rise, as
+      the symmetric window), then ``cos(pi (n - N + T) / (2 T))`` (a sqrt-Hann fall);
+    - synthesis ``w_s = p / w_a`` on ``[N - L, N - T)``, the same ``cos`` fall on the last ``T``
+      samples, 0 before ``N - L``; so ``w_a * w_s = p`` on the last ``L`` samples.
+
+    ``w_a`` is scaled to the coherent gain (sum) of the periodic Hann window of length ``n_fft``,
+    so a steady sinusoid has the same peak magnitude as with :func:`hann_window`; ``w_s`` carries
+    the inverse scale, so the product, and hence reconstruction, is unchanged.
+
+    Parameters
+    ----------
+    n_fft : int
+        Frame length ``N`` in samples.
+    hop_length : int
+        Hop ``R`` in samples.
+    synthesis_length : int, optional
+        ``L`` in samples, ``R < L <= min(2 R, N)`` (default ``2 R``).
+
+    Returns
+    -------
+    (Tensor, Tensor)
+        Analysis and synthesis windows, each of shape ``(n_fft,)``.
+
+    Examples
+    --------
+    >>> wa, ws = low_delay_windows(512, hop_length=128)
+    >>> int((ws != 0).sum())  # the synthesis window's support: 2 hops
+    255
+    """
+    n_fft, hop_length = check_stft_params(n_fft, hop_length)
+    L = 2 * hop_length if synthesis_length is None else synthesis_length
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or not hop_length < L <= min(2 * hop_length, n_fft):
+        raise ParameterError(f"synthesis_length={L!r} must be an integer in ({hop_length}, "
+                             f"{min(2 * hop_length, n_fft)}] for n_fft={n_fft}, hop_length={hop_length}")
+    N, R, L = n_fft, hop_length, int(L)
+    T = L - R
+    n = np.arange(L, dtype=np.float64)
+    p = np.ones(L)
+    p[:T] = np.sin(np.pi * n[:T] / (2 * T)) ** 2
+    p[R:] = np.cos(np.pi * (n[R:] - R) / (2 * T)) ** 2
+    m = np.arange(N, dtype=np.float64)
+    fall = np.cos(np.pi * (m[N - T:] - (N - T)) / (2 * T))
+    wa = np.concatenate([np.sin(np.pi * m[: N - T] / (2 * (N - T))) ** 2, fall])
+    ws = np.zeros(N)
+    seg = wa[N - L: N - T]
+    ws[N - L: N - T] = np.divide(p[: L - T], seg, out=np.zeros_like(seg), where=seg > 0)
+    ws[N - T:] = fall
+    scale = float(hann_window(N, dtype=torch.float64).sum()) / wa.sum()
+    return torch.from_numpy(wa * scale).to(dtype), torch.from_numpy(ws / scale).to(dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def _windows64(n_fft: int, hop_length: int, window: str, synthesis_length: int | None):
+    if window not in WINDOWS:
+        raise ParameterError(f"window={window!r} is not valid; expected one of {', '.join(WINDOWS)}")
+    if window == "hann":
+        if synthesis_length is not None and synthesis_length != n_fft:
+            raise ParameterError(f"synthesis_length={synthesis_length!r} applies to window='low-delay'; "
+                                 f"expected None (or n_fft={n_fft}) with window='hann'")
+        w = hann_window(n_fft, dtype=torch.float64)
+        return w, w, n_fft
+    wa, ws = low_delay_windows(n_fft, hop_length=hop_length, synthesis_length=synthesis_length, dtype=torch.float64)
+    return wa, ws, 2 * hop_length if synthesis_length is None else int(synthesis_length)
+
+
+def frame_windows(n_fft: int, hop_length: int, *, window: str = "hann",
+                  synthesis_length: int | None = None) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The analysis and synthesis windows of the causal frames, and the synthesis support.
+
+    Parameters
+    ----------
+    n_fft, hop_length : int
+        Frame and hop in samples.
+    window : {"hann", "low-delay"}
+        ``"hann"``: periodic Hann for both (support ``n_fft``). ``"low-delay"``:
+        :func:`low_delay_windows` (support ``synthesis_length``, default ``2 * hop_length``).
+    synthesis_length : int, optional
+        Only with ``"low-delay"``.
+
+    Returns
+    -------
+    analysis, synthesis : Tensor, float32, shape ``(n_fft,)``
+    support : int
+        Samples at the end of the frame where the synthesis window is nonzero; a
+        :class:`SpectralStream` with these windows has latency ``support - 1`` samples.
+    """
+    n_fft, hop_length = check_stft_params(n_fft, hop_length)
+    wa, ws, L = _windows64(n_fft, hop_length, window, synthesis_length)
+    return wa.float(), ws.float(), L
 
 
 def stft(y, *, n_fft: int = 2048, hop_length: int = 512, center: bool = True) -> torch.Tensor:
@@ -152,11 +269,13 @@ def magphase(S: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 # --------------------------------------------------------------------------- causal / streaming
 
 
-def causal_frames(y, *, n_fft: int, hop_length: int) -> torch.Tensor:
+def causal_frames(y, *, n_fft: int, hop_length: int, window: str = "hann",
+                  synthesis_length: int | None = None) -> torch.Tensor:
     """Offline reference of :class:`StreamingAnalyzer`: causal STFT frames of ``y``.
 
-    Frame ``k`` is the Hann-windowed spectrum of the ``n_fft`` samples ending at
-    ``(k + 1) * hop_length`` (zeros before the signal start).
+    Frame ``k`` is the windowed spectrum of the ``n_fft`` samples ending at
+    ``(k + 1) * hop_length`` (zeros before the signal start), with the analysis window of
+    :func:`frame_windows` (``window``, ``synthesis_length``).
 
     Returns
     -------
@@ -167,24 +286,35 @@ def causal_frames(y, *, n_fft: int, hop_length: int) -> torch.Tensor:
     k = y.shape[-1] // hop_length
     padded = torch.nn.functional.pad(y, (n_fft - hop_length, 0))
     frames = padded.unfold(-1, n_fft, hop_length)[..., :k, :]
-    X = torch.fft.rfft(frames * hann_window(n_fft), dim=-1)
+    wa = frame_windows(n_fft, hop_length, window=window, synthesis_length=synthesis_length)[0]
+    X = torch.fft.rfft(frames * wa, dim=-1)
     return X.transpose(-1, -2)
 
 
-def _ola_envelope(n_fft: int, hop_length: int) -> torch.Tensor:
-    """Steady-state sum of squared Hann windows, one period of ``hop_length`` samples."""
-    w2 = hann_window(n_fft, dtype=torch.float64) ** 2
-    reps = math.ceil(n_fft / hop_length)
-    env = torch.nn.functional.pad(w2, (0, reps * hop_length - n_fft)).reshape(reps, hop_length).sum(0)
+def _ola_envelope(n_fft: int, hop_length: int, window: str = "hann",
+                  synthesis_length: int | None = None) -> torch.Tensor:
+    """Steady-state sum of the analysis x synthesis window products, one period of ``hop_length`` samples."""
+    wa, ws, L = _windows64(n_fft, hop_length, window, synthesis_length)
+    prod = (wa * ws)[n_fft - L:]
+    reps = math.ceil(L / hop_length)
+    env = torch.nn.functional.pad(prod, (0, reps * hop_length - L)).reshape(reps, hop_length).sum(0)
     return env.float()
 
 
-def overlap_add(X, *, n_fft: int, hop_length: int) -> torch.Tensor:
+def _check_synthesis(n_fft, hop_length, window, synthesis_length) -> tuple[int, int]:
+    """STFT sizes valid for resynthesis: Hann overlap needs ``hop <= n_fft / 2``; low-delay checks its own."""
+    return check_stft_params(n_fft, hop_length, synthesis=window == "hann")
+
+
+def overlap_add(X, *, n_fft: int, hop_length: int, window: str = "hann",
+                synthesis_length: int | None = None) -> torch.Tensor:
     """Offline reference of :class:`StreamingSynthesizer`: weighted overlap-add of causal frames.
 
-    Each frame is inverse-transformed, multiplied by the Hann window and added at
-    ``k * hop_length``; the sum is divided by the steady-state window-square envelope. The
-    first ``n_fft - hop_length`` samples are the warm-up of the causal analysis (zero history).
+    Each frame is inverse-transformed and multiplied by the synthesis window of
+    :func:`frame_windows`; its last ``L`` samples (the window's support: ``n_fft`` for Hann,
+    ``synthesis_length`` for low-delay) are added at ``k * hop_length``; the sum is divided by
+    the steady-state envelope of the window products (1 for low-delay). Output sample ``j`` is
+    input sample ``j - (L - hop_length)``; the first ``L - hop_length`` samples are warm-up.
 
     Parameters
     ----------
@@ -194,16 +324,17 @@ def overlap_add(X, *, n_fft: int, hop_length: int) -> torch.Tensor:
     -------
     Tensor, float32, shape ``(..., frames * hop_length)``
     """
-    n_fft, hop_length = check_stft_params(n_fft, hop_length, synthesis=True)
+    n_fft, hop_length = _check_synthesis(n_fft, hop_length, window, synthesis_length)
+    _, ws, L = frame_windows(n_fft, hop_length, window=window, synthesis_length=synthesis_length)
     X = _as_tensor(X)
     k = X.shape[-1]
-    frames = torch.fft.irfft(X.transpose(-1, -2), n=n_fft, dim=-1) * hann_window(n_fft)
+    frames = torch.fft.irfft(X.transpose(-1, -2), n=n_fft, dim=-1)[..., n_fft - L:] * ws[n_fft - L:]
     lead = frames.shape[:-2]
-    flat = frames.reshape(-1, k, n_fft).transpose(1, 2)  # (B, n_fft, k) for fold
-    total = (k - 1) * hop_length + n_fft
-    out = torch.nn.functional.fold(flat, output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop_length))
+    flat = frames.reshape(-1, k, L).transpose(1, 2)  # (B, L, k) for fold
+    total = (k - 1) * hop_length + L
+    out = torch.nn.functional.fold(flat, output_size=(1, total), kernel_size=(1, L), stride=(1, hop_length))
     out = out.reshape(*lead, total)[..., : k * hop_length]
-    env = _ola_envelope(n_fft, hop_length).repeat(k)
+    env = _ola_envelope(n_fft, hop_length, window, synthesis_length).repeat(k)
     return out / env
 
 
@@ -218,6 +349,8 @@ class StreamingAnalyzer:
     n_fft, hop_length : int
     channels : int
         Leading size of every block ``(channels, n)``.
+    window, synthesis_length
+        The window pair (:func:`frame_windows`); the analyzer uses its analysis window.
 
     Examples
     --------
@@ -226,10 +359,11 @@ class StreamingAnalyzer:
     torch.Size([1, 257, 2])
     """
 
-    def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1):
+    def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1, window: str = "hann",
+                 synthesis_length: int | None = None):
         self.n_fft, self.hop_length = check_stft_params(n_fft, hop_length)
         self.channels = check_int(channels, "channels")
-        self.window = hann_window(self.n_fft)
+        self.window = frame_windows(self.n_fft, self.hop_length, window=window, synthesis_length=synthesis_length)[0]
         self.reset()
 
     def reset(self) -> None:
@@ -252,26 +386,30 @@ class StreamingSynthesizer:
     """Weighted overlap-add of causal frames, one hop of finished samples per frame.
 
     Concatenating its outputs over any split of the frames gives exactly :func:`overlap_add`.
-    Together with :class:`StreamingAnalyzer` the round trip is the input delayed by
-    :attr:`latency_samples` ``= n_fft - hop_length``.
+    Together with :class:`StreamingAnalyzer` (same ``window``) the round trip is the input
+    delayed by :attr:`latency_samples` ``= L - hop_length``, ``L`` the synthesis window's
+    support (``n_fft`` for ``"hann"``, ``synthesis_length`` for ``"low-delay"``).
     """
 
-    def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1):
-        self.n_fft, self.hop_length = check_stft_params(n_fft, hop_length, synthesis=True)
+    def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1, window: str = "hann",
+                 synthesis_length: int | None = None):
+        self.n_fft, self.hop_length = _check_synthesis(n_fft, hop_length, window, synthesis_length)
         self.channels = check_int(channels, "channels")
-        self.window = hann_window(self.n_fft)
-        self._env = _ola_envelope(self.n_fft, self.hop_length)
+        _, ws, self.support = frame_windows(self.n_fft, self.hop_length, window=window,
+                                            synthesis_length=synthesis_length)
+        self.window = ws[self.n_fft - self.support:].contiguous()  # the nonzero tail
+        self._env = _ola_envelope(self.n_fft, self.hop_length, window, synthesis_length)
         self._env_tiled: dict[int, torch.Tensor] = {}
         self.reset()
 
     @property
     def latency_samples(self) -> int:
-        """Delay of analyzer + synthesizer in samples: ``n_fft - hop_length``."""
-        return self.n_fft - self.hop_length
+        """Delay of analyzer + synthesizer in samples: ``L - hop_length``."""
+        return self.support - self.hop_length
 
     def reset(self) -> None:
         """Clear the overlap accumulator."""
-        self._acc = torch.zeros(self.channels, self.n_fft - self.hop_length)
+        self._acc = torch.zeros(self.channels, self.support - self.hop_length)
 
     def process(self, X) -> torch.Tensor:
         """Add frames ``(channels, bins, k)``; return ``(channels, k * hop_length)`` finished samples."""
@@ -279,13 +417,14 @@ class StreamingSynthesizer:
         k = X.shape[-1]
         if k == 0:
             return torch.zeros(self.channels, 0)
-        frames = torch.fft.irfft(X.transpose(-1, -2), n=self.n_fft, dim=-1) * self.window
+        L = self.support
+        frames = torch.fft.irfft(X.transpose(-1, -2), n=self.n_fft, dim=-1)[..., self.n_fft - L:] * self.window
         h = self.hop_length
-        total = (k - 1) * h + self.n_fft
+        total = (k - 1) * h + L
         out = torch.nn.functional.fold(
-            frames.transpose(1, 2), output_size=(1, total), kernel_size=(1, self.n_fft), stride=(1, h)
+            frames.transpose(1, 2), output_size=(1, total), kernel_size=(1, L), stride=(1, h)
         ).reshape(self.channels, total)
-        out[..., : self.n_fft - h] += self._acc
+        out[..., : L - h] += self._acc
         self._acc = out[..., k * h:].clone()
         env = self._env_tiled.get(k)
         if env is None:  # live streams see one or two frame counts: tile each once
@@ -299,19 +438,31 @@ class SpectralStream:
     Each call consumes ``(channels, n)`` samples and returns ``(channels, n)`` samples, for any
     ``n``. Complete frames are passed through ``frame_fn`` (complex ``(channels, bins, k)`` to the
     same shape) before resynthesis; with no ``frame_fn`` the output is the input delayed by
-    :attr:`latency_samples` ``= n_fft - 1`` (``n_fft - hop`` for framing plus ``hop - 1`` so that
-    every block can be answered in full whatever its size).
+    :attr:`latency_samples` ``= L - 1``: ``L - hop`` for framing plus ``hop - 1`` so that every
+    block can be answered in full whatever its size, where ``L`` is the synthesis window's
+    support (:func:`frame_windows`): ``n_fft`` for ``window="hann"``, ``synthesis_length``
+    (default ``2 * hop``) for ``window="low-delay"``.
+
+    Examples
+    --------
+    >>> SpectralStream(n_fft=512, hop_length=128).latency_samples
+    511
+    >>> SpectralStream(n_fft=512, hop_length=128, window="low-delay").latency_samples
+    255
     """
 
-    def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1, frame_fn=None):
-        self.analyzer = StreamingAnalyzer(n_fft=n_fft, hop_length=hop_length, channels=channels)
-        self.synthesizer = StreamingSynthesizer(n_fft=n_fft, hop_length=hop_length, channels=channels)
+    def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1, frame_fn=None, window: str = "hann",
+                 synthesis_length: int | None = None):
+        kw = dict(n_fft=n_fft, hop_length=hop_length, channels=channels, window=window,
+                  synthesis_length=synthesis_length)
+        self.synthesizer = StreamingSynthesizer(**kw)
+        self.analyzer = StreamingAnalyzer(**kw)
         self.frame_fn = frame_fn
         self.reset()
 
     @property
     def latency_samples(self) -> int:
-        return self.analyzer.n_fft - 1
+        return self.synthesizer.support - 1
 
     def reset(self) -> None:
         self.analyzer.reset()

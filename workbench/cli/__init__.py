@@ -114,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="audio file, folder of audio, or corpus selection CORPUS:key=value,... "
                         "(e.g. data/gm:family=brass,split=train or data/gm:program=56)")
     t.add_argument("--out", required=True, help="run folder, e.g. runs/trumpet")
-    t.add_argument("--preset", choices=("nsynth", "quality", "low-latency"),
-                   help="nsynth: 16 kHz, n_fft 1024; quality: 44.1 kHz, n_fft 2048; low-latency: 44.1 kHz, n_fft 512")
+    t.add_argument("--preset", choices=("nsynth", "quality", "low-latency", "low-delay"),
+                   help="nsynth: 16 kHz, n_fft 1024; quality: 44.1 kHz, n_fft 2048; low-latency: 44.1 kHz, n_fft 512; "
+                        "low-delay: low-latency trained and played with the low-delay STFT windows (5.8 ms)")
     t.add_argument("--config", help="TOML file with [audio], [model], [train] tables")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override one setting, e.g. --set train.epochs=20 (repeatable)")
@@ -325,6 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--channels", type=_int, default=1, help="channels processed, each on its own (default 1)")
     ex.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (fixed in the file)")
     ex.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
+    ex.add_argument("--window", choices=("hann", "low-delay"),
+                    help="STFT windows: hann or low-delay (latency 2 * hop - 1); default: the run's")
+    ex.add_argument("--synthesis-length", type=_int, help="low-delay synthesis window in samples (default 2 * hop)")
     return p
 
 
@@ -459,6 +463,11 @@ def _add_method_args(x, *, n_fft: int, hop: int) -> None:
     x.add_argument("--k", type=_int, default=5, help="mosaic kNN candidates (default 5)")
     x.add_argument("--continuity", type=_float, default=0.5, help="mosaic bonus for the next grain (default 0.5)")
     x.add_argument("--repeat-window", type=_int, default=8, help="mosaic: no grain twice within N frames (default 8)")
+    x.add_argument("--window", choices=("hann", "low-delay"),
+                   help="autoencoder/cepstral/latent-mix STFT windows: hann (latency n_fft - 1) or low-delay (long "
+                        "analysis, short synthesis window: latency 2 * hop - 1); default: the run's, or hann")
+    x.add_argument("--synthesis-length", type=_int,
+                   help="low-delay synthesis window in samples, hop < L <= 2 * hop (default 2 * hop)")
     x.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (default 1)")
     x.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
 
@@ -475,18 +484,24 @@ def _make_effect(args, sr: int):
                              f"({kind.get(args.method, 'from `workbench train`')})")
     if args.method not in MODEL_METHODS and not args.target:
         raise ParameterError(f"--method {args.method} needs --target (audio file, folder or CORPUS:key=value)")
+    window = getattr(args, "window", None)
+    synthesis_length = getattr(args, "synthesis_length", None)
+    if args.method in ("ddsp", "mosaic") and (window or synthesis_length):
+        raise ParameterError(f"--window and --synthesis-length are for autoencoder, cepstral and latent-mix, "
+                             f"not {args.method}")
     common = dict(mix=args.mix, gate_db=args.gate_db)
+    windows = dict(window=window, synthesis_length=synthesis_length)
     if args.method == "autoencoder":
-        return make_effect("autoencoder", model=args.model, **common)
+        return make_effect("autoencoder", model=args.model, **windows, **common)
     if args.method == "ddsp":
         return make_effect("ddsp", model=args.model, octave_shift=args.octave_shift, **common)
     if args.method == "latent-mix":
         return make_effect("latent-mix", model=args.model, mode=args.latent_mode, source=args.mix_from,
-                           target=args.mix_to, alpha=args.alpha, **common)
+                           target=args.mix_to, alpha=args.alpha, **windows, **common)
     common.update(target=args.target, n_fft=args.n_fft, hop_length=args.hop)
     if args.method == "cepstral":
         return make_effect("cepstral", lifter_input=args.lifter, lifter_target=args.lifter, envelope=args.envelope,
-                           length_policy=args.length_policy, **common)
+                           length_policy=args.length_policy, **windows, **common)
     return make_effect("mosaic", k=args.k, continuity=args.continuity, repeat_window=args.repeat_window, **common)
 
 
@@ -844,7 +859,8 @@ def _cmd_demo(args) -> int:
 def _cmd_export(args) -> int:
     from effects.export import export_autoencoder, load_exported
 
-    out = export_autoencoder(args.model, args.out, channels=args.channels, mix=args.mix, gate_db=args.gate_db)
+    out = export_autoencoder(args.model, args.out, channels=args.channels, mix=args.mix, gate_db=args.gate_db,
+                             window=args.window, synthesis_length=args.synthesis_length)
     m = load_exported(out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {m.sampling_rate} Hz, blocks of a multiple of "
           f"{m.block_multiple} samples, latency {m.latency_samples} samples, {m.channels} channel(s)")
