@@ -330,7 +330,7 @@ def scan_reports(reports, *, depth: int = 3) -> dict[str, list[Path]]:
 def track_file(path, *, sr: int = 16000, tracker: str = "pyin") -> tuple[np.ndarray, np.ndarray]:
     """f0 track ``(times, f0 Hz, 0 when unvoiced)`` of a mono-mixed audio file at ``sr``
     (:func:`analysis.pitch_eval.track_f0`)."""
-    from analysis.pitch_eval import track_f0
+    from workbench.pitch import track_f0
 
     y, _ = load(path, sr=sr, mono=True)
     return track_f0(y[0], sr=sr, tracker=tracker)

@@ -103,7 +103,7 @@ def timbre_probe(corpus: str):
 
 @st.cache_data(show_spinner="Tracking f0...", max_entries=64)
 def track_audio(audio: np.ndarray, sr: int, tracker: str = "pyin"):
-    from analysis.pitch_eval import track_f0
+    from workbench.pitch import track_f0
 
     return track_f0(np.asarray(audio).reshape(-1), sr=sr, tracker=tracker)
 
