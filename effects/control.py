@@ -385,7 +385,9 @@ class ControlledEffect(Effect):
                 first = first or {}
                 first[k] = time.perf_counter() - self._arrival[k]
                 if self._slots[k][2] == "discrete":
-                    changed[k] = self._dvals[k]
+                    param = self._slots[k][0]
+                    if self._dvals[k] != self.effect.get_params()[param]:  # a repeat changes nothing
+                        changed[k] = self._dvals[k]
                     continue
                 self._left[k] = self._steps
                 self._inc[k] = (self._tgt[k] - self._cur[k]) / self._steps
@@ -492,7 +494,10 @@ class Controller:
                 log.debug("default mapping: %s -> %s left out (%s)", b.source, b.target, err)
         self.mapping = Mapping(kept, smooth_ms=mapping.smooth_ms)
         if learn is not None:
-            self._resolve(binding(learn, osc="/learn"))  # the target must exist before a control moves
+            try:  # the target must exist before a control moves
+                self._slot_of.pop(self._resolve(binding(learn, osc="/learn")) and None, None)
+            except ParameterError as err:
+                raise ParameterError(f"learn={learn!r}: {err}") from None
             self.learn_target = learn
         p = effect.get_params()
         self._synth = "chroma" in p and "gate" in p
@@ -617,7 +622,7 @@ class Controller:
         self._notes.append(note)
         chroma, gate, gain = self._note_slots
         self.effect.set_target(chroma, note % 12)
-        self.effect.set_target(gain, round(2.0 * velocity / 127.0, 6))
+        self.effect.set_target(gain, round(velocity / 127.0, 6))
         self.effect.set_target(gate, True)
         self._c["notes"] += 1
         self._c["applied"] += 1

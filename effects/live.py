@@ -722,7 +722,7 @@ class LiveEngine:
         extra = self.status_extra() if self.status_extra is not None else ""  # e.g. MIDI/OSC control counts
         return (f"latency {self.latency.describe()} | callback {pct(cb['median'])} (max {pct(cb['max'])}) | "
                 f"effect {pct(fx['median'])} | xruns {s['xruns']} | late {s['late_blocks']} | {state} |{knobs}"
-                + (f" | {extra}" if extra else ""))
+                + ((" |" if knobs else "") + f" {extra}" if extra else ""))
 
 
 def _pct(v: float | None) -> str:
