@@ -10,7 +10,7 @@ Per hop: the latent (every unit a parameter) and the chroma (a one-hot, or a ble
 gliding) are decoded into a unit-peak magnitude frame (decoded again only when they change),
 given a phase (:mod:`workbench.phase`: RTPGHI or noise), and overlap-added
 (:class:`workbench.spectral.StreamingSynthesizer`). Per sample: a linear attack/release
-envelope toward ``gain`` while ``gate`` is on, toward 0 after it.
+envelope toward 1 while ``gate`` is on, toward 0 after it, times ``gain``.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ class LatentSynth(Effect):
     chroma : int
         Pitch class 0 (C) to 11 (B); ignored by a model without chroma.
     gain : float
-        Linear level in [0, 4] (MIDI velocity sets it).
+        Linear level in [0, 4] (MIDI velocity sets it to velocity / 127); a change is ramped across
+        the next block.
     gate : bool
         Sounding (True) or released (False).
     attack_ms, release_ms : float
@@ -189,6 +190,7 @@ class LatentSynth(Effect):
         self._phase_fn.reset()
         self._fill = 0
         self._env = 0.0
+        self._gain_last = float(self.gain)
         self._chroma_vec = np.zeros(12, np.float32)
         self._chroma_vec[self.chroma] = 1.0
         self._last_key = None
@@ -233,8 +235,9 @@ class LatentSynth(Effect):
         self.frames += 1
 
     def _envelope(self, n: int) -> np.ndarray:
-        """Per-sample gain for the next ``n`` samples (linear ramps toward gain or 0)."""
-        target = float(self.gain) if self.gate else 0.0
+        """Per-sample gain for the next ``n`` samples: the gate's linear attack/release ramp (0..1)
+        times ``gain``, itself ramped linearly across the block from its value at the last one."""
+        target = 1.0 if self.gate else 0.0
         e0 = self._env
         ms = self.attack_ms if target > e0 else self.release_ms
         slope = 1.0 / max(1.0, 1e-3 * ms * self.model_sr)  # full swing per ramp time
@@ -246,6 +249,12 @@ class LatentSynth(Effect):
         else:
             env.fill(e0)
         self._env = float(env[-1]) if n else e0
+        g0, g1 = self._gain_last, float(self.gain)
+        if g0 == g1:
+            env *= g1
+        else:
+            env *= g0 + (g1 - g0) * self._steps[:n] / n
+            self._gain_last = g1
         return env
 
     def _process(self, x):

@@ -98,7 +98,7 @@ def test_changes_act_at_the_next_block_smoothed_and_replay_exactly(synth_model):
     ctl = Controller(fx, default_mapping(synth=True), engine=_Engine(), strict=False)
     x = np.zeros((1, 128), np.float32)
     out = []
-    for b in range(120):
+    for b in range(150):
         if b == 10:
             ctl.cc(0, 0, 127)  # fader 1 -> latent unit 1 = 1.0
         if b == 40:
@@ -126,7 +126,7 @@ def test_changes_act_at_the_next_block_smoothed_and_replay_exactly(synth_model):
     assert np.abs(y[-128 * 10:]).max() == 0.0 and np.abs(y[80 * 128:81 * 128]).max() > 0
     replay = ControlledEffect(LatentSynth(model=synth_model, gate=False), script=log)
     replay.prepare(44100, 1, 128)
-    y2 = np.concatenate([replay.process_block(x) for _ in range(120)], 1)[0]
+    y2 = np.concatenate([replay.process_block(x) for _ in range(150)], 1)[0]
     np.testing.assert_array_equal(y, y2)
 
 
