@@ -32,6 +32,7 @@ __all__ = [
     "scan_reports", "load_eval_report", "filter_notes", "eval_audio_paths", "track_file", "note_window",
     "load_embedding", "note_audio_path", "load_probe_report", "read_confusion_csv", "load_pitch_cnn_report",
     "load_mesh", "multi_instrument_runs", "latent_mix_shape", "render_latent_mix", "COMMANDS",
+    "synth_runs", "synth_shape", "synth_map", "render_synth_point", "play_command",
 ]
 
 ROOT_ENV = {"data": "WORKBENCH_DATA", "runs": "WORKBENCH_RUNS", "reports": "WORKBENCH_REPORTS"}
@@ -51,6 +52,8 @@ COMMANDS = {
     "probe": "workbench probe --corpus data/gm --features mfcc,scattering --out reports/probe",
     "pitchcnn": "workbench pitchcnn --corpus data/gm --out reports/pitchcnn",
     "mesh": "workbench mesh --model runs/chroma --points 50 --out reports/mesh",
+    "synth": 'workbench train --target "data/gm:family=brass,split=train" --preset low-latency '
+             "--set model.chroma=true --set model.output=spectrum --set model.latent=8 --out runs/synth",
     "multi": 'workbench train --target "data/gm:family=brass+flute,split=train" --set model.condition=onehot '
              "--set model.harmonics=0 --out runs/multi",
 }
@@ -760,3 +763,65 @@ def render_latent_mix(audio: np.ndarray, sr: int, *, model, morph: np.ndarray | 
     hop = info["config"].get("config", {}).get("audio", {}).get("hop_length") or 256
     return {"output": y[0][: x.shape[1]], "trajectory": traj, "frame_seconds": hop / msr,
             "codes": list(fx.codes), "latent_dim": int(fx.latent_dim)}
+
+
+# -- the latent synthesizer (issue 15) ------------------------------------------------------------
+def synth_runs(runs) -> list[Path]:
+    """Run folders a latent synthesizer can play: weights present and ``model.output = spectrum``."""
+    out = []
+    for r in list_runs(runs):
+        info = run_info(r)
+        if info["has_weights"] and info["config"].get("config", {}).get("model", {}).get("output") == "spectrum":
+            out.append(r)
+    return out
+
+
+def synth_shape(model) -> tuple[int, bool]:
+    """``(latent units, has chroma)`` of a synth run."""
+    cfg = run_info(model)["config"].get("config", {}).get("model", {})
+    return int(cfg.get("latent", 0)), bool(cfg.get("chroma", False))
+
+
+def synth_map(model, *, latent, chroma=None, points: int = 11) -> dict:
+    """Spectral centroid (Hz) of the decoded frame over a ``points x points`` grid of units 1 and 2
+    in [0, 1], the other units held at ``latent``: ``{"u1", "u2", "centroid_hz"}`` (flat lists)."""
+    import torch
+
+    from effects.play import decode_frames
+    from models.checkpoint import load_run
+
+    run = load_run(model)
+    a = run.config.audio
+    g = np.linspace(0.0, 1.0, points, dtype=np.float32)
+    u1, u2 = (v.reshape(-1) for v in np.meshgrid(g, g, indexing="xy"))
+    z = np.repeat(np.asarray(latent, np.float32)[None], len(u1), 0)
+    z[:, 0], z[:, 1] = u1, u2
+    mag = decode_frames(run, torch.from_numpy(z), chroma=chroma).numpy()
+    freqs = np.arange(mag.shape[1]) * a.sr / a.n_fft
+    centroid = (mag * freqs).sum(1) / np.maximum(mag.sum(1), 1e-12)
+    return {"u1": u1.tolist(), "u2": u2.tolist(), "centroid_hz": centroid.tolist()}
+
+
+def render_synth_point(model, *, latent, chroma=None, seconds: float = 2.0, phase: str = "pghi",
+                       release_ms: float = 150.0) -> tuple[np.ndarray, int]:
+    """One note of the latent synthesizer, offline, through the very code ``workbench play`` streams
+    (:meth:`effects.play.LatentSynth.render`): gate on at 0, off ``release_ms`` before the end.
+
+    Returns ``(audio (samples,), sample rate)``.
+    """
+    from effects.play import LatentSynth
+
+    synth = LatentSynth(model=str(model), latent=latent, chroma=0 if chroma is None else int(chroma),
+                        phase=phase, release_ms=release_ms)
+    off = max(0.0, seconds - release_ms / 1000 - 0.02)
+    y = synth.render(seconds, schedule=[(off, {"gate": False})])
+    return y[0], synth.model_sr
+
+
+def play_command(model, *, latent, chroma=None, phase: str = "pghi") -> str:
+    """The command line that plays this point live."""
+    from analysis.latent_space import PITCH_CLASSES
+
+    z = ",".join(f"{float(v):.3g}" for v in latent)
+    ch = f" --chroma {PITCH_CLASSES[int(chroma)]}" if chroma is not None else ""
+    return f"workbench play --model {model} --latent {z}{ch} --phase {phase}"
