@@ -285,6 +285,9 @@ class ControlledEffect(Effect):
         self._logged_values: dict[int, object] = {}  # log row -> a discrete value that is not a number
         self.block = 0
         self.rejected = 0
+        self._gen = 0  # targets set, all slots (control threads)
+        self._gen_seen = 0
+        self._ramping = 0  # slots still ramping
 
     # -- Effect plumbing ------------------------------------------------------------------------
     @property
@@ -314,7 +317,8 @@ class ControlledEffect(Effect):
         self.block = 0
         self._log_n = 0
         self._left[:] = 0
-        self._seen[:] = self._ver
+        self._seen[:] = self._ver  # targets set before the stream starts are dropped with the old state
+        self._gen_seen, self._ramping = self._gen, 0
         if self.script is not None:
             self._script_i = 0
 
@@ -367,6 +371,7 @@ class ControlledEffect(Effect):
             self._tgt[slot] = float(value)
         self._arrival[slot] = time.perf_counter()
         self._ver[slot] += 1
+        self._gen += 1
 
     def _discrete_value(self, slot, value):
         self._dvals[slot] = value
@@ -374,8 +379,10 @@ class ControlledEffect(Effect):
     # -- the processing thread --------------------------------------------------------------------
     def _follow(self) -> None:
         n = len(self._slots)
-        if not n:
+        gen = self._gen
+        if not n or (gen == self._gen_seen and not self._ramping):  # the usual block: nothing to do
             return
+        self._gen_seen = gen
         changed, first = None, None
         for k in range(n):
             v = int(self._ver[k])
@@ -396,6 +403,7 @@ class ControlledEffect(Effect):
                 self._cur[k] = self._tgt[k] if self._left[k] == 0 else self._cur[k] + self._inc[k]
                 changed = changed or {}
                 changed[k] = float(self._cur[k])
+        self._ramping = int(np.count_nonzero(self._left[:n]))
         if changed:
             self._apply(changed, first or {})
 
@@ -495,7 +503,7 @@ class Controller:
         self.mapping = Mapping(kept, smooth_ms=mapping.smooth_ms)
         if learn is not None:
             try:  # the target must exist before a control moves
-                self._slot_of.pop(self._resolve(binding(learn, osc="/learn")) and None, None)
+                self._resolve(binding(learn, osc="/learn"))
             except ParameterError as err:
                 raise ParameterError(f"learn={learn!r}: {err}") from None
             self.learn_target = learn

@@ -18,7 +18,7 @@ import soundfile as sf
 
 from tests.conftest import run_cli
 from tests.jack_loop import c_loop_late_clients, jack_available
-from tests.test_live import _jackd_xruns, jack  # noqa: F401 - the fixture
+from tests.test_live import _jackd_xruns, jack, live_material  # noqa: F401 - fixtures
 
 JACK_MISSING = jack_available()
 needs_jack = pytest.mark.skipif(JACK_MISSING is not None, reason=str(JACK_MISSING))
@@ -261,3 +261,67 @@ def test_cli_ports_that_cannot_be_opened_exit_2_with_what_is_available(jack, syn
     finally:
         busy.close()
     assert r.returncode == 2 and "could not be opened" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@needs_jack
+def test_live_effect_under_osc_and_jack_midi_control_plays_as_offline(jack, live_material, tmp_path):  # noqa: F811
+    """`live`'s side: the cepstral effect on a flute phrase from the JACK loop client, its mix swept
+    over OSC and its gain over JACK MIDI (CC 7, exp curve): the recording equals the same effect
+    replayed offline, block by block, on the recorded input under the control log."""
+    import mido
+
+    from effects.cepstral import CepstralEffect
+    from effects.control import ControlledEffect, Controller, Mapping, MidiInput, OscInput, binding
+    from effects.live import LiveEngine, expected_output
+    from tests.jack_loop import LoopClient
+
+    def make():
+        return CepstralEffect(target=live_material["trumpet44"], n_fft=512, hop_length=128)
+
+    srv = jack(44100, 128)
+    out = _jack_midi_out("wbknobs")
+    fx = ControlledEffect(make(), smooth_ms=5.0)
+    engine = LiveEngine(fx, blocksize=128, input_device="wbloop", output_device="wbloop", record=tmp_path / "io.wav")
+    mapping = Mapping([binding("mix", osc="/mix"), binding("gain", cc=(1, 7), lo=0.1, hi=1.0, curve="exp"),
+                       binding("bypass", cc=(1, 41))])
+    ctl = Controller(fx, mapping, engine=engine)
+    midi = MidiInput(ctl, "wbknobs", api="jack")
+    osc = OscInput(ctl, 0)
+    sock = _udp(osc.port)
+    client = LoopClient(srv, live_material["flute44"], tmp_path / "loop_rec.wav", seconds=2.5)
+    try:
+        engine.start()
+        time.sleep(0.2)
+        client.go()
+        for i in range(41):  # mix 1 -> 0 over OSC, gain 1 -> 0.1 over MIDI, interleaved
+            sock.send(_osc("/mix", 1 - i / 40))
+            out.send(mido.Message("control_change", control=7, value=round(127 * (1 - i / 40))))
+            time.sleep(0.02)
+        client.wait()
+        stats = engine.stop()
+    finally:
+        engine.stop()
+        client.close()
+        midi.close()
+        osc.close()
+        out.close()
+    assert ctl.counts()["applied"] == 82 and ctl.counts()["unknown"] == 0, ctl.counts()
+    if stats["skipped_blocks"]:
+        pytest.skip(f"the worker skipped {stats['skipped_blocks']} blocks under this machine's load")
+    both, _ = sf.read(tmp_path / "io.wav", dtype="float32")
+    ein, eout = both[:, 0], both[:, 1]
+    B, D = engine.blocksize, engine.latency.internal
+    L = engine.latency.algorithmic
+    rep = ControlledEffect(make(), script=fx.control_log())
+    rep.prepare(44100, 1, B)
+    n = (len(ein) // B) * B
+    y = np.concatenate([rep.process_block(ein[None, i:i + B]) for i in range(0, n, B)], 1)
+    wet = np.concatenate([y[:, L:], np.zeros((1, L), np.float32)], 1)  # aligned with the input
+    exp = expected_output(ein[None, :n], wet, engine.block_log(), blocksize=B, delay=D)[0]
+    err = float(np.abs(eout[:n] - exp).max())
+    names = fx.control_log()["name"]
+    print(f"live under control: err {err:.2e}, {names.count('mix')} mix and {names.count('gain_db')} gain_db "
+          f"changes applied, xruns {stats['xruns']}")
+    assert err < TOL
+    assert names.count("mix") >= 20 and names.count("gain_db") >= 20
+    assert fx.get_params()["mix"] == 0.0 and fx.get_params()["gain_db"] == pytest.approx(-20.0, abs=0.2)
