@@ -811,7 +811,7 @@ class OscInput:
         while not self._stop.is_set():
             try:
                 data = self._sock.recv(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 break

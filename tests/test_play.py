@@ -87,7 +87,7 @@ def test_fader_sweep_over_jack_midi_and_osc_plays_as_offline(jack, synth_run, tm
     log; the control's delay to the audible change is measured in the recording itself."""
     from effects.control import MidiInput, OscInput
 
-    srv = jack(44100, 128)
+    jack(44100, 128)
     out = _jack_midi_out("wbsender")
     engine, fx, ctl = _engine(synth_run, tmp_path)
     midi = MidiInput(ctl, "wbsender", api="jack")
@@ -163,7 +163,7 @@ def test_malformed_and_a_flood_do_not_stop_the_audio(jack, synth_run, tmp_path):
     stream keeps its pace and the sound goes on."""
     from effects.control import MidiInput, OscInput
 
-    srv = jack(44100, 256)
+    jack(44100, 256)
     out = _jack_midi_out("wbflood")
     engine, fx, ctl = _engine(synth_run, tmp_path, blocksize=256, gate=True)
     midi = MidiInput(ctl, "wbflood", api="jack")
@@ -325,3 +325,42 @@ def test_live_effect_under_osc_and_jack_midi_control_plays_as_offline(jack, live
     assert err < TOL
     assert names.count("mix") >= 20 and names.count("gain_db") >= 20
     assert fx.get_params()["mix"] == 0.0 and fx.get_params()["gain_db"] == pytest.approx(-20.0, abs=0.2)
+
+
+@needs_jack
+def test_cli_learn_binds_the_next_control_and_writes_the_mapping(jack, synth_run, tmp_path):  # noqa: F811
+    """`workbench play --osc PORT --learn latent.3 --map FILE`: the first OSC address that arrives is
+    bound, printed as TOML and written to FILE, which a later run loads."""
+    import socket
+    import subprocess
+    import sys
+
+    from effects.control import load_mapping
+    from tests.conftest import ROOT
+
+    jack(44100, 256)
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    mapping = tmp_path / "controls.toml"
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "--quiet", "play", "--model", str(synth_run),
+                             "--blocksize", "256", "--osc", str(port), "--learn", "latent.3", "--map", str(mapping),
+                             "--seconds", "4"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        deadline = time.monotonic() + 60
+        while not mapping.exists() and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                s.sendto(_osc("/my/knob", 0.4), ("127.0.0.1", port))  # until the port is open and has learned it
+            except OSError:  # nobody listening yet (an ICMP refusal of the previous datagram)
+                pass
+            time.sleep(0.2)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    assert "learned: osc /my/knob -> latent.3" in out and 'osc = "/my/knob"' in out
+    assert load_mapping(mapping).for_osc("/my/knob").target == "latent.3"
