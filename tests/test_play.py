@@ -243,8 +243,6 @@ def test_cli_play_no_xruns_for_10_s_at_blocksize_256(jack, synth_run, tmp_path):
 
 @needs_jack
 def test_cli_ports_that_cannot_be_opened_exit_2_with_what_is_available(jack, synth_run):  # noqa: F811
-    import socket
-
     jack(44100, 256)
     out = _jack_midi_out("wbsrc")
     try:
@@ -254,14 +252,7 @@ def test_cli_ports_that_cannot_be_opened_exit_2_with_what_is_available(jack, syn
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "MIDI port 'nosuchport' matches none" in lines[0] and "wbsrc:faders" in lines[0], r.stderr
-    busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    busy.bind(("127.0.0.1", 0))
-    try:
-        r = run_cli("play", "--model", str(synth_run), "--osc", str(busy.getsockname()[1]), "--seconds", "1")
-    finally:
-        busy.close()
-    assert r.returncode == 2 and "could not be opened" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-
+    # a busy OSC port: test_control.py checks OscInput's one-line error (the CLI prints it, exit 2, as above)
 
 @needs_jack
 def test_live_effect_under_osc_and_jack_midi_control_plays_as_offline(jack, live_material, tmp_path):  # noqa: F811
@@ -288,7 +279,7 @@ def test_live_effect_under_osc_and_jack_midi_control_plays_as_offline(jack, live
     midi = MidiInput(ctl, "wbknobs", api="jack")
     osc = OscInput(ctl, 0)
     sock = _udp(osc.port)
-    client = LoopClient(srv, live_material["flute44"], tmp_path / "loop_rec.wav", seconds=2.5)
+    client = LoopClient(srv, live_material["flute44"], tmp_path / "loop_rec.wav", seconds=1.5)
     try:
         engine.start()
         time.sleep(0.2)
@@ -346,7 +337,7 @@ def test_cli_learn_binds_the_next_control_and_writes_the_mapping(jack, synth_run
     mapping = tmp_path / "controls.toml"
     proc = subprocess.Popen([sys.executable, "-m", "workbench", "--quiet", "play", "--model", str(synth_run),
                              "--blocksize", "256", "--osc", str(port), "--learn", "latent.3", "--map", str(mapping),
-                             "--seconds", "4"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             "--seconds", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
     try:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
