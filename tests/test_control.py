@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from effects.base import Effect, check_mix_and_levels
 from effects.control import (
     ControlledEffect,
     Controller,
@@ -220,3 +221,59 @@ def test_osc_malformed_unknown_out_of_range_and_a_flood_are_counted(synth_model)
         assert fx.get_params()["latent"][1] == pytest.approx(0.99, abs=1e-6)  # the last value won
     finally:
         osc.close()
+
+
+class _Knobs(Effect):
+    """A real (if plain) effect with the parameters `live` effects expose: it scales its input by
+    mix, gain and the first fader, so each control is audible."""
+
+    _param_names = ("mix", "gain_db", "alpha", "mode", "scale", "offset", "octave_shift")
+
+    def __init__(self):
+        super().__init__()
+        self.mix, self.gain_db, self.alpha, self.mode, self.octave_shift = 1.0, 0.0, 0.0, "blend", 0
+        self.scale, self.offset = (1.0,) * 8, (0.0,) * 8
+
+    def _check_param(self, name, value):
+        check_mix_and_levels(name, value)
+        if name == "mode" and value not in ("blend", "shift", "linear"):
+            raise ParameterError(f"mode={value!r}")
+
+    @property
+    def latency_samples(self):
+        return 0
+
+    def _prepare(self, sample_rate, channels, max_block):
+        pass
+
+    def _reset(self):
+        pass
+
+    def _process(self, x):
+        return x * self.mix * 10 ** (self.gain_db / 20) * float(self.scale[0])
+
+
+def test_live_targets_faders_gain_mode_octave_and_the_bypass_button():
+    fx = ControlledEffect(_Knobs(), smooth_ms=0.0)
+    fx.prepare(44100, 1, 128)
+    eng = _Engine()
+    m = default_mapping()
+    m.add(binding("gain", cc=(2, 1)))
+    m.add(binding("mode", cc=(2, 2)))
+    m.add(binding("octave", cc=(2, 3)))
+    ctl = Controller(fx, m, engine=eng, strict=False)
+    ctl.cc(0, 1, 127)  # fader 2 -> scale of unit 2 = 2.0
+    ctl.cc(0, 16 + 2, 0)  # knob 3 -> offset of unit 3 = -1.0
+    ctl.cc(1, 1, 0)  # gain 0.01 -> -40 dB
+    ctl.cc(1, 2, 127)  # mode: the last choice
+    ctl.cc(1, 3, 127)  # octave +2
+    ctl.osc("/workbench/mix", [0.25])
+    y = fx.process_block(np.ones((1, 128), np.float32))
+    p = fx.get_params()
+    assert p["scale"][1] == 2.0 and p["offset"][2] == -1.0 and p["gain_db"] == pytest.approx(-40.0)
+    assert p["mode"] == "linear" and p["octave_shift"] == 2 and p["mix"] == 0.25
+    np.testing.assert_allclose(y, 0.25 * 0.01, rtol=1e-5)  # heard in the very next block (no smoothing)
+    for value, expect in ((127, True), (0, True), (100, False), (0, False)):  # press, release, press, release
+        ctl.cc(0, 41, value)
+        assert eng.bypass is expect
+    assert ctl.counts()["applied"] == 10
