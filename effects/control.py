@@ -221,7 +221,7 @@ def default_mapping(*, synth: bool = False, units: int = 8) -> Mapping:
 
     - faders CC 0-7: ``fader.N.scale`` (hidden unit N's gain; ``latent.N`` for the synth);
     - knobs CC 16-23: ``fader.N.offset`` (knob 1 ``gain`` and knob 2 ``glide_ms`` for the synth);
-    - button CC 41: ``bypass`` (toggle); CC 24: ``mix``, CC 25: ``alpha``;
+    - button CC 41: ``bypass`` (toggle); CC 24: ``mix``, CC 25: ``alpha``, CC 26: ``gain`` (effects);
     - every target also answers at OSC ``/workbench/<target with / for .>``, e.g.
       ``/workbench/fader/1/scale``.
 
@@ -237,6 +237,8 @@ def default_mapping(*, synth: bool = False, units: int = 8) -> Mapping:
             items.append(binding(f"fader.{n}.offset", cc=(1, 16 + n - 1)))
     if synth:
         items += [binding("gain", cc=(1, 16)), binding("glide_ms", cc=(1, 17))]
+    else:
+        items.append(binding("gain", cc=(1, 26)))
     items += [binding("bypass", cc=(1, 41)), binding("mix", cc=(1, 24)), binding("alpha", cc=(1, 25))]
     osc = [binding(b.target, osc=f"{OSC_PREFIX}/{b.target.replace('.', '/')}", lo=b.lo, hi=b.hi, curve=b.curve,
                    toggle=False) for b in items]
