@@ -1,4 +1,4 @@
-"""Control mapping, smoothing, notes and OSC on a real UDP socket (effects.control), without audio
+"""Control mapping, smoothing, notes and OSC on a real UDP socket (effects.mapping, effects.controlled, effects.control), without audio
 devices; the latent synthesizer offline (effects.play). The JACK tests are in test_play.py."""
 
 from __future__ import annotations
@@ -10,15 +10,9 @@ import numpy as np
 import pytest
 
 from effects.base import Effect, check_mix_and_levels
-from effects.control import (
-    ControlledEffect,
-    Controller,
-    Mapping,
-    OscInput,
-    binding,
-    default_mapping,
-    load_mapping,
-)
+from effects.control import Controller, OscInput
+from effects.controlled import ControlledEffect
+from effects.mapping import Mapping, binding, default_mapping, load_mapping
 from effects.play import LatentSynth
 from workbench.errors import ParameterError
 

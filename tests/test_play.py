@@ -49,8 +49,10 @@ def _jack_midi_out(name: str):
 
 
 def _engine(run, tmp_path, *, blocksize=128, gate=False):
-    from effects.control import ControlledEffect, Controller, default_mapping
+    from effects.control import Controller
+    from effects.controlled import ControlledEffect
     from effects.live import LiveEngine
+    from effects.mapping import default_mapping
     from effects.play import LatentSynth
 
     fx = ControlledEffect(LatentSynth(model=run, gate=gate, release_ms=50.0), smooth_ms=5.0)
@@ -62,7 +64,7 @@ def _engine(run, tmp_path, *, blocksize=128, gate=False):
 def _replay(run, fx, log_engine, n, *, blocksize, delay, gate=False, upto=None):
     """The offline synth under the run's control log (changes before block ``upto`` only, if
     given), rebuilt as the engine played it: ``(n,)``."""
-    from effects.control import ControlledEffect
+    from effects.controlled import ControlledEffect
     from effects.live import expected_output
     from effects.play import LatentSynth
 
@@ -262,8 +264,10 @@ def test_live_effect_under_osc_and_jack_midi_control_plays_as_offline(jack, live
     import mido
 
     from effects.cepstral import CepstralEffect
-    from effects.control import ControlledEffect, Controller, Mapping, MidiInput, OscInput, binding
+    from effects.control import Controller, MidiInput, OscInput
+    from effects.controlled import ControlledEffect
     from effects.live import LiveEngine, expected_output
+    from effects.mapping import Mapping, binding
     from tests.jack_loop import LoopClient
 
     def make():
@@ -326,7 +330,7 @@ def test_cli_learn_binds_the_next_control_and_writes_the_mapping(jack, synth_run
     import subprocess
     import sys
 
-    from effects.control import load_mapping
+    from effects.mapping import load_mapping
     from tests.conftest import ROOT
 
     jack(44100, 256)

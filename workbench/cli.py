@@ -663,7 +663,8 @@ def _add_control_args(x) -> None:
 
 def _open_control(args, engine, fx, *, synth: bool):
     """The controller and its MIDI/OSC inputs for ``args`` (nothing when none was asked for)."""
-    from effects.control import Controller, MidiInput, OscInput, default_mapping, load_mapping
+    from effects.control import Controller, MidiInput, OscInput
+    from effects.mapping import default_mapping, load_mapping
 
     if not (args.midi or args.osc is not None or args.learn):
         return None, []
@@ -728,7 +729,7 @@ def _cmd_live(args) -> int:
 
     fx = _make_effect(args, args.samplerate)
     if args.midi or args.osc is not None or args.learn:
-        from effects.control import ControlledEffect
+        from effects.controlled import ControlledEffect
 
         fx = ControlledEffect(fx, smooth_ms=args.smooth_ms)
     engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
@@ -780,7 +781,7 @@ def _cmd_play(args) -> int:
     resolve_device(args.input_device, kind="input", channels=1, devices=devices)
     resolve_device(args.output_device, kind="output", channels=1, devices=devices)
     from analysis.latent_space import parse_chroma, parse_latent
-    from effects.control import ControlledEffect
+    from effects.controlled import ControlledEffect
     from effects.live import LiveEngine, key_help, run_console, summary_line
     from effects.play import LatentSynth
 
