@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.embeddings import embedding_files
-from models.run_info import run_info
+from models.run_info import list_runs, run_info
 from workbench.audio import load, resample, validate_audio
 from workbench.corpus.select import is_corpus
 from workbench.corpus.truth import note_segments
@@ -31,6 +31,7 @@ __all__ = [
     "list_corpora", "corpus_notes", "corpus_note_truth", "save_outputs", "COMPARE_METHODS", "make_effect",
     "spectrogram_db", "compare_method", "scan_reports", "track_file", "note_window", "note_audio_path",
     "latent_mix_shape", "render_latent_mix",
+    "synth_runs", "synth_shape", "synth_map", "render_synth_point", "play_command",
 ]
 
 UPLOAD_FORMATS = ("wav", "flac", "ogg", "mp3")
@@ -437,3 +438,65 @@ def render_latent_mix(audio: np.ndarray, sr: int, *, model, morph: np.ndarray | 
     hop = info["config"].get("config", {}).get("audio", {}).get("hop_length") or 256
     return {"output": y[0][: x.shape[1]], "trajectory": traj, "frame_seconds": hop / msr,
             "codes": list(fx.codes), "latent_dim": int(fx.latent_dim)}
+
+
+# -- the latent synthesizer (issue 15) ------------------------------------------------------------
+def synth_runs(runs) -> list[Path]:
+    """Run folders a latent synthesizer can play: weights present and ``model.output = spectrum``."""
+    out = []
+    for r in list_runs(runs):
+        info = run_info(r)
+        if info["has_weights"] and info["config"].get("config", {}).get("model", {}).get("output") == "spectrum":
+            out.append(r)
+    return out
+
+
+def synth_shape(model) -> tuple[int, bool]:
+    """``(latent units, has chroma)`` of a synth run."""
+    cfg = run_info(model)["config"].get("config", {}).get("model", {})
+    return int(cfg.get("latent", 0)), bool(cfg.get("chroma", False))
+
+
+def synth_map(model, *, latent, chroma=None, points: int = 11) -> dict:
+    """Spectral centroid (Hz) of the decoded frame over a ``points x points`` grid of units 1 and 2
+    in [0, 1], the other units held at ``latent``: ``{"u1", "u2", "centroid_hz"}`` (flat lists)."""
+    import torch
+
+    from effects.play import decode_frames
+    from models.checkpoint import load_run
+
+    run = load_run(model)
+    a = run.config.audio
+    g = np.linspace(0.0, 1.0, points, dtype=np.float32)
+    u1, u2 = (v.reshape(-1) for v in np.meshgrid(g, g, indexing="xy"))
+    z = np.repeat(np.asarray(latent, np.float32)[None], len(u1), 0)
+    z[:, 0], z[:, 1] = u1, u2
+    mag = decode_frames(run, torch.from_numpy(z), chroma=chroma).numpy()
+    freqs = np.arange(mag.shape[1]) * a.sr / a.n_fft
+    centroid = (mag * freqs).sum(1) / np.maximum(mag.sum(1), 1e-12)
+    return {"u1": u1.tolist(), "u2": u2.tolist(), "centroid_hz": centroid.tolist()}
+
+
+def render_synth_point(model, *, latent, chroma=None, seconds: float = 2.0, phase: str = "pghi",
+                       release_ms: float = 150.0) -> tuple[np.ndarray, int]:
+    """One note of the latent synthesizer, offline, through the very code ``workbench play`` streams
+    (:meth:`effects.play.LatentSynth.render`): gate on at 0, off ``release_ms`` before the end.
+
+    Returns ``(audio (samples,), sample rate)``.
+    """
+    from effects.play import LatentSynth
+
+    synth = LatentSynth(model=str(model), latent=latent, chroma=0 if chroma is None else int(chroma),
+                        phase=phase, release_ms=release_ms)
+    off = max(0.0, seconds - release_ms / 1000 - 0.02)
+    y = synth.render(seconds, schedule=[(off, {"gate": False})])
+    return y[0], synth.model_sr
+
+
+def play_command(model, *, latent, chroma=None, phase: str = "pghi") -> str:
+    """The command line that plays this point live."""
+    from analysis.latent_space import PITCH_CLASSES
+
+    z = ",".join(f"{float(v):.3g}" for v in latent)
+    ch = f" --chroma {PITCH_CLASSES[int(chroma)]}" if chroma is not None else ""
+    return f"workbench play --model {model} --latent {z}{ch} --phase {phase}"

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from effects.play import decode_frames
 from models.checkpoint import LoadedRun, load_run
-from models.lstm_ae import decompress
 from workbench.errors import ParameterError
 from workbench.pitch import hz_to_midi, pyin_f0
 from workbench.report_io import read_json
@@ -54,32 +54,6 @@ def parse_latent(text, *, dim: int) -> np.ndarray:
     return v
 
 
-def _decode_frames(run: LoadedRun, z: torch.Tensor, *, chroma: int | None, instrument: str | None) -> torch.Tensor:
-    """Decoded magnitude shapes ``(n, bins)`` (unit peak) of latent points ``(n, latent)``."""
-    m = run.config.model
-    if m.output != "spectrum":
-        raise ParameterError("synthesis from the latent needs a model whose decoder makes the whole frame; this run "
-                             f"has model.output={m.output!r} (it only shapes an input frame): train one with "
-                             "--set model.output=spectrum")
-    if chroma is not None and not m.chroma:
-        raise ParameterError("chroma= given, but this model was not trained with model.chroma=true")
-    if m.chroma and chroma is None:
-        raise ParameterError("this model is chroma-conditioned; give a pitch class (chroma=C ... B)")
-    code = None
-    if m.condition != "none":
-        name = instrument if instrument is not None else m.codes[0]
-        if name not in m.codes:
-            raise ParameterError(f"instrument={name!r} is not one of the model's instruments ({', '.join(m.codes)})")
-        code = torch.nn.functional.one_hot(torch.tensor(m.codes.index(name)), len(m.codes)).float()
-    elif instrument is not None:
-        raise ParameterError(f"instrument={instrument!r}: this model was trained on one instrument; leave it unset")
-    ch = torch.nn.functional.one_hot(torch.tensor(chroma), 12).float() if chroma is not None else None
-    with torch.inference_mode():
-        y = run.model.decode(z, code=code, chroma=ch)
-    mag = decompress(y, mode=m.compression, power=m.power, log_range_db=m.log_range_db)
-    return mag / mag.amax(-1, keepdim=True).clamp_min(1e-8)
-
-
 def synthesize(model, latent, *, chroma=None, instrument: str | None = None, seconds: float = 2.0,
                phase: str = "griffinlim", n_iter: int = 32, peak_db: float = -6.0, seed: int = 0) -> tuple[np.ndarray, int]:
     """Audio from one latent point and (for a chroma model) a pitch class, with no input.
@@ -102,7 +76,7 @@ def synthesize(model, latent, *, chroma=None, instrument: str | None = None, sec
         raise ParameterError(f"seconds={seconds} must be in (0, 60]")
     z = torch.from_numpy(parse_latent(latent, dim=run.config.model.latent))[None]
     pc = None if chroma is None else parse_chroma(chroma)
-    frame = _decode_frames(run, z, chroma=pc, instrument=instrument)[0]  # (bins,)
+    frame = decode_frames(run, z, chroma=pc, instrument=instrument)[0]  # (bins,)
     n = int(round(seconds * a.sr))
     T = n // a.hop_length + 1
     mag = frame[:, None].expand(-1, T).contiguous()
@@ -155,7 +129,7 @@ def mesh(model, *, points: int = 50, instrument: str | None = None, synth_check:
     z = torch.from_numpy(P)
     res = {"latent_dim": m.latent, "points": int(len(P)), "grid": m.latent == 2, "classes": {}, "dominant": {}}
     for c in tqdm(range(12), desc="mesh", unit="class", disable=not progress):
-        mag = _decode_frames(run, z, chroma=c, instrument=instrument)
+        mag = decode_frames(run, z, chroma=c, instrument=instrument)
         dom = chroma_onehot(mag, sr=a.sr, n_fft=a.n_fft)
         silent = dom.sum(-1) == 0
         idx = torch.where(silent, torch.full_like(silent, -1, dtype=torch.long), dom.argmax(-1))

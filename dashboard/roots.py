@@ -29,6 +29,8 @@ COMMANDS = {
     "probe": "workbench probe --corpus data/gm --features mfcc,scattering --out reports/probe",
     "pitchcnn": "workbench pitchcnn --corpus data/gm --out reports/pitchcnn",
     "mesh": "workbench mesh --model runs/chroma --points 50 --out reports/mesh",
+    "synth": 'workbench train --target "data/gm:family=brass,split=train" --preset low-latency '
+             "--set model.chroma=true --set model.output=spectrum --set model.latent=8 --out runs/synth",
     "multi": 'workbench train --target "data/gm:family=brass+flute,split=train" --set model.condition=onehot '
              "--set model.harmonics=0 --out runs/multi",
 }

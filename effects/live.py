@@ -232,6 +232,7 @@ class LiveEngine:
         self._pending: dict = {}
         self._lock = threading.Lock()
         self._bypass = False
+        self.status_extra = None  # a callable returning text appended to the status line
 
     # -- public control -----------------------------------------------------------------------
     @property
@@ -656,8 +657,10 @@ class LiveEngine:
             state = f"EFFECT FAILED (dry): {self.worker_error}"
         p = self.params()
         knobs = "".join(f" {k} {p[k]:.2f}" for k in ("mix", "alpha") if k in p)
+        extra = self.status_extra() if self.status_extra is not None else ""  # e.g. MIDI/OSC control counts
         return (f"latency {self.latency.describe()} | callback {pct(cb['median'])} (max {pct(cb['max'])}) | "
-                f"effect {pct(fx['median'])} | xruns {s['xruns']} | late {s['late_blocks']} | {state} |{knobs}")
+                f"effect {pct(fx['median'])} | xruns {s['xruns']} | late {s['late_blocks']} | {state} |{knobs}"
+                + ((" |" if knobs else "") + f" {extra}" if extra else ""))
 
 
 def pct_text(v: float | None) -> str:

@@ -176,3 +176,18 @@ def demo_roots(tmp_path_factory, small_corpus, trumpet_melodies) -> dict[str, Pa
                     protocol=(1, 3), judge_voices=1)
     run_demo(data, runs=runs, reports=reports, progress=False, size=size)
     return {"data": data, "runs": runs, "reports": reports}
+
+
+@pytest.fixture(scope="session")
+def synth_run(tmp_path_factory, trumpet_melodies) -> Path:
+    """A small chroma model at 44.1 kHz (low-latency preset: n_fft 512, hop 128) whose decoder makes
+    the whole frame: the latent synthesizer's instrument (issue 15). About 5 s of training."""
+    from models.train import train
+    from workbench.config import make_config
+    from workbench.corpus.select import resolve_target
+
+    out = tmp_path_factory.mktemp("run") / "synth"
+    cfg = make_config(preset="low-latency", overrides=[*TINY_MODEL, "model.chroma=true", "model.output=spectrum",
+                                                       "train.epochs=3", "train.max_seconds=5"], seed=0)
+    train(resolve_target(trumpet_melodies), cfg, out, progress=False)
+    return out

@@ -30,7 +30,8 @@ _VERBS = """verbs:
   evaluate timbre   timbre at matched pitch of files against target material
   embed             PCA / t-SNE / UMAP maps of note features (CSV, PNG, interactive HTML)
   devices           list audio input and output devices (host API, channels, default rates)
-  live              play a microphone through a method in real time (keys, status line, --record)
+  live              play a microphone through a method in real time (keys, MIDI/OSC, status line, --record)
+  play              the latent space as a real-time synthesizer (MIDI notes and faders, OSC)
   info              check an audio file and print its shape, rate, length and level
   demo              the main job on the embedded corpus (what `make demo` runs)
   dashboard         the Streamlit dashboard: compare methods, pitch evaluation, embeddings, runs
@@ -210,6 +211,31 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--record", help="write a float WAV: input channel(s), then output channel(s)")
     lv.add_argument("--seconds", type=_float, help="stop after this long (required when stdin is not a terminal)")
     lv.add_argument("--stats", help="write the run's statistics (JSON) to this file")
+    _add_control_args(lv)
+
+    pl = sub.add_parser("play", help="the latent space as a real-time synthesizer",
+                        description="Stream audio decoded from a latent point of a run trained with --set "
+                                    "model.output=spectrum; every bottleneck unit is a live control (MIDI faders, "
+                                    "OSC /workbench/latent/N), and for a chroma model MIDI notes choose the pitch "
+                                    "class (mono, last-note priority; velocity sets the gain, note-off releases). "
+                                    "Phase by real-time phase-gradient heap integration (pghi) or random (noise). "
+                                    "The status line shows latency, load, xruns and control counts.")
+    pl.add_argument("--model", required=True, help="run folder (model.output=spectrum; model.chroma=true for notes)")
+    pl.add_argument("--latent", help="starting point, comma list, one number per unit (default 0.5 each)")
+    pl.add_argument("--chroma", default="C", help="starting pitch class C ... B (chroma models; default C)")
+    pl.add_argument("--phase", choices=("pghi", "noise"), default="pghi", help="phase reconstruction (default pghi)")
+    pl.add_argument("--glide-ms", type=_float, default=0.0, help="chroma glide between notes (default 0)")
+    pl.add_argument("--release-ms", type=_float, default=150.0, help="release after note-off (default 150)")
+    pl.add_argument("--output-device", help="device index or part of its name (default: the default output)")
+    pl.add_argument("--input-device", help="device whose stream clocks the synth (its input is ignored)")
+    pl.add_argument("--samplerate", type=_int, help="stream rate in Hz (must be the model's; default the model's)")
+    pl.add_argument("--blocksize", type=_int, default=128, help="frames per callback (default 128)")
+    pl.add_argument("--latency", default="low", help="PortAudio device latency: low, high or seconds (default low)")
+    pl.add_argument("--prefill", type=_int, help="output blocks buffered ahead of the synth thread")
+    pl.add_argument("--record", help="write a float WAV: the (ignored) input channel, then what was played")
+    pl.add_argument("--seconds", type=_float, help="stop after this long (required when stdin is not a terminal)")
+    pl.add_argument("--stats", help="write the run's statistics (JSON) to this file")
+    _add_control_args(pl)
 
     pr = sub.add_parser("probe", help="classifier probes of note features",
                         description="What does each representation know? Fits StandardScaler pipelines on "
@@ -637,6 +663,68 @@ def _latency_arg(text: str):
         return text
 
 
+def _add_control_args(x) -> None:
+    x.add_argument("--midi", metavar="PORT", help="MIDI source port (or part of its name) for faders, knobs, notes")
+    x.add_argument("--midi-api", choices=("alsa", "jack"), help="MIDI system (default: ALSA sequencer if present, "
+                                                                "else JACK MIDI)")
+    x.add_argument("--osc", metavar="PORT", type=_int, help="UDP port for OSC control on --osc-host")
+    x.add_argument("--osc-host", default="127.0.0.1", help="address to listen on for OSC (default 127.0.0.1)")
+    x.add_argument("--map", dest="mapping", metavar="FILE",
+                   help="control mapping TOML (default: an 8-fader layout; with --learn the file is written)")
+    x.add_argument("--learn", metavar="PARAM", help="bind the next control that moves to PARAM (mix, bypass, gain, "
+                                                    "alpha, mode, fader.N.scale, fader.N.offset, latent.N, octave)")
+    x.add_argument("--smooth-ms", type=_float, default=5.0, help="ramp time of controlled parameters (default 5)")
+
+
+def _open_control(args, engine, fx, *, synth: bool):
+    """The controller and its MIDI/OSC inputs for ``args`` (nothing when none was asked for)."""
+    from effects.control import Controller, MidiInput, OscInput
+    from effects.mapping import default_mapping, load_mapping
+
+    if not (args.midi or args.osc is not None or args.learn):
+        return None, []
+    from pathlib import Path
+
+    user = args.mapping and Path(args.mapping).is_file()
+    mapping = load_mapping(args.mapping) if user else default_mapping(synth=synth)
+    if args.learn and not (args.midi or args.osc is not None):
+        raise ParameterError(f"--learn {args.learn} needs a control to listen to: give --midi PORT or --osc PORT")
+
+    def learned(b):
+        print(f"\nlearned: {b.source} -> {b.target}\n{b.to_toml()}", flush=True)
+        if args.mapping:
+            ctl.mapping.save(args.mapping)
+            print(f"wrote {args.mapping}", flush=True)
+
+    ctl = Controller(fx, mapping, engine=engine, learn=args.learn, on_learn=learned, strict=bool(user))
+    inputs = []
+    try:
+        if args.midi:
+            inputs.append(MidiInput(ctl, args.midi, api=args.midi_api, priority=engine.worker_priority))
+        if args.osc is not None:
+            inputs.append(OscInput(ctl, args.osc, host=args.osc_host, priority=engine.worker_priority))
+    except ParameterError:
+        for i in inputs:
+            i.close()
+        raise
+    engine.status_extra = ctl.status
+    where = ", ".join(f"MIDI {i.port_name} ({i.api})" if hasattr(i, "port_name") else f"OSC udp {i.host}:{i.port}"
+                      for i in inputs)
+    print(f"control: {where}; {len(ctl.mapping)} bindings" + (f"; learning {args.learn}: move a control" if args.learn
+                                                               else ""), flush=True)
+    return ctl, inputs
+
+
+def _control_stats(ctl, fx) -> dict:
+    import numpy as np
+
+    lg = fx.control_log()
+    d = lg["delay_s"][np.isfinite(lg["delay_s"])] * 1e3
+    return {**ctl.counts(), "changes_applied": len(lg["block"]),
+            "arrival_to_applied_ms": None if not d.size else {"median": round(float(np.median(d)), 3),
+                                                               "max": round(float(d.max()), 3)}}
+
+
 def _cmd_live(args) -> int:
     if args.auto_register:
         raise ParameterError("--auto-register measures a file before playing it; live, give --octave-shift N")
@@ -656,10 +744,20 @@ def _cmd_live(args) -> int:
     from workbench.cli.console import key_help, run_console, summary_line
 
     fx = _make_effect(args, args.samplerate)
+    if args.midi or args.osc is not None or args.learn:
+        from effects.controlled import ControlledEffect
+
+        fx = ControlledEffect(fx, smooth_ms=args.smooth_ms)
     engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
                         output_device=args.output_device, channels=args.channels, latency=latency,
                         mode=args.mode, prefill=args.prefill, record=args.record)
-    engine.start()
+    ctl, inputs = _open_control(args, engine, fx, synth=False)
+    try:
+        engine.start()
+    except BaseException:
+        for i in inputs:
+            i.close()
+        raise
     din, dout = engine.devices
     print(f"live: {args.method} at {engine.sr} Hz, blocksize {engine.blocksize}, {engine.mode} mode; input "
           f"{din['index']} {din['name']} ({din['hostapi']}), output {dout['index']} {dout['name']}; "
@@ -667,7 +765,14 @@ def _cmd_live(args) -> int:
           flush=True)
     if sys.stdin.isatty():
         print(key_help(engine), flush=True)
-    s = run_console(engine, seconds=args.seconds)
+    try:
+        s = run_console(engine, seconds=args.seconds)
+    finally:
+        for i in inputs:
+            i.close()
+    if ctl is not None:
+        s["control"] = _control_stats(ctl, fx)
+        print("live: " + ctl.status(), flush=True)
     print("live: " + summary_line(s) + (f"; recorded {args.record} (input, then output channels)" if args.record else ""))
     if args.stats:
         from pathlib import Path
@@ -675,6 +780,66 @@ def _cmd_live(args) -> int:
         Path(args.stats).write_text(json.dumps(s, indent=1))
     if engine.worker_error:
         print(f"workbench: error: the effect failed while streaming: {engine.worker_error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_play(args) -> int:
+    if args.seconds is not None and not args.seconds > 0:
+        raise ParameterError(f"--seconds {args.seconds} must be a positive number of seconds")
+    if args.seconds is None and not sys.stdin.isatty():
+        raise ParameterError("stdin is not a terminal, so no key can stop the stream; give --seconds N")
+    from workbench.devices import check_stream_settings, list_devices, resolve_device
+
+    latency = _latency_arg(args.latency)
+    check_stream_settings(blocksize=args.blocksize, samplerate=args.samplerate, channels=1, latency=latency)
+    devices = list_devices()
+    resolve_device(args.input_device, kind="input", channels=1, devices=devices)
+    resolve_device(args.output_device, kind="output", channels=1, devices=devices)
+    from analysis.latent_space import parse_chroma, parse_latent
+    from effects.controlled import ControlledEffect
+    from effects.live import LiveEngine
+    from effects.play import LatentSynth
+    from workbench.cli.console import key_help, run_console, summary_line
+
+    synth = LatentSynth(model=args.model, chroma=parse_chroma(args.chroma), phase=args.phase,
+                        glide_ms=args.glide_ms, release_ms=args.release_ms, gate=not args.midi)
+    if args.latent:
+        synth.set_params(latent=parse_latent(args.latent, dim=synth.latent_dim))
+    fx = ControlledEffect(synth, smooth_ms=args.smooth_ms)
+    engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
+                        output_device=args.output_device, channels=1, latency=latency, prefill=args.prefill,
+                        record=args.record)
+    ctl, inputs = _open_control(args, engine, fx, synth=True)
+    try:
+        engine.start()
+    except BaseException:
+        for i in inputs:
+            i.close()
+        raise
+    dout = engine.devices[1]
+    print(f"play: {args.model} ({synth.latent_dim} units{', chroma' if synth.has_chroma else ''}, phase "
+          f"{args.phase}) at {engine.sr} Hz, blocksize {engine.blocksize}; output {dout['index']} {dout['name']} "
+          f"({dout['hostapi']}); latency {engine.latency.describe()}; synth load at warm-up "
+          f"{100 * engine.warmup_load:.0f}% of a block" + ("; waiting for a MIDI note" if args.midi else ""), flush=True)
+    if sys.stdin.isatty():
+        print(key_help(engine), flush=True)
+    try:
+        s = run_console(engine, seconds=args.seconds)
+    finally:
+        for i in inputs:
+            i.close()
+    s["synth"] = {"frames": synth.frames, "decodes": synth.decodes}
+    if ctl is not None:
+        s["control"] = _control_stats(ctl, fx)
+        print("play: " + ctl.status(), flush=True)
+    print("play: " + summary_line(s) + (f"; recorded {args.record} (input, then output)" if args.record else ""))
+    if args.stats:
+        from pathlib import Path
+
+        Path(args.stats).write_text(json.dumps(s, indent=1, default=str))
+    if engine.worker_error:
+        print(f"workbench: error: the synth failed while streaming: {engine.worker_error}", file=sys.stderr)
         return 1
     return 0
 
@@ -920,7 +1085,7 @@ def main(argv=None) -> int:
     handlers = {"corpus": _cmd_corpus, "train": _cmd_train, "transfer": _cmd_transfer, "probe": _cmd_probe,
                 "embed": _cmd_embed, "pitchcnn": _cmd_pitchcnn, "evaluate": _cmd_evaluate, "mix": _cmd_mix,
                 "synth": _cmd_synth, "mesh": _cmd_mesh, "info": _cmd_info, "demo": _cmd_demo,
-                "devices": _cmd_devices, "live": _cmd_live, "dashboard": _cmd_dashboard,
+                "devices": _cmd_devices, "live": _cmd_live, "play": _cmd_play, "dashboard": _cmd_dashboard,
                 "export": _cmd_export}
     try:
         return handlers[args.verb](args)
