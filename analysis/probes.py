@@ -28,7 +28,10 @@ from sklearn.svm import SVC
 from workbench.errors import ParameterError
 from workbench.report_io import read_json
 
-__all__ = ["CLASSIFIERS", "LABELS", "make_classifier", "grouped_folds", "run_probes", "label_of", "load_probe_report", "read_confusion_csv"]
+__all__ = [
+    "CLASSIFIERS", "LABELS", "make_classifier", "grouped_folds", "run_probes", "label_of",
+    "load_probe_report", "read_confusion_csv",
+]
 
 CLASSIFIERS = ("logreg", "svm", "knn", "rf", "mlp")
 LABELS = ("family", "pitch_class", "velocity", "source")

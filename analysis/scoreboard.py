@@ -31,7 +31,10 @@ from workbench.audio import load
 from workbench.errors import ParameterError
 from workbench.report_io import read_csv_rows, read_json
 
-__all__ = ["TimbreProbe", "a_weighted_level", "loudness_match", "frechet_distance", "run_scoreboard", "METRICS", "load_eval_report", "filter_notes", "eval_audio_paths"]
+__all__ = [
+    "TimbreProbe", "a_weighted_level", "loudness_match", "frechet_distance", "run_scoreboard", "METRICS",
+    "load_eval_report", "filter_notes", "eval_audio_paths",
+]
 
 # (key, label, higher is better)
 METRICS = (

@@ -77,7 +77,8 @@ def main() -> int:
     voices = {v: load(voice_dir / f"{v}.wav", sr=sr, mono=True)[0][0] for v in EVAL_VOICES + UNSEEN_VOICES}
     voice_labels = {v: judge.predict(y, sr=sr) for v, y in voices.items()}
     print(f"fitted on {judge.fitted_on_['windows']} windows; extra={judge.fitted_on_['extra']}; "
-          f"fit {fit_s:.1f} s, refit from the feature cache {refit_s:.1f} s ({args.classifier}, C={args.C}, window {args.window} s, hop {args.hop} s)\n")
+          f"fit {fit_s:.1f} s, refit from the feature cache {refit_s:.1f} s ({args.classifier}, C={args.C}, "
+          f"window {args.window} s, hop {args.hop} s)\n")
     head = ["instrument", "family", "melodies 36-39", "corpus test", *EVAL_VOICES, *UNSEEN_VOICES]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))

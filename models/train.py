@@ -25,7 +25,10 @@ from workbench.config import Config
 from workbench.errors import ParameterError
 from workbench.spectral import causal_frames, chroma_onehot
 
-__all__ = ["EpochSampler", "FrameSequences", "clip_magnitudes", "split_clips", "split_indices", "build_model", "train", "model_kwargs"]
+__all__ = [
+    "EpochSampler", "FrameSequences", "clip_magnitudes", "split_clips", "split_indices", "build_model",
+    "train", "model_kwargs",
+]
 
 
 def clip_magnitudes(paths, cfg: Config) -> list[torch.Tensor]:

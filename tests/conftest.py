@@ -172,7 +172,8 @@ def demo_roots(tmp_path_factory, small_corpus, trumpet_melodies) -> dict[str, Pa
     (data / "gm").symlink_to(small_corpus, target_is_directory=True)
     (data / "trumpet").symlink_to(trumpet_melodies, target_is_directory=True)
     render_voice(data / "voice", count=1, spoken=1, seed=0, progress=False)
-    size = DemoSize(train=(*TINY_MODEL, "train.epochs=2"), multi=(*TINY_MODEL, "model.condition=onehot", "model.harmonics=0", "train.epochs=2"),
+    size = DemoSize(train=(*TINY_MODEL, "train.epochs=2"),
+                    multi=(*TINY_MODEL, "model.condition=onehot", "model.harmonics=0", "train.epochs=2"),
                     protocol=(1, 3), judge_voices=1)
     run_demo(data, runs=runs, reports=reports, progress=False, size=size)
     return {"data": data, "runs": runs, "reports": reports}

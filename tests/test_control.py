@@ -1,4 +1,5 @@
-"""Control mapping, smoothing, notes and OSC on a real UDP socket (effects.mapping, effects.controlled, effects.control), without audio
+"""Control mapping, smoothing, notes and OSC on a real UDP socket (effects.mapping, effects.controlled,
+effects.control), without audio
 devices; the latent synthesizer offline (effects.play). The JACK tests are in test_play.py."""
 
 from __future__ import annotations

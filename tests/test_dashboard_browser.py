@@ -34,7 +34,8 @@ WIDTH, HEIGHT = 1400, 1000
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian chromium missing at /usr/bin/chromium (apt-get install chromium)"),
-    pytest.mark.skipif(importlib.util.find_spec("playwright") is None, reason="Python playwright missing (pip install playwright)"),
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
+                       reason="Python playwright missing (pip install playwright)"),
 ]
 
 

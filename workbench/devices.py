@@ -17,7 +17,10 @@ import threading
 from workbench.errors import DeviceError, ParameterError
 from workbench.validate import check_int
 
-__all__ = ["check_stream_settings", "thread_priority", "rescan", "release", "list_devices", "format_devices", "resolve_device", "check_stream_format"]
+__all__ = [
+    "check_stream_settings", "thread_priority", "rescan", "release", "list_devices", "format_devices",
+    "resolve_device", "check_stream_format",
+]
 
 _client_name_buf: ctypes.Array | None = None  # PortAudio keeps the pointer: keep the bytes alive
 

@@ -283,7 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "notes.csv, f0_<method>.png."),
                          ("scoreboard", "The pitch protocol plus timbre at matched pitch (harmonic levels against "
                                         "the target family's notes at the same pitch, gap closed), target-timbre "
-                                        "accuracy (the instrument judge labels 2 s windows of the outputs), loudness correlation/L1, Fréchet distance to the target material "
+                                        "accuracy (the instrument judge labels 2 s windows of the outputs), "
+                                        "loudness correlation/L1, Fréchet distance to the target material "
                                         "and real-time factor, per method; with the dry input and the target "
                                         "material as reference rows. Writes results.json, scoreboard.md, CSVs, bar charts.")):
         e = esub.add_parser(action, help=text.split(":")[0].split(";")[0], description=text)
