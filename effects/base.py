@@ -1,4 +1,4 @@
-"""The Effect contract (DESIGN.md) and the offline driver every method shares.
+"""The Effect contract (docs/ARCHITECTURE.md) and the offline driver every method shares.
 
 Modelled on pedalboard (``effect(audio, sample_rate)``, streaming with state kept between
 calls) and RAVE/cached_conv (latency computed, not guessed; streaming equals offline).

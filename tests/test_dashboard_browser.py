@@ -1,7 +1,7 @@
 """The dashboard in a real browser: `workbench dashboard` serves `streamlit run` on a free port and
 Python playwright drives Debian's chromium (ENVIRONMENT.md) through every page, moves sliders and
 picks options, checks the key elements and that no exception box shows, and saves a screenshot
-per page under reports/dashboard/screenshots/."""
+per page into a temporary folder (``WORKBENCH_SCREENSHOTS=DIR`` keeps them)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -29,7 +30,8 @@ except ImportError:  # the module is skipped below
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-SHOTS = ROOT / "reports" / "dashboard" / "screenshots"
+# screenshots go to a temporary folder, or where WORKBENCH_SCREENSHOTS says (to keep them)
+SHOTS = Path(os.environ.get("WORKBENCH_SCREENSHOTS") or tempfile.mkdtemp(prefix="workbench-screenshots-"))
 WIDTH, HEIGHT = 1400, 1000
 
 pytestmark = [

@@ -1,4 +1,4 @@
-"""The one shared Effect test (DESIGN.md), run on every method.
+"""The one shared Effect test (docs/ARCHITECTURE.md), run on every method.
 
 Offline ``process`` equals concatenated ``process_block`` over random block sizes (aligned by
 ``latency_samples``, atol 1e-5); silence in gives silence out; output finite and within 0 dBFS;

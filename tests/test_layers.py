@@ -1,4 +1,9 @@
-"""DESIGN.md's layering, checked by walking every import with ast."""
+"""The layering of docs/ARCHITECTURE.md, checked by walking every import with ast.
+
+Faces are named, not exempted silently: the `workbench` command (`workbench/cli/`, the one face
+inside the core package), `workbench/__main__.py` and `streamlit_app.py`; the `dashboard`
+package is a face too and is not a layer, so nothing below may import it.
+"""
 
 from __future__ import annotations
 

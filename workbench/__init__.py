@@ -1,6 +1,6 @@
 """Core layer of the timbre workbench: audio I/O, validation, spectral DSP, corpora, config.
 
-This package imports nothing from ``models``, ``effects`` or ``analysis`` (see DESIGN.md).
+This package imports nothing from ``models``, ``effects`` or ``analysis`` (see docs/ARCHITECTURE.md).
 """
 
 from workbench.errors import ParameterError
