@@ -197,21 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
                                     "xruns, late blocks and whether processing fell behind (then the output "
                                     "crossfades to the dry input until it keeps up again).")
     _add_method_args(lv, n_fft=512, hop=128)
-    lv.add_argument("--input-device", help="device index or part of its name (default: the default input)")
-    lv.add_argument("--output-device", help="device index or part of its name (default: the default output)")
-    lv.add_argument("--samplerate", type=_int, help="stream rate in Hz (default: the model's, else the device's)")
-    lv.add_argument("--blocksize", type=_int, default=128, help="frames per callback (default 128)")
-    lv.add_argument("--latency", default="low", help="PortAudio device latency: low, high or seconds (default low)")
+    _add_stream_args(lv, input_help="device index or part of its name (default: the default input)",
+                     rate_help="stream rate in Hz (default: the model's, else the device's)",
+                     prefill_help="output blocks buffered ahead of the worker (default: 5 ms past one block, "
+                                  "3 blocks of 128 at 44.1 kHz; 0 in callback mode)",
+                     record_help="write a float WAV: input channel(s), then output channel(s)")
     lv.add_argument("--channels", type=_int, default=1, help="input channels processed (default 1)")
     lv.add_argument("--mode", choices=("worker", "callback"), default="worker",
                     help="run the effect in a worker thread (default) or inside the audio callback")
-    lv.add_argument("--prefill", type=_int,
-                    help="output blocks buffered ahead of the worker (default: 5 ms past one block, 3 blocks "
-                         "of 128 at 44.1 kHz; 0 in callback mode)")
-    lv.add_argument("--record", help="write a float WAV: input channel(s), then output channel(s)")
-    lv.add_argument("--seconds", type=_float, help="stop after this long (required when stdin is not a terminal)")
-    lv.add_argument("--stats", help="write the run's statistics (JSON) to this file")
-    _add_control_args(lv)
 
     pl = sub.add_parser("play", help="the latent space as a real-time synthesizer",
                         description="Stream audio decoded from a latent point of a run trained with --set "
@@ -226,16 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--phase", choices=("pghi", "noise"), default="pghi", help="phase reconstruction (default pghi)")
     pl.add_argument("--glide-ms", type=_float, default=0.0, help="chroma glide between notes (default 0)")
     pl.add_argument("--release-ms", type=_float, default=150.0, help="release after note-off (default 150)")
-    pl.add_argument("--output-device", help="device index or part of its name (default: the default output)")
-    pl.add_argument("--input-device", help="device whose stream clocks the synth (its input is ignored)")
-    pl.add_argument("--samplerate", type=_int, help="stream rate in Hz (must be the model's; default the model's)")
-    pl.add_argument("--blocksize", type=_int, default=128, help="frames per callback (default 128)")
-    pl.add_argument("--latency", default="low", help="PortAudio device latency: low, high or seconds (default low)")
-    pl.add_argument("--prefill", type=_int, help="output blocks buffered ahead of the synth thread")
-    pl.add_argument("--record", help="write a float WAV: the (ignored) input channel, then what was played")
-    pl.add_argument("--seconds", type=_float, help="stop after this long (required when stdin is not a terminal)")
-    pl.add_argument("--stats", help="write the run's statistics (JSON) to this file")
-    _add_control_args(pl)
+    _add_stream_args(pl, input_help="device whose stream clocks the synth (its input is ignored)",
+                     rate_help="stream rate in Hz (must be the model's; default the model's)",
+                     prefill_help="output blocks buffered ahead of the synth thread",
+                     record_help="write a float WAV: the (ignored) input channel, then what was played")
 
     pr = sub.add_parser("probe", help="classifier probes of note features",
                         description="What does each representation know? Fits StandardScaler pipelines on "
@@ -662,6 +649,20 @@ def _latency_arg(text: str):
         return float(text)
     except ValueError:
         return text
+
+
+def _add_stream_args(p, *, input_help: str, rate_help: str, prefill_help: str, record_help: str) -> None:
+    """The stream options `live` and `play` share: devices, rate, block, buffering, recording, MIDI/OSC."""
+    p.add_argument("--input-device", help=input_help)
+    p.add_argument("--output-device", help="device index or part of its name (default: the default output)")
+    p.add_argument("--samplerate", type=_int, help=rate_help)
+    p.add_argument("--blocksize", type=_int, default=128, help="frames per callback (default 128)")
+    p.add_argument("--latency", default="low", help="PortAudio device latency: low, high or seconds (default low)")
+    p.add_argument("--prefill", type=_int, help=prefill_help)
+    p.add_argument("--record", help=record_help)
+    p.add_argument("--seconds", type=_float, help="stop after this long (required when stdin is not a terminal)")
+    p.add_argument("--stats", help="write the run's statistics (JSON) to this file")
+    _add_control_args(p)
 
 
 def _add_control_args(x) -> None:
