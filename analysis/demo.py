@@ -264,14 +264,16 @@ def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, prog
     figures["seconds"] = round(time.perf_counter() - t0, 1)
     (out / "figures.json").write_text(json.dumps(figures, indent=1, default=float))
     _report(out, figures, run_dir, data)
-    print(f"report      {out / 'report.md'}")
-    print(f"audio       {out / 'input.wav'}  " + "  ".join(str(out / f'{_slug(m)}.wav') for m in methods))
-    print(f"figures     {out / 'spectrograms.png'}  {out / 'f0.png'}")
-    print(f"model       {run_dir}  (loss curve: {run_dir / 'loss.png'})")
-    print(f"material    {data / 'gm'}  {data / 'trumpet'}  {data / 'voice'}")
     d = figures["dashboard"]
-    print(f"dashboard   {d['multi']['run']}  {d['embed']['folder']}  {d['probe']['folder']}")
-    print(f"done in {figures['seconds']:.0f} s; look and listen: make dashboard")
+    # what the demo left, for the face to show (library code does not print)
+    figures["files"] = {
+        "report": [str(out / "report.md")],
+        "audio": [str(out / "input.wav")] + [str(out / f"{_slug(m)}.wav") for m in methods],
+        "figures": [str(out / "spectrograms.png"), str(out / "f0.png")],
+        "model": [str(run_dir), f"(loss curve: {run_dir / 'loss.png'})"],
+        "material": [str(data / "gm"), str(data / "trumpet"), str(data / "voice")],
+        "dashboard": [str(d["multi"]["run"]), str(d["embed"]["folder"]), str(d["probe"]["folder"])],
+    }
     return figures
 
 

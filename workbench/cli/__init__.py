@@ -1019,7 +1019,10 @@ def _cmd_mesh(args) -> int:
 def _cmd_demo(args) -> int:
     from analysis.demo import run_demo
 
-    run_demo(args.data, seed=args.seed, progress=not args.quiet)
+    figures = run_demo(args.data, seed=args.seed, progress=not args.quiet)
+    for what, items in figures["files"].items():
+        print(f"{what:<11} " + "  ".join(items))
+    print(f"done in {figures['seconds']:.0f} s; look and listen: make dashboard")
     return 0
 
 
