@@ -243,7 +243,7 @@ def compare_method(effect, audio: np.ndarray, sr: int, *, notes: list[dict] | No
         ``voicing_recall``, ``loudness_correlation``, ``loudness_l1_db``, ``timbre_accuracy`` or None,
         ``labelled_as``, ``rtf``) and ``notes`` (per-note records or None).
     """
-    from analysis.pitch_eval import measure_notes
+    from analysis.pitch_notes import measure_notes
     from analysis.scoreboard import loudness_match
     from effects.base import OFFLINE_BLOCK
     from workbench.pitch import melody_scores, track_f0
@@ -330,7 +330,7 @@ def scan_reports(reports, *, depth: int = 3) -> dict[str, list[Path]]:
 
 def track_file(path, *, sr: int = 16000, tracker: str = "pyin") -> tuple[np.ndarray, np.ndarray]:
     """f0 track ``(times, f0 Hz, 0 when unvoiced)`` of a mono-mixed audio file at ``sr``
-    (:func:`analysis.pitch_eval.track_f0`)."""
+    (:func:`workbench.pitch.track_f0`)."""
     from workbench.pitch import track_f0
 
     y, _ = load(path, sr=sr, mono=True)

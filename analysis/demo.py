@@ -300,7 +300,8 @@ def _matched_pitch(train_files, held: list, inputs: dict, outputs: dict, sr: int
 
 def _scoreboard(data: Path, run_dir: Path, out: Path, seed: int, progress: bool, size: tuple) -> dict:
     """The scoreboard of the demo's methods on a small pitch protocol (brass as the target class)."""
-    from analysis.pitch_eval import Protocol, method_factories
+    from analysis.pitch_eval import method_factories
+    from analysis.pitch_protocol import Protocol
     from analysis.scoreboard import run_scoreboard
 
     protocol = Protocol(melodies=size[0], notes=size[1], classes=("brass",), seed=seed)

@@ -3,7 +3,7 @@ loudness followed, distance to the target material, speed.
 
 Builds on :mod:`analysis.pitch_eval` (same inputs, outputs and pitch judgement, including DDSP's
 f0 L1 in semitones and f0 outlier share over the frames where the input's tracker is confident,
-:func:`analysis.pitch_eval.f0_match`) and adds:
+:func:`analysis.pitch_notes.f0_match`) and adds:
 
 - timbre at matched pitch (:mod:`analysis.harmonic_timbre`): each output's harmonic levels against
   the target family's train notes at the same pitch; the distance in dB and the share of the dry
@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.pitch_eval import Protocol, run_pitch_protocol
+from analysis.pitch_eval import run_pitch_protocol
+from analysis.pitch_protocol import Protocol
 from analysis.transfer_eval import mfcc_frames
 from workbench.audio import load
 from workbench.errors import ParameterError

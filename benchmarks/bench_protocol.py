@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.pitch_eval import DEFAULT_CLASSES, Protocol, class_run, method_factories  # noqa: E402
+from analysis.pitch_eval import class_run, method_factories  # noqa: E402
+from analysis.pitch_protocol import DEFAULT_CLASSES, Protocol  # noqa: E402
 from analysis.scoreboard import run_scoreboard  # noqa: E402
 
 

@@ -128,8 +128,9 @@ def dashboard_roots(tmp_path_factory, small_corpus, trumpet_melodies, tiny_run) 
     probe, a pitch-CNN report and a scoreboard of one melody of three notes)."""
     from analysis.embeddings import write_maps
     from analysis.features import feature_matrix
-    from analysis.pitch_eval import Protocol, method_factories
+    from analysis.pitch_eval import method_factories
     from analysis.pitch_probe import run_pitch_cnn
+    from analysis.pitch_protocol import Protocol
     from analysis.probes import run_probes
     from analysis.scoreboard import run_scoreboard
     from workbench.corpus.nsynth import NSynth

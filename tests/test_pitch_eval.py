@@ -9,15 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
-from analysis.pitch_eval import (
-    Protocol,
-    f0_match,
-    make_inputs,
-    measure_notes,
-    method_factories,
-    note_pitch,
-    run_pitch_protocol,
-)
+from analysis.pitch_eval import method_factories, run_pitch_protocol
+from analysis.pitch_notes import f0_match, measure_notes, note_pitch
+from analysis.pitch_protocol import Protocol, make_inputs
 from analysis.scoreboard import a_weighted_level, frechet_distance, loudness_match
 from tests.conftest import needs_festival, run_cli
 from workbench.errors import ParameterError
@@ -190,9 +184,10 @@ def test_tiny_scoreboard_end_to_end(sung_inputs, small_corpus, tiny_run, tmp_pat
 
 @needs_festival
 def test_target_material_scores_higher_timbre_accuracy_than_the_input(sung_inputs, small_corpus):
-    from analysis.scoreboard import TimbreProbe, _segments
+    from analysis.scoreboard import TimbreProbe
     from workbench.audio import load
     from workbench.corpus.nsynth import NSynth
+    from workbench.corpus.truth import note_segments
 
     probe = TimbreProbe().fit(small_corpus)
     index = json.loads((sung_inputs / "index.json").read_text())
@@ -204,7 +199,7 @@ def test_target_material_scores_higher_timbre_accuracy_than_the_input(sung_input
         sung = []
         for m in index["melodies"]:
             y = load(sung_inputs / f"{m['name']}.wav", sr=16000, mono=True)[0][0]
-            sung += _segments(y, m["notes"], 16000)
+            sung += note_segments(y, m["notes"], sr=16000)
         on_target = float(np.mean(probe.predict(target, sr=16000) == family))
         on_input = float(np.mean(probe.predict(sung, sr=16000) == family))
         assert on_target > on_input + 0.5, (family, on_target, on_input)

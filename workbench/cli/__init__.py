@@ -894,13 +894,8 @@ def _cmd_embed(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from analysis.pitch_eval import (
-        DEFAULT_CLASSES,
-        METHODS,
-        Protocol,
-        method_factories,
-        run_pitch_protocol,
-    )
+    from analysis.pitch_eval import method_factories, run_pitch_protocol
+    from analysis.pitch_protocol import DEFAULT_CLASSES, METHODS, Protocol
     from workbench.corpus.families import FAMILIES
 
     if args.action == "timbre":

@@ -1,0 +1,143 @@
+"""Judging an output's pitch against its input's: per note, per frame, and summarised.
+
+Tracks are ``(times, f0)`` or ``(times, f0, confidence)`` as :func:`workbench.pitch.track_f0`
+returns them (0 Hz where unvoiced).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.errors import ParameterError
+from workbench.pitch import cents, midi_to_hz
+
+__all__ = ["note_pitch", "measure_notes", "f0_match", "summarise"]
+
+
+def note_pitch(times: np.ndarray, f0: np.ndarray, note: dict, *, trim: float = 0.25) -> tuple[float, float]:
+    """Median f0 (Hz) over the voiced frames of the note's steady part, and that part's voiced share.
+
+    The steady part drops ``trim`` of the note at each end (onsets and glides between notes).
+    Returns ``(nan, share)`` with fewer than 3 voiced frames.
+    """
+    d = note["offset"] - note["onset"]
+    sel = (times >= note["onset"] + trim * d) & (times <= note["offset"] - trim * d)
+    f = f0[sel]
+    voiced = f[f > 0]
+    share = float(voiced.size / max(f.size, 1))
+    return (float(np.median(voiced)) if voiced.size >= 3 else float("nan")), share
+
+
+def measure_notes(notes: list[dict], in_track, out_track, *, tolerance: float = 50.0, trim: float = 0.25) -> list[dict]:
+    """One record per note: input and output median f0, cents off the note, kept or lost.
+
+    A note is kept when the output's median f0 lies within ``tolerance`` cents of the input
+    note; unvoiced and octave errors are lost. ``kept_semitone`` is the looser one-semitone
+    criterion (100 cents).
+    """
+    rows = []
+    for i, n in enumerate(notes):
+        f_in, v_in = note_pitch(*in_track, n, trim=trim)
+        f_out, v_out = note_pitch(*out_track, n, trim=trim)
+        c_in, c_out = cents(f_in, midi_to_hz(n["pitch"])), cents(f_out, midi_to_hz(n["pitch"]))
+        octave = bool(np.isfinite(c_out) and abs(c_out) > tolerance
+                      and abs(c_out - 1200 * round(c_out / 1200)) <= tolerance)
+        rows.append({
+            "note": i, "pitch": int(n["pitch"]), "onset": round(n["onset"], 4), "offset": round(n["offset"], 4),
+            "input_f0": f_in, "output_f0": f_out, "input_cents": c_in, "output_cents": c_out,
+            "input_voiced": v_in, "output_voiced": v_out,
+            "input_kept": bool(np.isfinite(c_in) and abs(c_in) <= tolerance),
+            "kept": bool(np.isfinite(c_out) and abs(c_out) <= tolerance),
+            "kept_semitone": bool(np.isfinite(c_out) and abs(c_out) <= 100.0),
+            "octave_error": octave,
+        })
+    return rows
+
+
+def _track_arrays(track, name: str, sizes: tuple[int, ...]) -> list[np.ndarray]:
+    """The 1-D float arrays of an f0 track, checked: ``sizes`` is how many arrays it may hold."""
+    if isinstance(track, np.ndarray) and track.ndim == 2:
+        track = list(track)  # a cached track: one row per array
+    if not isinstance(track, (tuple, list)) or len(track) not in sizes:
+        got = f"{len(track)} arrays" if isinstance(track, (tuple, list)) else type(track).__name__
+        want = " or ".join(("(times, f0)", "(times, f0, confidence)")[n - 2] for n in sizes)
+        raise ParameterError(f"{name} holds {got}; expected {want}")
+    arrays = [np.asarray(a, np.float64) for a in track]
+    if any(a.ndim != 1 for a in arrays) or len({a.size for a in arrays}) != 1:
+        raise ParameterError(f"{name} has arrays of shapes {[a.shape for a in arrays]}; expected 1-D arrays of one "
+                             "length (one value per frame)")
+    return arrays
+
+
+def f0_match(in_track, out_track, *, confidence: float = 0.85, outlier_semitones: float = 12.0) -> dict:
+    """DDSP's f0 metrics of an output against its input: f0 L1 in semitones and the outlier share.
+
+    Only frames where the input's tracker is confident count: voiced (f0 > 0) with confidence at
+    or above ``confidence``, as DDSP keeps frames with CREPE confidence >= 0.85. Over those:
+
+    - ``f0_l1_semitones``: mean ``|12 log2(f0_out / f0_in)|`` over the frames the output is voiced too;
+    - ``f0_outlier_share``: share of them where the output is more than ``outlier_semitones`` off,
+      a frame where the output is unvoiced (untracked, f0 0 or NaN) counting as an outlier too.
+      DDSP counts outliers per clip (mean distance over 12 semitones, or no confident frame);
+      this counts frames, so one bad note shows in proportion.
+
+    Parameters
+    ----------
+    in_track : (times, f0, confidence)
+        The input's track, three arrays of shape ``(T,)``: times in s, f0 in Hz (0 where
+        unvoiced), the tracker's confidence in [0, 1] (:func:`track_f0` with ``with_confidence``).
+    out_track : (times, f0) or (times, f0, confidence)
+        The output's track on the same frame grid, arrays of shape ``(T',)``; a confidence is ignored.
+        Only the first ``min(T, T')`` frames are compared (outputs may end a frame early or late).
+    confidence : float
+        Threshold in (0, 1] on the input's confidence.
+    outlier_semitones : float
+        Distance beyond which a frame is an outlier, in semitones (DDSP: 12, an octave).
+
+    Returns
+    -------
+    dict
+        ``f0_l1_semitones`` (float, semitones), ``f0_outlier_share`` (float in [0, 1]) and
+        ``confident_frames`` (int). With no confident frame both measures are NaN; with confident
+        frames but none voiced in the output the L1 is NaN and the outlier share 1.
+
+    Raises
+    ------
+    ParameterError
+        A track that is not 1-D arrays of one length, an input track without confidence,
+        ``confidence`` outside (0, 1] or ``outlier_semitones`` not positive.
+    """
+    _, f_in, c_in = _track_arrays(in_track, "in_track", (3,))
+    f_out = _track_arrays(out_track, "out_track", (2, 3))[1]
+    if not 0 < confidence <= 1:
+        raise ParameterError(f"confidence={confidence!r} must be in (0, 1] (the input tracker's voiced probability)")
+    if not outlier_semitones > 0:
+        raise ParameterError(f"outlier_semitones={outlier_semitones!r} must be positive (semitones)")
+    n = min(f_in.size, f_out.size)
+    f_in, c_in, f_out = f_in[:n], c_in[:n], f_out[:n]
+    sure = np.isfinite(f_in) & (f_in > 0) & (c_in >= confidence)
+    if not sure.any():
+        return {"f0_l1_semitones": float("nan"), "f0_outlier_share": float("nan"), "confident_frames": 0}
+    f_out = np.where(np.isfinite(f_out), f_out, 0.0)[sure]
+    voiced = f_out > 0
+    dist = np.abs(cents(f_out[voiced], f_in[sure][voiced])) / 100
+    outliers = int(np.sum(dist > outlier_semitones)) + int(np.sum(~voiced))
+    return {"f0_l1_semitones": float(dist.mean()) if dist.size else float("nan"),
+            "f0_outlier_share": outliers / int(sure.sum()), "confident_frames": int(sure.sum())}
+
+
+def summarise(notes: list[dict], melodies: list[dict]) -> dict:
+    """Aggregate per-note records and per-melody scores (one method and class, or more)."""
+    k = np.array([r["kept"] for r in notes], bool)
+    out = {
+        "notes": int(k.size),
+        "lost_percent": float(100 * (1 - k.mean())) if k.size else float("nan"),
+        "lost_semitone_percent": float(100 * (1 - np.mean([r["kept_semitone"] for r in notes]))) if k.size else float("nan"),
+        "octave_error_percent": float(100 * np.mean([r["octave_error"] for r in notes])) if k.size else float("nan"),
+        "input_kept_percent": float(100 * np.mean([r["input_kept"] for r in notes])) if k.size else float("nan"),
+    }
+    for key in ("raw_pitch_accuracy", "voicing_recall", "voicing_false_alarm", "f0_l1_cents", "f0_l1_semitones",
+                "f0_outlier_share"):
+        vals = [m[key] for m in melodies if np.isfinite(m[key])]
+        out[key] = float(np.mean(vals)) if vals else float("nan")
+    return out
