@@ -13,9 +13,30 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
-needs_soundfont = pytest.mark.skipif(not SOUNDFONT.is_file(), reason="FluidR3 GM SoundFont missing (make setup)")
-needs_festival = pytest.mark.skipif(shutil.which("text2wave") is None, reason="festival missing (make setup)")
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng missing (make setup)")
+
+
+def requires(missing: str | None) -> pytest.MarkDecorator:
+    """Mark a test that needs a part `make setup` installs (``missing``: None, or what is not here).
+
+    A missing part fails the test with that reason instead of skipping it: `make test` installs
+    everything first, so CI always checks these tests.
+    """
+    return pytest.mark.requires(missing)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "requires(missing): needs a part `make setup` installs; fails naming it")
+
+
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("requires"):
+        if mark.args and mark.args[0]:
+            pytest.fail(f"{mark.args[0]}; `make setup` installs it", pytrace=False)
+
+
+needs_soundfont = requires(None if SOUNDFONT.is_file() else "FluidR3 GM SoundFont missing")
+needs_festival = requires(None if shutil.which("text2wave") else "festival missing")
+needs_espeak = requires(None if shutil.which("espeak-ng") else "espeak-ng missing")
 
 # Trumpet, flute, church organ, piano, acoustic bass, violin, cello, alto sax: every split
 # gets at least one family member, and sustained and decaying envelopes are both present.
@@ -32,7 +53,7 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def small_corpus(tmp_path_factory) -> Path:
     if not SOUNDFONT.is_file():
-        pytest.skip("FluidR3 GM SoundFont missing (make setup)")
+        pytest.fail("FluidR3 GM SoundFont missing; `make setup` installs it", pytrace=False)
     from workbench.corpus.render import RenderConfig, render_corpus
 
     out = tmp_path_factory.mktemp("gm")
@@ -44,7 +65,7 @@ def small_corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trumpet_melodies(tmp_path_factory) -> Path:
     if not SOUNDFONT.is_file():
-        pytest.skip("FluidR3 GM SoundFont missing (make setup)")
+        pytest.fail("FluidR3 GM SoundFont missing; `make setup` installs it", pytrace=False)
     from workbench.corpus.melodies import render_melodies
 
     out = tmp_path_factory.mktemp("trumpet")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, requires
 
 try:
     from playwright.sync_api import expect
@@ -35,9 +35,8 @@ SHOTS = Path(os.environ.get("WORKBENCH_SCREENSHOTS") or tempfile.mkdtemp(prefix=
 WIDTH, HEIGHT = 1400, 1000
 
 pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian chromium missing at /usr/bin/chromium (apt-get install chromium)"),
-    pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
-                       reason="Python playwright missing (pip install playwright)"),
+    requires(None if CHROMIUM.is_file() else "Debian chromium missing at /usr/bin/chromium"),
+    requires(None if importlib.util.find_spec("playwright") else "Python playwright missing"),
 ]
 
 

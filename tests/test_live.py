@@ -31,18 +31,18 @@ import soundfile as sf
 from scipy.signal import correlate
 
 from effects.base import Effect
-from tests.conftest import SOUNDFONT, run_cli
+from tests.conftest import SOUNDFONT, requires, run_cli
 from tests.jack_loop import JackServer, LoopClient, c_loop_late_clients, jack_available
 from workbench.errors import DeviceError, ParameterError
 
 JACK_MISSING = jack_available()
-needs_jack = pytest.mark.skipif(JACK_MISSING is not None, reason=str(JACK_MISSING))
+needs_jack = requires(JACK_MISSING)
 PORTAUDIO_MISSING = None
 try:
     import sounddevice  # noqa: F401
 except OSError as _err:  # libportaudio2 missing
     PORTAUDIO_MISSING = f"PortAudio missing: {_err}"
-needs_portaudio = pytest.mark.skipif(PORTAUDIO_MISSING is not None, reason=str(PORTAUDIO_MISSING))
+needs_portaudio = requires(PORTAUDIO_MISSING)
 
 TOL = 1e-5
 LOOP_PERIODS = 3  # see the module docstring
@@ -53,7 +53,7 @@ LOOP_PERIODS = 3  # see the module docstring
 def live_material(tmp_path_factory) -> dict:
     """Rendered GM notes: a trumpet target (44.1 kHz) and flute phrases as the 'singer'."""
     if not SOUNDFONT.is_file():
-        pytest.skip("FluidR3 GM SoundFont missing (make setup)")
+        pytest.fail("FluidR3 GM SoundFont missing; `make setup` installs it", pytrace=False)
     from workbench.corpus.melodies import render_melodies
 
     root = tmp_path_factory.mktemp("live")

@@ -23,7 +23,7 @@ TINY = dict(melodies=2, notes=3, classes=("brass", "flute"))
 def sung_inputs(tmp_path_factory):
     """The tiny protocol's inputs, sung once and copied into each test's report folder."""
     if shutil.which("text2wave") is None:
-        pytest.skip("festival missing (make setup)")
+        pytest.fail("festival missing; `make setup` installs it", pytrace=False)
     out = tmp_path_factory.mktemp("eval")
     make_inputs(Protocol(**TINY), out, progress=False)
     return out / "inputs"

@@ -17,11 +17,9 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import run_cli
-from tests.jack_loop import c_loop_late_clients, jack_available
-from tests.test_live import _jackd_xruns, jack, live_material  # noqa: F401 - fixtures
+from tests.jack_loop import c_loop_late_clients
+from tests.test_live import _jackd_xruns, jack, live_material, needs_jack  # noqa: F401 - fixtures
 
-JACK_MISSING = jack_available()
-needs_jack = pytest.mark.skipif(JACK_MISSING is not None, reason=str(JACK_MISSING))
 TOL = 1e-5
 
 
@@ -219,8 +217,8 @@ def _play_cli(args, seconds, tmp_path):
 @needs_jack
 def test_cli_play_no_xruns_for_10_s_at_blocksize_256(jack, synth_run, tmp_path):  # noqa: F811
     """`workbench play` as a user runs it, with OSC control open. A second run is allowed when the
-    first saw xruns; if both did, the machine's own floor decides (as test_live's xrun test): two
-    C clients alone missing JACK cycles means the machine cannot hold the period right now."""
+    first saw xruns; if both did, the synth may miss no more cycles than two C pass-through clients
+    alone miss on the same server in the same time (the machine's floor under its current load)."""
     attempts = []
     for attempt in range(2):
         srv = jack(44100, 256)
@@ -237,10 +235,8 @@ def test_cli_play_no_xruns_for_10_s_at_blocksize_256(jack, synth_run, tmp_path):
         srv = jack(44100, 256)
         floor = c_loop_late_clients(srv, 10.0)
         srv.stop()
-        if floor:
-            pytest.skip(f"this machine misses JACK cycles without the workbench: {floor} late-client reports in 10 s "
-                        f"(load average {os.getloadavg()[0]:.1f}); " + " | ".join(a.splitlines()[0] for a in attempts))
-    assert stats["xruns"] == 0, "\n".join(attempts)
+        assert stats["xruns"] <= floor, (f"{stats['xruns']} xruns against {floor} late-client reports of C clients "
+                                         f"alone in 10 s (load average {os.getloadavg()[0]:.1f}):\n" + "\n".join(attempts))
 
 
 @needs_jack
