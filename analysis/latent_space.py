@@ -13,9 +13,10 @@ import torch
 from effects.play import decode_frames
 from models.checkpoint import LoadedRun, load_run
 from workbench.errors import ParameterError
+from workbench.phase import PHASE_METHODS, reconstruct
 from workbench.pitch import hz_to_midi, pyin_f0
 from workbench.report_io import read_json
-from workbench.spectral import chroma_onehot, istft
+from workbench.spectral import chroma_onehot
 from workbench.validate import check_int, is_integer
 
 __all__ = ["PITCH_CLASSES", "parse_chroma", "parse_latent", "synthesize", "mesh", "synth_pitch_class_share",
@@ -54,13 +55,16 @@ def parse_latent(text, *, dim: int) -> np.ndarray:
     return v
 
 
+SYNTH_PHASES = ("griffinlim", *PHASE_METHODS)
+
 def synthesize(model, latent, *, chroma=None, instrument: str | None = None, seconds: float = 2.0,
                phase: str = "griffinlim", n_iter: int = 32, peak_db: float = -6.0, seed: int = 0) -> tuple[np.ndarray, int]:
     """Audio from one latent point and (for a chroma model) a pitch class, with no input.
 
     The decoder's frame is held for ``seconds``; the phase comes from Griffin-Lim
-    (torchaudio, ``n_iter`` iterations) or is random per bin and frame (``phase="noise"``,
-    seeded). 10 ms fades; peak at ``peak_db`` dBFS.
+    (torchaudio, ``n_iter`` iterations), or frame by frame as ``workbench play`` makes it
+    (:func:`workbench.phase.reconstruct`: ``"pghi"``, or ``"noise"``, random and seeded).
+    10 ms fades; peak at ``peak_db`` dBFS.
 
     Returns
     -------
@@ -70,8 +74,8 @@ def synthesize(model, latent, *, chroma=None, instrument: str | None = None, sec
 
     run = _run(model)
     a = run.config.audio
-    if phase not in ("griffinlim", "noise"):
-        raise ParameterError(f"phase={phase!r} is not valid; expected griffinlim or noise")
+    if phase not in SYNTH_PHASES:
+        raise ParameterError(f"phase={phase!r} is not valid; expected one of {', '.join(SYNTH_PHASES)}")
     if not 0 < seconds <= 60:
         raise ParameterError(f"seconds={seconds} must be in (0, 60]")
     z = torch.from_numpy(parse_latent(latent, dim=run.config.model.latent))[None]
@@ -80,15 +84,14 @@ def synthesize(model, latent, *, chroma=None, instrument: str | None = None, sec
     n = int(round(seconds * a.sr))
     T = n // a.hop_length + 1
     mag = frame[:, None].expand(-1, T).contiguous()
-    g = torch.Generator().manual_seed(seed)
     if phase == "griffinlim":
         torch.manual_seed(seed)  # GriffinLim's random initial phase
         gl = torchaudio.transforms.GriffinLim(n_fft=a.n_fft, hop_length=a.hop_length, power=1.0, n_iter=n_iter,
                                               rand_init=True, length=n)
         y = gl(mag)
     else:
-        ph = torch.rand(mag.shape, generator=g) * 2 * np.pi
-        y = istft(torch.polar(mag, ph), n_fft=a.n_fft, hop_length=a.hop_length, length=n)
+        y = torch.from_numpy(reconstruct(mag.numpy(), n_fft=a.n_fft, hop_length=a.hop_length, phase=phase,
+                                         seed=seed)[:n])
     y = y.numpy().astype(np.float32)
     fade = min(int(0.01 * a.sr), n // 2)
     if fade:

@@ -102,6 +102,8 @@ def test_synthesis_from_a_latent_point(chroma_run, tiny_run, tmp_path):
     y2, _ = synthesize(chroma_run, [0.3, 0.6], chroma=9, seconds=1.0, phase="noise", seed=3)
     assert y2.shape == (SR,)
     np.testing.assert_array_equal(y2, synthesize(chroma_run, [0.3, 0.6], chroma=9, seconds=1.0, phase="noise", seed=3)[0])
+    y3, _ = synthesize(chroma_run, [0.3, 0.6], chroma=9, seconds=1.0, phase="pghi")  # as `workbench play` makes it
+    assert y3.shape == (SR,) and np.isfinite(y3).all() and np.abs(y3 - y2).max() > 1e-3
     with pytest.raises(ParameterError, match="expected 2 finite numbers"):
         synthesize(chroma_run, "0.3", chroma="A")
     with pytest.raises(ParameterError, match="chroma='H'"):

@@ -169,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--chroma", help="pitch class C, C#, D ... B (chroma models)")
     sy.add_argument("--instrument", help="instrument code (multi-instrument models)")
     sy.add_argument("--seconds", type=_float, default=2.0)
-    sy.add_argument("--phase", choices=("griffinlim", "noise"), default="griffinlim")
+    sy.add_argument("--phase", choices=("griffinlim", "pghi", "noise"), default="griffinlim",
+                    help="Griffin-Lim, or frame by frame as `workbench play` does (default griffinlim)")
     sy.add_argument("--seed", type=_int, default=0)
     sy.add_argument("--out", required=True)
 
