@@ -2,33 +2,30 @@
 
 Real-time design (figures in BENCHMARKS.md, section "Live audio"):
 
-- The PortAudio callback only copies: the input block into a preallocated ring, the finished
-  output block (or the aligned dry signal) out of another ring, and both into the recorder's
-  ring. It never waits for the effect.
-- A worker thread runs ``effect.process_block`` on fixed blocks of ``blocksize`` frames, with
-  torch on one intra-op thread and in inference mode. The output is pre-filled with
-  ``prefill`` blocks of silence (:func:`default_prefill`: 5 ms of margin past one block): the
-  worker has that many block periods to finish a block. This scheduling delay is part of the
-  reported latency (``mode="callback"`` runs the effect inside the callback instead, with no
-  pre-fill; measured worse).
-- Every Python thread beside the callback (worker, recorder, console) runs at SCHED_FIFO 1 when
-  permitted: one preempted by another process while holding the GIL would stall the callback
-  (:func:`workbench.devices.thread_priority`).
-- The garbage collector is frozen and disabled while streaming (its pauses would land on
-  whichever thread allocates, including the callback); the worker collects the young
-  generations itself when it is idle, at most once a second, and the pauses are measured.
-- The interpreter's GIL switch interval is lowered while streaming so the callback thread gets
-  the GIL quickly when the worker holds it (the default 5 ms is longer than a 128-frame block).
-- Falling behind: the callback checks that the block it needs now is finished and (with
-  ``prefill >= 2``) that the next one is too. If not, it crossfades to the dry input, delayed
-  to stay aligned with the wet signal, counts the event, and crossfades back after the worker
-  has kept up for ``recover_ms``. A worker more than ``prefill`` blocks late skips ahead to
-  the newest block instead of stuttering through stale ones; the effect's output is treated as
-  invalid until the skip has left its analysis window.
+- The audio callback is C: rtmixer's. It copies the input block into a lock-free ring buffer and
+  the next output block out of another, and takes no lock and no GIL, so no Python thread can
+  stall it. Its only failure is an empty output ring (counted as ``underruns``: that block is
+  silent; the output restarts aligned, see below).
+- A worker thread reads the input ring, runs ``effect.process_block`` on fixed blocks of
+  ``blocksize`` frames (torch on one intra-op thread, inference mode) and writes the result to
+  the output ring. The output ring starts with ``prefill`` blocks of silence
+  (:func:`default_prefill`), so the worker has ``prefill`` block periods for each block. This
+  scheduling delay is part of the reported latency.
+- A guard thread keeps the output ring from running dry: when less than one block is queued
+  (the worker is late), it writes the aligned dry input for the next block at once. The worker's
+  late block is then dropped, the effect skips ahead, and its output counts as invalid until the
+  skip has left its analysis window.
+- Falling behind: a block the worker picks up more than one period after it arrived starts a
+  crossfade to the dry input (delayed to stay aligned with the wet signal), counted once per
+  episode; the wet signal fades back after the worker has kept up for ``recover_ms``.
+- Every Python thread (worker, guard, recorder, console) runs at SCHED_FIFO 1 when permitted
+  (:func:`workbench.devices.thread_priority`), the garbage collector is frozen and disabled
+  while streaming (the worker collects the young generations when idle, at most once a second),
+  and the GIL switch interval is lowered so the guard gets the GIL quickly.
 - The output passes a non-finite guard and a hard clip at 0 dBFS (effects already soft-limit).
 - ``record`` writes one float WAV from a writer thread: input channels first, then output
   channels, sample-aligned as they passed through the callback (the output lags the input by
-  :attr:`LiveEngine.latency` ``algorithmic + prefill``).
+  :attr:`LiveEngine.latency` ``algorithmic + prefill``; an underrun's silent blocks are zeros).
 
 Latency figure: algorithmic (``effect.latency_samples``) + pre-fill + the stream's reported
 input and output latency (PortAudio's figures for the device, e.g. JACK port latencies).
@@ -61,16 +58,16 @@ from workbench.devices import (
 from workbench.errors import DeviceError, ParameterError
 from workbench.validate import check_int, check_number
 
-__all__ = ["LiveEngine", "Latency", "default_prefill", "MODES", "XRUN", "LATE", "PREFILL"]
+__all__ = ["LiveEngine", "Latency", "default_prefill", "XRUN", "LATE", "PREFILL"]
 
-MODES = ("worker", "callback")
 GC_MODES = ("freeze", "default")
 PRIORITIES = ("realtime", "nice", "normal")
 PREFILL_MARGIN_MS = 5.0  # time the worker gets past one block before the fall-back warns
 STATS_LEN = 1 << 16  # per-block timings kept (about 3 minutes at 128 frames, 44.1 kHz)
 GC_EVERY_S = 1.0  # the worker collects at most this often, and only when idle
+IN_RING_FRAMES = 1 << 17  # 3 s at 44.1 kHz: the input ring only fills if no Python thread ran that long
 XRUN, LATE, PREFILL = 1, 2, 4  # block log flags
-_XRUN_FLAGS = ("input_overflow", "input_underflow", "output_overflow", "output_underflow")
+_XRUN_FIELDS = ("input_underflows", "input_overflows", "output_underflows", "output_overflows")
 
 
 def default_prefill(blocksize: int, samplerate: int) -> int:
@@ -150,10 +147,8 @@ class LiveEngine:
     mix : float, optional
         Initial ``mix`` of the effect in [0, 1] (left as it is when None).
     prefill : int, optional
-        Output blocks of pre-filled silence (worker mode; default :func:`default_prefill`; must be
-        0 in callback mode).
-    mode : {"worker", "callback"}
-        Where ``process_block`` runs.
+        Output blocks of pre-filled silence, 2 to 64 (default :func:`default_prefill`): the
+        worker's time per block, in block periods.
     record : path, optional
         Float WAV of the input channels followed by the output channels.
     fade_ms, recover_ms : float
@@ -165,8 +160,8 @@ class LiveEngine:
     switch_interval_ms : float, optional
         GIL switch interval while streaming (None leaves the interpreter's).
     worker_priority : {"realtime", "nice", "normal"}
-        Scheduling of the threads that take the GIL beside the callback (worker, recorder,
-        :func:`run_console`'s): see :func:`workbench.devices.thread_priority`.
+        Scheduling of the Python threads (worker, guard, recorder, :func:`run_console`'s): see
+        :func:`workbench.devices.thread_priority`.
     client_name : str
         Our JACK client's name, when PortAudio runs on JACK.
 
@@ -179,7 +174,7 @@ class LiveEngine:
 
     def __init__(self, effect: Effect, *, samplerate: int | None = None, blocksize: int = 128,
                  input_device=None, output_device=None, channels: int = 1, latency="low",
-                 mix: float | None = None, prefill: int | None = None, mode: str = "worker",
+                 mix: float | None = None, prefill: int | None = None,
                  record=None, fade_ms: float = 10.0, recover_ms: float = 50.0, gc_mode: str = "freeze",
                  switch_interval_ms: float | None = 0.5, worker_priority: str = "realtime",
                  client_name: str = "workbench"):
@@ -193,15 +188,9 @@ class LiveEngine:
             raise ParameterError(f"samplerate={samplerate} does not match the model's {model_sr} Hz; "
                                  f"expected {model_sr} (or leave it out)")
         self.latency_hint = latency
-        if mode not in MODES:
-            raise ParameterError(f"mode={mode!r} is not valid; expected one of {', '.join(MODES)}")
-        self.mode = mode
-        if prefill is None:  # chosen in start(), when the rate is known
-            self.prefill_blocks = None if mode == "worker" else 0
-        elif mode == "worker":
-            self.prefill_blocks = check_int(prefill, "prefill", hi=64, what=" blocks in worker mode")
-        else:
-            self.prefill_blocks = check_int(prefill, "prefill", lo=0, hi=0, what=" in callback mode")
+        # chosen in start() when None (the rate is known then); 2 at least: with one block the
+        # worker would have to finish before the next callback, and the guard would always win
+        self.prefill_blocks = None if prefill is None else check_int(prefill, "prefill", lo=2, hi=64, what=" blocks")
         if mix is not None:
             if "mix" not in effect.get_params():
                 raise ParameterError(f"mix={mix!r}: {type(effect).__name__} has no mix parameter")
@@ -222,6 +211,7 @@ class LiveEngine:
         self.worker_priority_got = None
         self.stop_error: str | None = None
         self.worker_error: str | None = None  # the effect raised in the worker: output stays dry
+        self.device_error: str | None = None  # the device went away or changed under the stream
         self.record = None if record is None else Path(record)
         if self.record is not None and not self.record.parent.is_dir():
             raise ParameterError(f"record={str(self.record)!r}: folder {str(self.record.parent)!r} does not exist")
@@ -237,7 +227,8 @@ class LiveEngine:
     # -- public control -----------------------------------------------------------------------
     @property
     def active(self) -> bool:
-        return self.stream is not None and bool(self.stream.active)
+        """True while the stream runs and its device is still there."""
+        return self.stream is not None and bool(self.stream.active) and self.device_error is None
 
     @property
     def bypass(self) -> bool:
@@ -245,7 +236,7 @@ class LiveEngine:
 
     @bypass.setter
     def bypass(self, on: bool) -> None:
-        self._bypass = bool(on)  # the callback crossfades to the aligned dry signal
+        self._bypass = bool(on)  # the next block written crossfades to the aligned dry signal
 
     def params(self) -> dict:
         """The effect's parameters, with changes not yet applied by the processing thread."""
@@ -275,6 +266,8 @@ class LiveEngine:
         if self.stream is not None:
             raise ParameterError("this LiveEngine is already started; stop() it first")
         sd = rescan(client_name=self.client_name)
+        import rtmixer  # after rescan: it opens its stream through this sounddevice
+
         devices = list_devices(refresh=False)
         ch, B = self.channels, self.blocksize
         din = resolve_device(self.input_device, kind="input", channels=ch, devices=devices)
@@ -293,18 +286,24 @@ class LiveEngine:
         self.warmup_load = self._warm_up()
         self.effect.reset()  # the stream starts from a fresh state, like offline processing
         self._stop = threading.Event()
-        self._wake = threading.Event()  # set by the callback for each new block
-        self._recorder = self._worker = None
+        self._recorder = self._worker = self._guard = None
         try:
-            stream = sd.Stream(device=(din["index"], dout["index"]), samplerate=sr, blocksize=B,
-                               channels=(ch, out_ch), dtype="float32", latency=self.latency_hint,
-                               callback=self._callback)
+            mixer = rtmixer.MixerAndRecorder(device=(din["index"], dout["index"]), samplerate=sr, blocksize=B,
+                                             channels=(ch, out_ch), latency=self.latency_hint)
         except sd.PortAudioError as err:
             release()
             raise DeviceError(f"could not open a stream on input {din['index']} ({din['name']}) and output "
                               f"{dout['index']} ({dout['name']}) at {sr} Hz, blocksize {B}: {err}") from None
-        self.stream = stream
-        self.latency = Latency(sr, L, P * B, *(self._reported(s) for s in stream.latency))
+        self.stream = mixer
+        self._in_ring = rtmixer.RingBuffer(4 * ch, IN_RING_FRAMES)
+        self._out_ring = rtmixer.RingBuffer(4 * out_ch, 1 << max(10, math.ceil(math.log2(4 * (P + 2) * B))))
+        self._out_ring.write(np.zeros((P * B, out_ch), np.float32))
+        # both actions are queued before the stream starts, so the callback starts them together:
+        # input frame k and output frame k then always pass through the same callback
+        self._rec_action = mixer.record_ringbuffer(self._in_ring)
+        self._play_action = mixer.play_ringbuffer(self._out_ring)
+        self._play_start = 0  # stream frame where the current play action began
+        self.latency = Latency(sr, L, P * B, *(self._reported(s) for s in mixer.latency))
         self._enter_realtime()
         self.__dict__.pop("_t_stop", None)
         self._t_start = time.monotonic()
@@ -312,10 +311,11 @@ class LiveEngine:
             if self.record is not None:
                 self._recorder = Recorder(self.record, samplerate=sr, channels=2 * ch, blocksize=B,
                                            priority=self.worker_priority)
-            if self.mode == "worker":
-                self._worker = threading.Thread(target=self._work, name="live-effect", daemon=True)
-                self._worker.start()
-            stream.start()
+            self._worker = threading.Thread(target=self._work, name="live-effect", daemon=True)
+            self._guard = threading.Thread(target=self._guard_loop, name="live-guard", daemon=True)
+            mixer.start()
+            self._worker.start()
+            self._guard.start()
         except BaseException:
             self.stop()
             raise
@@ -325,15 +325,17 @@ class LiveEngine:
         """Stop and close the stream, join the threads, close the recording; returns :meth:`stats`."""
         if self.stream is None:
             return getattr(self, "_final", {})
+        self._stop.set()
+        for t in (self._worker, self._guard):
+            if t is not None and t.is_alive():
+                t.join()
         try:
             self.stream.stop()
         except Exception as err:  # noqa: BLE001 - e.g. the JACK server went away: still clean up
             self.stop_error = str(err)
         self._t_stop = time.monotonic()
-        self._stop.set()
-        self._wake.set()
-        if self._worker is not None:
-            self._worker.join()
+        with self._lock:
+            self._pull()  # the last blocks into the recording
         if self._recorder is not None:
             self._recorder.close()
         self._leave_realtime()
@@ -360,38 +362,46 @@ class LiveEngine:
 
     def _allocate(self) -> None:
         B, ch, P, D = self.blocksize, self.channels, self._P, self._D
-        # ring of N blocks; the input ring is written twice (mirrored) so any window of up to
-        # N blocks is one contiguous slice, whatever its start
-        self._N = N = max(8, P + math.ceil((D + B) / B) + 4)
+        # history of N blocks; the input is written twice (mirrored) so any window of up to N
+        # blocks is one contiguous slice, whatever its start
+        self._N = N = max(64, P + math.ceil((D + B) / B) + 8)
         self._C = N * B
         self._in = np.zeros((ch, 2 * self._C), np.float32)
-        self._out = np.zeros((N, ch, B), np.float32)
-        self._out_idx = np.full(N, -1, np.int64)  # block number held by each output slot
-        self._out_ok = np.zeros(N, bool)  # False while a skip is inside the effect's window
-        self._arrived = np.zeros(N, np.float64)  # perf_counter when each input block came in
+        self._out_hist = np.zeros((N, ch, B), np.float32)  # output blocks as written, by stream block
+        self._arrived = np.zeros(N, np.float64)  # perf_counter when each input block was read
+        self._pull_buf = np.zeros((B, ch), np.float32)
+        self._frames = np.zeros((B, self.out_channels), np.float32)
+        self._rec_out = np.zeros((B, ch), np.float32)
         self._mix_buf = np.zeros((ch, B), np.float32)
         self._tmp = np.zeros((ch, B), np.float32)
         self._ramp = np.zeros(B, np.float32)
         self._frac = (np.arange(1, B + 1, dtype=np.float32) / B)
-        self._n = 0  # callbacks run = input blocks written
-        self._next = 0  # next block the worker processes
+        self._n = 0  # input blocks read from the ring
+        self._next = 0  # next input block the worker processes
+        self._written = P  # output blocks written (the pre-fill counts)
+        self._recorded = 0  # blocks pushed to the recorder
         self._valid_from = 0
         self._taint = math.ceil(2 * self._L / B) + 1
-        self._g = 1.0  # wet gain now; 0 = dry
+        self._g = 0.0  # wet gain now; 0 = dry (the pre-fill is silence: nothing to fade from)
         self._g_step = 1.0 if self.fade_ms <= 0 else min(1.0, B / (self.fade_ms * 1e-3 * self.sr))
         self._recover = max(1, math.ceil(self.recover_ms * 1e-3 * self.sr / B))
         self._healthy = 0
         self._behind = False
+        self._restarting = False
+        self._xrun_total = 0
+        self._last_in = time.monotonic()
         self.counts = dict(callbacks=0, xruns=0, late_blocks=0, fell_behind=0, skipped_blocks=0, nonfinite=0,
-                           odd_blocks=0, gc_collections=0, processed=0)
-        self._cb_t = np.zeros(STATS_LEN, np.float64)
+                           underruns=0, gc_collections=0, processed=0)
+        self._cb_load = np.zeros(STATS_LEN, np.float64)  # PortAudio's callback load, sampled by the guard
+        self._cb_n = 0
         self._fx_t = np.zeros(STATS_LEN, np.float64)
         self._gc_t = np.zeros(STATS_LEN, np.float64)
-        self._lag_t = np.zeros(STATS_LEN, np.float64)
-        self._dl_t = np.zeros(STATS_LEN, np.float64)  # worker: block arrival to output published
+        self._dl_t = np.zeros(STATS_LEN, np.float64)  # worker: block arrival to output written
         self._log_g = np.zeros((STATS_LEN, 2), np.float32)  # wet gain at each block's start, end
         self._log_flags = np.zeros(STATS_LEN, np.uint8)  # XRUN | LATE | PREFILL
+        self._log_flags[:P] = PREFILL
         self._block_s = B / self.sr
+        self._poll_s = min(1e-3, max(1e-4, self._block_s / 4))
 
     def _warm_up(self) -> float:
         """Run half a second of quiet noise through the effect (first calls allocate and
@@ -433,69 +443,56 @@ class LiveEngine:
             if enabled:
                 gc.enable()
 
-    # -- audio thread -------------------------------------------------------------------------
-    def _callback(self, indata, outdata, frames, time_info, status) -> None:
-        t0 = time.perf_counter()
-        c = self._n
-        # how late this Python code starts after PortAudio's callback time (mostly GIL wait)
-        self._lag_t[c % STATS_LEN] = self.stream.time - time_info.currentTime
-        counts = self.counts
-        b = c % STATS_LEN
-        self._log_flags[b] = 0
-        if status:
-            for flag in _XRUN_FLAGS:
-                if getattr(status, flag):
-                    counts["xruns"] += 1
-                    self._log_flags[b] = XRUN
-                    break
-        B, ch = self.blocksize, self.channels
-        if frames != B:  # PortAudio promised fixed blocks; never expected, but never crash
-            counts["odd_blocks"] += 1
-            outdata.fill(0)
-            return
-        pos = (c % self._N) * B
-        x = indata.T
-        self._in[:, pos:pos + B] = x
-        self._in[:, self._C + pos:self._C + pos + B] = x
-        self._arrived[c % self._N] = t0
-        self._n = c + 1
-        s = (c * B - self._D) % self._C
-        dry = self._in[:, s:s + B]
+    # -- ring buffers (always under self._lock: each ring has one reader and one writer) --------
+    def _pull(self) -> None:
+        """Input blocks from the C ring into the history; finished blocks to the recorder."""
+        B, C = self.blocksize, self._C
+        while self._in_ring.read_available >= B:
+            self._in_ring.readinto(self._pull_buf)
+            c = self._n
+            pos = (c % self._N) * B
+            x = self._pull_buf.T
+            self._in[:, pos:pos + B] = x
+            self._in[:, C + pos:C + pos + B] = x
+            self._arrived[c % self._N] = time.perf_counter()
+            self._n = c + 1
+            self._last_in = time.monotonic()
+        # an output block that ran dry is silent: known once rtmixer has ended the play action
+        if self._recorder is not None and not self._restarting and self._play_action in self.stream.actions:
+            # a block is final once the callback played it; up to the newest input block
+            while self._recorded < min(self._n, self._written):
+                r = self._recorded
+                pos = (r % self._N) * B
+                self._rec_out[:] = self._out_hist[r % self._N].T
+                self._recorder.push(self._in[:, pos:pos + B].T, self._rec_out)
+                self._recorded = r + 1
+
+    def _dry(self, m: int) -> np.ndarray:
+        """The input aligned with output block ``m``: delayed by ``algorithmic + prefill``."""
+        s = (m * self.blocksize - self._D) % self._C
+        return self._in[:, s:s + self.blocksize]
+
+    def _write(self, m: int, wet, *, behind: bool) -> None:
+        """Output block ``m`` (``wet`` None: missing, the dry input) into the ring and the logs."""
         out = self._mix_buf
-        if self.mode == "callback":
-            y = self.effect.process_block(self._in[:, pos:pos + B])
-            self._blend(y, dry, out, behind=False, b=b)
-            self._fx_t[c % STATS_LEN] = time.perf_counter() - t0
-            counts["processed"] += 1
-            if self._pending:
-                self._apply_pending()
+        b = m % STATS_LEN
+        self._log_flags[b] = 0 if wet is not None else LATE
+        if m * self.blocksize < self._D:  # before the first input sample reaches the output
+            out.fill(0.0)
+            self._log_g[b] = self._g
         else:
-            self._wake.set()
-            j = c - self._P
-            if j < 0:
-                out.fill(0)
-                self._log_flags[b] |= PREFILL
-                self._log_g[b] = 0.0
-            else:
-                slot = j % self._N
-                ready = self._out_idx[slot] == j and self._out_ok[slot]
-                ahead = self._P < 2 or self._out_idx[(j + 1) % self._N] == j + 1
-                if not ready:
-                    counts["late_blocks"] += 1
-                    self._log_flags[b] |= LATE
-                self._blend(self._out[slot] if ready else None, dry, out, behind=not (ready and ahead), b=b)
+            self._blend(wet, self._dry(m), out, behind=behind, b=b)
         if not np.isfinite(out).all():  # effects guard their output; this guards the sum
-            counts["nonfinite"] += 1
+            self.counts["nonfinite"] += 1
             np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         np.clip(out, -1.0, 1.0, out=out)
-        if self.out_channels == ch:
-            outdata[:] = out.T
+        self._out_hist[m % self._N] = out
+        if self.out_channels == self.channels:
+            self._frames[:] = out.T
         else:
-            outdata[:] = out[0][:, None]
-        if self._recorder is not None:
-            self._recorder.push(indata, out.T)
-        counts["callbacks"] += 1
-        self._cb_t[c % STATS_LEN] = time.perf_counter() - t0
+            self._frames[:] = out[0][:, None]
+        self._out_ring.write(self._frames)
+        self._written = m + 1
 
     def _blend(self, wet, dry, out, *, behind: bool, b: int) -> None:
         """``out`` = crossfade between ``wet`` (None: missing) and ``dry``, moving the wet gain
@@ -535,7 +532,7 @@ class LiveEngine:
     def _work(self) -> None:
         try:
             self._work_loop()
-        except Exception as err:  # noqa: BLE001 - the callback keeps playing dry; the error is shown
+        except Exception as err:  # noqa: BLE001 - the guard keeps the output dry; the error is shown
             self.worker_error = f"{type(err).__name__}: {err}"
 
     def _work_loop(self) -> None:
@@ -543,30 +540,33 @@ class LiveEngine:
         self.worker_priority_got = thread_priority(self.worker_priority)
         with torch.inference_mode():
             while not self._stop.is_set():
-                n = self._n
-                j = self._next
+                with self._lock:
+                    self._pull()
+                    n, j, written = self._n, self._next, self._written
                 if j >= n:  # nothing new: a good moment for the collector, then wait
                     self._maybe_collect()
-                    self._wake.clear()
-                    if self._next >= self._n:  # re-checked after clear: no wake-up is lost
-                        self._wake.wait(0.05)
+                    time.sleep(self._poll_s)
                     continue
-                if j < n - P:  # its output was due already: skip to the newest block
-                    self.counts["skipped_blocks"] += n - 1 - j
-                    j = n - 1
-                    self._valid_from = j + self._taint
+                if j + P < written:  # the guard wrote its output already: skip to the first one it did not
+                    skip_to = min(written - P, n)
+                    self.counts["skipped_blocks"] += skip_to - j
+                    self._next = skip_to
+                    self._valid_from = skip_to + self._taint
+                    continue
                 if self._pending:
                     self._apply_pending()
                 t = time.perf_counter()
                 pos = (j % N) * B
                 y = self.effect.process_block(self._in[:, pos:pos + B])
-                slot = j % N
-                self._out[slot] = y
-                self._out_ok[slot] = j >= self._valid_from
-                self._out_idx[slot] = j  # published last: the callback checks this index
                 done = time.perf_counter()
+                with self._lock:
+                    if self._written == j + P and not self._restarting:
+                        # picked up more than a period after it came in: warn before the guard must act
+                        self._write(j + P, y if j >= self._valid_from else None, behind=n - j >= 2)
+                        self._dl_t[self.counts["processed"] % STATS_LEN] = time.perf_counter() - self._arrived[j % N]
+                    else:
+                        self.counts["late_blocks"] += 1
                 self._fx_t[self.counts["processed"] % STATS_LEN] = done - t
-                self._dl_t[self.counts["processed"] % STATS_LEN] = done - self._arrived[slot]
                 self.counts["processed"] += 1
                 self._next = j + 1
 
@@ -578,6 +578,84 @@ class LiveEngine:
         self._gc_t[self.counts["gc_collections"] % STATS_LEN] = time.perf_counter() - t
         self.counts["gc_collections"] += 1
         self._last_gc = time.monotonic()
+
+    # -- guard thread -------------------------------------------------------------------------
+    def _guard_loop(self) -> None:
+        try:
+            thread_priority(self.worker_priority)
+            while not self._stop.wait(self._poll_s):
+                self._guard_step()
+        except Exception as err:  # noqa: BLE001 - shown, and the stream is stopped by the face
+            self.device_error = f"{type(err).__name__}: {err}"
+
+    def _guard_step(self) -> None:
+        B = self.blocksize
+        rec, play = self._rec_action, self._play_action
+        xr = sum(getattr(rec.stats, f) for f in _XRUN_FIELDS)
+        self.counts["callbacks"] = int(rec.stats.blocks)
+        if xr != self._xrun_total:  # mark the block the callback is at now
+            self._xrun_total = xr
+            self.counts["xruns"] = xr
+            self._log_flags[(int(rec.done_frames) // B) % STATS_LEN] |= XRUN
+        try:
+            self._cb_load[self._cb_n % STATS_LEN] = float(self.stream.cpu_load)
+            self._cb_n += 1
+        except Exception:  # noqa: BLE001 - a stream whose device went away
+            pass
+        with self._lock:
+            actions = self.stream.actions  # drains rtmixer's result queue: one reader at a time
+        if rec not in actions:
+            raise DeviceError(f"the input ring overflowed ({IN_RING_FRAMES} frames): no Python thread ran for "
+                              f"{IN_RING_FRAMES / self.sr:.1f} s")
+        if play not in actions:
+            self._restart_output()
+            return
+        if time.monotonic() - self._last_in > max(0.5, 20 * self._block_s):
+            if not self.stream.active:
+                raise DeviceError("the audio device stopped (for JACK: the server went away)")
+            raise DeviceError(f"no audio for {time.monotonic() - self._last_in:.1f} s: the device stopped "
+                              f"calling back (for JACK: the server stopped, or changed its sample rate)")
+        with self._lock:
+            self._pull()
+            if self._out_ring.read_available < B:  # the next callback would find the ring empty
+                m = self._written
+                if (m - self._P + 1) * B - self._L <= self._n * B:  # its dry input is here
+                    self.counts["late_blocks"] += 1
+                    self._write(m, None, behind=True)
+
+    def _restart_output(self) -> None:
+        """The output ring ran dry and rtmixer ended the play action: start a new one, aligned."""
+        B, P, mixer = self.blocksize, self._P, self.stream
+        dead = self._play_action
+        silent_from = (self._play_start + int(dead.done_frames)) // B
+        with self._lock:
+            self._restarting = True
+            self._out_ring.flush()  # no reader now: the callback dropped the action
+            self._out_ring.write(np.zeros((P * B, self.out_channels), np.float32))
+            self._play_action = play = mixer.play_ringbuffer(self._out_ring)
+        t0 = time.monotonic()
+        while int(play.done_frames) == 0:
+            if time.monotonic() - t0 > 2.0:
+                raise DeviceError("the audio device stopped calling back (output could not restart)")
+            time.sleep(self._poll_s)
+        # both actions count the same callbacks' frames: read until no callback ran in between
+        while True:
+            r1, p, r2 = int(self._rec_action.done_frames), int(play.done_frames), int(self._rec_action.done_frames)
+            if r1 == r2:
+                break
+        start = r1 - p
+        with self._lock:
+            first = start // B
+            for m in range(silent_from, first + P):  # what the callback played there: silence
+                self._out_hist[m % self._N] = 0.0
+                self._log_g[m % STATS_LEN] = 0.0
+                self._log_flags[m % STATS_LEN] = XRUN | LATE
+            self._play_start = start
+            self._written = first + P
+            self._g = 0.0
+            self._behind, self._healthy = True, 0
+            self.counts["underruns"] += 1
+            self._restarting = False
 
     # -- reporting ------------------------------------------------------------------------------
     @staticmethod
@@ -592,16 +670,18 @@ class LiveEngine:
                 "max": round(float(v.max()), 4)}
 
     def block_log(self) -> dict:
-        """What the callback did with each block, oldest first (the last ``STATS_LEN`` blocks).
+        """What reached the output at each block, oldest first (the last ``STATS_LEN`` blocks).
 
-        Returns ``block`` (callback numbers), ``g0`` and ``g1`` (the wet gain at the block's
-        first and last sample: the output is ``dry + ramp * (wet - dry)`` with ``ramp`` going
-        linearly from ``g0`` to ``g1`` over samples ``1..B`` as ``g0 + (g1 - g0) * k / B``), and
-        ``flags`` (``XRUN``: PortAudio reported an xrun; ``LATE``: the wet block was missing;
-        ``PREFILL``: silence before the first processed block). ``wet`` is the effect's output
-        and ``dry`` the input, both delayed by ``latency.internal`` samples.
+        Returns ``block`` (output block numbers: block ``k`` is frames ``k*B .. (k+1)*B - 1`` of
+        the stream, in the same callback as the same input frames), ``g0`` and ``g1`` (the wet
+        gain at the block's first and last sample: the output is ``dry + ramp * (wet - dry)``
+        with ``ramp`` going linearly from ``g0`` to ``g1`` over samples ``1..B`` as
+        ``g0 + (g1 - g0) * k / B``), and ``flags`` (``XRUN``: PortAudio reported an xrun near
+        this block, or the output ring ran dry and it was silent; ``LATE``: the wet block was
+        missing; ``PREFILL``: silence before the first processed block). ``wet`` is the
+        effect's output and ``dry`` the input, both delayed by ``latency.internal`` samples.
         """
-        n = self.counts["callbacks"]
+        n = self._written
         first = max(0, n - STATS_LEN)
         rows = np.arange(first, n) % STATS_LEN
         return {"block": np.arange(first, n), "g0": self._log_g[rows, 0].copy(),
@@ -616,29 +696,28 @@ class LiveEngine:
         """Counts and loads so far (or of the finished run after :meth:`stop`).
 
         ``recent``: summarise only the last ``recent`` blocks' timings (the status line uses
-        about a second: percentiles of a full 65 536-entry ring would hold the GIL for
-        milliseconds while the callback waits).
+        about a second).
+
+        ``callback_wait_ms`` is 0 by construction: the audio callback is C and takes no lock.
+        ``callback_load`` is PortAudio's measure of the callback's time over the block's,
+        sampled by the guard thread.
         """
         if self.stream is None:
             return getattr(self, "_final", {})
         c = dict(self.counts)
         seconds = getattr(self, "_t_stop", time.monotonic()) - self._t_start
         minutes = max(seconds / 60, 1e-9)
-        try:
-            pa_load = float(self.stream.cpu_load)
-        except Exception:  # noqa: BLE001 - closed stream
-            pa_load = None
         gc_n = c["gc_collections"]
         return {
-            "seconds": round(seconds, 3), "samplerate": self.sr, "blocksize": self.blocksize, "mode": self.mode,
+            "seconds": round(seconds, 3), "samplerate": self.sr, "blocksize": self.blocksize,
             "prefill_blocks": self._P, **c, "xruns_per_minute": round(c["xruns"] / minutes, 3),
+            "fell_behind_per_minute": round(c["fell_behind"] / minutes, 3),
             "behind": self._behind, "bypass": self._bypass, "worker_error": self.worker_error,
-            "callback_load": self._summary(self._cb_t, c["callbacks"], self._block_s, recent),
-            "callback_lag_ms": self._summary(self._lag_t, c["callbacks"], 1e-3, recent),
+            "device_error": self.device_error, "callback": "C (rtmixer)", "callback_wait_ms": 0.0,
+            "callback_load": self._summary(self._cb_load, self._cb_n, 1.0, recent),
             "worker_load": self._summary(self._fx_t, c["processed"], self._block_s, recent),
-            "delivery_blocks": (self._summary(self._dl_t, c["processed"], self._block_s, recent)
-                                if self.mode == "worker" else None),
-            "portaudio_cpu_load": pa_load, "warmup_load": round(self.warmup_load, 4),
+            "delivery_blocks": self._summary(self._dl_t, c["processed"], self._block_s, recent),
+            "warmup_load": round(self.warmup_load, 4),
             "gc_pause_ms": self._summary(self._gc_t, gc_n, 1e-3) if gc_n else None,
             "record_dropped_frames": self._recorder.dropped_frames if self._recorder else 0,
             "latency": self.latency.to_dict(),
@@ -655,6 +734,8 @@ class LiveEngine:
         state = "BYPASS" if self._bypass else ("BEHIND (dry)" if self._behind else "ok")
         if self.worker_error:
             state = f"EFFECT FAILED (dry): {self.worker_error}"
+        if self.device_error:
+            state = f"DEVICE LOST: {self.device_error}"
         p = self.params()
         knobs = "".join(f" {k} {p[k]:.2f}" for k in ("mix", "alpha") if k in p)
         extra = self.status_extra() if self.status_extra is not None else ""  # e.g. MIDI/OSC control counts

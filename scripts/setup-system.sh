@@ -2,7 +2,7 @@
 # Install the Debian packages the workbench needs, only those missing.
 # As root it runs apt-get; otherwise it prints the one command to run and fails.
 set -euo pipefail
-PKGS="fluidsynth fluid-soundfont-gm festival festvox-kallpc16k espeak-ng libsndfile1 libportaudio2 jackd2 chromium sox"
+PKGS="fluidsynth fluid-soundfont-gm festival festvox-kallpc16k espeak-ng libsndfile1 libportaudio2 jackd2 chromium sox stress-ng"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

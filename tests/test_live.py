@@ -423,27 +423,6 @@ def test_falling_behind_fades_to_dry_and_recovers(jack, tmp_path):
 
 
 @needs_jack
-def test_callback_mode_runs_the_effect_in_the_callback(jack, tmp_path):
-    """mode="callback": no worker, no pre-fill; the output is the effect's, delayed by its latency only."""
-    from effects.live import LiveEngine
-    from tests.live_oracle import expected_output
-
-    srv = jack(44100, 128)
-    engine = LiveEngine(Halve(), blocksize=128, mode="callback", input_device="wbloop", output_device="wbloop",
-                        record=tmp_path / "engine.wav")
-    play = tmp_path / "noise.wav"
-    sf.write(play, (0.2 * np.random.default_rng(0).standard_normal(44100)).astype(np.float32), 44100,
-             subtype="FLOAT")
-    stats, log, rec, _ = _run_through_loop(srv, engine, play, tmp_path, seconds=1.3)
-    assert engine.latency.internal == 0 and stats["prefill_blocks"] == 0 and stats["delivery_blocks"] is None
-    both, _ = sf.read(tmp_path / "engine.wav", dtype="float32")
-    exp = expected_output(both[:, :1].T, 0.5 * both[:, :1].T, log, blocksize=128, delay=0)[0]
-    assert np.abs(both[: len(exp), 1] - exp).max() < TOL
-    assert stats["processed"] == stats["callbacks"]
-    assert _lag(rec, 0.5 * sf.read(play, dtype="float32")[0]) == LOOP_PERIODS * 128
-
-
-@needs_jack
 def test_an_effect_that_raises_leaves_the_dry_signal_playing(jack, tmp_path):
     from effects.live import LiveEngine
     from tests.live_oracle import expected_output
@@ -580,9 +559,8 @@ def test_keys_act_on_bypass_mix_and_alpha():
     ({"mix": 1.5}, r"mix=1.5 must be a number in \[0, 1\]"),
     ({"mix": -0.1}, r"mix=-0.1 must be a number in \[0, 1\]"),
     ({"latency": "fast"}, r"latency='fast' is not valid"),
-    ({"mode": "thread"}, r"mode='thread' is not valid"),
-    ({"prefill": 0}, r"prefill=0 must be an integer in \[1, 64\]"),
-    ({"mode": "callback", "prefill": 2}, r"prefill=2 must be an integer in \[0, 0\]"),
+    ({"prefill": 0}, r"prefill=0 must be an integer in \[2, 64\] blocks"),
+    ({"prefill": 1}, r"prefill=1 must be an integer in \[2, 64\] blocks"),
     ({"channels": 0}, r"channels=0 must be an integer in \[1, 8\]"),
     ({"record": "/nonexistent/dir/x.wav"}, r"folder '/nonexistent/dir' does not exist"),
 ])

@@ -201,11 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stream_args(lv, input_help="device index or part of its name (default: the default input)",
                      rate_help="stream rate in Hz (default: the model's, else the device's)",
                      prefill_help="output blocks buffered ahead of the worker (default: 5 ms past one block, "
-                                  "3 blocks of 128 at 44.1 kHz; 0 in callback mode)",
+                                  "3 blocks of 128 at 44.1 kHz; at least 2)",
                      record_help="write a float WAV: input channel(s), then output channel(s)")
     lv.add_argument("--channels", type=_int, default=1, help="input channels processed (default 1)")
-    lv.add_argument("--mode", choices=("worker", "callback"), default="worker",
-                    help="run the effect in a worker thread (default) or inside the audio callback")
 
     pl = sub.add_parser("play", help="the latent space as a real-time synthesizer",
                         description="Stream audio decoded from a latent point of a run trained with --set "
@@ -753,7 +751,7 @@ def _cmd_live(args) -> int:
         fx = ControlledEffect(fx, smooth_ms=args.smooth_ms)
     engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
                         output_device=args.output_device, channels=args.channels, latency=latency,
-                        mode=args.mode, prefill=args.prefill, record=args.record)
+                        prefill=args.prefill, record=args.record)
     ctl, inputs = _open_control(args, engine, fx, synth=False)
     try:
         engine.start()
@@ -762,7 +760,7 @@ def _cmd_live(args) -> int:
             i.close()
         raise
     din, dout = engine.devices
-    print(f"live: {args.method} at {engine.sr} Hz, blocksize {engine.blocksize}, {engine.mode} mode; input "
+    print(f"live: {args.method} at {engine.sr} Hz, blocksize {engine.blocksize}; input "
           f"{din['index']} {din['name']} ({din['hostapi']}), output {dout['index']} {dout['name']}; "
           f"latency {engine.latency.describe()}; effect load at warm-up {100 * engine.warmup_load:.0f}% of a block",
           flush=True)
@@ -781,6 +779,9 @@ def _cmd_live(args) -> int:
         from pathlib import Path
 
         Path(args.stats).write_text(json.dumps(s, indent=1))
+    if engine.device_error:  # the recording (if any) is closed and holds everything up to the loss
+        print(f"workbench: error: the audio device was lost while streaming: {engine.device_error}", file=sys.stderr)
+        return 1
     if engine.worker_error:
         print(f"workbench: error: the effect failed while streaming: {engine.worker_error}", file=sys.stderr)
         return 1
@@ -841,6 +842,9 @@ def _cmd_play(args) -> int:
         from pathlib import Path
 
         Path(args.stats).write_text(json.dumps(s, indent=1, default=str))
+    if engine.device_error:  # the recording (if any) is closed and holds everything up to the loss
+        print(f"workbench: error: the audio device was lost while streaming: {engine.device_error}", file=sys.stderr)
+        return 1
     if engine.worker_error:
         print(f"workbench: error: the synth failed while streaming: {engine.worker_error}", file=sys.stderr)
         return 1
