@@ -15,7 +15,10 @@ Run as a script: ``python tests/jack_loop.py --name NAME --play in.wav --out rec
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import os
+import re
 import select
 import shutil
 import signal
@@ -100,26 +103,44 @@ class JackServer:
         self.stop()
 
 
-def c_loop_late_clients(server: JackServer, seconds: float = 5.0) -> int:
-    """Late-client reports in the server's log while two C clients run a loop for ``seconds``
-    (``jack_iodelay`` through ``jack_thru``): the machine's own floor, with no Python at all.
-
-    Needs ``server`` started with a ``log`` file.
-    """
+@contextlib.contextmanager
+def c_loop(server: JackServer):
+    """Two C clients running a loop on ``server`` (``jack_iodelay`` through ``jack_thru``) while
+    the block runs: the reference for what a client with no Python at all misses."""
     env = {**os.environ, "JACK_DEFAULT_SERVER": server.name}
-    before = _late_reports(server)
     procs = [subprocess.Popen([tool], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for tool in ("jack_iodelay", "jack_thru")]
     try:
         time.sleep(0.5)
         for a, b in (("jack_delay:out", "jack_thru:input_1"), ("jack_thru:output_1", "jack_delay:in")):
             subprocess.run(["jack_connect", a, b], env=env, capture_output=True)
-        time.sleep(seconds)
+        yield
     finally:
         for p in procs:
             p.terminate()
             p.wait(10)
+
+
+C_CLIENTS = ("jack_delay", "jack_thru")
+
+
+def c_loop_late_clients(server: JackServer, seconds: float = 5.0) -> int:
+    """Late-client reports in the server's log while the two C clients of :func:`c_loop` run for
+    ``seconds``: the machine's own floor, with no Python at all.
+
+    Needs ``server`` started with a ``log`` file.
+    """
+    before = _late_reports(server)
+    with c_loop(server):
+        time.sleep(seconds)
     return _late_reports(server) - before
+
+
+def late_reports_by_client(server: JackServer) -> collections.Counter:
+    """The server's "client = NAME was not finished" reports so far, counted by client name."""
+    log = server.log_path
+    text = log.read_text(errors="replace") if log and log.is_file() else ""
+    return collections.Counter(re.findall(r"JackEngine::XRun: client = (\S+) was not finished", text))
 
 
 def _late_reports(server: JackServer) -> int:

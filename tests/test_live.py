@@ -11,7 +11,8 @@ input and records its output. Tolerances:
   falling behind). Max abs error < 1e-5 (float32 rounding of the crossfade; measured ~2e-7).
 - Through the JACK loop the output arrives ``latency.internal + 3 periods`` after the player
   played it, found by cross-correlation and asserted exactly, and equals the above within the
-  same tolerance, up to the first xrun (a missed cycle shifts JACK's transport by a period). The 3 periods: JACK delays one
+  same tolerance, up to the first xrun (a missed cycle shifts JACK's transport by a period; a run
+  whose first xrun leaves less than a quarter second is repeated). The 3 periods: JACK delays one
   connection of a cycle (player -> workbench -> player) by one period, and a PortAudio duplex
   stream on JACK adds one period from input to output, once in the workbench and once in the
   player (jack_iodelay measured 128 frames through jack_thru and 256 through a PortAudio
@@ -32,7 +33,7 @@ from scipy.signal import correlate
 
 from effects.base import Effect
 from tests.conftest import SOUNDFONT, requires, run_cli
-from tests.jack_loop import JackServer, LoopClient, c_loop_late_clients, jack_available
+from tests.jack_loop import JackServer, LoopClient, jack_available
 from workbench.errors import DeviceError, ParameterError
 
 JACK_MISSING = jack_available()
@@ -211,7 +212,7 @@ def _check_loop(engine, stats, log, rec, play_path, record_path, make_effect, pe
     # JACK side: up to the first xrun after the phrase started (8 blocks of margin: the report lags)
     after = xrun_blocks[xrun_blocks * B >= o1 - 8 * B]
     limit = min(len(play), (int(after[0]) - 8) * B - o1) if len(after) else len(play)
-    figures["transport_checked"] = limit >= sr
+    figures["transport_checked"] = limit >= sr // 4
     if not figures["transport_checked"]:
         return figures
     np.testing.assert_array_equal(ein[o1:o1 + limit], play[:limit])  # JACK carries float32 unchanged
@@ -226,11 +227,11 @@ def _check_loop(engine, stats, log, rec, play_path, record_path, make_effect, pe
 
 
 def _equal_through_loop(jack, sr, make, play, tmp_path, *, seconds, actions=()) -> tuple[dict, dict, dict]:
-    """Run the engine on the loop and check it (:func:`_check_loop`), a second time if xruns left
-    less than a second of clean transport; returns (figures, stats, block log)."""
+    """Run the engine on the loop and check it (:func:`_check_loop`), again (3 runs at most) if an
+    xrun left less than a quarter second of clean transport; returns (figures, stats, block log)."""
     from effects.live import LiveEngine
 
-    for attempt in range(2):
+    for attempt in range(3):
         srv = jack(sr, 128)
         engine = LiveEngine(make(), blocksize=128, input_device="wbloop", output_device="wbloop",
                             record=tmp_path / "engine.wav")
@@ -241,8 +242,8 @@ def _equal_through_loop(jack, sr, make, play, tmp_path, *, seconds, actions=()) 
             break
         print(f"attempt {attempt + 1}: an xrun within the first second of the phrase: {figures}")
     else:
-        pytest.skip(f"JACK xruns in the first second of the phrase in both runs (this machine's load: "
-                    f"see the xrun test); the engine side held: {figures}")
+        pytest.fail(f"JACK xruns within a quarter second of the phrase's start in 3 runs; the engine side held: "
+                    f"{figures}{_jackd_xruns(tmp_path)}")
     return figures, stats, log
 
 
@@ -276,7 +277,6 @@ def test_portaudio_sees_a_jack_server_after_rescan(tmp_path):
 
 
 @needs_jack
-@pytest.mark.slow  # under CPU load the block-log reconstruction drifts (seen in CI at load > 2): make test-all
 def test_live_cepstral_equals_offline_through_jack(jack, live_material, tmp_path):
     from effects.cepstral import CepstralEffect
 
@@ -294,7 +294,6 @@ def test_live_cepstral_equals_offline_through_jack(jack, live_material, tmp_path
 
 
 @needs_jack
-@pytest.mark.slow  # under CPU load the block-log reconstruction drifts (seen in CI at load > 2): make test-all
 def test_live_autoencoder_equals_offline_through_jack(jack, live_material, tiny_run, tmp_path):
     from effects.autoencoder import AutoencoderEffect
 
@@ -353,42 +352,30 @@ def _ten_seconds_live(srv, args, material, tmp_path) -> tuple[dict, str, dict]:
 
 
 @needs_jack
-@pytest.mark.slow  # 80 s, and at the mercy of the VM's scheduling: `make test-all` runs it
 @pytest.mark.parametrize("method", ["cepstral", "autoencoder-low-latency"])
-def test_no_xruns_for_10_s_at_blocksize_128(jack, live_material, method, tmp_path, request):
-    """The CLI as a user runs it, on a JACK loop playing a flute phrase over and over.
-
-    A second 10 s run (on a fresh server) is allowed when the first one saw xruns. If both did,
-    the machine's own floor decides: when two C clients alone (jack_iodelay through jack_thru)
-    also miss JACK cycles within 10 s, the machine cannot hold 2.9 ms cycles right now (measured
-    on a shared, loaded 2-core VM: 9 to 19 late-client reports in 10 s; BENCHMARKS.md) and the
-    test skips with those figures; otherwise it fails. Every attempt is printed.
+def test_misses_no_cycle_a_c_client_does_not_at_blocksize_128(jack, live_material, method, tmp_path, request):
+    """`workbench live` as a user runs it for 10 s at block 128, on a JACK loop playing a flute
+    phrase over and over, while two C clients (jack_iodelay through jack_thru) run a loop of their
+    own on the same server. At each missed cycle the server names the client it waited for: the
+    workbench may be named no more often than the C clients are (0 and 0 on an idle machine).
+    The audio callback is C, so only the machine's own stalls can make it late.
     """
+    from tests.jack_loop import C_CLIENTS, c_loop, late_reports_by_client
+
     if method == "cepstral":
         args = ["--method", "cepstral", "--target", str(live_material["trumpet44"])]
     else:
         args = ["--method", "autoencoder", "--model", str(request.getfixturevalue("low_latency_run"))]
-    attempts = []
-    for attempt in range(2):
-        srv = jack(44100, 128)
+    srv = jack(44100, 128)
+    with c_loop(srv):
         stats, line, counts = _ten_seconds_live(srv, args, live_material["flute44"], tmp_path)
-        srv.stop()
-        attempts.append(f"attempt {attempt + 1}: {line}; loop client {counts}{_jackd_xruns(tmp_path)}")
-        print(method, attempts[-1])
-        if stats["xruns"] == 0:
-            break
-    if stats["xruns"]:
-        import os
-
-        srv = jack(44100, 128)
-        floor = c_loop_late_clients(srv, 10.0)
-        srv.stop()
-        if floor:
-            pytest.skip(f"this machine misses JACK cycles without the workbench: {floor} late-client reports in 10 s "
-                        f"of jack_iodelay -> jack_thru (load average {os.getloadavg()[0]:.1f}); "
-                        + " | ".join(a.splitlines()[0] for a in attempts))
-    assert stats["xruns"] == 0, "\n".join(attempts)
-    assert " 0 xruns" in line
+    late = late_reports_by_client(srv)
+    srv.stop()
+    ours, theirs = late["workbench"], sum(late[c] for c in C_CLIENTS)
+    print(method, line, f"| late reports: workbench {ours}, C clients {theirs}, all {dict(late)}; underruns "
+          f"{stats['underruns']}, fell behind {stats['fell_behind']}")
+    assert ours <= theirs, f"the workbench was late {ours} times, the C clients {theirs}: {line}{_jackd_xruns(tmp_path)}"
+    assert stats["callback"] == "C (rtmixer)" and stats["callback_wait_ms"] == 0.0
 
 
 @needs_jack
