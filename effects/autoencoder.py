@@ -37,6 +37,12 @@ class AutoencoderEffect(FrameEffect):
         See :class:`FrameEffect`.
     mix, gate_db, gain_db
         See :class:`FrameEffect`.
+    torchscript : bool
+        Run each hop's wet path as a traced TorchScript step (:func:`effects.export.trace_wet_step`)
+        when a block is a whole number of hops: the same computation with less Python around its
+        ~300 small tensor operations (per-hop compute 0.18-0.19 of the hop instead of 0.30-0.34
+        for the low-latency preset; BENCHMARKS.md). Blocks of any other size take the Python
+        path, on the same state. Single-instrument runs without chroma only.
 
     Examples
     --------
@@ -48,7 +54,7 @@ class AutoencoderEffect(FrameEffect):
 
     def __init__(self, *, model, instrument: str | None = None, window: str | None = None,
                  synthesis_length: int | None = None, mix: float = 1.0, gate_db: float = -60.0,
-                 gain_db: float = 0.0):
+                 gain_db: float = 0.0, torchscript: bool = False):
         self.run = model if isinstance(model, LoadedRun) else load_run(model)
         if self.run.method != "autoencoder":
             raise ParameterError(f"model={str(self.run.path)!r} is a {self.run.method} run; play it with "
@@ -67,6 +73,10 @@ class AutoencoderEffect(FrameEffect):
         self._decomp = dict(mode=m.compression, power=m.power, log_range_db=m.log_range_db)
         self.context = m.context
         self.latent_dim = m.latent
+        if not isinstance(torchscript, bool):
+            raise ParameterError(f"torchscript={torchscript!r} is not valid; expected True or False")
+        self.torchscript = torchscript
+        self._step = None
 
     @property
     def required_sample_rate(self) -> int:
@@ -97,10 +107,34 @@ class AutoencoderEffect(FrameEffect):
         # let the loudness wander with it)
         self._loudness_weights = a_weighting(sr=self.model_sr, n_fft=self.n_fft)
         torch.set_flush_denormal(True)  # subnormal arithmetic would spike the per-block time (process-wide)
+        self._step = None  # traced for these channels at the reset below
 
     def _reset_frames(self):
         self._state = None
         self._history = torch.zeros(self.channels, self.context, self.n_fft // 2 + 1)
+        self._offset = 0  # samples since the reset, modulo the hop: the traced step needs whole hops
+        if self.torchscript and self._step is None and type(self) is AutoencoderEffect:
+            from effects.export import trace_wet_step
+
+            self._step = trace_wet_step(self)
+
+    def _wet(self, x):
+        n, hop = x.shape[1], self.hop_length
+        if self._step is None or self._offset or n % hop:
+            self._offset = (self._offset + n) % hop
+            return super()._wet(x)
+        s = self._stream
+        if self._state is None:
+            zeros = torch.zeros(1, self.channels, self.model.lstm.hidden_size)
+            self._state = (zeros, zeros.clone())
+        gate = torch.tensor(float(self.gate_db))
+        out = []
+        for i in range(0, n, hop):
+            y, s.analyzer._hist, s.synthesizer._acc, s._fifo, self._history, h, c = self._step(
+                x[:, i:i + hop], gate, s.analyzer._hist, s.synthesizer._acc, s._fifo, self._history, *self._state)
+            self._state = (h, c)
+            out.append(y)
+        return out[0] if len(out) == 1 else torch.cat(out, dim=1)
 
     def _chroma(self, mag):
         if not self.model.chroma:

@@ -33,7 +33,7 @@ from effects.base import soft_limit
 from workbench.errors import ParameterError
 from workbench.validate import check_int
 
-__all__ = ["export_autoencoder", "load_exported", "StreamingModule"]
+__all__ = ["export_autoencoder", "load_exported", "StreamingModule", "trace_wet_step"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,57 @@ class _HopStep(nn.Module):
         y = soft_limit(fx._process(torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)))
         h, c = fx._state
         return y, s.analyzer._hist, s.synthesizer._acc, s._fifo, fx._history, h, c, fx._dry._buf
+
+
+class _WetStep(nn.Module):
+    """One hop of an effect's wet path (causal STFT, network step, level match, phase, overlap-add
+    and gate), the gate level and the state in and out as tensors (for tracing): the mix, the dry
+    line and the gain stay in Python, so they remain live parameters."""
+
+    def __init__(self, fx: AutoencoderEffect):
+        super().__init__()
+        self.net = fx.model
+        object.__setattr__(self, "_fx", fx)
+
+    def forward(self, x, gate_db, hist, acc, fifo, history, h, c):
+        fx = self._fx
+        s = fx._stream
+        s.analyzer._hist, s.synthesizer._acc, s._fifo = hist, acc, fifo
+        fx._history, fx._state, fx.gate_db = history, (h, c), gate_db
+        y = s.process(x)
+        h, c = fx._state
+        return y, s.analyzer._hist, s.synthesizer._acc, s._fifo, fx._history, h, c
+
+
+def trace_wet_step(fx: AutoencoderEffect) -> torch.jit.ScriptModule:
+    """Trace one hop of a prepared, freshly reset effect's wet path (:class:`_WetStep`).
+
+    The effect's state is left as it was. Raises ParameterError for what tracing cannot keep
+    live: several instruments (the code is a parameter) or a chroma condition.
+    """
+    if fx.codes:
+        raise ParameterError(f"model.condition={fx.run.config.model.condition!r}: torchscript needs a single-instrument "
+                             f"run (the instrument is a live parameter); expected a run without codes")
+    if fx.model.chroma:
+        raise ParameterError("model.chroma=true: torchscript cannot follow the chroma condition; expected a model "
+                             "without chroma")
+    saved = _state_of(fx)
+    gate = fx.gate_db
+    try:
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape-derived constants: one hop per step
+            warnings.simplefilter("ignore", FutureWarning)  # see export_autoencoder
+            example = (torch.zeros(fx.channels, fx.hop_length), torch.tensor(float(gate)),
+                       *(t.clone() for t in saved[:6]))
+            step = torch.jit.trace(_WetStep(fx).eval().requires_grad_(False), example, check_trace=False)
+    except (RuntimeError, ValueError, torch.jit.Error) as err:  # noqa: B014 - jit errors vary by version
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ParameterError(f"the model could not be traced: {first}") from None
+    finally:
+        s = fx._stream
+        s.analyzer._hist, s.synthesizer._acc, s._fifo, fx._history = saved[:4]
+        fx._state, fx.gate_db = None, gate
+    return step
 
 
 def _state_of(fx: AutoencoderEffect) -> list[torch.Tensor]:

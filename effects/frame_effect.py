@@ -128,8 +128,12 @@ class FrameEffect(Effect):
         gate = ((level_db - self.gate_db) / 12.0).clamp(0, 1)
         return Y * gate
 
+    def _wet(self, x: torch.Tensor) -> torch.Tensor:
+        """The processed signal ``(channels, n)``, before mix and gain (subclasses may run it faster)."""
+        return self._stream.process(x)
+
     def _process(self, x):
-        wet = self._stream.process(x)
+        wet = self._wet(x)
         y = wet if self.mix >= 1 else self.mix * wet + (1 - self.mix) * self._dry.process(x)
         if self.mix >= 1:
             self._dry.process(x)  # keep the dry line current so mix can change mid-stream

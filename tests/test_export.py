@@ -84,3 +84,45 @@ def test_cli_export(tiny_run, multi_run, tmp_path):
     assert "wrote" in r.stdout and "latency 1023 samples" in r.stdout and r.stderr.count("Warning") == 0
     r = run_cli("export", "--model", str(multi_run), "--out", str(tmp_path / "m.ts"))
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize("channels,window", [(1, None), (2, "low-delay")])
+def test_torchscript_effect_equals_the_python_effect(tiny_run, channels, window):
+    """AutoencoderEffect(torchscript=True): whole-hop blocks run the traced step, other blocks the
+    Python path on the same state; mix and gate stay live. Same output as the Python effect."""
+    x = _voice_like(2.0, channels)
+    py = AutoencoderEffect(model=tiny_run, window=window)
+    ts = AutoencoderEffect(model=tiny_run, window=window, torchscript=True)
+    hop = py.hop_length
+    sizes = [hop, 2 * hop, hop, 100, hop - 100, hop, 3 * hop, 37, hop]  # realigns after the odd blocks
+    for fx in (py, ts):
+        fx.prepare(SR, channels, 4 * hop)
+    outs = {id(py): [], id(ts): []}
+    i = k = 0
+    while i + 4 * hop <= x.shape[1]:
+        n = sizes[k % len(sizes)]
+        if k == 12:  # live parameters mid-stream
+            for fx in (py, ts):
+                fx.set_params(mix=0.6, gate_db=-30.0)
+        for fx in (py, ts):
+            outs[id(fx)].append(fx.process_block(x[:, i:i + n]))
+        i, k = i + n, k + 1
+    a, b = np.concatenate(outs[id(py)], axis=1), np.concatenate(outs[id(ts)], axis=1)
+    assert np.abs(a).max() > 0.05
+    np.testing.assert_allclose(b, a, atol=1e-6)
+    assert ts._step is not None and py._step is None
+
+
+def test_torchscript_refuses_what_it_cannot_follow(multi_run, chroma_run, tmp_path):
+    with pytest.raises(ParameterError, match="torchscript='yes' is not valid; expected True or False"):
+        AutoencoderEffect(model=multi_run, torchscript="yes")
+    with pytest.raises(ParameterError, match="torchscript needs a single-instrument run"):
+        AutoencoderEffect(model=multi_run, torchscript=True).prepare(SR, 1, 256)
+    with pytest.raises(ParameterError, match="torchscript cannot follow the chroma condition"):
+        AutoencoderEffect(model=chroma_run, torchscript=True).prepare(SR, 1, 256)
+    import soundfile as sf
+
+    sf.write(tmp_path / "in.wav", _voice_like(0.5)[0], SR)
+    r = run_cli("transfer", "--method", "cepstral", "--target", str(tmp_path / "in.wav"), "--torchscript", "--input",
+                str(tmp_path / "in.wav"), "--out", str(tmp_path / "out.wav"))
+    assert r.returncode == 2 and "--torchscript is for --method autoencoder, not cepstral" in r.stderr, r.stderr

@@ -481,6 +481,9 @@ def _add_method_args(x, *, n_fft: int, hop: int) -> None:
                         "analysis, short synthesis window: latency 2 * hop - 1); default: the run's, or hann")
     x.add_argument("--synthesis-length", type=_int,
                    help="low-delay synthesis window in samples, hop < L <= 2 * hop (default 2 * hop)")
+    x.add_argument("--torchscript", action="store_true",
+                   help="autoencoder: run each hop as a traced TorchScript step (same output, about 40%% less "
+                        "compute per hop; single-instrument runs without chroma)")
     x.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (default 1)")
     x.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
 
@@ -499,13 +502,16 @@ def _make_effect(args, sr: int):
         raise ParameterError(f"--method {args.method} needs --target (audio file, folder or CORPUS:key=value)")
     window = getattr(args, "window", None)
     synthesis_length = getattr(args, "synthesis_length", None)
+    if getattr(args, "torchscript", False) and args.method != "autoencoder":
+        raise ParameterError(f"--torchscript is for --method autoencoder, not {args.method}")
     if args.method in ("ddsp", "mosaic") and (window or synthesis_length):
         raise ParameterError(f"--window and --synthesis-length are for autoencoder, cepstral and latent-mix, "
                              f"not {args.method}")
     common = dict(mix=args.mix, gate_db=args.gate_db)
     windows = dict(window=window, synthesis_length=synthesis_length)
     if args.method == "autoencoder":
-        return make_effect("autoencoder", model=args.model, **windows, **common)
+        return make_effect("autoencoder", model=args.model, torchscript=getattr(args, "torchscript", False) or None,
+                           **windows, **common)
     if args.method == "ddsp":
         return make_effect("ddsp", model=args.model, octave_shift=args.octave_shift, **common)
     if args.method == "latent-mix":
