@@ -1,4 +1,4 @@
-"""Live effects on a JACK dummy server: xruns, loads, falling behind, round-trip latency.
+"""Live effects on a JACK dummy server: xruns, loads, falling behind, round-trip latency, idle and loaded.
 
 Material: two 6 s trumpet melodies at 44.1 kHz (FluidSynth) as the cepstral / mosaic target and
 the training data of a low-latency autoencoder (preset ``low-latency``, its default model size,
@@ -7,10 +7,18 @@ singer. Each cell starts its own ``jackd -d dummy`` (real-time scheduling) at pe
 size, a player client (``tests/jack_loop.py``) looping the flute into the workbench and taking
 its output, and a :class:`effects.live.LiveEngine` in this process, for ``--seconds`` seconds.
 
-Figures per cell: xruns per minute (PortAudio's xrun flags in the engine's callback), late
-blocks and fall-backs to dry per minute, callback load (callback duration / block duration),
-worker load (``process_block`` time / block duration), delivery (block arrival to output ready,
-in blocks), and the jackd log's count of xruns in which the workbench was the late client.
+Every cell runs twice: on the machine as it is ("idle": nothing else of ours running) and with
+one core kept busy by ``stress-ng --cpu 1`` ("one core loaded").
+
+Figures per cell: xruns per minute (PortAudio's xrun flags, counted by rtmixer's C callback),
+late blocks and fall-backs to dry per minute, output-ring underruns (silent blocks), worker
+load (``process_block`` time / block duration), delivery (block arrival to output written, in
+blocks), and the jackd log's late-client reports: how often the server waited for the workbench,
+for the player (a Python client) and for nobody in particular (the driver).
+
+The ``-low-delay`` methods use the low-delay window pair (analysis 512, synthesis 256 at block
+64 and 160 at block 128 and 256) and a pre-fill of 2 blocks: the settings that bring the total
+latency under 10 ms.
 
 Round trip: the player plays 0.5 s-spaced impulses; the engine runs the method at ``mix=0``
 (the effect's own dry path, delayed by exactly ``latency_samples``); the impulse's arrival in
@@ -23,7 +31,8 @@ impulses are at 16 kHz (its model is trained for 20 s on the trumpet melodies: s
 depend on the weights).
 
 Design choices: the same cell (autoencoder, block 128) with one setting changed at a time.
-Usage: python benchmarks/bench_live.py [--seconds 20] [--json out.json] [--methods ddsp --blocks 128,256]
+Usage: python benchmarks/bench_live.py [--seconds 60] [--json out.json] [--methods ddsp --blocks 128,256]
+                                       [--loads idle,one-core]
 """
 
 from __future__ import annotations
@@ -55,12 +64,13 @@ from workbench.devices import release, rescan  # noqa: E402
 
 warnings.filterwarnings("ignore", message="At least one mel filterbank")  # mosaic MFCCs at n_fft 512
 SR = 44100
-METHODS = ("cepstral", "mosaic", "autoencoder", "ddsp")
+METHODS = ("cepstral", "mosaic", "autoencoder", "ddsp", "cepstral-low-delay", "autoencoder-low-delay")
+LOADS = ("idle", "one-core")
 DDSP_SR = 16000
 BLOCKS = (64, 128, 256)
 
 
-def material(tmp: Path) -> dict:
+def material(tmp: Path, *, ddsp: bool = True) -> dict:
     from models.train import train
     from workbench.config import make_config
     from workbench.corpus.melodies import render_melodies
@@ -73,6 +83,10 @@ def material(tmp: Path) -> dict:
     impulses = np.zeros(3 * SR, np.float32)
     impulses[SR // 4:: SR // 2] = 0.5
     sf.write(tmp / "impulses.wav", impulses, SR, subtype="FLOAT")
+    m = {"target": tmp / "trumpet" / "melody_000.wav", "input": tmp / "flute" / "melody_000.wav",
+         "run": tmp / "run-ll", "impulses": tmp / "impulses.wav"}
+    if not ddsp:
+        return m
     from models.ddsp_train import train_ddsp
     from workbench.audio import load
 
@@ -82,16 +96,26 @@ def material(tmp: Path) -> dict:
     imp16 = np.zeros(3 * DDSP_SR, np.float32)
     imp16[DDSP_SR // 4:: DDSP_SR // 2] = 0.5
     sf.write(tmp / "impulses16k.wav", imp16, DDSP_SR, subtype="FLOAT")
-    return {"target": tmp / "trumpet" / "melody_000.wav", "input": tmp / "flute" / "melody_000.wav",
-            "run": tmp / "run-ll", "impulses": tmp / "impulses.wav", "ddsp": tmp / "run-ddsp",
-            "input16k": tmp / "flute16k.wav", "impulses16k": tmp / "impulses16k.wav"}
+    return {**m, "ddsp": tmp / "run-ddsp", "input16k": tmp / "flute16k.wav", "impulses16k": tmp / "impulses16k.wav"}
 
 
 def rate(method: str) -> int:
     return DDSP_SR if method == "ddsp" else SR
 
 
-def make_effect(method: str, m: dict, **kw):
+def synthesis_length(block: int) -> int:
+    """The low-delay synthesis window for a block size (BENCHMARKS.md, "Low-delay windows")."""
+    return 256 if block <= 64 else 160
+
+
+def engine_settings(method: str, block: int) -> dict:
+    return {"prefill": 2} if method.endswith("-low-delay") else {}
+
+
+def make_effect(method: str, m: dict, *, block: int = 128, **kw):
+    if method.endswith("-low-delay"):
+        kw = {**kw, "window": "low-delay", "synthesis_length": synthesis_length(block)}
+        method = method.removesuffix("-low-delay")
     if method == "cepstral":
         return CepstralEffect(target=m["target"], n_fft=512, hop_length=128, **kw)
     if method == "mosaic":
@@ -100,40 +124,50 @@ def make_effect(method: str, m: dict, **kw):
         from effects.ddsp import DDSPEffect
 
         return DDSPEffect(model=m["ddsp"], **kw)
-    return AutoencoderEffect(model=m["run"], **kw)
+    return AutoencoderEffect(model=m["run"], **{"torchscript": True, **kw})  # the per-hop compute that fits
 
 
 def _late_clients(log: Path) -> dict:
     text = log.read_text(errors="replace") if log.is_file() else ""
-    running = re.findall(r"client = (\S+) was not finished, state = Running", text)
+    running = re.findall(r"client = (\S+) was not finished", text)
     return {"workbench_late": running.count("workbench"), "player_late": running.count("wbloop"),
             "driver_late": text.count("JackTimedDriver::Process XRun")}
 
 
-def cell(method: str, block: int, m: dict, tmp: Path, seconds: float, **engine_kw) -> dict:
+def cell(method: str, block: int, m: dict, tmp: Path, seconds: float, load: str = "idle", effect_kw=None,
+         **engine_kw) -> dict:
     log = tmp / "jackd.log"
     srv = JackServer(samplerate=rate(method), period=block, log=log).start()
     try:
         client = LoopClient(srv, m["input16k" if method == "ddsp" else "input"], tmp / "rec.wav",
                             seconds=seconds + 30, loop=True)
         client.go()
-        eng = LiveEngine(make_effect(method, m), blocksize=block, input_device="wbloop", output_device="wbloop",
-                         **engine_kw)
-        eng.start()
-        time.sleep(seconds)
-        s = eng.stop()
+        eng = LiveEngine(make_effect(method, m, block=block, **(effect_kw or {})), blocksize=block, input_device="wbloop",
+                         output_device="wbloop", **{**engine_settings(method, block), **engine_kw})
+        stress = (subprocess.Popen(["stress-ng", "--cpu", "1", "--timeout", str(int(seconds + 60))],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                  if load == "one-core" else None)
+        try:
+            eng.start()
+            time.sleep(seconds)
+            s = eng.stop()
+            loadavg = os.getloadavg()[0]
+        finally:
+            if stress is not None:
+                stress.terminate()
+                stress.wait()
         client.finish()
     finally:
         srv.stop()
     minutes = s["seconds"] / 60
-    return {"method": method, "block": block, "seconds": s["seconds"], "xruns": s["xruns"],
+    return {"method": method, "block": block, "load": load, "seconds": s["seconds"], "xruns": s["xruns"],
             "xruns_per_min": round(s["xruns"] / minutes, 2), "late_blocks": s["late_blocks"],
             "fell_behind_per_min": round(s["fell_behind"] / minutes, 2), "skipped": s["skipped_blocks"],
-            "callback_load": s["callback_load"], "worker_load": s["worker_load"],
-            "delivery_blocks": s["delivery_blocks"], "callback_lag_ms": s["callback_lag_ms"],
+            "underruns": s["underruns"], "callback_load": s["callback_load"], "worker_load": s["worker_load"],
+            "delivery_blocks": s["delivery_blocks"], "callback_wait_ms": s["callback_wait_ms"],
             "gc_pause_ms": s["gc_pause_ms"], "worker_priority": eng.worker_priority_got,
-            "latency_ms": s["latency"]["total_ms"], **_late_clients(log), "loadavg": os.getloadavg()[0],
-            "settings": {k: v for k, v in engine_kw.items()}}
+            "prefill_blocks": s["prefill_blocks"], "latency_ms": s["latency"]["total_ms"], **_late_clients(log),
+            "loadavg": loadavg, "settings": {**engine_kw, **(effect_kw or {})}}
 
 
 def round_trip(method: str, block: int, m: dict, tmp: Path) -> dict:
@@ -141,8 +175,8 @@ def round_trip(method: str, block: int, m: dict, tmp: Path) -> dict:
     srv = JackServer(samplerate=sr, period=block, log=tmp / "jackd.log").start()
     try:
         client = LoopClient(srv, m["impulses16k" if method == "ddsp" else "impulses"], tmp / "rec.wav", seconds=3.0)
-        eng = LiveEngine(make_effect(method, m, mix=0.0), blocksize=block, input_device="wbloop",
-                         output_device="wbloop")
+        eng = LiveEngine(make_effect(method, m, block=block, mix=0.0), blocksize=block, input_device="wbloop",
+                         output_device="wbloop", **engine_settings(method, block))
         eng.start()
         time.sleep(0.3)
         client.go()
@@ -205,7 +239,8 @@ def fmt(d: dict | None, key: str = "median") -> str:
 
 def main() -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=20.0, help="seconds per cell (default 20)")
+    ap.add_argument("--seconds", type=float, default=60.0, help="seconds per cell (default 60)")
+    ap.add_argument("--loads", default=",".join(LOADS), help=f"comma list of {', '.join(LOADS)}")
     ap.add_argument("--json", help="write every figure to this file")
     ap.add_argument("--skip-choices", action="store_true", help="only the method x block size table")
     ap.add_argument("--methods", default=",".join(METHODS), help=f"comma list of {', '.join(METHODS)}")
@@ -223,19 +258,21 @@ def main() -> dict:
         m = material(tmp)
         print(f"{res['machine']}, JACK dummy at {SR} Hz, {a.seconds:.0f} s per cell, load average "
               f"{os.getloadavg()[0]:.1f} at start", flush=True)
-        print("| method | block | xruns/min | late blocks | fell behind/min | callback load median / max "
-              "| worker load median / p99 / max | delivery p99 (blocks) | workbench late in jackd log | load avg |")
-        print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+        print("| method | block | load | xruns/min | late blocks | fell behind/min | underruns | latency (ms) | "
+              "worker load median / p99 / max | delivery p99 (blocks) | jackd late: workbench / player / driver | "
+              "load avg |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
         methods, blocks = a.methods.split(","), [int(b) for b in a.blocks.split(",")]
-        for method in methods:
-            for block in blocks:
-                c = cell(method, block, m, tmp, a.seconds)
-                res["cells"].append(c)
-                print(f"| {method} | {block} | {c['xruns_per_min']} | {c['late_blocks']} | {c['fell_behind_per_min']} | "
-                      f"{fmt(c['callback_load'])} / {fmt(c['callback_load'], 'max')} | {fmt(c['worker_load'])} / "
-                      f"{fmt(c['worker_load'], 'p99')} / {fmt(c['worker_load'], 'max')} | "
-                      f"{fmt(c['delivery_blocks'], 'p99')} | {c['workbench_late']} of "
-                      f"{c['workbench_late'] + c['player_late']} | {c['loadavg']:.1f} |", flush=True)
+        for load in a.loads.split(","):
+            for method in methods:
+                for block in blocks:
+                    c = cell(method, block, m, tmp, a.seconds, load=load)
+                    res["cells"].append(c)
+                    print(f"| {method} | {block} | {load} | {c['xruns_per_min']} | {c['late_blocks']} | "
+                          f"{c['fell_behind_per_min']} | {c['underruns']} | {c['latency_ms']:.1f} | "
+                          f"{fmt(c['worker_load'])} / {fmt(c['worker_load'], 'p99')} / {fmt(c['worker_load'], 'max')} | "
+                          f"{fmt(c['delivery_blocks'], 'p99')} | {c['workbench_late']} / {c['player_late']} / "
+                          f"{c['driver_late']} | {c['loadavg']:.1f} |", flush=True)
         print("\n| method | block | measured round trip (samples / ms) | computed (ms) | difference (periods) |")
         print("|---|---|---|---|---|", flush=True)
         for method in methods:
@@ -248,16 +285,17 @@ def main() -> dict:
             res["iodelay"][block] = {k: iodelay(block, tmp, k) for k in ("jack_thru", "portaudio")}
             print(f"jack_iodelay at period {block}: {res['iodelay'][block]}", flush=True)
         if not a.skip_choices:
-            print("\n| setting (autoencoder, block 128) | xruns/min | late blocks | fell behind/min | "
-                  "callback load max | callback lag max (ms) | worker load median / max | gc pause max (ms) |")
-            print("|---|---|---|---|---|---|---|---|", flush=True)
-            for kw in ({}, {"mode": "callback"}, {"prefill": 1}, {"prefill": 2}, {"gc_mode": "default"},
+            print("\n| setting (autoencoder, block 128) | xruns/min | late blocks | fell behind/min | underruns | "
+                  "worker load median / max | gc pause max (ms) |")
+            print("|---|---|---|---|---|---|---|", flush=True)
+            for kw in ({}, {"effect_kw": {"torchscript": False}}, {"prefill": 2}, {"gc_mode": "default"},
                        {"switch_interval_ms": 5.0}, {"worker_priority": "nice"}, {"worker_priority": "normal"}):
                 c = cell("autoencoder", 128, m, tmp, a.seconds, **kw)
                 res["choices"].append(c)
-                name = ", ".join(f"{k}={v}" for k, v in kw.items()) or "defaults (worker, prefill 3, gc freeze, 0.5 ms, realtime)"
+                name = ", ".join(f"{k}={v}" for k, v in c["settings"].items()) or ("defaults (torchscript, prefill 3, "
+                                                                                    "gc freeze, 0.5 ms, realtime)")
                 print(f"| {name} | {c['xruns_per_min']} | {c['late_blocks']} | {c['fell_behind_per_min']} | "
-                      f"{fmt(c['callback_load'], 'max')} | {fmt(c['callback_lag_ms'], 'max')} | "
+                      f"{c['underruns']} | "
                       f"{fmt(c['worker_load'])} / {fmt(c['worker_load'], 'max')} | {fmt(c['gc_pause_ms'], 'max')} |",
                       flush=True)
     if a.json:
