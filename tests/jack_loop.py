@@ -15,7 +15,6 @@ Run as a script: ``python tests/jack_loop.py --name NAME --play in.wav --out rec
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
 import os
 import re
@@ -121,9 +120,6 @@ def c_loop(server: JackServer):
             p.wait(10)
 
 
-C_CLIENTS = ("jack_delay", "jack_thru")
-
-
 def c_loop_late_clients(server: JackServer, seconds: float = 5.0) -> int:
     """Late-client reports in the server's log while the two C clients of :func:`c_loop` run for
     ``seconds``: the machine's own floor, with no Python at all.
@@ -136,11 +132,36 @@ def c_loop_late_clients(server: JackServer, seconds: float = 5.0) -> int:
     return _late_reports(server) - before
 
 
-def late_reports_by_client(server: JackServer) -> collections.Counter:
-    """The server's "client = NAME was not finished" reports so far, counted by client name."""
+@contextlib.contextmanager
+def c_thru_beside(server: JackServer, source: str = "wbloop:out_0"):
+    """A C pass-through client (``jack_thru``) fed from ``source`` while the block runs: beside a
+    client under test that reads the same port, it sits in the same place in the graph."""
+    env = {**os.environ, "JACK_DEFAULT_SERVER": server.name}
+    proc = subprocess.Popen(["jack_thru"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):  # its ports appear once it has registered
+            if subprocess.run(["jack_connect", source, "jack_thru:input_1"], env=env,
+                              capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"could not connect {source} to jack_thru:input_1")
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def late_cycles(server: JackServer) -> list[set[str]]:
+    """For each cycle the server missed so far, the clients it named as not finished."""
     log = server.log_path
     text = log.read_text(errors="replace") if log and log.is_file() else ""
-    return collections.Counter(re.findall(r"JackEngine::XRun: client = (\S+) was not finished", text))
+    cycles = []
+    for chunk in text.split("Process error"):  # the driver's line that closes each missed cycle
+        names = set(re.findall(r"JackEngine::XRun: client = (\S+) was not finished", chunk))
+        if names:
+            cycles.append(names)
+    return cycles
 
 
 def _late_reports(server: JackServer) -> int:

@@ -333,48 +333,50 @@ def test_cli_live_auto_register_is_refused():
     assert r.returncode == 2 and "--auto-register measures a file" in r.stderr and len(r.stderr.splitlines()) == 1
 
 
-def _ten_seconds_live(srv, args, material, tmp_path) -> tuple[dict, str, dict]:
-    """`workbench live ... --seconds 10` on the JACK loop; returns (stats, summary line, loop counts)."""
-    client = LoopClient(srv, material, tmp_path / "loop_rec.wav", seconds=60, loop=True)
-    try:
-        client.go()
-        proc = run_cli("live", *args, "--blocksize", "128", "--input-device", "wbloop", "--output-device", "wbloop",
-                       "--seconds", "10", "--stats", str(tmp_path / "stats.json"), timeout=120)
-        counts = client.finish()
-    finally:
-        client.close()
-    assert proc.returncode == 0, proc.stderr
-    rec, _ = sf.read(tmp_path / "loop_rec.wav", dtype="float32")
-    assert np.sqrt(np.mean(rec ** 2)) > 1e-3  # the effect's output did come back through JACK
-    stats = json.loads((tmp_path / "stats.json").read_text())
-    assert stats["seconds"] >= 10 and stats["callbacks"] >= 0.95 * 10 * 44100 / 128
-    return stats, proc.stdout.strip().splitlines()[-1], counts
-
-
 @needs_jack
 @pytest.mark.parametrize("method", ["cepstral", "autoencoder-low-latency"])
 def test_misses_no_cycle_a_c_client_does_not_at_blocksize_128(jack, live_material, method, tmp_path, request):
     """`workbench live` as a user runs it for 10 s at block 128, on a JACK loop playing a flute
-    phrase over and over, while two C clients (jack_iodelay through jack_thru) run a loop of their
-    own on the same server. At each missed cycle the server names the client it waited for: the
-    workbench may be named no more often than the C clients are (0 and 0 on an idle machine).
-    The audio callback is C, so only the machine's own stalls can make it late.
+    phrase over and over, with a C pass-through client (jack_thru) reading the same player port
+    beside it: the same place in the graph, no Python at all.
+
+    At each missed cycle the server names the clients it was still waiting for. Cycles that
+    name the workbench and not jack_thru are the engine's own misses; cycles that name jack_thru
+    and not the workbench are the machine's stalls that happened to catch the C client. With the
+    audio callback in C the two counts are alike (both 0 on an idle machine); an engine whose
+    callback waits for Python (the GIL) misses many more than the C client. Allowed: at most one
+    more, the noise of two random counts of a few events.
     """
-    from tests.jack_loop import C_CLIENTS, c_loop, late_reports_by_client
+    from tests.jack_loop import c_thru_beside, late_cycles
 
     if method == "cepstral":
         args = ["--method", "cepstral", "--target", str(live_material["trumpet44"])]
     else:
-        args = ["--method", "autoencoder", "--model", str(request.getfixturevalue("low_latency_run"))]
+        args = ["--method", "autoencoder", "--model", str(request.getfixturevalue("low_latency_run")), "--torchscript"]
     srv = jack(44100, 128)
-    with c_loop(srv):
-        stats, line, counts = _ten_seconds_live(srv, args, live_material["flute44"], tmp_path)
-    late = late_reports_by_client(srv)
+    client = LoopClient(srv, live_material["flute44"], tmp_path / "loop_rec.wav", seconds=60, loop=True)
+    try:
+        client.go()
+        with c_thru_beside(srv):
+            proc = run_cli("live", *args, "--blocksize", "128", "--input-device", "wbloop", "--output-device", "wbloop",
+                           "--seconds", "10", "--stats", str(tmp_path / "stats.json"), timeout=120)
+        client.finish()
+    finally:
+        client.close()
+    cycles = late_cycles(srv)
     srv.stop()
-    ours, theirs = late["workbench"], sum(late[c] for c in C_CLIENTS)
-    print(method, line, f"| late reports: workbench {ours}, C clients {theirs}, all {dict(late)}; underruns "
-          f"{stats['underruns']}, fell behind {stats['fell_behind']}")
-    assert ours <= theirs, f"the workbench was late {ours} times, the C clients {theirs}: {line}{_jackd_xruns(tmp_path)}"
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip().splitlines()[-1]
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    rec, _ = sf.read(tmp_path / "loop_rec.wav", dtype="float32")
+    assert np.sqrt(np.mean(rec ** 2)) > 1e-3  # the effect's output did come back through JACK
+    assert stats["seconds"] >= 10 and stats["callbacks"] >= 0.95 * 10 * 44100 / 128
+    ours = sum("workbench" in c and "jack_thru" not in c for c in cycles)
+    theirs = sum("jack_thru" in c and "workbench" not in c for c in cycles)
+    print(method, line, f"| missed cycles {len(cycles)}: workbench alone {ours}, jack_thru alone {theirs}, "
+          f"all {[sorted(c) for c in cycles]}; underruns {stats['underruns']}, fell behind {stats['fell_behind']}")
+    assert ours <= theirs + 1, (f"the workbench alone was late in {ours} cycles, jack_thru alone in {theirs}: "
+                                f"{line}{_jackd_xruns(tmp_path)}")
     assert stats["callback"] == "C (rtmixer)" and stats["callback_wait_ms"] == 0.0
 
 
