@@ -67,6 +67,7 @@ STATS_LEN = 1 << 16  # per-block timings kept (about 3 minutes at 128 frames, 44
 GC_EVERY_S = 1.0  # the worker collects at most this often, and only when idle
 IN_RING_FRAMES = 1 << 17  # 3 s at 44.1 kHz: the input ring only fills if no Python thread ran that long
 XRUN, LATE, PREFILL = 1, 2, 4  # block log flags
+LOST_STREAM = "the audio stream stopped on its own (for JACK: the server went away or changed its sample rate)"
 _XRUN_FIELDS = ("input_underflows", "input_overflows", "output_underflows", "output_overflows")
 
 
@@ -287,6 +288,7 @@ class LiveEngine:
         self.effect.reset()  # the stream starts from a fresh state, like offline processing
         self._stop = threading.Event()
         self._recorder = self._worker = self._guard = None
+        self._started = False
         try:
             mixer = rtmixer.MixerAndRecorder(device=(din["index"], dout["index"]), samplerate=sr, blocksize=B,
                                              channels=(ch, out_ch), latency=self.latency_hint)
@@ -311,9 +313,11 @@ class LiveEngine:
             if self.record is not None:
                 self._recorder = Recorder(self.record, samplerate=sr, channels=2 * ch, blocksize=B,
                                            priority=self.worker_priority)
+            self._last_in = time.monotonic()
             self._worker = threading.Thread(target=self._work, name="live-effect", daemon=True)
             self._guard = threading.Thread(target=self._guard_loop, name="live-guard", daemon=True)
             mixer.start()
+            self._started = True
             self._worker.start()
             self._guard.start()
         except BaseException:
@@ -329,23 +333,33 @@ class LiveEngine:
         for t in (self._worker, self._guard):
             if t is not None and t.is_alive():
                 t.join()
-        try:
-            self.stream.stop()
-        except Exception as err:  # noqa: BLE001 - e.g. the JACK server went away: still clean up
-            self.stop_error = str(err)
         self._t_stop = time.monotonic()
         with self._lock:
             self._pull()  # the last blocks into the recording
         if self._recorder is not None:
-            self._recorder.close()
+            self._recorder.close()  # first: whatever happens to the device, the recording is whole
+        if self.device_error is None and self._started and not self.stream.active:
+            self.device_error = LOST_STREAM  # it stopped before we stopped it
+        lost = self.device_error is not None
+        if not lost:
+            try:
+                self.stream.stop()
+            except Exception as err:  # noqa: BLE001 - still clean up
+                self.stop_error = str(err)
         self._leave_realtime()
         self._final = self.stats()
-        try:
-            self.stream.close()
-        except Exception as err:  # noqa: BLE001 - as above
-            self.stop_error = str(err)
+        if lost:
+            # PortAudio cannot stop or close a stream whose JACK server is gone: it waits for a
+            # callback that never comes, and terminating it aborts the process. The stream is
+            # left as it is; a process that lost its device ends with os._exit (the CLI does).
+            self.abandoned_stream = self.stream
+        else:
+            try:
+                self.stream.close()
+            except Exception as err:  # noqa: BLE001 - as above
+                self.stop_error = str(err)
+            release()  # closes our JACK client: PortAudio must not outlive a JACK server it used
         self.stream = None
-        release()  # closes our JACK client: PortAudio must not outlive a JACK server it used
         return self._final
 
     def __enter__(self) -> LiveEngine:
@@ -585,11 +599,15 @@ class LiveEngine:
             thread_priority(self.worker_priority)
             while not self._stop.wait(self._poll_s):
                 self._guard_step()
-        except Exception as err:  # noqa: BLE001 - shown, and the stream is stopped by the face
+        except DeviceError as err:
+            self.device_error = str(err)
+        except Exception as err:  # noqa: BLE001 - shown, and the face ends the stream
             self.device_error = f"{type(err).__name__}: {err}"
 
     def _guard_step(self) -> None:
         B = self.blocksize
+        if not self.stream.active:
+            raise DeviceError(LOST_STREAM)
         rec, play = self._rec_action, self._play_action
         xr = sum(getattr(rec.stats, f) for f in _XRUN_FIELDS)
         self.counts["callbacks"] = int(rec.stats.blocks)
@@ -610,9 +628,9 @@ class LiveEngine:
         if play not in actions:
             self._restart_output()
             return
-        if time.monotonic() - self._last_in > max(0.5, 20 * self._block_s):
-            if not self.stream.active:
-                raise DeviceError("the audio device stopped (for JACK: the server went away)")
+        # the first callback may take a second or two (PulseAudio); after it, 20 blocks of silence from
+        # the callback mean the device is gone
+        if time.monotonic() - self._last_in > (5.0 if self._n == 0 else max(0.5, 20 * self._block_s)):
             raise DeviceError(f"no audio for {time.monotonic() - self._last_in:.1f} s: the device stopped "
                               f"calling back (for JACK: the server stopped, or changed its sample rate)")
         with self._lock:

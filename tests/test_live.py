@@ -22,6 +22,7 @@ input and records its output. Tolerances:
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -429,6 +430,49 @@ def test_an_effect_that_raises_leaves_the_dry_signal_playing(jack, tmp_path):
     both, _ = sf.read(tmp_path / "engine.wav", dtype="float32")
     exp = expected_output(both[:, :1].T, 0.5 * both[:, :1].T, log, blocksize=128, delay=engine.latency.internal)[0]
     assert np.abs(both[: len(exp), 1] - exp).max() < TOL  # dry, aligned, after a fade or a cut
+
+
+@needs_jack
+@pytest.mark.parametrize("then", ["stop", "restart at 48 kHz"])
+def test_cli_exits_1_with_one_line_when_the_server_goes_away(jack, live_material, tmp_path, then):
+    """The JACK server stops mid-stream (and, in the second case, comes back at another sample
+    rate, as when a user restarts JACK at 48 kHz: the dummy server cannot change its rate while it
+    runs). The CLI prints one error line and exits 1 within seconds, no process hangs, and the
+    recording is a whole WAV holding the stream up to the loss."""
+    srv = jack(44100, 128)
+    client = LoopClient(srv, live_material["flute44"], tmp_path / "loop_rec.wav", seconds=60, loop=True)
+    rec = tmp_path / "rec.wav"
+    env = {**os.environ, "JACK_DEFAULT_SERVER": srv.name}
+    try:
+        client.go()
+        proc = subprocess.Popen([sys.executable, "-m", "workbench", "live", "--method", "cepstral", "--target",
+                                 str(live_material["trumpet44"]), "--input-device", "wbloop", "--output-device",
+                                 "wbloop", "--seconds", "60", "--record", str(rec)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        assert proc.stdout.readline().startswith("live: cepstral at 44100 Hz")
+        time.sleep(2.0)
+        srv.proc.terminate()  # the server goes away under the stream
+        srv.proc.wait(10)
+        t_lost = time.monotonic()
+        if then != "stop":
+            jack(48000, 128)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail(f"the CLI still ran 30 s after the server stopped: {proc.communicate()}")
+        took = time.monotonic() - t_lost
+    finally:
+        client.close()
+    lines = err.strip().splitlines()
+    assert proc.returncode == 1, err
+    assert len(lines) == 1 and lines[0].startswith("workbench: error: the audio device was lost while streaming: "), err
+    assert "Traceback" not in err and took < 5.0
+    info = sf.info(rec)  # a whole WAV: the header agrees with the data
+    x, _ = sf.read(rec, dtype="float32")
+    assert info.channels == 2 and len(x) == info.frames and 1.5 < info.frames / 44100 < 10
+    assert np.sqrt(np.mean(x[: 44100, 0] ** 2)) > 1e-3  # the player's phrase reached the recording
+    print(f"server {then}: exit 1 after {took:.2f} s; recorded {info.frames / 44100:.2f} s")
 
 
 @needs_jack

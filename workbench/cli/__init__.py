@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from workbench.errors import DeviceError, ParameterError
@@ -732,6 +733,15 @@ def _control_stats(ctl, fx) -> dict:
                                                                "max": round(float(d.max()), 3)}}
 
 
+def _exit_device_lost(engine) -> None:
+    """One line, then exit 1 at once: PortAudio's exit handler would abort the process (SIGABRT)
+    trying to terminate a stream whose JACK server is gone (see LiveEngine.stop)."""
+    print(f"workbench: error: the audio device was lost while streaming: {engine.device_error}", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
+
+
 def _cmd_live(args) -> int:
     if args.auto_register:
         raise ParameterError("--auto-register measures a file before playing it; live, give --octave-shift N")
@@ -786,8 +796,7 @@ def _cmd_live(args) -> int:
 
         Path(args.stats).write_text(json.dumps(s, indent=1))
     if engine.device_error:  # the recording (if any) is closed and holds everything up to the loss
-        print(f"workbench: error: the audio device was lost while streaming: {engine.device_error}", file=sys.stderr)
-        return 1
+        _exit_device_lost(engine)
     if engine.worker_error:
         print(f"workbench: error: the effect failed while streaming: {engine.worker_error}", file=sys.stderr)
         return 1
@@ -849,8 +858,7 @@ def _cmd_play(args) -> int:
 
         Path(args.stats).write_text(json.dumps(s, indent=1, default=str))
     if engine.device_error:  # the recording (if any) is closed and holds everything up to the loss
-        print(f"workbench: error: the audio device was lost while streaming: {engine.device_error}", file=sys.stderr)
-        return 1
+        _exit_device_lost(engine)
     if engine.worker_error:
         print(f"workbench: error: the synth failed while streaming: {engine.worker_error}", file=sys.stderr)
         return 1
