@@ -72,7 +72,7 @@ _XRUN_FIELDS = ("input_underflows", "input_overflows", "output_underflows", "out
 
 
 def default_prefill(blocksize: int, samplerate: int) -> int:
-    """Pre-fill blocks for worker mode: ``1 + ceil(PREFILL_MARGIN_MS / block duration)``, at least 2.
+    """Pre-fill blocks: ``1 + ceil(PREFILL_MARGIN_MS / block duration)``, at least 2.
 
     The fall-back's early warning needs the worker to finish each block ``prefill - 1`` periods
     after it arrives. At 44.1 kHz that is 5 blocks of 64 frames, 3 of 128, 2 of 256. With 2
