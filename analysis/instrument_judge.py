@@ -507,7 +507,7 @@ def render_voice_material(out, *, sung: int = 8, spoken: int = 8, seed: int = 1,
     """
     from tqdm import tqdm
 
-    from workbench.corpus.voice import random_phrase, sing, speak
+    from workbench.corpus.voice import random_phrases, sing, speak
 
     for name, v in (("sung", sung), ("spoken", spoken)):
         check_int(v, name, lo=0)
@@ -517,8 +517,8 @@ def render_voice_material(out, *, sung: int = 8, spoken: int = 8, seed: int = 1,
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     files = []
-    for i in tqdm(range(sung), desc="judge voice: sung", unit="phrase", disable=not progress):
-        phrase = random_phrase(rng, low=low, high=high)  # drawn even when the file exists: same stream
+    # each phrase is drawn even when its file exists: the spoken pitches and speeds stay the same
+    for i, phrase in random_phrases(rng, sung, low=low, high=high, desc="judge voice: sung", progress=progress):
         f = out / f"judge_sung_{i:03d}.wav"
         if not f.is_file():
             sing(phrase, f)

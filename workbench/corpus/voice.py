@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from workbench.errors import ParameterError
 from workbench.pitch import midi_to_hz, pyin_f0
 from workbench.validate import check_int
 
-__all__ = ["sing", "speak", "random_phrase", "render_voice", "SYLLABLES", "SENTENCES"]
+__all__ = ["sing", "speak", "random_phrase", "random_phrases", "render_voice", "SYLLABLES", "SENTENCES"]
 
 SYLLABLES = ("la", "na", "ma", "loo", "noo", "mee", "lay", "no")
 SENTENCES = (
@@ -55,6 +56,39 @@ def random_phrase(rng: np.random.Generator, *, low: int = 45, high: int = 60, no
         items.append({"syllable": str(rng.choice(SYLLABLES)), "pitch": pitch,
                       "beats": float(rng.choice([0.5, 1.0, 1.0, 1.5, 2.0]))})
     return {"bpm": bpm, "items": items}
+
+
+def random_phrases(rng: np.random.Generator, count: int, *, low: int = 45, high: int = 60, desc: str = "sung",
+                   progress: bool = True) -> Iterator[tuple[int, dict]]:
+    """``count`` phrases of :func:`random_phrase` with their index, under a progress bar.
+
+    Each phrase is drawn from ``rng`` when the loop reaches it, so a caller that skips rendering
+    one still draws it and the stream (what ``rng`` gives after it) stays the same.
+
+    Parameters
+    ----------
+    rng : np.random.Generator
+        The generator the phrases are drawn from, in turn.
+    count : int
+        How many phrases.
+    low, high : int, MIDI
+        Pitch range of the phrases (see :func:`random_phrase`).
+    desc : str
+        Label of the progress bar.
+    progress : bool
+        Show the progress bar.
+
+    Yields
+    ------
+    i : int
+        The phrase's index, from 0.
+    phrase : dict
+        The phrase, as :func:`random_phrase` returns it.
+    """
+    from tqdm import tqdm
+
+    for i in tqdm(range(count), desc=desc, unit="phrase", disable=not progress):
+        yield i, random_phrase(rng, low=low, high=high)
 
 
 def _phrase_xml(phrase: dict) -> str:
@@ -147,8 +181,7 @@ def render_voice(out, *, count: int = 8, spoken: int = 3, seed: int = 0, sr: int
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     items = []
-    for i in tqdm(range(count), desc="sung", unit="phrase", disable=not progress):
-        phrase = random_phrase(rng, low=low, high=high)
+    for i, phrase in random_phrases(rng, count, low=low, high=high, desc="sung", progress=progress):
         name = f"sung_{i:03d}"
         y, notes = sing(phrase, out / f"{name}.wav", sr=sr)
         (out / f"{name}.xml").write_text(_phrase_xml(phrase))
