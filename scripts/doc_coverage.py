@@ -10,7 +10,8 @@ nothing) and prints one row per package:
 - *documented*: the docstring (a class's or its ``__init__``'s) has a ``Parameters`` section when
   the callable takes parameters besides ``self``/``cls``, and a ``Returns`` (or ``Yields``)
   section when it returns a value (a ``return <value>``/``yield`` in its body or a return
-  annotation other than ``None``); a callable that takes and returns nothing needs a docstring.
+  annotation other than ``None``); a callable that takes and returns nothing, and a property
+  (numpydoc gives it a one-line description), needs a docstring.
 - *typed*: every parameter besides ``self``/``cls`` is annotated, and so is the return (not
   asked of ``__init__``).
 
@@ -26,7 +27,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # --root reads another tree (e.g. a `git archive` of main)
 PACKAGES = ("analysis", "workbench", "effects", "models")
 EXCLUDE = ("workbench/cli",)  # the one face inside the core package: it prints, it is not API
 SECTION = r"^\s*{}\s*\n\s*-{{3,}}\s*$"
@@ -68,8 +69,9 @@ def _returns_value(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 def _judge(fn: ast.FunctionDef | ast.AsyncFunctionDef, doc: str | None, *, init: bool = False) -> tuple[bool, bool]:
     params, returns = _params(fn), (not init and _returns_value(fn))
-    documented = bool(doc) and (not params or _has_section(doc, "Parameters")) and (
-        not returns or _has_section(doc, "Returns", "Yields"))
+    prop = any(isinstance(d, ast.Name) and d.id in ("property", "cached_property") for d in fn.decorator_list)
+    documented = bool(doc) and (prop or (not params or _has_section(doc, "Parameters")) and (
+        not returns or _has_section(doc, "Returns", "Yields")))
     typed = all(p.annotation is not None for p in params) and (init or fn.returns is not None)
     return documented, typed
 
@@ -99,14 +101,14 @@ def module_items(path: Path) -> list[Item]:
     return items
 
 
-def package_items(package: str) -> dict[str, list[Item]]:
-    """Every public module of ``package`` (a folder under the repository root) and its items."""
+def package_items(package: str, root: Path = ROOT) -> dict[str, list[Item]]:
+    """Every public module of ``package`` (a folder under ``root``) and its items."""
     out = {}
-    for path in sorted((ROOT / package).rglob("*.py")):
-        rel = path.relative_to(ROOT).as_posix()
+    for path in sorted((root / package).rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
         if any(rel.startswith(e + "/") for e in EXCLUDE if not package.startswith(e)):
             continue
-        if any(part.startswith("_") and part != "__init__.py" for part in path.relative_to(ROOT).parts):
+        if any(part.startswith("_") and part != "__init__.py" for part in path.relative_to(root).parts):
             continue
         out[rel] = module_items(path)
     return out
@@ -116,10 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("packages", nargs="*", default=list(PACKAGES))
     ap.add_argument("--list", action="store_true", help="name the callables that miss sections or hints")
+    ap.add_argument("--root", type=Path, default=ROOT, help="the tree to read (default: this checkout)")
     args = ap.parse_args(argv)
     print(f"{'package':<12} {'callables':>9} {'documented':>14} {'typed':>14}")
     for package in args.packages:
-        modules = package_items(package)
+        modules = package_items(package, args.root)
         items = [it for its in modules.values() for it in its]
         n, d, t = len(items), sum(it.documented for it in items), sum(it.typed for it in items)
         print(f"{package:<12} {n:>9} {d:>8} ({d / max(n, 1):4.0%}) {t:>8} ({t / max(n, 1):4.0%})")
