@@ -9,8 +9,8 @@ nothing) and prints one row per package:
   (``workbench/cli/``) unless named.
 - *documented*: the docstring (a class's or its ``__init__``'s) has a ``Parameters`` section when
   the callable takes parameters besides ``self``/``cls``, and a ``Returns`` (or ``Yields``)
-  section when it returns a value (a ``return <value>``/``yield`` in its body or a return
-  annotation other than ``None``); a callable that takes and returns nothing, and a property
+  section when it returns a value (a return annotation other than ``None``, or without one a
+  ``return <value>``/``yield`` in its body); a callable that takes and returns nothing, and a property
   (numpydoc gives it a one-line description), needs a docstring.
 - *typed*: every parameter besides ``self``/``cls`` is annotated, and so is the return (not
   asked of ``__init__``).
@@ -51,8 +51,8 @@ def _params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
 
 
 def _returns_value(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    if fn.returns is not None and not (isinstance(fn.returns, ast.Constant) and fn.returns.value is None):
-        return True
+    if fn.returns is not None:  # the annotation says it (``-> None``: nothing, even via ``return f()``)
+        return not (isinstance(fn.returns, ast.Constant) and fn.returns.value is None)
     todo = list(fn.body)
     while todo:  # the function's own statements, not those of functions or classes nested in it
         node = todo.pop()
