@@ -272,7 +272,7 @@ def spectrogram_db(y: np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: int
     Parameters
     ----------
     y : np.ndarray [shape=(n,) or (1, n)]
-        Mono audio.
+        The signal shown, mono.
     sr : int, Hz, keyword-only
         Its sample rate.
     n_fft, hop_length : int, samples, keyword-only
@@ -595,7 +595,7 @@ def latent_mix_shape(model: str | Path) -> tuple[list[str], int]:
     Parameters
     ----------
     model : str or Path
-        The run folder.
+        A multi-instrument run folder.
 
     Returns
     -------
@@ -685,7 +685,7 @@ def synth_shape(model: str | Path) -> tuple[int, bool]:
     Parameters
     ----------
     model : str or Path
-        The run folder.
+        A synth run folder (its config.json is read).
 
     Returns
     -------

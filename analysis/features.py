@@ -83,17 +83,17 @@ class MFCCStats(TransformerMixin, BaseEstimator):
         self.deltas, self.batch_size = deltas, batch_size
 
     def fit(self, X: object, y: object = None) -> MFCCStats:
-        """Nothing to learn: return self.
+        """Nothing to learn: MFCC statistics depend on the parameters only.
 
         Parameters
         ----------
         X, y
-            Ignored (scikit-learn's signature).
+            Not used; there for scikit-learn's pipelines.
 
         Returns
         -------
         MFCCStats
-            ``self``.
+            ``self``, unchanged.
         """
         return self
 
@@ -103,7 +103,7 @@ class MFCCStats(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : np.ndarray [shape=(n, samples)] or sequence of np.ndarray [shape=(samples,)]
-            Mono notes at ``sr`` (:func:`as_batch`).
+            Mono notes at ``sr``, a list padded or cut to its first note's length (:func:`as_batch`).
 
         Returns
         -------
@@ -165,7 +165,7 @@ class ScatteringStats(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X, y
-            Ignored (scikit-learn's signature).
+            Not looked at: the transform depends on ``J``, ``Q``, ``T`` and the length only.
 
         Returns
         -------
@@ -182,7 +182,7 @@ class ScatteringStats(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : np.ndarray [shape=(n, samples)] or sequence of np.ndarray [shape=(samples,)]
-            Mono notes at ``sr`` (:func:`as_batch`).
+            Mono notes, each cut or zero-padded to ``2 ** log2_length`` samples.
 
         Returns
         -------
@@ -226,7 +226,7 @@ class LatentStats(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X, y
-            Ignored (scikit-learn's signature).
+            Not looked at: the network was trained before.
 
         Returns
         -------
@@ -262,7 +262,7 @@ class LatentStats(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : np.ndarray [shape=(n, samples)] or sequence of np.ndarray [shape=(samples,)]
-            Mono notes at ``sr`` (:func:`as_batch`).
+            Mono notes at the run's rate, encoded ``batch_size`` at a time.
 
         Returns
         -------

@@ -46,7 +46,7 @@ def harmonic_levels(y: np.ndarray, *, sr: int, n_fft: int = 2048, hop_length: in
     Parameters
     ----------
     y : np.ndarray [shape=(n,) or (1, n)]
-        Mono audio.
+        Mono audio of a pitched sound (input, output or target material).
     sr : int, Hz, keyword-only
         Sample rate.
     n_fft, hop_length : int, samples, keyword-only

@@ -256,7 +256,7 @@ class InstrumentJudge:
         Parameters
         ----------
         y : ndarray, shape ``(samples,)`` or ``(1, samples)``
-            Mono audio.
+            A mono phrase.
         sr : int
             Its sample rate in Hz.
 

@@ -370,7 +370,7 @@ def load_mesh(folder: str | Path) -> dict:
     Parameters
     ----------
     folder : str or Path
-        The folder.
+        A folder written by ``workbench mesh``.
 
     Returns
     -------

@@ -170,7 +170,7 @@ def load_pitch_cnn_report(folder: str | Path) -> dict:
     Parameters
     ----------
     folder : str or Path
-        The report folder.
+        A folder written by ``workbench pitchcnn``.
 
     Returns
     -------

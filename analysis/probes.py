@@ -291,7 +291,7 @@ def load_probe_report(folder: str | Path) -> dict:
     Parameters
     ----------
     folder : str or Path
-        The report folder.
+        A folder written by ``workbench probe``.
 
     Returns
     -------

@@ -172,7 +172,7 @@ def a_weighted_level(y: np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: i
     Parameters
     ----------
     y : np.ndarray [shape=(n,) or (1, n)]
-        Mono audio.
+        Mono audio whose level is measured.
     sr : int, Hz, keyword-only
         Its sample rate.
     n_fft, hop_length : int, samples, keyword-only
@@ -288,7 +288,7 @@ def run_scoreboard(protocol: Protocol, factories: Mapping[str, Callable], *, cor
     corpus : str or Path, keyword-only
         The corpus of the target families (train notes: material; test notes: the reference row).
     out : str or Path, keyword-only
-        The report folder.
+        Where the pitch protocol's files and the scoreboard go.
     judge_voices : int, keyword-only
         Sung and spoken phrases rendered for the judge's voice class.
     progress : bool, keyword-only
@@ -440,7 +440,7 @@ def load_eval_report(folder: str | Path) -> dict:
     Parameters
     ----------
     folder : str or Path
-        The report folder.
+        A folder written by ``workbench evaluate``.
 
     Returns
     -------

@@ -99,7 +99,7 @@ def timbre_distance(y: np.ndarray, target_profile: np.ndarray, *, sr: int) -> fl
     Parameters
     ----------
     y : np.ndarray [shape=(n,) or (1, n)]
-        Mono audio.
+        The output to measure, mono.
     target_profile : np.ndarray [shape=(19,)]
         :func:`mfcc_profile` of the target material (default ``n_mfcc``).
     sr : int, Hz, keyword-only

@@ -96,9 +96,9 @@ def a_weighting(*, sr: int, n_fft: int) -> torch.Tensor:
     Parameters
     ----------
     sr : int, Hz, keyword-only
-        Sample rate.
+        Rate of the frames weighted.
     n_fft : int, samples, keyword-only
-        FFT size.
+        Their FFT size: one gain per bin.
 
     Returns
     -------

@@ -200,12 +200,12 @@ class LatentMixEffect(AutoencoderEffect):
         Parameters
         ----------
         **params
-            Names of ``_param_names`` and their new values.
+            Any live parameter of the class docstring (``mode``, ``alpha``, ``scale``...).
 
         Returns
         -------
         LatentMixEffect
-            ``self``.
+            ``self``, for chaining.
         """
         super().set_params(**params)
         for k in ("scale", "offset"):

@@ -234,7 +234,7 @@ class Mapping:
         Parameters
         ----------
         path : str or Path
-            The file.
+            The TOML file to write.
 
         Returns
         -------
@@ -255,7 +255,7 @@ def load_mapping(path: str | Path) -> Mapping:
     Parameters
     ----------
     path : str or Path
-        The file.
+        A mapping TOML file.
 
     Returns
     -------

@@ -87,6 +87,7 @@ class MosaicIndex:
         Returns
         -------
         MosaicIndex
+            Ready for :meth:`kneighbors`; saved with :meth:`save` when built from files.
 
         Raises
         ------
@@ -193,7 +194,7 @@ class MosaicIndex:
         Returns
         -------
         Path
-            The folder.
+            ``folder``, as a Path.
 
         Raises
         ------
@@ -216,7 +217,7 @@ class MosaicIndex:
         Parameters
         ----------
         folder : str or Path
-            The folder.
+            The folder to look in.
 
         Returns
         -------
@@ -239,6 +240,7 @@ class MosaicIndex:
         Returns
         -------
         MosaicIndex
+            The index as saved, its grains read again from the target files.
 
         Raises
         ------

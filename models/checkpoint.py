@@ -47,7 +47,7 @@ def run_method(run: str | Path) -> str:
     Parameters
     ----------
     run : str or Path
-        The run folder.
+        A run folder (only its config.json is read).
 
     Returns
     -------

@@ -42,7 +42,7 @@ def run_info(run: str | Path) -> dict:
     Parameters
     ----------
     run : str or Path
-        The run folder.
+        A run folder (its weights are not loaded).
 
     Returns
     -------
@@ -80,7 +80,7 @@ def multi_instrument_runs(runs: str | Path) -> list[Path]:
     Parameters
     ----------
     runs : str or Path
-        The runs root.
+        The runs root (:func:`list_runs`).
 
     Returns
     -------

@@ -104,7 +104,7 @@ def pyin_f0(y: np.ndarray, *, sr: int, fmin: float = FMIN_HZ, fmax: float = 1600
     Parameters
     ----------
     y : np.ndarray [shape=(n,) or (1, n)]
-        Mono audio.
+        Mono audio to track.
     sr : int, Hz, keyword-only
         Its sample rate.
     fmin, fmax : float, Hz, keyword-only
@@ -142,7 +142,7 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
     Parameters
     ----------
     y : np.ndarray [shape=(n,) or (1, n)]
-        Mono audio.
+        Mono audio; a leading axis of 1 is flattened.
     sr : int, Hz, keyword-only
         Its sample rate.
     tracker : str, keyword-only

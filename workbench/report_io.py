@@ -18,7 +18,7 @@ def read_json(path: Path) -> dict:
     Parameters
     ----------
     path : Path
-        The file.
+        The JSON file; a missing one is no error.
 
     Returns
     -------

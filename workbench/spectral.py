@@ -355,9 +355,9 @@ def causal_frames(y: torch.Tensor | np.ndarray, *, n_fft: int, hop_length: int, 
     y : torch.Tensor or np.ndarray [shape=(..., n)]
         Signals.
     n_fft, hop_length : int, samples, keyword-only
-        Frame and hop.
+        Frame and hop of the analysis.
     window, synthesis_length : keyword-only
-        The window pair (:func:`frame_windows`).
+        The window pair (:func:`frame_windows`); the frames take its analysis window.
 
     Returns
     -------
@@ -403,9 +403,9 @@ def overlap_add(X: torch.Tensor | np.ndarray, *, n_fft: int, hop_length: int, wi
     X : torch.Tensor or np.ndarray [shape=(..., n_fft // 2 + 1, frames), dtype=complex]
         Causal frames (:func:`causal_frames`).
     n_fft, hop_length : int, samples, keyword-only
-        Frame and hop.
+        Frame and hop the frames were made with.
     window, synthesis_length : keyword-only
-        The window pair (:func:`frame_windows`).
+        The window pair (:func:`frame_windows`); each frame is multiplied by its synthesis window.
 
     Returns
     -------
@@ -610,7 +610,7 @@ class SpectralStream:
         Parameters
         ----------
         block : torch.Tensor or np.ndarray [shape=(channels, n)]
-            The next samples, any ``n``.
+            The next input samples, any ``n``: as many come out.
 
         Returns
         -------
@@ -803,9 +803,9 @@ def chroma_filterbank(*, sr: int, n_fft: int) -> torch.Tensor:
     Parameters
     ----------
     sr : int, Hz, keyword-only
-        Sample rate.
+        Sample rate of the spectra it maps.
     n_fft : int, samples, keyword-only
-        FFT size.
+        Their FFT size.
 
     Returns
     -------

@@ -38,7 +38,7 @@ def is_number(value: object) -> bool:
     Parameters
     ----------
     value : object
-        The value to test.
+        Anything: a number, a string, None...
 
     Returns
     -------
@@ -95,14 +95,10 @@ def check_number(value: object, name: str, *, lo: float | None = None, hi: float
 
     Parameters
     ----------
-    value : object
-        The value to check.
-    name : str
-        Its name in the message, e.g. ``"mix"``.
+    value, name, what
+        As :func:`check_int` (``what`` e.g. ``" seconds"``).
     lo, hi : float or None, keyword-only
-        Inclusive bounds; ``None`` leaves that side open.
-    what : str, keyword-only
-        Appended to the expectation, e.g. ``" seconds"``.
+        Inclusive bounds of a finite real number; ``None`` leaves that side open.
 
     Returns
     -------

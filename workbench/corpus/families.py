@@ -204,7 +204,7 @@ def playable_range(program: int) -> tuple[int, int]:
     Parameters
     ----------
     program : int
-        A mapped General MIDI program.
+        The GM program whose range is asked (a mapped one).
 
     Returns
     -------
@@ -220,7 +220,7 @@ def instrument_str(program: int) -> str:
     Parameters
     ----------
     program : int
-        A mapped General MIDI program.
+        The GM program to name (a mapped one).
 
     Returns
     -------

@@ -58,7 +58,7 @@ def is_corpus(p: Path) -> bool:
     Parameters
     ----------
     p : Path
-        The folder.
+        The folder to look in.
 
     Returns
     -------

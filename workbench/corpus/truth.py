@@ -54,7 +54,7 @@ def read_truth(path: str | Path) -> dict:
     Parameters
     ----------
     path : str or Path
-        The JSON file.
+        A JSON file written by :func:`write_truth`.
 
     Returns
     -------
@@ -104,7 +104,7 @@ def note_segments(y: np.ndarray, notes: list[dict], *, sr: int, min_samples: int
     Parameters
     ----------
     y : np.ndarray [shape=(n,)]
-        Mono audio.
+        Mono audio of the notes.
     notes : list of dict
         ``onset`` and ``offset`` in seconds (:func:`read_truth`).
     sr : int, Hz, keyword-only
@@ -130,7 +130,7 @@ def f0_agreement(y: np.ndarray, *, sr: int, notes: list[dict], cents: float = 50
     Parameters
     ----------
     y : np.ndarray [shape=(n,) or (1, n)]
-        Mono audio.
+        The rendered (or recorded) notes, mono.
     sr : int, Hz, keyword-only
         Its sample rate.
     notes : list of dict, keyword-only
