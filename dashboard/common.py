@@ -28,7 +28,20 @@ def roots() -> dr.Roots:
 
 
 def page(title: str, caption: str) -> dr.Roots:
-    """Every page's head: its title and what it shows; returns the roots it reads."""
+    """Every page's head: its title and what it shows.
+
+    Parameters
+    ----------
+    title : str
+        The page's title.
+    caption : str
+        One or two sentences under it.
+
+    Returns
+    -------
+    dr.Roots
+        The data/runs/reports roots the page reads (:func:`roots`).
+    """
     st.title(title)
     st.caption(caption)
     return roots()
@@ -62,7 +75,20 @@ def pick_report(r: dr.Roots, found: dict, kind: str, label: str, *, key: str, mi
 
 def open_report(r: dr.Roots, found: dict, kind: str, label: str, *, key: str, missing: str,
                 read: Callable[[Path], Any]) -> Any:
-    """:func:`pick_report`, then the picked folder read by its module's ``read``; None when there is none."""
+    """:func:`pick_report`, then the picked folder read by its module's reader.
+
+    Parameters
+    ----------
+    r, found, kind, label, key, missing
+        As :func:`pick_report`.
+    read : callable, keyword-only
+        The report module's reader (``probes.load_probe_report``...), given the folder.
+
+    Returns
+    -------
+    object or None
+        What ``read`` returns; None (after the empty state) when there is no such report.
+    """
     folder = pick_report(r, found, kind, label, key=key, missing=missing)
     return None if folder is None else read(folder)
 
@@ -81,8 +107,23 @@ def _read_cached(reader: str, path: str, stamp: float, _read: Callable[[str], An
     return _read(path)
 
 
-def read_cached(read: Callable[[str], Any], path, *, stamp_of=None) -> Any:
-    """``read(str(path))``, cached until ``stamp_of`` (default: ``path``) is rewritten."""
+def read_cached(read: Callable[[str], Any], path: str | Path, *, stamp_of: str | Path | None = None) -> Any:
+    """``read(str(path))``, cached per reader and path until a file is rewritten.
+
+    Parameters
+    ----------
+    read : callable
+        A module-level reader (its module and name are part of the cache key).
+    path : str or Path
+        What it reads.
+    stamp_of : str or Path, optional, keyword-only
+        The file whose modification time invalidates the cache (default: ``path``).
+
+    Returns
+    -------
+    object
+        What ``read`` returns (a cached copy after the first call).
+    """
     return _read_cached(f"{read.__module__}.{read.__qualname__}", str(path), mtime(stamp_of or path), read)
 
 
