@@ -218,7 +218,8 @@ class Controller:
         address : str
             Its address.
         args : sequence
-            Its arguments: one number in [0, 1] expected (anything else counts as malformed).
+            Its arguments: one number in [0, 1] expected (anything else counts as malformed, a
+            number outside [0, 1] as out of range).
         """
         if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], (int, float)):
             self._c["messages"] += 1
