@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,11 @@ from workbench.corpus.truth import note_segments
 from workbench.errors import ParameterError
 from workbench.pitch import hz_to_midi
 from workbench.report_io import read_json
+
+if TYPE_CHECKING:
+    from analysis.harmonic_timbre import HarmonicReference
+    from analysis.scoreboard import TimbreProbe
+    from effects.base import Effect
 
 __all__ = [
     "UPLOAD_FORMATS", "MAX_UPLOAD_BYTES", "MIN_INPUT_SAMPLES", "read_upload", "excerpt", "ground_truth_notes",
@@ -55,10 +61,19 @@ def read_upload(name: str, data: bytes, *, sr: int = 16000, max_bytes: int = MAX
         The uploaded file's name; its extension must be one of ``formats``.
     data : bytes
         The file's contents, at most ``max_bytes``.
-    sr : int
-        Rate of the returned audio in Hz (resampled with soxr).
-    min_samples : int
+    sr : int, Hz, keyword-only
+        Rate of the returned audio (resampled with soxr).
+    max_bytes : int, keyword-only
+        Largest upload accepted.
+    formats : sequence of str, keyword-only
+        Extensions accepted.
+    min_samples : int, samples, keyword-only
         Fewest samples accepted at ``sr``.
+
+    Returns
+    -------
+    np.ndarray [shape=(1, n), dtype=float32]
+        The audio, mono.
 
     Raises
     ------
@@ -93,7 +108,29 @@ def read_upload(name: str, data: bytes, *, sr: int = 16000, max_bytes: int = MAX
 
 
 def excerpt(audio: np.ndarray, sr: int, *, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
-    """``audio[:, start:start+seconds]`` in seconds (the whole rest when ``seconds`` is None)."""
+    """A part of the input, by time.
+
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(channels, n)]
+        The input.
+    sr : int, Hz
+        Its sample rate.
+    start : float, seconds, keyword-only
+        Where the part begins (negative: 0).
+    seconds : float or None, seconds, keyword-only
+        Its length (None: the whole rest).
+
+    Returns
+    -------
+    np.ndarray [shape=(channels, m), dtype=float32]
+        ``audio[:, start:start+seconds]`` in samples (a view), cut at the input's end.
+
+    Raises
+    ------
+    ParameterError
+        A bad input, or a part that starts past its end.
+    """
     a = validate_audio(audio, sr=sr, name="input")
     i = int(round(max(start, 0.0) * sr))
     j = a.shape[1] if seconds is None else i + int(round(seconds * sr))
@@ -103,9 +140,20 @@ def excerpt(audio: np.ndarray, sr: int, *, start: float = 0.0, seconds: float | 
     return out
 
 
-def ground_truth_notes(path) -> list[dict] | None:
-    """The notes (onset, offset in s, MIDI pitch) stored beside rendered material as ``<stem>.json``,
-    or None when the file has none (uploads, corpus notes, spoken phrases)."""
+def ground_truth_notes(path: str | Path) -> list[dict] | None:
+    """The notes stored beside rendered material as ``<stem>.json``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The audio file.
+
+    Returns
+    -------
+    list of dict or None
+        Its notes (``onset``, ``offset`` in seconds, ``pitch`` in MIDI); None when there is no
+        JSON, it does not parse, or it lists no notes (uploads, corpus notes, spoken phrases).
+    """
     meta = Path(path).with_suffix(".json")
     if not meta.is_file():
         return None
@@ -116,24 +164,60 @@ def ground_truth_notes(path) -> list[dict] | None:
     return notes or None
 
 
-def list_corpora(data) -> list[Path]:
-    """NSynth-format corpus folders directly under ``data`` (``data/gm``...), sorted."""
+def list_corpora(data: str | Path) -> list[Path]:
+    """The corpora of a data folder.
+
+    Parameters
+    ----------
+    data : str or Path
+        The data root.
+
+    Returns
+    -------
+    list of Path
+        NSynth-format corpus folders directly under it (``data/gm``...), sorted; empty when it
+        is not a folder.
+    """
     data = Path(data)
     if not data.is_dir():
         return []
     return sorted(p for p in data.iterdir() if p.is_dir() and is_corpus(p))
 
 
-def corpus_notes(corpus) -> list[dict]:
-    """Every note of a corpus: its NSynth metadata plus ``split`` and ``path``."""
+def corpus_notes(corpus: str | Path) -> list[dict]:
+    """Every note of a corpus.
+
+    Parameters
+    ----------
+    corpus : str or Path
+        An NSynth-format corpus.
+
+    Returns
+    -------
+    list of dict
+        Each note's NSynth metadata plus ``split`` and ``path``.
+    """
     from workbench.corpus.nsynth import NSynth
 
     return NSynth(corpus).examples
 
 
-def corpus_note_truth(corpus, note: dict) -> list[dict] | None:
-    """A rendered corpus note as one ground-truth note: its pitch, held from 0 s for the
-    corpus's ``hold`` (``render.json``); None for corpora without it (a real NSynth download)."""
+def corpus_note_truth(corpus: str | Path, note: dict) -> list[dict] | None:
+    """A rendered corpus note as one ground-truth note.
+
+    Parameters
+    ----------
+    corpus : str or Path
+        The corpus the note is from.
+    note : dict
+        Its metadata (:func:`corpus_notes`).
+
+    Returns
+    -------
+    list of dict or None
+        One note: its pitch, held from 0 s for the corpus's ``hold`` (``render.json``); None for
+        corpora without it (a real NSynth download).
+    """
     hold = read_json(Path(corpus) / "render.json").get("config", {}).get("hold")
     if not hold:
         return None
@@ -148,8 +232,31 @@ def corpus_note_truth(corpus, note: dict) -> list[dict] | None:
 # the compare page: one method on one input, with its measures
 
 
-def make_effect(method: str, *, model=None, target=None, mix: float = 1.0):
-    """The effect of ``method`` on the Compare page: a run's methods take ``model``, the baselines ``target``."""
+def make_effect(method: str, *, model: str | Path | None = None, target: str | Path | None = None,
+                mix: float = 1.0) -> Effect:
+    """The effect of ``method`` on the Compare page (:func:`effects.registry.make_effect`).
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`COMPARE_METHODS`.
+    model : str or Path, optional, keyword-only
+        The run the model methods (autoencoder, ddsp) play.
+    target : str or Path, optional, keyword-only
+        The target material of the baselines (cepstral, mosaic).
+    mix : float, keyword-only
+        Wet share, in [0, 1].
+
+    Returns
+    -------
+    Effect
+        Built, not prepared.
+
+    Raises
+    ------
+    ParameterError
+        A method not on the page, or what the registry refuses.
+    """
     from effects.registry import MODEL_METHODS
     from effects.registry import make_effect as build
 
@@ -162,8 +269,25 @@ def spectrogram_db(y: np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: int
                    max_frames: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Magnitude spectrogram in dB relative to its peak, for display.
 
-    Returns ``(times (T,) in s, freqs (F,) in Hz, db (F, T))`` with values in ``[floor_db, 0]``;
-    frames are max-pooled down to at most ``max_frames`` so a long input stays light in the browser.
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (1, n)]
+        The signal shown, mono.
+    sr : int, Hz, keyword-only
+        Its sample rate.
+    n_fft, hop_length : int, samples, keyword-only
+        STFT frame and hop (centred, :func:`workbench.spectral.stft`).
+    floor_db : float, dB, keyword-only
+        Lowest value shown.
+    max_frames : int, keyword-only
+        Frames are max-pooled down to at most this many, so a long input stays light in the browser.
+
+    Returns
+    -------
+    times : np.ndarray [shape=(T,)], seconds
+    freqs : np.ndarray [shape=(n_fft // 2 + 1,)], Hz
+    db : np.ndarray [shape=(n_fft // 2 + 1, T), dtype=float32], dB
+        In ``[floor_db, 0]``.
     """
     from workbench.spectral import stft
 
@@ -194,8 +318,27 @@ def _timbre_segments(y: np.ndarray, sr: int, notes: list[dict] | None, *, second
     return [w for w, k in zip(wins, keep) if k]
 
 
-def save_outputs(folder, outputs: Mapping[str, np.ndarray], *, sr: int, metrics: Mapping[str, dict] | None = None) -> list[Path]:
-    """Write each named signal as ``<folder>/<name>.wav`` (and ``metrics.json``); returns the files."""
+def save_outputs(folder: str | Path, outputs: Mapping[str, np.ndarray], *, sr: int,
+                 metrics: Mapping[str, dict] | None = None) -> list[Path]:
+    """Write each named signal as a wav file, and the measures as ``metrics.json``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Where (created).
+    outputs : mapping of str to np.ndarray [shape=(channels, n) or (n,)]
+        Name -> signal; the file is ``<name>.wav`` with characters other than letters, digits and
+        ``-_.`` replaced by ``_``.
+    sr : int, Hz, keyword-only
+        Their sample rate.
+    metrics : mapping, optional, keyword-only
+        Written as ``metrics.json`` when given.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     from workbench.audio import save
 
     folder = Path(folder)
@@ -210,27 +353,32 @@ def save_outputs(folder, outputs: Mapping[str, np.ndarray], *, sr: int, metrics:
     return written
 
 
-def compare_method(effect, audio: np.ndarray, sr: int, *, notes: list[dict] | None = None, probe=None,
-                   family: str | None = None, tracker: str = "pyin", input_track=None, reference=None) -> dict:
+def compare_method(effect: Effect, audio: np.ndarray, sr: int, *, notes: list[dict] | None = None,
+                   probe: TimbreProbe | None = None, family: str | None = None, tracker: str = "pyin",
+                   input_track: tuple[np.ndarray, np.ndarray] | None = None,
+                   reference: tuple[HarmonicReference, float] | None = None) -> dict:
     """Play mono ``audio`` through ``effect`` and measure the result against the input.
 
     Parameters
     ----------
     effect : Effect
         Any Effect; its ``required_sample_rate`` (a trained model's) sets the processing rate.
-    audio : np.ndarray, shape ``(1, samples)``
-    sr : int
-        Rate of ``audio`` in Hz.
-    notes : list of dict, optional
+    audio : np.ndarray [shape=(1, n)]
+        The input, mono (a first channel is taken).
+    sr : int, Hz
+        Rate of ``audio``.
+    notes : list of dict, optional, keyword-only
         The input's notes (onset, offset, pitch): then pitch kept is the share of notes whose
         output median f0 stays within 50 cents, and timbre is judged per note.
-    probe : TimbreProbe, optional
+    probe : TimbreProbe, optional, keyword-only
         A fitted family probe (:class:`analysis.scoreboard.TimbreProbe`) for target-timbre accuracy.
-    family : str, optional
+    family : str, optional, keyword-only
         The target's family; the accuracy is the share of segments the probe labels so.
-    input_track : (times, f0), optional
+    tracker : str, keyword-only
+        f0 tracker (:data:`workbench.pitch.TRACKERS`).
+    input_track : (times, f0), optional, keyword-only
         The input's f0 track, when already computed.
-    reference : (HarmonicReference, float), optional
+    reference : (HarmonicReference, float), optional, keyword-only
         The target material's matched-pitch reference and its held-out distance
         (:func:`analysis.harmonic_timbre.target_reference`): adds ``timbre_distance_db`` and
         ``timbre_gap_closed`` (None, with ``timbre_status`` "no pitched frames", when there are none).
@@ -238,10 +386,11 @@ def compare_method(effect, audio: np.ndarray, sr: int, *, notes: list[dict] | No
     Returns
     -------
     dict
-        ``sr``, ``output (samples,)``, ``input_track`` and ``output_track`` (times, f0 in Hz, 0 when
+        ``sr``, ``output`` (float32 ``(n,)`` at ``sr``), ``input_track`` and ``output_track`` (times, f0 in Hz, 0 when
         unvoiced), ``metrics`` (``pitch_kept`` share or None, ``raw_pitch_accuracy``,
         ``voicing_recall``, ``loudness_correlation``, ``loudness_l1_db``, ``timbre_accuracy`` or None,
-        ``labelled_as``, ``rtf``) and ``notes`` (per-note records or None).
+        ``labelled_as``, ``rtf``, ``timbre_distance_db``, ``timbre_gap_closed``, ``timbre_status``)
+        and ``notes`` (per-note records or None).
     """
     from analysis.pitch_notes import measure_notes
     from analysis.scoreboard import loudness_match
@@ -291,13 +440,25 @@ def compare_method(effect, audio: np.ndarray, sr: int, *, notes: list[dict] | No
 _SKIP_DIRS = {"inputs", "outputs", "tracks", "cache", "screenshots", "audio"}
 
 
-def scan_reports(reports, *, depth: int = 3) -> dict[str, list[Path]]:
+def scan_reports(reports: str | Path, *, depth: int = 3) -> dict[str, list[Path]]:
     """Report folders under ``reports`` by kind, each list sorted.
 
     Kinds: ``evaluation`` (``results.json`` with a ``scoreboard``, or ``pitch.json``), ``probe``
     (``results.json`` with ``probes``), ``pitchcnn`` (``results.json`` with ``history`` and
     ``within_semitone``), ``embedding`` (``<method>.csv`` with ``<method>_1`` coordinates) and
     ``mesh`` (``mesh.json``). Symbolic links are followed; audio and cache folders are not entered.
+
+    Parameters
+    ----------
+    reports : str or Path
+        The reports root (itself a candidate).
+    depth : int, keyword-only
+        How many folder levels below it are searched.
+
+    Returns
+    -------
+    dict of str to list of Path
+        Kind -> folders; every kind is present, empty when none is found.
     """
     found: dict[str, list[Path]] = {k: [] for k in ("evaluation", "probe", "pitchcnn", "embedding", "mesh")}
     root = Path(reports)
@@ -328,17 +489,32 @@ def scan_reports(reports, *, depth: int = 3) -> dict[str, list[Path]]:
     return {k: sorted(v) for k, v in found.items()}
 
 
-def track_file(path, *, sr: int = 16000, tracker: str = "pyin") -> tuple[np.ndarray, np.ndarray]:
-    """f0 track ``(times, f0 Hz, 0 when unvoiced)`` of a mono-mixed audio file at ``sr``
-    (:func:`workbench.pitch.track_f0`)."""
+def track_file(path: str | Path, *, sr: int = 16000, tracker: str = "pyin") -> tuple[np.ndarray, np.ndarray]:
+    """f0 track of an audio file, mixed to mono (:func:`workbench.pitch.track_f0`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The audio file.
+    sr : int, Hz, keyword-only
+        Rate it is loaded (resampled) at.
+    tracker : str, keyword-only
+        One of :data:`workbench.pitch.TRACKERS`.
+
+    Returns
+    -------
+    times : np.ndarray [shape=(T,)], seconds
+    f0 : np.ndarray [shape=(T,)], Hz
+        0 where unvoiced.
+    """
     from workbench.pitch import track_f0
 
     y, _ = load(path, sr=sr, mono=True)
     return track_f0(y[0], sr=sr, tracker=tracker)
 
 
-def note_window(notes: list[dict], rows: list[dict], in_track, out_track, *, note: int,
-                pad: float = 1.0) -> dict:
+def note_window(notes: list[dict], rows: list[dict], in_track: Sequence[np.ndarray], out_track: Sequence[np.ndarray], *,
+                note: int, pad: float = 1.0) -> dict:
     """The f0 tracks around note ``note`` of a melody, with every note's target pitch in view.
 
     Parameters
@@ -348,8 +524,11 @@ def note_window(notes: list[dict], rows: list[dict], in_track, out_track, *, not
     rows : list of dict
         notes.csv rows of this melody, method and class (``note``, ``kept``...).
     in_track, out_track : (times, f0)
-    pad : float
-        Seconds shown before the note's onset and after its offset.
+        Tracks of input and output (seconds, Hz; 0 where unvoiced), read on the input's times.
+    note : int, keyword-only
+        Index of the chosen note.
+    pad : float, seconds, keyword-only
+        Shown before the note's onset and after its offset.
 
     Returns
     -------
@@ -357,6 +536,11 @@ def note_window(notes: list[dict], rows: list[dict], in_track, out_track, *, not
         ``start``, ``end`` (s), ``times``, ``input_midi``, ``output_midi`` (NaN when unvoiced),
         ``targets`` (one dict per note in view: ``note``, ``onset``, ``offset``, ``pitch``,
         ``kept``, ``chosen``).
+
+    Raises
+    ------
+    ParameterError
+        ``note`` is not an index of ``notes``.
     """
     if not 0 <= note < len(notes):
         raise ParameterError(f"note={note} is not valid; the melody has {len(notes)} notes")
@@ -376,8 +560,23 @@ def note_window(notes: list[dict], rows: list[dict], in_track, out_track, *, not
             "output_midi": hz_to_midi(f_out[sel]), "targets": targets}
 
 
-def note_audio_path(note_str: str, split: str, *, corpora: Sequence) -> Path | None:
-    """The audio file of a corpus note, looked up in each corpus of ``corpora`` in turn."""
+def note_audio_path(note_str: str, split: str, *, corpora: Sequence[str | Path]) -> Path | None:
+    """The audio file of a corpus note, looked up in each corpus in turn.
+
+    Parameters
+    ----------
+    note_str : str
+        The note's name (NSynth's ``note_str``).
+    split : str
+        Its split (``nsynth-<split>/audio`` is looked in, then ``audio/``).
+    corpora : sequence of str or Path, keyword-only
+        Corpus folders.
+
+    Returns
+    -------
+    Path or None
+        The first file found; None when no corpus has it.
+    """
     for c in corpora:
         c = Path(c)
         for cand in (c / f"nsynth-{split}" / "audio" / f"{note_str}.wav", c / "audio" / f"{note_str}.wav"):
@@ -390,25 +589,38 @@ def note_audio_path(note_str: str, split: str, *, corpora: Sequence) -> Path | N
 # latent mixing
 
 
-def latent_mix_shape(model) -> tuple[list[str], int]:
-    """``(codes, latent_dim)`` of a multi-instrument run, as the latent mixing effect reads them."""
+def latent_mix_shape(model: str | Path) -> tuple[list[str], int]:
+    """The instrument codes and latent width of a multi-instrument run, as the latent mixing effect reads them.
+
+    Parameters
+    ----------
+    model : str or Path
+        A multi-instrument run folder.
+
+    Returns
+    -------
+    codes : list of str
+    latent_dim : int
+    """
     from effects.latent_mix import LatentMixEffect
 
     fx = LatentMixEffect(model=str(model))
     return list(fx.codes), int(fx.latent_dim)
 
 
-def render_latent_mix(audio: np.ndarray, sr: int, *, model, morph: np.ndarray | None = None, **params) -> dict:
+def render_latent_mix(audio: np.ndarray, sr: int, *, model: str | Path, morph: np.ndarray | None = None,
+                      **params: object) -> dict:
     """Play mono ``audio`` through :class:`effects.latent_mix.LatentMixEffect`.
 
     Parameters
     ----------
-    audio : np.ndarray, shape ``(1, samples)``
-    sr : int
+    audio : np.ndarray [shape=(1, n)]
+        The input, mono.
+    sr : int, Hz
         Rate of ``audio`` (and of ``morph``); both are resampled to the model's rate, the output back.
-    model : path
-        A multi-instrument run folder (see :func:`multi_instrument_runs`).
-    morph : np.ndarray, optional
+    model : str or Path, keyword-only
+        A multi-instrument run folder (see :func:`models.run_info.multi_instrument_runs`).
+    morph : np.ndarray [shape=(1, m)], optional, keyword-only
         The second input of the ``morph`` mode, mono at ``sr``.
     **params
         The effect's other keyword parameters: ``mode``, ``source``, ``target``, ``alpha``,
@@ -417,8 +629,13 @@ def render_latent_mix(audio: np.ndarray, sr: int, *, model, morph: np.ndarray | 
     Returns
     -------
     dict
-        ``output (samples,)`` at ``sr``, ``trajectory (frames, latent_dim)``, ``frame_seconds``
+        ``output`` ``(n,)`` at ``sr``, ``trajectory`` ``(frames, latent_dim)``, ``frame_seconds``
         (time between latent frames), ``codes`` and ``latent_dim``.
+
+    Raises
+    ------
+    ParameterError
+        A run without instrument codes, or a bad input.
     """
     from effects.latent_mix import LatentMixEffect
 
@@ -441,8 +658,19 @@ def render_latent_mix(audio: np.ndarray, sr: int, *, model, morph: np.ndarray | 
 
 
 # -- the latent synthesizer (issue 15) ------------------------------------------------------------
-def synth_runs(runs) -> list[Path]:
-    """Run folders a latent synthesizer can play: weights present and ``model.output = spectrum``."""
+def synth_runs(runs: str | Path) -> list[Path]:
+    """Run folders a latent synthesizer can play.
+
+    Parameters
+    ----------
+    runs : str or Path
+        The runs root (:func:`models.run_info.list_runs`).
+
+    Returns
+    -------
+    list of Path
+        The runs with weights and ``model.output = spectrum``, in ``list_runs``'s order.
+    """
     out = []
     for r in list_runs(runs):
         info = run_info(r)
@@ -451,15 +679,45 @@ def synth_runs(runs) -> list[Path]:
     return out
 
 
-def synth_shape(model) -> tuple[int, bool]:
-    """``(latent units, has chroma)`` of a synth run."""
+def synth_shape(model: str | Path) -> tuple[int, bool]:
+    """What a synth run's latent point is made of.
+
+    Parameters
+    ----------
+    model : str or Path
+        A synth run folder (its config.json is read).
+
+    Returns
+    -------
+    latent : int
+        Latent units (0 when the config does not say).
+    chroma : bool
+        Whether it is chroma-conditioned.
+    """
     cfg = run_info(model)["config"].get("config", {}).get("model", {})
     return int(cfg.get("latent", 0)), bool(cfg.get("chroma", False))
 
 
-def synth_map(model, *, latent, chroma=None, points: int = 11) -> dict:
-    """Spectral centroid (Hz) of the decoded frame over a ``points x points`` grid of units 1 and 2
-    in [0, 1], the other units held at ``latent``: ``{"u1", "u2", "centroid_hz"}`` (flat lists)."""
+def synth_map(model: str | Path, *, latent: Sequence[float] | np.ndarray, chroma: int | None = None,
+              points: int = 11) -> dict:
+    """Spectral centroid of the decoded frame over a grid of latent units 1 and 2.
+
+    Parameters
+    ----------
+    model : str or Path
+        A synth run.
+    latent : sequence of float, keyword-only
+        The point; units 1 and 2 are replaced by the grid, the others held.
+    chroma : int, optional, keyword-only
+        Pitch class for a chroma model.
+    points : int, keyword-only
+        Grid points per side, over [0, 1].
+
+    Returns
+    -------
+    dict
+        ``u1``, ``u2`` and ``centroid_hz`` (Hz): flat lists of ``points ** 2``.
+    """
     import torch
 
     from effects.play import decode_frames
@@ -477,12 +735,32 @@ def synth_map(model, *, latent, chroma=None, points: int = 11) -> dict:
     return {"u1": u1.tolist(), "u2": u2.tolist(), "centroid_hz": centroid.tolist()}
 
 
-def render_synth_point(model, *, latent, chroma=None, seconds: float = 2.0, phase: str = "pghi",
-                       release_ms: float = 150.0) -> tuple[np.ndarray, int]:
+def render_synth_point(model: str | Path, *, latent: Sequence[float] | np.ndarray, chroma: int | None = None,
+                       seconds: float = 2.0, phase: str = "pghi", release_ms: float = 150.0) -> tuple[np.ndarray, int]:
     """One note of the latent synthesizer, offline, through the very code ``workbench play`` streams
-    (:meth:`effects.play.LatentSynth.render`): gate on at 0, off ``release_ms`` before the end.
+    (:meth:`effects.play.LatentSynth.render`): gate on at 0, off ``release_ms`` (and 20 ms) before the end.
 
-    Returns ``(audio (samples,), sample rate)``.
+    Parameters
+    ----------
+    model : str or Path
+        A synth run.
+    latent : sequence of float, keyword-only
+        The latent point.
+    chroma : int, optional, keyword-only
+        Pitch class (0 when None).
+    seconds : float, seconds, keyword-only
+        Length of the note.
+    phase : str, keyword-only
+        Phase maker (:data:`workbench.phase.PHASE_METHODS`).
+    release_ms : float, ms, keyword-only
+        Release time.
+
+    Returns
+    -------
+    audio : np.ndarray [shape=(n,)]
+        The first channel.
+    sr : int, Hz
+        The run's rate.
     """
     from effects.play import LatentSynth
 
@@ -493,8 +771,26 @@ def render_synth_point(model, *, latent, chroma=None, seconds: float = 2.0, phas
     return y[0], synth.model_sr
 
 
-def play_command(model, *, latent, chroma=None, phase: str = "pghi") -> str:
-    """The command line that plays this point live."""
+def play_command(model: str | Path, *, latent: Sequence[float] | np.ndarray, chroma: int | None = None,
+                 phase: str = "pghi") -> str:
+    """The command line that plays this point live.
+
+    Parameters
+    ----------
+    model : str or Path
+        A synth run.
+    latent : sequence of float, keyword-only
+        The point (each value to 3 significant digits).
+    chroma : int, optional, keyword-only
+        Pitch class, written by name.
+    phase : str, keyword-only
+        Phase maker.
+
+    Returns
+    -------
+    str
+        ``workbench play --model ... --latent ... [--chroma ...] --phase ...``.
+    """
     from analysis.latent_space import PITCH_CLASSES
 
     z = ",".join(f"{float(v):.3g}" for v in latent)

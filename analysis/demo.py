@@ -64,8 +64,24 @@ SPOKEN = "spoken_000"
 TARGET_FAMILY = "brass"
 
 
-def render_material(data="data", *, seed: int = 0, progress: bool = True) -> dict:
-    """Render the demo corpus, trumpet melodies and voice material into ``data`` (missing parts only)."""
+def render_material(data: str | Path = "data", *, seed: int = 0, progress: bool = True) -> dict:
+    """Render the demo corpus, trumpet melodies and voice material into ``data`` (missing parts only).
+
+    Parameters
+    ----------
+    data : str or Path
+        The data folder: ``gm/`` (corpus), ``trumpet/`` (40 melodies of 8 s) and ``voice/``
+        (8 sung, 3 spoken phrases); a part whose ``render.json`` / ``index.json`` exists is kept.
+    seed : int, keyword-only
+        Seed of every part.
+    progress : bool, keyword-only
+        Show progress bars.
+
+    Returns
+    -------
+    dict
+        The parts rendered now: ``corpus`` (notes, notes per second), ``trumpet``, ``voice``.
+    """
     return _render(Path(data), seed, progress)
 
 
@@ -183,9 +199,29 @@ def _figures(out: Path, sr: int, inputs: dict, outputs: dict, pitch: dict, targe
     plt.close(fig)
 
 
-def run_demo(data="data", *, runs="runs", reports="reports", seed: int = 0, progress: bool = True,
-             size: DemoSize = DEMO) -> dict:
-    """Run the whole demo (skipping finished steps); returns the figures written to the report."""
+def run_demo(data: str | Path = "data", *, runs: str | Path = "runs", reports: str | Path = "reports", seed: int = 0,
+             progress: bool = True, size: DemoSize = DEMO) -> dict:
+    """Run the whole demo, skipping finished steps: material, training, transfer, scoreboard and
+    the dashboard's extras; the report goes to ``reports/demo``.
+
+    Parameters
+    ----------
+    data, runs, reports : str or Path
+        The data, runs and reports folders.
+    seed : int, keyword-only
+        Seed of material, training and protocol.
+    progress : bool, keyword-only
+        Show progress bars.
+    size : DemoSize, keyword-only
+        How much it trains and measures (:data:`DEMO` for ``make demo``).
+
+    Returns
+    -------
+    dict
+        The figures written to ``figures.json`` (rendering, training, reconstruction, matched
+        pitch, transfer per method, scoreboard, dashboard extras, seconds), plus ``files``: what
+        the demo left, by kind, for the face to show.
+    """
     from analysis.transfer_eval import (
         mfcc_profile,
         raw_pitch_accuracy,

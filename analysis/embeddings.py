@@ -7,6 +7,7 @@ requested field, and an interactive plotly HTML (plotly.js embedded, so it opens
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,26 @@ COLOR_FIELDS = {"family": "instrument_family_str", "pitch": "pitch", "velocity":
 
 
 def embed(F: np.ndarray, method: str, *, seed: int = 0) -> np.ndarray:
-    """Coordinates ``(n, 2)`` (``(n, 3)`` for ``tsne3d``) of standardised features ``F`` ``(n, d)``."""
+    """Map standardised features to 2-D (or 3-D) coordinates.
+
+    Parameters
+    ----------
+    F : np.ndarray [shape=(n, d)]
+        Features of ``n >= 5`` notes (standardised here).
+    method : str
+        One of :data:`METHODS`.
+    seed : int, keyword-only
+        Seed of the method.
+
+    Returns
+    -------
+    np.ndarray [shape=(n, 2), or (n, 3) for ``tsne3d``]
+
+    Raises
+    ------
+    ParameterError
+        Fewer than 5 notes, or an unknown method.
+    """
     X = StandardScaler().fit_transform(np.asarray(F, np.float64))
     n = len(X)
     if n < 5:
@@ -46,10 +66,33 @@ def embed(F: np.ndarray, method: str, *, seed: int = 0) -> np.ndarray:
     raise ParameterError(f"method={method!r} is not valid; expected one of {', '.join(METHODS)}")
 
 
-def write_maps(F: np.ndarray, meta: list[dict], *, methods=("pca", "tsne", "umap"), color=("family", "pitch"),
-               out, seed: int = 0, title: str = "") -> dict:
+def write_maps(F: np.ndarray, meta: list[dict], *, methods: Sequence[str] = ("pca", "tsne", "umap"),
+               color: Sequence[str] = ("family", "pitch"), out: str | Path, seed: int = 0, title: str = "") -> dict:
     """Embed ``F`` with each method and write ``<method>.csv``, ``<method>_<color>.png`` and
-    ``<method>.html`` into ``out``. Returns ``method -> coordinates``."""
+    ``<method>.html`` into ``out``.
+
+    Parameters
+    ----------
+    F : np.ndarray [shape=(n, d)]
+        Features.
+    meta : list of dict
+        The notes' NSynth metadata, in the order of ``F``'s rows.
+    methods : sequence of str, keyword-only
+        Of :data:`METHODS`.
+    color : sequence of str, keyword-only
+        Keys of :data:`COLOR_FIELDS`, one PNG each; the first colours the HTML map.
+    out : str or Path, keyword-only
+        The folder (created).
+    seed : int, keyword-only
+        Seed of every method.
+    title : str, keyword-only
+        Put before each plot's title.
+
+    Returns
+    -------
+    dict of str to np.ndarray
+        Method -> coordinates ``[shape=(n, 2 or 3)]``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -102,11 +145,33 @@ def write_maps(F: np.ndarray, meta: list[dict], *, methods=("pca", "tsne", "umap
     return coords
 
 
-def embed_corpus(corpus, *, features: str = "mfcc", methods=("pca", "tsne", "tsne3d", "umap"),
-                 color=("family", "pitch"), split=None, cache="reports/cache", out, seed: int = 0) -> dict:
-    """Maps of a rendered corpus's notes (``split`` or all) by one feature set; written to ``out``.
+def embed_corpus(corpus: str | Path, *, features: str = "mfcc", methods: Sequence[str] = ("pca", "tsne", "tsne3d", "umap"),
+                 color: Sequence[str] = ("family", "pitch"), split: str | Sequence[str] | None = None,
+                 cache: str | Path = "reports/cache", out: str | Path, seed: int = 0) -> dict:
+    """Maps of a rendered corpus's notes by one feature set; written to ``out`` (:func:`write_maps`).
 
-    Returns ``{"notes": int, "dims": int}``.
+    Parameters
+    ----------
+    corpus : str or Path
+        An NSynth-format corpus.
+    features : str, keyword-only
+        Feature spec (:func:`analysis.features.feature_matrix`).
+    methods, color, out, seed : keyword-only
+        As :func:`write_maps`.
+    split : str or sequence of str, optional, keyword-only
+        Only these splits (default all).
+    cache : str or Path, keyword-only
+        Feature cache folder.
+
+    Returns
+    -------
+    dict
+        ``{"notes": int, "dims": int}``: notes mapped and feature width.
+
+    Raises
+    ------
+    ParameterError
+        No notes in the split.
     """
     from analysis.features import feature_matrix
     from workbench.corpus.nsynth import NSynth
@@ -134,20 +199,42 @@ def _embedding_csvs(folder: Path) -> dict[str, Path]:
 
 
 
-def embedding_files(folder) -> dict[str, Path]:
-    """Method -> coordinates CSV of an embedding folder (``pca.csv``, ``tsne3d.csv``...)."""
+def embedding_files(folder: str | Path) -> dict[str, Path]:
+    """The coordinate CSVs of an embedding folder.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder written by ``workbench embed``.
+
+    Returns
+    -------
+    dict of str to Path
+        Method -> its CSV (``pca.csv``, ``tsne3d.csv``...): the CSVs whose first column is
+        ``<stem>_1``, sorted by name.
+    """
     return _embedding_csvs(Path(folder))
 
 
 
-def load_embedding(path) -> dict:
-    """An embedding CSV from ``workbench embed``.
+def load_embedding(path: str | Path) -> dict:
+    """Read an embedding CSV from ``workbench embed``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV (:func:`embedding_files`).
 
     Returns
     -------
     dict
         ``method`` (the file's stem), ``axes`` (coordinate column names, 2 or 3) and
         ``columns``: name -> list of values (coordinates as floats, pitch/velocity as ints).
+
+    Raises
+    ------
+    ParameterError
+        No rows, or not 2 or 3 coordinate columns.
     """
     path = Path(path)
     rows = read_csv_rows(path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +24,25 @@ from workbench.spectral import mfcc
 __all__ = ["MFCCStats", "ScatteringStats", "LatentStats", "as_batch", "cached_features", "make_features"]
 
 
-def as_batch(X, *, length: int | None = None) -> np.ndarray:
-    """Notes as a float32 ``(n, samples)`` array; a list of 1-D arrays is padded/cut to ``length``
-    (default: the first note's length)."""
+def as_batch(X: np.ndarray | Sequence[np.ndarray], *, length: int | None = None) -> np.ndarray:
+    """Notes as one float32 array.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, samples)] or sequence of np.ndarray
+        A batch (taken as it is), or notes (flattened to 1-D) padded with zeros or cut to ``length``.
+    length : int, samples, optional, keyword-only
+        Length of a list's notes (default: the first note's length).
+
+    Returns
+    -------
+    np.ndarray [shape=(n, samples), dtype=float32]
+
+    Raises
+    ------
+    ParameterError
+        No notes, or NaN or Inf samples.
+    """
     if isinstance(X, np.ndarray) and X.ndim == 2:
         out = X.astype(np.float32, copy=False)
     else:
@@ -45,6 +62,19 @@ class MFCCStats(TransformerMixin, BaseEstimator):
     """Mean and standard deviation over time of MFCCs (and their deltas).
 
     Output ``(n, 2 * n_mfcc * (1 + deltas))``. Batched torch MFCCs that match librosa's.
+
+    Parameters
+    ----------
+    sr : int, Hz, keyword-only
+        Rate of the notes.
+    n_mfcc : int, keyword-only
+        Coefficients, c0 included.
+    n_fft, hop_length : int, samples, keyword-only
+        STFT frame and hop.
+    deltas : bool, keyword-only
+        Also the deltas' statistics (librosa's, width up to 9 frames).
+    batch_size : int, keyword-only
+        Notes per torch batch.
     """
 
     def __init__(self, *, sr: int = 16000, n_mfcc: int = 20, n_fft: int = 1024, hop_length: int = 256,
@@ -52,10 +82,33 @@ class MFCCStats(TransformerMixin, BaseEstimator):
         self.sr, self.n_mfcc, self.n_fft, self.hop_length = sr, n_mfcc, n_fft, hop_length
         self.deltas, self.batch_size = deltas, batch_size
 
-    def fit(self, X, y=None):
+    def fit(self, X: object, y: object = None) -> MFCCStats:
+        """Nothing to learn: MFCC statistics depend on the parameters only.
+
+        Parameters
+        ----------
+        X, y
+            Not used; there for scikit-learn's pipelines.
+
+        Returns
+        -------
+        MFCCStats
+            ``self``, unchanged.
+        """
         return self
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """Mean and standard deviation over frames of each coefficient (and delta).
+
+        Parameters
+        ----------
+        X : np.ndarray [shape=(n, samples)] or sequence of np.ndarray [shape=(samples,)]
+            Mono notes at ``sr``, a list padded or cut to its first note's length (:func:`as_batch`).
+
+        Returns
+        -------
+        np.ndarray [shape=(n, 2 * n_mfcc * (1 + deltas)), dtype=float32]
+        """
         import librosa
 
         X = as_batch(X)
@@ -78,6 +131,21 @@ class ScatteringStats(TransformerMixin, BaseEstimator):
 
     Each note is cut or zero-padded to ``2 ** log2_length`` samples; output ``(n, coefficients)``
     where the coefficient count is ``len(meta()["order"])`` of kymatio's transform.
+
+    Parameters
+    ----------
+    J : int, keyword-only
+        Scales (octaves) of the wavelets.
+    Q : int, keyword-only
+        Wavelets per octave of the first order.
+    T : int, samples, optional, keyword-only
+        Averaging scale (kymatio's default ``2 ** J`` when None).
+    log2_length : int, keyword-only
+        Notes are ``2 ** log2_length`` samples long.
+    batch_size : int, keyword-only
+        Notes per torch batch.
+    eps : float, keyword-only
+        Added before the log.
     """
 
     def __init__(self, *, J: int = 6, Q: int = 8, T: int | None = None, log2_length: int = 14,
@@ -91,12 +159,35 @@ class ScatteringStats(TransformerMixin, BaseEstimator):
 
         return ScatteringTorch1D(J=self.J, shape=2**self.log2_length, Q=self.Q, T=self.T)
 
-    def fit(self, X, y=None):
+    def fit(self, X: object, y: object = None) -> ScatteringStats:
+        """Build the scattering transform (nothing is learned from ``X``).
+
+        Parameters
+        ----------
+        X, y
+            Not looked at: the transform depends on ``J``, ``Q``, ``T`` and the length only.
+
+        Returns
+        -------
+        ScatteringStats
+            ``self``, with ``scattering_`` and ``n_coefficients_``.
+        """
         self.scattering_ = self._transform_obj()
         self.n_coefficients_ = len(self.scattering_.meta()["order"])
         return self
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """Time-averaged log scattering of each note (cut or padded to ``2 ** log2_length``).
+
+        Parameters
+        ----------
+        X : np.ndarray [shape=(n, samples)] or sequence of np.ndarray [shape=(samples,)]
+            Mono notes, each cut or zero-padded to ``2 ** log2_length`` samples.
+
+        Returns
+        -------
+        np.ndarray [shape=(n, n_coefficients_), dtype=float32]
+        """
         if not hasattr(self, "scattering_"):
             self.fit(X)
         X = as_batch(X, length=2**self.log2_length)
@@ -116,14 +207,37 @@ class ScatteringStats(TransformerMixin, BaseEstimator):
 class LatentStats(TransformerMixin, BaseEstimator):
     """Mean and standard deviation of a trained autoencoder's bottleneck over a note's frames.
 
-    ``run`` is a run folder from ``workbench train``; notes must be at the model's rate.
     Output ``(n, 2 * latent)``.
+
+    Parameters
+    ----------
+    run : str, keyword-only
+        A run folder from ``workbench train``; notes must be at the model's rate.
+    batch_size : int, keyword-only
+        Notes per batch.
     """
 
     def __init__(self, *, run: str = "", batch_size: int = 32):
         self.run, self.batch_size = run, batch_size
 
-    def fit(self, X, y=None):
+    def fit(self, X: object, y: object = None) -> LatentStats:
+        """Load the run (nothing is learned from ``X``).
+
+        Parameters
+        ----------
+        X, y
+            Not looked at: the network was trained before.
+
+        Returns
+        -------
+        LatentStats
+            ``self``, with the loaded run in ``run_``.
+
+        Raises
+        ------
+        ParameterError
+            No run given, or one that does not load.
+        """
         from models.checkpoint import load_run
 
         if not self.run:
@@ -132,11 +246,28 @@ class LatentStats(TransformerMixin, BaseEstimator):
         return self
 
     def cache_token(self) -> str:
-        """Changes when the run's weights change, so cached latents of a retrained run are not reused."""
+        """A token that changes when the run's weights change, so cached latents of a retrained run are not reused.
+
+        Returns
+        -------
+        str
+            The weights file's size and modification time (ns).
+        """
         st = (Path(self.run) / "model.safetensors").stat()
         return f"{st.st_size}|{st.st_mtime_ns}"
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """Mean and standard deviation over frames of each latent unit (:meth:`LoadedRun.encode`).
+
+        Parameters
+        ----------
+        X : np.ndarray [shape=(n, samples)] or sequence of np.ndarray [shape=(samples,)]
+            Mono notes at the run's rate, encoded ``batch_size`` at a time.
+
+        Returns
+        -------
+        np.ndarray [shape=(n, 2 * latent), dtype=float32]
+        """
         if not hasattr(self, "run_"):
             self.fit(X)
         X = as_batch(X)
@@ -147,8 +278,21 @@ class LatentStats(TransformerMixin, BaseEstimator):
         return np.concatenate(rows).astype(np.float32)
 
 
-def make_features(spec: str, *, sr: int = 16000):
-    """A transformer from a short spec: ``mfcc``, ``scattering`` or ``latent:RUN_DIR``."""
+def make_features(spec: str, *, sr: int = 16000) -> MFCCStats | ScatteringStats | LatentStats:
+    """A transformer from a short spec.
+
+    Parameters
+    ----------
+    spec : str
+        ``mfcc``, ``scattering`` or ``latent:RUN_DIR``.
+    sr : int, Hz, keyword-only
+        Rate of the notes (used by ``mfcc``).
+
+    Returns
+    -------
+    MFCCStats, ScatteringStats or LatentStats
+        Unfitted, with its defaults.
+    """
     name, _, arg = spec.partition(":")
     if name == "mfcc":
         return MFCCStats(sr=sr)
@@ -159,11 +303,28 @@ def make_features(spec: str, *, sr: int = 16000):
     raise ParameterError(f"features={spec!r} is not valid; expected mfcc, scattering or latent:RUN_DIR")
 
 
-def feature_matrix(spec: str, paths, *, cache_dir, sr: int) -> tuple[np.ndarray, float]:
+def feature_matrix(spec: str, paths: Sequence[str | Path], *, cache_dir: str | Path, sr: int) -> tuple[np.ndarray, float]:
     """Features named by ``spec`` for the notes at ``paths``; ``a+b`` joins feature sets side by side.
 
-    Each part is cached on its own (:func:`cached_features`). Returns ``(features (n, d),
-    seconds spent extracting)``.
+    Each part is cached on its own (:func:`cached_features`).
+
+    Parameters
+    ----------
+    spec : str
+        Specs of :func:`make_features` joined by ``+``.
+    paths : sequence of str or Path
+        The notes' audio files.
+    cache_dir : str or Path, keyword-only
+        The feature cache.
+    sr : int, Hz, keyword-only
+        Rate the notes are loaded at.
+
+    Returns
+    -------
+    features : np.ndarray [shape=(n, d)]
+        The parts side by side.
+    seconds : float, seconds
+        Time spent extracting (0 for parts found in the cache).
     """
     parts = [p.strip() for p in spec.split("+")]
     if not all(parts):
@@ -184,12 +345,28 @@ def _corpus_key(paths) -> str:
     return h.hexdigest()[:16]
 
 
-def cached_features(transformer, paths, *, cache_dir, sr: int) -> tuple[np.ndarray, dict]:
+def cached_features(transformer: MFCCStats | ScatteringStats | LatentStats, paths: Sequence[str | Path], *,
+                    cache_dir: str | Path, sr: int) -> tuple[np.ndarray, dict]:
     """Features of the notes at ``paths``, from ``cache_dir`` when the same corpus content and
-    transformer configuration were computed before.
+    transformer configuration were computed before. Stored as ``.npy`` + ``.json``, no pickles.
 
-    Returns ``(features (n, d), info)`` with ``info["cached"]`` and ``info["seconds"]`` (time
-    spent extracting, 0 on a cache hit). Stored as ``.npy`` + ``.json``, no pickles.
+    Parameters
+    ----------
+    transformer : MFCCStats, ScatteringStats or LatentStats
+        The features (its parameters, and ``cache_token()`` where it has one, enter the key).
+    paths : sequence of str or Path
+        The notes' audio files (their paths, sizes and modification times enter the key).
+    cache_dir : str or Path, keyword-only
+        The cache folder (created).
+    sr : int, Hz, keyword-only
+        Rate the notes are loaded at (mono).
+
+    Returns
+    -------
+    features : np.ndarray [shape=(n, d)]
+    info : dict
+        The cached configuration, ``cached`` (bool) and ``seconds`` (time spent extracting, 0 on
+        a cache hit).
     """
     from workbench.audio import load
 

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -36,39 +38,40 @@ log = logging.getLogger(__name__)
 NO_PITCH = "no pitched frames"
 
 
-def harmonic_levels(y, *, sr: int, n_fft: int = 2048, hop_length: int = 256, harmonics: int = 24,
+def harmonic_levels(y: np.ndarray, *, sr: int, n_fft: int = 2048, hop_length: int = 256, harmonics: int = 24,
                     fmax: float = 5000.0, f0_range: tuple[float, float] = (50.0, 1600.0), floor_db: float = -50.0,
                     range_db: float = 35.0, min_contrast_db: float = 6.0) -> tuple[np.ndarray, np.ndarray]:
     """Pitch and relative harmonic levels of the voiced, sounding frames of mono ``y``.
 
     Parameters
     ----------
-    y : array, shape (samples,) or (1, samples)
-    sr : int
-        Sample rate in Hz.
-    n_fft, hop_length : int
-        Analysis frame and hop in samples (centred frames, Hann window).
-    harmonics : int
+    y : np.ndarray [shape=(n,) or (1, n)]
+        Mono audio of a pitched sound (input, output or target material).
+    sr : int, Hz, keyword-only
+        Sample rate.
+    n_fft, hop_length : int, samples, keyword-only
+        Analysis frame and hop (centred frames, Hann window).
+    harmonics : int, keyword-only
         Harmonics measured per frame (those above ``fmax`` or Nyquist are NaN).
-    fmax : float
-        Highest harmonic frequency measured, in Hz.
-    f0_range : (float, float)
-        pYIN search range in Hz.
-    floor_db : float
+    fmax : float, Hz, keyword-only
+        Highest harmonic frequency measured.
+    f0_range : (float, float), Hz, keyword-only
+        pYIN search range (the top at most ``sr / 4``).
+    floor_db : float, dB, keyword-only
         Levels are clipped here (relative to the strongest harmonic): the noise floor between
         weak harmonics should not count as timbre.
-    range_db : float
+    range_db : float, dB, keyword-only
         Frames more than this below the loudest frame are left out (releases, breaths).
-    min_contrast_db : float
+    min_contrast_db : float, dB, keyword-only
         A voiced frame counts as pitched when its first harmonics stand this far (median, dB)
         above the peaks halfway between them.
 
     Returns
     -------
-    midi : ndarray, shape (frames,)
-        Fractional MIDI pitch of each kept frame.
-    levels : ndarray, shape (frames, harmonics)
-        Level of harmonic ``k`` in dB relative to the frame's strongest, in ``[floor_db, 0]``;
+    midi : np.ndarray [shape=(frames,)], MIDI
+        Fractional pitch of each kept frame.
+    levels : np.ndarray [shape=(frames, harmonics)], dB
+        Level of harmonic ``k`` relative to the frame's strongest, in ``[floor_db, 0]``;
         NaN where the harmonic is above ``fmax``.
     """
     import librosa
@@ -140,11 +143,11 @@ class HarmonicReference:
 
     Parameters
     ----------
-    min_frames : int
+    min_frames : int, keyword-only
         Frames a semitone needs to count as covered.
-    min_seconds : float
+    min_seconds : float, seconds, keyword-only
         Pitched seconds the material must hold (else :meth:`fit` raises ``ParameterError``).
-    max_seconds : float
+    max_seconds : float, seconds, keyword-only
         At most this much material is analysed (evenly across the signals), to bound the pYIN
         time.
     **levels
@@ -157,7 +160,8 @@ class HarmonicReference:
     TimbreDistance(distance_db=9.8, frames=412, status='ok')
     """
 
-    def __init__(self, *, min_frames: int = 5, min_seconds: float = 5.0, max_seconds: float = 120.0, **levels):
+    def __init__(self, *, min_frames: int = 5, min_seconds: float = 5.0, max_seconds: float = 120.0,
+                 **levels: object):
         self.min_frames, self.min_seconds, self.max_seconds = int(min_frames), float(min_seconds), float(max_seconds)
         self.levels = levels
 
@@ -173,8 +177,29 @@ class HarmonicReference:
         return (np.concatenate(mids) if mids else np.zeros(0),
                 np.concatenate(levs) if levs else np.zeros((0, k)))
 
-    def fit(self, signals, *, sr: int, name: str = "target") -> HarmonicReference:
-        """Analyse the target material: ``signals`` is a list of mono arrays at ``sr`` Hz."""
+    def fit(self, signals: Sequence[np.ndarray], *, sr: int, name: str = "target") -> HarmonicReference:
+        """Analyse the target material: the median levels of each semitone's frames.
+
+        Parameters
+        ----------
+        signals : sequence of np.ndarray [shape=(n,)]
+            Mono audio of the target material; beyond ``max_seconds`` in all, the same leading
+            share of each is kept.
+        sr : int, Hz, keyword-only
+            Their sample rate.
+        name : str, keyword-only
+            The material's name, for messages and the log.
+
+        Returns
+        -------
+        HarmonicReference
+            ``self``, fitted (``pitches_``, ``profiles_``, ``seconds_``, ``name_``).
+
+        Raises
+        ------
+        ParameterError
+            Less than ``min_seconds`` of pitched material.
+        """
         signals = [np.asarray(s, np.float32).reshape(-1) for s in signals]
         total = sum(s.size for s in signals) / sr
         if total > self.max_seconds:  # the same evenly spaced excerpts every time
@@ -202,8 +227,19 @@ class HarmonicReference:
         log.info("harmonic reference %s: %.1f pitched s, MIDI %d-%d", name, seconds, pitches[0], pitches[-1])
         return self
 
-    def profile(self, midi) -> np.ndarray:
-        """Reference levels ``(frames, harmonics)`` in dB at fractional MIDI pitches ``(frames,)``."""
+    def profile(self, midi: np.ndarray) -> np.ndarray:
+        """The reference levels at any pitches, interpolated linearly between covered semitones.
+
+        Parameters
+        ----------
+        midi : np.ndarray [shape=(frames,)], MIDI
+            Fractional pitches; outside the covered range they take its nearest end.
+
+        Returns
+        -------
+        np.ndarray [shape=(frames, harmonics)], dB
+            Where one neighbour is NaN (above ``fmax``) the other is taken.
+        """
         midi = np.clip(np.asarray(midi, float), self.pitches_[0], self.pitches_[-1])
         hi = np.searchsorted(self.pitches_, midi).clip(1, len(self.pitches_) - 1) if len(self.pitches_) > 1 else \
             np.zeros(midi.shape, int)
@@ -216,7 +252,22 @@ class HarmonicReference:
         return np.where(np.isnan(a), b, np.where(np.isnan(b), a, (1 - w) * a + w * b))
 
     def frame_distances(self, midi: np.ndarray, levels: np.ndarray) -> np.ndarray:
-        """Per-frame distance (dB) of ``levels (frames, harmonics)`` at ``midi`` to the reference."""
+        """Per-frame distance of harmonic levels to the reference at the same pitch.
+
+        The mean level difference of a frame is removed first (loudness is not timbre); the
+        distance is the mean absolute difference left over the harmonics both have.
+
+        Parameters
+        ----------
+        midi : np.ndarray [shape=(frames,)], MIDI
+            Each frame's pitch.
+        levels : np.ndarray [shape=(frames, harmonics)], dB
+            As :func:`harmonic_levels` gives them.
+
+        Returns
+        -------
+        np.ndarray [shape=(frames,)], dB
+        """
         d = levels - self.profile(midi)
         ok = np.isfinite(d)
         n = ok.sum(1).clip(min=1)
@@ -224,8 +275,21 @@ class HarmonicReference:
         offset = d0.sum(1, keepdims=True) / n[:, None]
         return np.where(ok, np.abs(d0 - offset), 0.0).sum(1) / n
 
-    def distance(self, signals, *, sr: int) -> TimbreDistance:
-        """Mean matched-pitch distance of the voiced frames of ``signals`` (a mono array or a list)."""
+    def distance(self, signals: np.ndarray | Sequence[np.ndarray], *, sr: int) -> TimbreDistance:
+        """Mean matched-pitch distance of the pitched frames of ``signals``.
+
+        Parameters
+        ----------
+        signals : np.ndarray [shape=(n,)] or sequence of them
+            One mono array or several.
+        sr : int, Hz, keyword-only
+            Their sample rate.
+
+        Returns
+        -------
+        TimbreDistance
+            The mean of :meth:`frame_distances` over every pitched frame (None with none).
+        """
         midi, lev = self._analyse(signals, sr)
         if midi.size == 0:
             return TimbreDistance(None, 0, NO_PITCH)
@@ -235,7 +299,16 @@ class HarmonicReference:
 def gap_closed(input_db: float | None, output_db: float | None, target_db: float | None) -> float | None:
     """Share of the input-to-target distance the output closed: 0 unchanged, 1 the instrument itself.
 
-    ``None`` when a distance is missing or the input is already as close as the target material.
+    Parameters
+    ----------
+    input_db, output_db, target_db : float or None, dB
+        Matched-pitch distances of the input, the output and held-out target material.
+
+    Returns
+    -------
+    float or None
+        ``(input_db - output_db) / (input_db - target_db)`` (negative: further than the input);
+        None when a distance is missing or the input is already as close as the target material.
     """
     if input_db is None or output_db is None or target_db is None or input_db - target_db <= 1e-9:
         return None
@@ -248,12 +321,16 @@ def score_methods(reference: HarmonicReference, *, inputs: dict, outputs: dict, 
 
     Parameters
     ----------
-    inputs : dict
-        ``name -> mono audio (samples,)`` at ``sr``.
-    outputs : dict
+    reference : HarmonicReference
+        Fitted on the target material.
+    inputs : dict, keyword-only
+        ``name -> mono audio [shape=(n,)]`` at ``sr``.
+    outputs : dict, keyword-only
         ``method -> {input name -> mono audio}``.
-    target_db : float or None
+    target_db : float or None, dB, keyword-only
         The distance of held-out target material (the ``1`` of the gap).
+    sr : int, Hz, keyword-only
+        Sample rate of every signal.
 
     Returns
     -------
@@ -276,12 +353,34 @@ def score_methods(reference: HarmonicReference, *, inputs: dict, outputs: dict, 
     return rows
 
 
-def target_reference(target, *, sr: int, seed: int = 0, progress: bool = False) -> tuple[HarmonicReference, float]:
-    """A reference fitted on ``target`` (a file, folder or corpus selection) and the distance of its
-    held-out part: the training's clip-level split (10 %, ``seed``), or the last fifth of a single file.
+def target_reference(target: str | Path, *, sr: int, seed: int = 0,
+                     progress: bool = False) -> tuple[HarmonicReference, float]:
+    """A reference fitted on target material and the distance of its held-out part.
 
-    Raises ``ParameterError`` naming the target, the pitched seconds found and those needed when it
-    holds too little pitched material.
+    Parameters
+    ----------
+    target : str or Path
+        A file, folder or corpus selection (:func:`workbench.corpus.select.resolve_target`).
+    sr : int, Hz, keyword-only
+        Rate the material is loaded at (mono).
+    seed : int, keyword-only
+        Seed of the held-out split: the training's clip-level split (10 %), or the last fifth of
+        a single file.
+    progress : bool, keyword-only
+        Not used (nothing here reports progress).
+
+    Returns
+    -------
+    reference : HarmonicReference
+        Fitted on the rest.
+    held_out_db : float, dB
+        The held-out part's distance to it (the ``1`` of :func:`gap_closed`).
+
+    Raises
+    ------
+    ParameterError
+        Too little pitched material (naming the target, the pitched seconds found and those
+        needed), or a held-out part with no pitched frame.
     """
     from models.train import split_indices
     from workbench.audio import load

@@ -31,8 +31,9 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from workbench.audio import load, resample
 from workbench.errors import ParameterError
 from workbench.spectral import mel_filterbank
 from workbench.validate import check_int, is_number
+
+if TYPE_CHECKING:
+    from workbench.corpus.nsynth import NSynth
 
 __all__ = ["InstrumentJudge", "VOICE", "window_features", "render_voice_material", "VOICE_TEXTS", "FIT_VOICES",
            "fitted_judge"]
@@ -190,13 +194,14 @@ class InstrumentJudge:
     Examples
     --------
     >>> judge = InstrumentJudge().fit("data/gm", voice=["data/voice/sung_004.wav"])  # doctest: +SKIP
-    >>> judge.share(y, "brass", sr=16000)
+    >>> judge.share(y, "brass", sr=16000)  # doctest: +SKIP
     0.83
     """
 
     def __init__(self, *, window: float = 2.0, hop: float = 1.0, train_hop: float = 0.5, min_sounding: float = 0.5,
                  range_db: float = 40.0, floor_db: float = -70.0, classifier: str = "svm", C: float = 10.0,
-                 phrases: int = 6, splits=("train", "valid"), families=None, sr: int = 16000, seed: int = 0):
+                 phrases: int = 6, splits: Sequence[str] = ("train", "valid"), families: Sequence[str] | None = None,
+                 sr: int = 16000, seed: int = 0):
         self.window, self.hop = _positive(window, "window"), _positive(hop, "hop")
         self.train_hop = _positive(train_hop, "train_hop")
         if not (is_number(min_sounding) and 0 < min_sounding <= 1):
@@ -245,13 +250,13 @@ class InstrumentJudge:
                 rows.append(window_features(F, keep))
         return np.array(out_spans, float).reshape(-1, 2), np.array(rows, np.float32).reshape(-1, _N_FEATURES)
 
-    def segments(self, y, *, sr: int) -> np.ndarray:
+    def segments(self, y: np.ndarray, *, sr: int) -> np.ndarray:
         """The windows of ``y`` that count (enough sounding frames).
 
         Parameters
         ----------
         y : ndarray, shape ``(samples,)`` or ``(1, samples)``
-            Mono audio.
+            A mono phrase.
         sr : int
             Its sample rate in Hz.
 
@@ -309,7 +314,8 @@ class InstrumentJudge:
 
     # ------------------------------------------------------------------ fit / predict
 
-    def fit(self, corpus, *, voice=None, extra: Mapping | None = None, cache_dir=None,
+    def fit(self, corpus: str | Path | NSynth, *, voice: Sequence[str | Path] | None = None,
+            extra: Mapping[str, Sequence[str | Path]] | None = None, cache_dir: str | Path | None = None,
             progress: bool = False) -> InstrumentJudge:
         """Fit on a corpus's notes, optional voice files and optional extra files per family.
 
@@ -414,7 +420,7 @@ class InstrumentJudge:
             raise ParameterError("signals is empty; expected one mono signal or a list of them")
         return signals
 
-    def predict(self, signals, *, sr: int) -> np.ndarray:
+    def predict(self, signals: np.ndarray | Sequence[np.ndarray], *, sr: int) -> np.ndarray:
         """Label of every counted window.
 
         Parameters
@@ -437,7 +443,7 @@ class InstrumentJudge:
             return np.array([], dtype=str)
         return np.asarray(self.model_.predict(F)).astype(str)
 
-    def share(self, signals, family: str, *, sr: int) -> float:
+    def share(self, signals: np.ndarray | Sequence[np.ndarray], family: str, *, sr: int) -> float:
         """Share of the counted windows labelled ``family``.
 
         Parameters
@@ -478,7 +484,7 @@ VOICE_TEXTS = (
 )
 
 
-def render_voice_material(out, *, sung: int = 8, spoken: int = 8, seed: int = 1, low: int = 45, high: int = 60,
+def render_voice_material(out: str | Path, *, sung: int = 8, spoken: int = 8, seed: int = 1, low: int = 45, high: int = 60,
                           progress: bool = False) -> list[Path]:
     """Render voice phrases for the judge's ``voice`` class with the project's own voices.
 
@@ -507,7 +513,7 @@ def render_voice_material(out, *, sung: int = 8, spoken: int = 8, seed: int = 1,
     """
     from tqdm import tqdm
 
-    from workbench.corpus.voice import random_phrase, sing, speak
+    from workbench.corpus.voice import random_phrases, sing, speak
 
     for name, v in (("sung", sung), ("spoken", spoken)):
         check_int(v, name, lo=0)
@@ -517,8 +523,8 @@ def render_voice_material(out, *, sung: int = 8, spoken: int = 8, seed: int = 1,
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     files = []
-    for i in tqdm(range(sung), desc="judge voice: sung", unit="phrase", disable=not progress):
-        phrase = random_phrase(rng, low=low, high=high)  # drawn even when the file exists: same stream
+    # each phrase is drawn even when its file exists: the spoken pitches and speeds stay the same
+    for i, phrase in random_phrases(rng, sung, low=low, high=high, desc="judge voice: sung", progress=progress):
         f = out / f"judge_sung_{i:03d}.wav"
         if not f.is_file():
             sing(phrase, f)
@@ -536,12 +542,32 @@ def render_voice_material(out, *, sung: int = 8, spoken: int = 8, seed: int = 1,
 FIT_VOICES = ("sung_004", "sung_005", "sung_006", "sung_007", "spoken_002")
 
 
-def fitted_judge(corpus, *, voice_dir=None, work, extra: Mapping | None = None, voices: int = 8,
+def fitted_judge(corpus: str | Path, *, voice_dir: str | Path | None = None, work: str | Path,
+                 extra: Mapping[str, Sequence[str | Path]] | None = None, voices: int = 8,
                  progress: bool = False) -> InstrumentJudge:
-    """The judge as the demo, scoreboard and benchmarks use it: fitted on ``corpus``, the
-    :data:`FIT_VOICES` of ``voice_dir`` that exist plus ``voices`` sung and ``voices`` spoken
-    phrases rendered into ``work/voice``, and ``extra`` (family -> files, e.g. the target
-    instrument's training clips); features cached in ``work/cache``."""
+    """The judge as the demo, scoreboard and benchmarks use it.
+
+    Parameters
+    ----------
+    corpus : str or Path
+        The corpus it is fitted on (:meth:`InstrumentJudge.fit`).
+    voice_dir : str or Path, optional, keyword-only
+        A voice folder (``data/voice``); its :data:`FIT_VOICES` that exist join the voice class.
+    work : str or Path, keyword-only
+        Working folder: ``voice/`` for the rendered phrases, ``cache/`` for features.
+    extra : mapping, optional, keyword-only
+        Family -> more files, e.g. the target instrument's training clips.
+    voices : int, keyword-only
+        Sung and, as many, spoken phrases rendered for the voice class
+        (:func:`render_voice_material`).
+    progress : bool, keyword-only
+        Show progress bars.
+
+    Returns
+    -------
+    InstrumentJudge
+        Fitted, with the default settings.
+    """
     work = Path(work)
     voice = [Path(voice_dir) / f"{v}.wav" for v in FIT_VOICES if voice_dir and (Path(voice_dir) / f"{v}.wav").is_file()]
     voice += render_voice_material(work / "voice", sung=voices, spoken=voices, progress=progress)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -19,6 +21,10 @@ from workbench.report_io import read_json
 from workbench.spectral import chroma_onehot
 from workbench.validate import check_int, is_integer
 
+if TYPE_CHECKING:
+    from analysis.scoreboard import TimbreProbe
+    from effects.latent_mix import LatentMixEffect
+
 __all__ = ["PITCH_CLASSES", "parse_chroma", "parse_latent", "synthesize", "mesh", "synth_pitch_class_share",
            "alpha_curve", "load_mesh"]
 
@@ -30,8 +36,24 @@ def _run(model) -> LoadedRun:
     return model if isinstance(model, LoadedRun) else load_run(model)
 
 
-def parse_chroma(value) -> int:
-    """Pitch class index 0-11 from ``C``, ``F#``, ``Bb`` or an integer."""
+def parse_chroma(value: int | str) -> int:
+    """Pitch class index from a name or a number.
+
+    Parameters
+    ----------
+    value : int or str
+        ``C``, ``F#``, ``Bb`` (either case of the letter), or an integer (or digits) 0-11.
+
+    Returns
+    -------
+    int
+        0 (C) to 11 (B).
+
+    Raises
+    ------
+    ParameterError
+        Anything else.
+    """
     if is_integer(value) and 0 <= value < 12:
         return int(value)
     text = str(value).strip()
@@ -43,8 +65,25 @@ def parse_chroma(value) -> int:
     raise ParameterError(f"chroma={value!r} is not a pitch class; expected one of {', '.join(PITCH_CLASSES)} or 0-11")
 
 
-def parse_latent(text, *, dim: int) -> np.ndarray:
-    """``"0.2,0.7"`` -> a latent point of ``dim`` finite numbers."""
+def parse_latent(text: str | Sequence[float] | np.ndarray, *, dim: int) -> np.ndarray:
+    """A latent point from a comma list or a sequence of numbers.
+
+    Parameters
+    ----------
+    text : str or sequence of float
+        ``"0.2,0.7"`` or the numbers themselves.
+    dim : int, keyword-only
+        The model's bottleneck width.
+
+    Returns
+    -------
+    np.ndarray [shape=(dim,), dtype=float32]
+
+    Raises
+    ------
+    ParameterError
+        Not numbers, not ``dim`` of them, or not finite.
+    """
     try:
         v = np.array([float(t) for t in str(text).split(",") if t.strip()] if isinstance(text, str) else text, np.float32)
     except (TypeError, ValueError):
@@ -57,8 +96,9 @@ def parse_latent(text, *, dim: int) -> np.ndarray:
 
 SYNTH_PHASES = ("griffinlim", *PHASE_METHODS)
 
-def synthesize(model, latent, *, chroma=None, instrument: str | None = None, seconds: float = 2.0,
-               phase: str = "griffinlim", n_iter: int = 32, peak_db: float = -6.0, seed: int = 0) -> tuple[np.ndarray, int]:
+def synthesize(model: str | Path | LoadedRun, latent: str | Sequence[float] | np.ndarray, *, chroma: int | str | None = None,
+               instrument: str | None = None, seconds: float = 2.0, phase: str = "griffinlim", n_iter: int = 32,
+               peak_db: float = -6.0, seed: int = 0) -> tuple[np.ndarray, int]:
     """Audio from one latent point and (for a chroma model) a pitch class, with no input.
 
     The decoder's frame is held for ``seconds``; the phase comes from Griffin-Lim
@@ -66,9 +106,32 @@ def synthesize(model, latent, *, chroma=None, instrument: str | None = None, sec
     (:func:`workbench.phase.reconstruct`: ``"pghi"``, or ``"noise"``, random and seeded).
     10 ms fades; peak at ``peak_db`` dBFS.
 
+    Parameters
+    ----------
+    model : str, Path or LoadedRun
+        An autoencoder run; its decoder makes the frame (:func:`effects.play.decode_frames`).
+    latent : str or sequence of float
+        The point (:func:`parse_latent`).
+    chroma : int or str, optional, keyword-only
+        Pitch class for a chroma model (:func:`parse_chroma`).
+    instrument : str, optional, keyword-only
+        Instrument code for a conditioned model.
+    seconds : float, seconds, keyword-only
+        Length, in (0, 60].
+    phase : {"griffinlim", "pghi", "noise"}, keyword-only
+        How the phase is made.
+    n_iter : int, keyword-only
+        Griffin-Lim iterations.
+    peak_db : float, dBFS, keyword-only
+        Peak level of the output.
+    seed : int, keyword-only
+        Seed of the random phases.
+
     Returns
     -------
-    (audio (samples,) float32, sample rate)
+    audio : np.ndarray [shape=(round(seconds * sr),), dtype=float32]
+    sr : int, Hz
+        The run's rate.
     """
     import torchaudio
 
@@ -109,8 +172,8 @@ def _points(dim: int, points: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random((points * points, dim), dtype=np.float32)
 
 
-def mesh(model, *, points: int = 50, instrument: str | None = None, synth_check: int = 4, seed: int = 0,
-         out=None, progress: bool = True) -> dict:
+def mesh(model: str | Path | LoadedRun, *, points: int = 50, instrument: str | None = None, synth_check: int = 4, seed: int = 0,
+         out: str | Path | None = None, progress: bool = True) -> dict:
     """For each of the 12 chroma classes, decode a mesh of latent points and count the points
     whose decoded frame's dominant pitch class is the conditioning one (seed 002, Table V).
 
@@ -120,6 +183,35 @@ def mesh(model, *, points: int = 50, instrument: str | None = None, synth_check:
     pitch class tracked with pYIN: the share that matches is reported too.
 
     Writes ``mesh.json``, ``mesh.csv``, ``mesh.md`` and ``mesh_<class>.png`` into ``out`` if given.
+
+    Parameters
+    ----------
+    model : str, Path or LoadedRun
+        A chroma-conditioned autoencoder run.
+    points : int, keyword-only
+        Points per side of the grid (2 to 400).
+    instrument : str, optional, keyword-only
+        Instrument code for a conditioned model.
+    synth_check : int, keyword-only
+        Points synthesized per class (:func:`synth_pitch_class_share`); 0: none.
+    seed : int, keyword-only
+        Seed of the random points.
+    out : str or Path, optional, keyword-only
+        Report folder.
+    progress : bool, keyword-only
+        Show a progress bar.
+
+    Returns
+    -------
+    dict
+        ``latent_dim``, ``points``, ``grid``, ``classes`` (pitch class -> share of points
+        matching), ``dominant`` (pitch class -> each point's dominant class, -1 silent), ``mean``
+        and, with ``synth_check``, ``synth``.
+
+    Raises
+    ------
+    ParameterError
+        A model without chroma conditioning, or ``points`` out of range.
     """
     from tqdm import tqdm
 
@@ -146,10 +238,30 @@ def mesh(model, *, points: int = 50, instrument: str | None = None, synth_check:
     return res
 
 
-def synth_pitch_class_share(model, *, per_class: int = 4, instrument: str | None = None, seconds: float = 1.0,
-                            seed: int = 0) -> dict:
-    """Synthesize ``per_class`` random latent points per chroma class and track each with pYIN:
-    the share whose median pitch class equals the condition (unvoiced counts as a miss)."""
+def synth_pitch_class_share(model: str | Path | LoadedRun, *, per_class: int = 4, instrument: str | None = None,
+                            seconds: float = 1.0, seed: int = 0) -> dict:
+    """Synthesize random latent points per chroma class and track each with pYIN: the share whose
+    median pitch class equals the condition (unvoiced counts as a miss).
+
+    Parameters
+    ----------
+    model : str, Path or LoadedRun
+        A chroma-conditioned autoencoder run.
+    per_class : int, keyword-only
+        Points per class.
+    instrument : str, optional, keyword-only
+        Instrument code for a conditioned model.
+    seconds : float, seconds, keyword-only
+        Length of each synthesized note (Griffin-Lim).
+    seed : int, keyword-only
+        Seed of the points and phases.
+
+    Returns
+    -------
+    dict
+        ``share`` (matching notes), ``voiced`` (share with 3 or more voiced frames), ``notes``
+        (12 x ``per_class``) and ``per_class`` (pitch class -> share matching).
+    """
     run = _run(model)
     rng = np.random.default_rng(seed)
     hits, voiced, total = 0, 0, 0
@@ -212,11 +324,30 @@ def _write_mesh(res: dict, P: np.ndarray, out: Path) -> None:
         plt.close(fig)
 
 
-def alpha_curve(effect, inputs, *, sr: int, probe, target: str, alphas=(0.0, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
+def alpha_curve(effect: LatentMixEffect, inputs: Sequence[np.ndarray], *, sr: int, probe: TimbreProbe, target: str,
+                alphas: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
     """As ``alpha`` goes 0 -> 1, the family probe's mean probability of ``target`` over ``inputs``.
 
-    ``effect`` is a :class:`effects.latent_mix.LatentMixEffect`; ``probe`` a fitted
-    :class:`analysis.scoreboard.TimbreProbe`. Each input is cut into 1 s segments.
+    Parameters
+    ----------
+    effect : LatentMixEffect
+        The latent mix; its ``alpha`` is set to each value in turn (and left at the last).
+    inputs : sequence of np.ndarray [shape=(n,) or (1, n)]
+        Mono inputs, each processed whole and cut into 1 s segments.
+    sr : int, Hz, keyword-only
+        Their sample rate.
+    probe : TimbreProbe, keyword-only
+        Fitted family probe.
+    target : str, keyword-only
+        One of the probe's ``classes_``.
+    alphas : sequence of float, keyword-only
+        The mix values.
+
+    Returns
+    -------
+    list of dict
+        Per alpha: ``alpha``, ``p_target`` (mean probability), ``share_labelled_target`` and
+        ``segments``.
     """
     rows = []
     for a in alphas:
@@ -233,8 +364,24 @@ def alpha_curve(effect, inputs, *, sr: int, probe, target: str, alphas=(0.0, 0.2
     return rows
 
 
-def load_mesh(folder) -> dict:
-    """A chroma mesh folder: ``meta`` (mesh.json) and its ``images`` (PNG paths, sorted)."""
+def load_mesh(folder: str | Path) -> dict:
+    """Read a chroma mesh folder (``workbench mesh``, :func:`mesh`).
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder written by ``workbench mesh``.
+
+    Returns
+    -------
+    dict
+        ``meta`` (mesh.json) and ``images`` (its PNG paths, sorted).
+
+    Raises
+    ------
+    ParameterError
+        The folder has no mesh.json.
+    """
     folder = Path(folder)
     if not (folder / "mesh.json").is_file():
         raise ParameterError(f"mesh={str(folder)!r} has no mesh.json; expected a folder written by `workbench mesh`")

@@ -16,7 +16,7 @@ import csv
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,11 +38,35 @@ __all__ = ["method_factories", "class_run", "process_all", "run_pitch_protocol",
 # methods and class models
 
 
-def class_run(family: str, *, corpus, runs="runs", train_seconds: float = 60.0, seed: int = 0,
-              overrides=(), progress: bool = True, method: str = "autoencoder") -> Path:
-    """The ``method`` run for ``family``: ``runs/eval-FAMILY`` (autoencoder) or
-    ``runs/eval-ddsp-FAMILY``, trained on the corpus's train-split notes of that family if it is
-    not there yet (reused afterwards)."""
+def class_run(family: str, *, corpus: str | Path, runs: str | Path = "runs", train_seconds: float = 60.0,
+              seed: int = 0, overrides: Iterable[str] = (), progress: bool = True, method: str = "autoencoder") -> Path:
+    """The ``method`` run for ``family``, trained on the corpus's train-split notes of that family
+    if it is not there yet (reused afterwards).
+
+    Parameters
+    ----------
+    family : str
+        An NSynth family, the target class.
+    corpus : str or Path, keyword-only
+        The corpus folder.
+    runs : str or Path, keyword-only
+        Where the class runs live.
+    train_seconds : float, seconds, keyword-only
+        Training's wall-clock cap (``train.max_seconds``).
+    seed : int, keyword-only
+        The config's seed.
+    overrides : iterable of str, keyword-only
+        More ``section.key=value`` settings (:func:`workbench.config.make_config`).
+    progress : bool, keyword-only
+        Show training's progress.
+    method : {"autoencoder", "ddsp"}, keyword-only
+        Which model.
+
+    Returns
+    -------
+    Path
+        ``runs/eval-FAMILY`` (autoencoder) or ``runs/eval-ddsp-FAMILY``.
+    """
     from workbench.config import make_config
     from workbench.corpus.select import resolve_target
 
@@ -68,8 +92,10 @@ def _weights_token(run) -> str:
     return f"{st.st_size}|{st.st_mtime_ns}"
 
 
-def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: float = 60.0,
-                     ddsp_seconds: float = 300.0, train_overrides=(), seed: int = 0,
+def method_factories(names: Iterable[str], *, corpus: str | Path,
+                     models: Mapping[str, str | Path | Sequence[str | Path]] | None = None,
+                     runs: str | Path = "runs", train_seconds: float = 60.0,
+                     ddsp_seconds: float = 300.0, train_overrides: Iterable[str] = (), seed: int = 0,
                      window: str | None = None, synthesis_length: int | None = None,
                      progress: bool = True) -> dict[str, Callable]:
     """``name -> factory(family) -> (processor, signature)`` for the built-in methods.
@@ -81,6 +107,40 @@ def method_factories(names, *, corpus, models=None, runs="runs", train_seconds: 
     ``train_seconds`` and the ddsp model for ``ddsp_seconds``. ``window`` (``"hann"`` or
     ``"low-delay"``) and ``synthesis_length`` set the STFT windows of the autoencoder and
     cepstral methods (default: the run's for the autoencoder, Hann for cepstral).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Methods, each one of :data:`~analysis.pitch_protocol.METHODS`.
+    corpus : str or Path, keyword-only
+        The corpus the target materials and class models come from.
+    models : mapping, optional, keyword-only
+        Family -> a run folder or a list of them.
+    runs : str or Path, keyword-only
+        Where missing class runs are trained (:func:`class_run`).
+    train_seconds, ddsp_seconds : float, seconds, keyword-only
+        Training caps of the autoencoder and the ddsp model.
+    train_overrides : iterable of str, keyword-only
+        Config settings of the autoencoder's training.
+    seed : int, keyword-only
+        Training seed.
+    window : str, optional, keyword-only
+        STFT window pair (:func:`workbench.spectral.frame_windows`).
+    synthesis_length : int, samples, optional, keyword-only
+        The low-delay synthesis window's length.
+    progress : bool, keyword-only
+        Show training's progress.
+
+    Returns
+    -------
+    dict of str to callable
+        Method name -> ``factory(family) -> (Effect, signature)``; a model is trained when a
+        factory first asks for it.
+
+    Raises
+    ------
+    ParameterError
+        An unknown method, or a given model that is not a run folder.
     """
     win = {k: v for k, v in (("window", window), ("synthesis_length", synthesis_length)) if v is not None}
     tag = "".join(f"|{k}={v}" for k, v in win.items())
@@ -142,9 +202,30 @@ class Outputs:
     audio_seconds: dict = field(default_factory=dict)  # (method, family) -> s of audio
 
 
-def process_all(protocol: Protocol, inputs: list[dict], factories: Mapping[str, Callable], out, *,
+def process_all(protocol: Protocol, inputs: list[dict], factories: Mapping[str, Callable], out: str | Path, *,
                 progress: bool = True) -> Outputs:
-    """Play every input through every method and class; reuse outputs whose signature matches."""
+    """Play every input through every method and class; reuse outputs whose signature matches.
+
+    Parameters
+    ----------
+    protocol : Protocol
+        The settings (classes, rate, input key).
+    inputs : list of dict
+        :func:`~analysis.pitch_protocol.make_inputs`'s melodies.
+    factories : mapping
+        :func:`method_factories`'s.
+    out : str or Path
+        The report folder; outputs go to ``outputs/METHOD/FAMILY/`` (32-bit float wav) with an
+        ``outputs.json`` of their key and timings.
+    progress : bool, keyword-only
+        Show a progress bar.
+
+    Returns
+    -------
+    Outputs
+        Every output's path and each method and class's processing and audio seconds (set-up in
+        ``prepare`` not counted).
+    """
     from tqdm import tqdm
 
     res = Outputs()
@@ -238,19 +319,24 @@ def _track_all(files, protocol: Protocol, cache: Path, *, workers: int | None, p
     return {f: _cached_track(f, protocol, cache, k, confidence=f in confidence) for f, k in keys.items()}
 
 
-def run_pitch_protocol(protocol: Protocol, factories: Mapping[str, Callable], *, out, progress: bool = True,
+def run_pitch_protocol(protocol: Protocol, factories: Mapping[str, Callable], *, out: str | Path, progress: bool = True,
                        write: bool = True, workers: int | None = None) -> dict:
     """Run the protocol: inputs, every method x class, pitch tracking, per-note judgement.
 
     Parameters
     ----------
     protocol : Protocol
+        The settings.
     factories : mapping
         ``method name -> factory(family) -> (processor, signature)``; see :func:`method_factories`.
-    out : path
+    out : str or Path, keyword-only
         Report folder: ``inputs/``, ``outputs/``, ``tracks/`` (cached f0), and with ``write``
         ``pitch.json``, ``pitch.md``, ``notes.csv`` and ``f0_<method>.png``.
-    workers : int, optional
+    progress : bool, keyword-only
+        Show progress bars.
+    write : bool, keyword-only
+        Write the report (:func:`write_pitch_report`).
+    workers : int, optional, keyword-only
         Processes for pitch tracking (default: one per core).
 
     Returns
@@ -303,8 +389,17 @@ def run_pitch_protocol(protocol: Protocol, factories: Mapping[str, Callable], *,
     return res
 
 
-def write_pitch_report(res: dict, out) -> None:
-    """``pitch.json`` (without the per-note rows), ``notes.csv``, ``pitch.md``, ``f0_<method>.png``."""
+def write_pitch_report(res: dict, out: str | Path) -> None:
+    """Write the protocol's report: ``pitch.json`` (without the per-note rows, melodies, inputs and
+    outputs), ``notes.csv``, ``pitch.md`` and ``f0_<method>.png``.
+
+    Parameters
+    ----------
+    res : dict
+        :func:`run_pitch_protocol`'s result, with at least one note.
+    out : str or Path
+        The folder (created).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     slim = {k: v for k, v in res.items() if k not in ("notes", "melodies", "inputs", "outputs")}

@@ -6,6 +6,8 @@ returns them (0 Hz where unvoiced).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from workbench.errors import ParameterError
@@ -15,10 +17,25 @@ __all__ = ["note_pitch", "measure_notes", "f0_match", "summarise"]
 
 
 def note_pitch(times: np.ndarray, f0: np.ndarray, note: dict, *, trim: float = 0.25) -> tuple[float, float]:
-    """Median f0 (Hz) over the voiced frames of the note's steady part, and that part's voiced share.
+    """Median f0 over the voiced frames of the note's steady part, and that part's voiced share.
 
-    The steady part drops ``trim`` of the note at each end (onsets and glides between notes).
-    Returns ``(nan, share)`` with fewer than 3 voiced frames.
+    Parameters
+    ----------
+    times : np.ndarray [shape=(T,)], seconds
+        Frame times of the track.
+    f0 : np.ndarray [shape=(T,)], Hz
+        The track, 0 where unvoiced.
+    note : dict
+        ``onset`` and ``offset`` in seconds.
+    trim : float, keyword-only
+        Share of the note dropped at each end (onsets and glides between notes).
+
+    Returns
+    -------
+    f0 : float, Hz
+        The median; NaN with fewer than 3 voiced frames.
+    share : float
+        Voiced frames over frames in the steady part (0 when it has none).
     """
     d = note["offset"] - note["onset"]
     sel = (times >= note["onset"] + trim * d) & (times <= note["offset"] - trim * d)
@@ -28,12 +45,32 @@ def note_pitch(times: np.ndarray, f0: np.ndarray, note: dict, *, trim: float = 0
     return (float(np.median(voiced)) if voiced.size >= 3 else float("nan")), share
 
 
-def measure_notes(notes: list[dict], in_track, out_track, *, tolerance: float = 50.0, trim: float = 0.25) -> list[dict]:
+def measure_notes(notes: list[dict], in_track: Sequence[np.ndarray], out_track: Sequence[np.ndarray], *,
+                  tolerance: float = 50.0, trim: float = 0.25) -> list[dict]:
     """One record per note: input and output median f0, cents off the note, kept or lost.
 
-    A note is kept when the output's median f0 lies within ``tolerance`` cents of the input
-    note; unvoiced and octave errors are lost. ``kept_semitone`` is the looser one-semitone
+    A note is kept when the output's median f0 lies within ``tolerance`` cents of the note's
+    pitch; unvoiced and octave errors are lost. ``kept_semitone`` is the looser one-semitone
     criterion (100 cents).
+
+    Parameters
+    ----------
+    notes : list of dict
+        The ground truth: ``onset``, ``offset`` (seconds) and ``pitch`` (MIDI) of each note.
+    in_track, out_track : (times, f0)
+        Tracks of the input and the output (:func:`workbench.pitch.track_f0`), seconds and Hz.
+    tolerance : float, cents, keyword-only
+        Largest deviation of a kept note.
+    trim : float, keyword-only
+        As :func:`note_pitch`.
+
+    Returns
+    -------
+    list of dict
+        Per note: ``note`` (index), ``pitch``, ``onset``, ``offset``, ``input_f0`` /
+        ``output_f0`` (Hz), ``input_cents`` / ``output_cents`` (off the note), ``input_voiced``
+        / ``output_voiced`` (shares), ``input_kept``, ``kept``, ``kept_semitone`` and
+        ``octave_error`` (bools).
     """
     rows = []
     for i, n in enumerate(notes):
@@ -69,7 +106,8 @@ def _track_arrays(track, name: str, sizes: tuple[int, ...]) -> list[np.ndarray]:
     return arrays
 
 
-def f0_match(in_track, out_track, *, confidence: float = 0.85, outlier_semitones: float = 12.0) -> dict:
+def f0_match(in_track: Sequence[np.ndarray], out_track: Sequence[np.ndarray], *, confidence: float = 0.85,
+             outlier_semitones: float = 12.0) -> dict:
     """DDSP's f0 metrics of an output against its input: f0 L1 in semitones and the outlier share.
 
     Only frames where the input's tracker is confident count: voiced (f0 > 0) with confidence at
@@ -89,9 +127,9 @@ def f0_match(in_track, out_track, *, confidence: float = 0.85, outlier_semitones
     out_track : (times, f0) or (times, f0, confidence)
         The output's track on the same frame grid, arrays of shape ``(T',)``; a confidence is ignored.
         Only the first ``min(T, T')`` frames are compared (outputs may end a frame early or late).
-    confidence : float
+    confidence : float, keyword-only
         Threshold in (0, 1] on the input's confidence.
-    outlier_semitones : float
+    outlier_semitones : float, semitones, keyword-only
         Distance beyond which a frame is an outlier, in semitones (DDSP: 12, an octave).
 
     Returns
@@ -127,7 +165,22 @@ def f0_match(in_track, out_track, *, confidence: float = 0.85, outlier_semitones
 
 
 def summarise(notes: list[dict], melodies: list[dict]) -> dict:
-    """Aggregate per-note records and per-melody scores (one method and class, or more)."""
+    """Aggregate per-note records and per-melody scores (one method and class, or more).
+
+    Parameters
+    ----------
+    notes : list of dict
+        Records of :func:`measure_notes`.
+    melodies : list of dict
+        Per-melody scores: :func:`workbench.pitch.melody_scores` and :func:`f0_match` keys.
+
+    Returns
+    -------
+    dict
+        ``notes`` (count), ``lost_percent``, ``lost_semitone_percent``, ``octave_error_percent``,
+        ``input_kept_percent`` (NaN without notes), and the mean over melodies of each melody
+        score, NaN values left out (NaN when none is finite).
+    """
     k = np.array([r["kept"] for r in notes], bool)
     out = {
         "notes": int(k.size),

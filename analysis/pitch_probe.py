@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,23 @@ from workbench.report_io import read_json
 __all__ = ["load_waveforms", "run_pitch_cnn", "load_pitch_cnn_report"]
 
 
-def load_waveforms(paths, *, sr: int, n_samples: int, progress: bool = False) -> np.ndarray:
+def load_waveforms(paths: Sequence[str | Path], *, sr: int, n_samples: int, progress: bool = False) -> np.ndarray:
     """Mono waveforms cut or zero-padded to ``n_samples``.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Audio files.
+    sr : int, Hz, keyword-only
+        Rate they are loaded (resampled) at.
+    n_samples : int, samples, keyword-only
+        Length of every row.
+    progress : bool, keyword-only
+        Show a progress bar.
 
     Returns
     -------
-    np.ndarray, shape (len(paths), n_samples), float32
+    np.ndarray [shape=(len(paths), n_samples), dtype=float32]
     """
     from tqdm import tqdm
 
@@ -33,8 +45,8 @@ def load_waveforms(paths, *, sr: int, n_samples: int, progress: bool = False) ->
     return X
 
 
-def run_pitch_cnn(corpus, *, out, epochs: int = 15, seconds: float = 4.0, lr: float = 1e-3, batch_size: int = 32,
-                  seed: int = 0, progress: bool = True) -> dict:
+def run_pitch_cnn(corpus: str | Path, *, out: str | Path, epochs: int = 15, seconds: float = 4.0, lr: float = 1e-3,
+                  batch_size: int = 32, seed: int = 0, progress: bool = True) -> dict:
     """Train :class:`models.pitch_cnn.RawPitchCNN` on ``corpus`` and write its report into ``out``.
 
     Train on train+valid, test on the test split (no instrument in both, asserted). Besides exact
@@ -42,6 +54,37 @@ def run_pitch_cnn(corpus, *, out, epochs: int = 15, seconds: float = 4.0, lr: fl
     errors, accuracy per family and two chance levels (majority test pitch, uniform over 128).
 
     Writes ``results.json``, ``results.md``, ``history.csv`` and ``accuracy.png``.
+
+    Parameters
+    ----------
+    corpus : str or Path
+        An NSynth-format corpus with train/valid and test notes.
+    out : str or Path, keyword-only
+        The report folder (created).
+    epochs : int, keyword-only
+        Training epochs.
+    seconds : float, seconds, keyword-only
+        Audio per note (cut or zero-padded).
+    lr : float, keyword-only
+        Learning rate.
+    batch_size : int, keyword-only
+        Notes per batch.
+    seed : int, keyword-only
+        Training seed.
+    progress : bool, keyword-only
+        Show progress bars.
+
+    Returns
+    -------
+    dict
+        What ``results.json`` holds: the settings, note counts, ``test_accuracy``,
+        ``best_test_accuracy``, ``within_semitone``, ``octave_errors``, the chance levels,
+        ``per_family``, ``train_seconds``, ``parameters`` and the per-epoch ``history``.
+
+    Raises
+    ------
+    ParameterError
+        Bad epochs or seconds, or a corpus without notes in train/valid or in test.
     """
     from models.pitch_cnn import fit_pitch_cnn
     from workbench.corpus.nsynth import NSynth
@@ -121,8 +164,24 @@ def _write(out: Path, r: dict) -> None:
     (out / "results.md").write_text("\n".join(lines) + "\n")
 
 
-def load_pitch_cnn_report(folder) -> dict:
-    """A pitch-CNN report (``workbench pitchcnn``): its results.json, and ``accuracy_png`` when present."""
+def load_pitch_cnn_report(folder: str | Path) -> dict:
+    """Read a pitch-CNN report (``workbench pitchcnn``, :func:`run_pitch_cnn`).
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder written by ``workbench pitchcnn``.
+
+    Returns
+    -------
+    dict
+        ``results`` (results.json) and ``accuracy_png`` (its Path, or None when absent).
+
+    Raises
+    ------
+    ParameterError
+        The folder has no results.json with a history.
+    """
     folder = Path(folder)
     res = read_json(folder / "results.json")
     if "history" not in res:

@@ -69,6 +69,18 @@ class Protocol:
     trim: float = 0.25  # share of each note cut at both ends: the steady part is the middle
 
     def validate(self) -> Protocol:
+        """Check every field.
+
+        Returns
+        -------
+        Protocol
+            ``self``, for chaining.
+
+        Raises
+        ------
+        ParameterError
+            The first field out of range, named.
+        """
         for name in ("melodies", "notes"):
             v = getattr(self, name)
             check_int(v, name)
@@ -91,7 +103,13 @@ class Protocol:
         return self
 
     def input_key(self) -> str:
-        """Changes whenever the rendered inputs would change."""
+        """A key of the rendered inputs: it changes whenever they would.
+
+        Returns
+        -------
+        str
+            12 hexadecimal digits of the SHA-1 of melodies, notes, source, low, high, sr and seed.
+        """
         d = {k: getattr(self, k) for k in ("melodies", "notes", "source", "low", "high", "sr", "seed")}
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -129,10 +147,26 @@ def _gm_melody(pitches, rng, path: Path, sr: int, program: int, synth) -> list[d
     return notes
 
 
-def make_inputs(protocol: Protocol, out, *, progress: bool = True) -> list[dict]:
+def make_inputs(protocol: Protocol, out: str | Path, *, progress: bool = True) -> list[dict]:
     """Render (or reuse) the protocol's input melodies into ``out/inputs``.
 
-    Returns one dict per melody: ``name``, ``path`` and ``notes`` (onset, offset in s, pitch).
+    Inputs already there are reused when ``index.json`` holds the same :meth:`Protocol.input_key`
+    and every file exists.
+
+    Parameters
+    ----------
+    protocol : Protocol
+        The settings (validated here).
+    out : str or Path
+        The protocol's output folder.
+    progress : bool, keyword-only
+        Show a progress bar.
+
+    Returns
+    -------
+    list of dict
+        One per melody: ``name``, ``path`` (the wav) and ``notes`` (``onset``, ``offset`` in
+        seconds, ``pitch`` in MIDI, and ``velocity``).
     """
     from tqdm import tqdm
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
@@ -37,8 +38,22 @@ CLASSIFIERS = ("logreg", "svm", "knn", "rf", "mlp")
 LABELS = ("family", "pitch_class", "velocity", "source")
 
 
-def make_classifier(name: str, *, seed: int = 0):
-    """A StandardScaler pipeline for one of :data:`CLASSIFIERS` (the MLP has 3 x 250 units, seed 000)."""
+def make_classifier(name: str, *, seed: int = 0) -> Pipeline:
+    """A StandardScaler pipeline for one of :data:`CLASSIFIERS`.
+
+    Parameters
+    ----------
+    name : str
+        ``logreg``, ``svm``, ``knn`` (5 neighbours), ``rf`` (200 trees) or ``mlp`` (3 x 250
+        units with early stopping, as seed 000).
+    seed : int, keyword-only
+        Seed of the random forest and the MLP.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Unfitted: scaler, then the classifier.
+    """
     models = {
         "logreg": lambda: LogisticRegression(max_iter=3000),
         "svm": lambda: SVC(),
@@ -52,8 +67,21 @@ def make_classifier(name: str, *, seed: int = 0):
     return make_pipeline(StandardScaler(), models[name]())
 
 
-def label_of(meta: dict, label: str):
-    """The probe label of a note: family, pitch class (0-11), velocity or source."""
+def label_of(meta: dict, label: str) -> str | int:
+    """The probe label of a note.
+
+    Parameters
+    ----------
+    meta : dict
+        The note's NSynth metadata.
+    label : str
+        One of :data:`LABELS`.
+
+    Returns
+    -------
+    str or int
+        Family name, pitch class (0-11), velocity or source name.
+    """
     if label == "family":
         return meta["instrument_family_str"]
     if label == "pitch_class":
@@ -65,8 +93,26 @@ def label_of(meta: dict, label: str):
     raise ParameterError(f"label={label!r} is not valid; expected one of {', '.join(LABELS)}")
 
 
-def grouped_folds(groups: np.ndarray, *, n_splits: int = 5):
-    """Grouped K-fold indices; raises if any fold shares an instrument between train and test."""
+def grouped_folds(groups: np.ndarray, *, n_splits: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Grouped K-fold indices; asserts that no fold shares an instrument between train and test.
+
+    Parameters
+    ----------
+    groups : np.ndarray [shape=(n,)]
+        Each note's instrument.
+    n_splits : int, keyword-only
+        Folds wanted (fewer when there are fewer instruments).
+
+    Returns
+    -------
+    list of (train, test)
+        Index arrays into ``groups``, one pair per fold.
+
+    Raises
+    ------
+    ParameterError
+        Fewer than two instruments.
+    """
     groups = np.asarray(groups)
     n_groups = len(np.unique(groups))
     if n_groups < 2:
@@ -102,16 +148,38 @@ def _confusion_png(cm: np.ndarray, classes, path: Path, title: str) -> None:
 
 
 def run_probes(features: dict[str, tuple[np.ndarray, np.ndarray]], *, train_meta: list[dict], test_meta: list[dict],
-               label: str, classifiers=CLASSIFIERS, out, seed: int = 0, n_splits: int = 5,
+               label: str, classifiers: Sequence[str] = CLASSIFIERS, out: str | Path, seed: int = 0, n_splits: int = 5,
                extract_seconds: dict | None = None, progress: bool = True) -> dict:
     """Probe every feature set with every classifier; write reports into ``out``.
 
     Parameters
     ----------
     features : dict
-        ``name -> (train features (n, d), test features (m, d))``.
-    train_meta, test_meta : list of dict
+        ``name -> (train features [shape=(n, d)], test features [shape=(m, d)])``.
+    train_meta, test_meta : list of dict, keyword-only
         NSynth metadata of the train (+ valid) and test notes, in the same order.
+    label : str, keyword-only
+        What to predict, one of :data:`LABELS`.
+    classifiers : sequence of str, keyword-only
+        Names of :func:`make_classifier`.
+    out : str or Path, keyword-only
+        The report folder (created): ``results.json``, ``results.md`` and a confusion CSV and
+        PNG per probe.
+    seed : int, keyword-only
+        Classifier seed.
+    n_splits : int, keyword-only
+        Cross-validation folds (:func:`grouped_folds`).
+    extract_seconds : dict, optional, keyword-only
+        Feature set -> seconds its extraction took, for the report.
+    progress : bool, keyword-only
+        Show a progress bar.
+
+    Returns
+    -------
+    dict
+        What ``results.json`` holds: ``label``, ``classes``, note and fold counts,
+        ``extract_seconds`` and ``probes`` (per feature set and classifier: CV accuracy mean and
+        std, test accuracy, majority-class chance, per-class precision/recall/F1, seconds).
     """
     from tqdm import tqdm
 
@@ -169,12 +237,34 @@ def run_probes(features: dict[str, tuple[np.ndarray, np.ndarray]], *, train_meta
     return results
 
 
-def probe_corpus(corpus, *, features="mfcc,scattering", label: str = "family", classifiers=CLASSIFIERS,
-                 folds: int = 5, cache="reports/cache", out, seed: int = 0, progress: bool = True) -> dict:
+def probe_corpus(corpus: str | Path, *, features: str = "mfcc,scattering", label: str = "family",
+                 classifiers: Iterable[str] = CLASSIFIERS, folds: int = 5, cache: str | Path = "reports/cache",
+                 out: str | Path, seed: int = 0, progress: bool = True) -> dict:
     """Probe a rendered corpus: fit on its train + valid notes, test on its test notes.
 
-    ``features`` is a comma list of ``mfcc``, ``scattering`` and ``latent:RUN_DIR``. Returns
-    :func:`run_probes`' results (also written to ``out``).
+    Parameters
+    ----------
+    corpus : str or Path
+        An NSynth-format corpus with train/valid and test notes.
+    features : str, keyword-only
+        Comma list of ``mfcc``, ``scattering`` and ``latent:RUN_DIR``
+        (:func:`analysis.features.feature_matrix`).
+    label, classifiers, out, seed, progress : keyword-only
+        As :func:`run_probes`.
+    folds : int, keyword-only
+        Cross-validation folds.
+    cache : str or Path, keyword-only
+        Feature cache folder.
+
+    Returns
+    -------
+    dict
+        :func:`run_probes`' results (also written to ``out``).
+
+    Raises
+    ------
+    ParameterError
+        A corpus without notes in train/valid or in test.
     """
     from analysis.features import feature_matrix
     from workbench.corpus.nsynth import NSynth
@@ -195,9 +285,25 @@ def probe_corpus(corpus, *, features="mfcc,scattering", label: str = "family", c
                       progress=progress)
 
 
-def load_probe_report(folder) -> dict:
-    """A probe report (``workbench probe``): ``results`` (results.json), ``table`` rows for
-    display and ``confusions``: name -> ``{"png": path or None, "csv": path or None}``."""
+def load_probe_report(folder: str | Path) -> dict:
+    """Read a probe report (``workbench probe``, :func:`run_probes`).
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder written by ``workbench probe``.
+
+    Returns
+    -------
+    dict
+        ``results`` (results.json), ``table`` (one display row per probe) and ``confusions``:
+        name -> ``{"png": Path or None, "csv": Path or None}``.
+
+    Raises
+    ------
+    ParameterError
+        The folder has no results.json with probes.
+    """
     folder = Path(folder)
     res = read_json(folder / "results.json")
     if "probes" not in res:
@@ -214,8 +320,21 @@ def load_probe_report(folder) -> dict:
 
 
 
-def read_confusion_csv(path) -> tuple[list[str], np.ndarray]:
-    """``(classes, counts (n, n))`` of a confusion CSV (rows true, columns predicted)."""
+def read_confusion_csv(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """Read a confusion CSV written by :func:`run_probes`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV (rows true, columns predicted).
+
+    Returns
+    -------
+    classes : list of str
+        The class names, in the order of rows and columns.
+    counts : np.ndarray [shape=(n, n), dtype=int]
+        Notes per true (row) and predicted (column) class.
+    """
     with Path(path).open(newline="") as fh:
         rows = list(csv.reader(fh))
     if len(rows) < 2:

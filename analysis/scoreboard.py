@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -65,12 +66,35 @@ class TimbreProbe:
         Only these families (e.g. the two ends of a latent mix); default all in the corpus.
     splits : sequence of str
         Corpus splits it is fitted on (``train`` alone keeps the valid instruments unseen too).
+    seed : int
+        Seed of the SVM.
     """
 
-    def __init__(self, *, seconds: float = 1.0, families=None, splits=("train", "valid"), seed: int = 0):
+    def __init__(self, *, seconds: float = 1.0, families: Sequence[str] | None = None,
+                 splits: Sequence[str] = ("train", "valid"), seed: int = 0):
         self.seconds, self.families, self.splits, self.seed = seconds, families, tuple(splits), seed
 
-    def fit(self, corpus, *, progress: bool = False) -> TimbreProbe:
+    def fit(self, corpus: str | Path, *, progress: bool = False) -> TimbreProbe:
+        """Fit on the corpus's notes of the chosen splits and families, each cropped (or
+        zero-padded) to ``seconds``.
+
+        Parameters
+        ----------
+        corpus : str or Path
+            An NSynth-format corpus.
+        progress : bool, keyword-only
+            Show a progress bar.
+
+        Returns
+        -------
+        TimbreProbe
+            ``self``, fitted (``sr_``, ``classes_``).
+
+        Raises
+        ------
+        ParameterError
+            The corpus has no such notes.
+        """
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
         from sklearn.svm import SVC
@@ -109,19 +133,55 @@ class TimbreProbe:
             F.append(self.features_.transform([s])[0])
         return np.array(F)
 
-    def predict(self, segments, *, sr: int) -> np.ndarray:
-        """Family label per segment (mono arrays at ``sr``, any lengths of a few hundred ms or more)."""
+    def predict(self, segments: Sequence[np.ndarray], *, sr: int) -> np.ndarray:
+        """Family label per segment.
+
+        Parameters
+        ----------
+        segments : sequence of np.ndarray [shape=(n,)]
+            Mono segments, any lengths of a few hundred ms or more (resampled to the corpus's rate).
+        sr : int, Hz, keyword-only
+            Their sample rate.
+
+        Returns
+        -------
+        np.ndarray [shape=(len(segments),)]
+            Family names.
+        """
         return self.model_.predict(self._features(segments, sr))
 
-    def predict_proba(self, segments, *, sr: int) -> np.ndarray:
-        """Family probabilities ``(segments, len(classes_))`` (Platt-scaled SVM)."""
+    def predict_proba(self, segments: Sequence[np.ndarray], *, sr: int) -> np.ndarray:
+        """Family probabilities (Platt-scaled SVM).
+
+        Parameters
+        ----------
+        segments, sr
+            As :meth:`predict`.
+
+        Returns
+        -------
+        np.ndarray [shape=(len(segments), len(classes_))]
+            Probabilities in the order of ``classes_``.
+        """
         return self.model_.predict_proba(self._features(segments, sr))
 
 
 def a_weighted_level(y: np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: int = 256) -> np.ndarray:
-    """A-weighted frame level in dB (power summed over bins with IEC 61672 A-weighting).
+    """A-weighted frame level (power summed over bins with IEC 61672 A-weighting).
 
-    Returns ``(frames,)``; centred frames, so frame ``t`` is at ``t * hop_length / sr`` s.
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (1, n)]
+        Mono audio whose level is measured.
+    sr : int, Hz, keyword-only
+        Its sample rate.
+    n_fft, hop_length : int, samples, keyword-only
+        STFT frame and hop (centred frames, so frame ``t`` is at ``t * hop_length / sr`` s).
+
+    Returns
+    -------
+    np.ndarray [shape=(1 + n // hop_length,)], dB
+        Floored at -120 dB.
     """
     import librosa
 
@@ -133,9 +193,24 @@ def a_weighted_level(y: np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: i
 
 
 def loudness_match(x: np.ndarray, y: np.ndarray, *, sr: int, range_db: float = 40.0) -> dict:
-    """How well ``y``'s loudness envelope follows ``x``'s: Pearson correlation and mean absolute
-    difference (dB) of the A-weighted levels over the frames where ``x`` is within ``range_db``
-    of its loudest frame."""
+    """How well ``y``'s loudness envelope follows ``x``'s.
+
+    Parameters
+    ----------
+    x, y : np.ndarray [shape=(n,) or (1, n)]
+        Input and output, mono, at one rate (the longer is cut to the shorter's frames).
+    sr : int, Hz, keyword-only
+        Their sample rate.
+    range_db : float, dB, keyword-only
+        Frames count where ``x`` is within this of its loudest frame.
+
+    Returns
+    -------
+    dict
+        ``loudness_correlation`` (Pearson, of the A-weighted levels) and ``loudness_l1_db``
+        (their mean absolute difference, dB); NaN with fewer than 3 frames (the correlation
+        also when either level is constant).
+    """
     a, b = a_weighted_level(x, sr=sr), a_weighted_level(y, sr=sr)
     n = min(a.size, b.size)
     a, b = a[:n], b[:n]
@@ -148,8 +223,26 @@ def loudness_match(x: np.ndarray, y: np.ndarray, *, sr: int, range_db: float = 4
 
 
 def frechet_distance(A: np.ndarray, B: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to the rows of ``A (n, d)`` and ``B (m, d)``:
-    ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))``."""
+    """Fréchet distance between Gaussians fitted to the rows of two sets:
+    ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))``.
+
+    Parameters
+    ----------
+    A : np.ndarray [shape=(n, d)]
+        One set, ``n >= 2``.
+    B : np.ndarray [shape=(m, d)]
+        The other, ``m >= 2``.
+
+    Returns
+    -------
+    float
+        The distance, at least 0 (a near-singular product is regularised as FID implementations do).
+
+    Raises
+    ------
+    ParameterError
+        Not two 2-D arrays of at least two rows with the same width.
+    """
     from scipy import linalg
 
     A, B = np.asarray(A, np.float64), np.asarray(B, np.float64)
@@ -175,8 +268,8 @@ def _target_material(corpus, family: str, split: str, sr: int, limit: int = 60) 
     return [load(p, sr=sr, mono=True)[0][0] for p in paths]
 
 
-def run_scoreboard(protocol: Protocol, factories, *, corpus, out, judge_voices: int = 8,
-                   progress: bool = True) -> dict:
+def run_scoreboard(protocol: Protocol, factories: Mapping[str, Callable], *, corpus: str | Path, out: str | Path,
+                   judge_voices: int = 8, progress: bool = True) -> dict:
     """The pitch protocol (with DDSP's f0 L1 and outlier share) plus timbre, loudness and distance
     measures for every method.
 
@@ -185,6 +278,29 @@ def run_scoreboard(protocol: Protocol, factories, *, corpus, out, judge_voices: 
     ``bar_<metric>.png``. A ``target`` reference row scores the target families' held-out
     test notes with the same judge and distances (pitch measures do not apply to it).
     ``judge_voices`` sung and spoken phrases are rendered for the judge's voice class.
+
+    Parameters
+    ----------
+    protocol : Protocol
+        The pitch protocol's settings.
+    factories : mapping
+        :func:`analysis.pitch_eval.method_factories`'s.
+    corpus : str or Path, keyword-only
+        The corpus of the target families (train notes: material; test notes: the reference row).
+    out : str or Path, keyword-only
+        Where the pitch protocol's files and the scoreboard go.
+    judge_voices : int, keyword-only
+        Sung and spoken phrases rendered for the judge's voice class.
+    progress : bool, keyword-only
+        Show progress bars.
+
+    Returns
+    -------
+    dict
+        What ``results.json`` holds: ``protocol``, ``corpus``, ``methods``, ``classes``,
+        ``scoreboard`` (one row per method, with every key of :data:`METRICS` and
+        ``labelled_as``), ``reference`` (the target row), ``per_class`` rows, the ``pitch``
+        summaries, ``judge_classes``, ``f0_confidence`` and wall times.
     """
     from tqdm import tqdm
 
@@ -318,8 +434,13 @@ def _write(res: dict, out: Path) -> None:
         plt.close(fig)
 
 
-def load_eval_report(folder) -> dict:
+def load_eval_report(folder: str | Path) -> dict:
     """An evaluation report folder (``workbench evaluate pitch|scoreboard``) for display.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder written by ``workbench evaluate``.
 
     Returns
     -------
@@ -328,6 +449,11 @@ def load_eval_report(folder) -> dict:
         target reference row last; empty for a pitch-only report), ``per_class`` rows,
         ``by_method`` (pitch summaries), ``notes`` (notes.csv rows, typed), ``melodies``
         (name -> notes of each input) and ``markdown`` (scoreboard.md or pitch.md).
+
+    Raises
+    ------
+    ParameterError
+        The folder has neither a results.json with a scoreboard nor a pitch.json.
     """
     folder = Path(folder)
     res, pitch = read_json(folder / "results.json"), read_json(folder / "pitch.json")
@@ -354,14 +480,47 @@ def load_eval_report(folder) -> dict:
 
 def filter_notes(rows: list[dict], *, method: str | None = None, cls: str | None = None,
                  lost_only: bool = False) -> list[dict]:
-    """Rows of ``notes.csv`` for one method and class (None = all), optionally only lost notes."""
+    """Rows of ``notes.csv`` for one method and class, optionally only lost notes.
+
+    Parameters
+    ----------
+    rows : list of dict
+        ``notes`` of :func:`load_eval_report`.
+    method, cls : str or None, keyword-only
+        Keep these (None: all).
+    lost_only : bool, keyword-only
+        Keep only the notes not kept.
+
+    Returns
+    -------
+    list of dict
+        The rows that pass, in order.
+    """
     return [r for r in rows if (method is None or r["method"] == method) and (cls is None or r["class"] == cls)
             and (not lost_only or not r["kept"])]
 
 
 
 def eval_audio_paths(report: dict, *, method: str, cls: str, melody: str) -> tuple[Path, Path]:
-    """``(input wav, output wav)`` of one melody through one method and class of a report."""
+    """The audio of one melody through one method and class of a report.
+
+    Parameters
+    ----------
+    report : dict
+        :func:`load_eval_report`'s.
+    method, cls, melody : str, keyword-only
+        Which output.
+
+    Returns
+    -------
+    input, output : Path
+        The two wav files.
+
+    Raises
+    ------
+    ParameterError
+        Either file is missing.
+    """
     folder = Path(report["folder"])
     inp, out = folder / "inputs" / f"{melody}.wav", folder / "outputs" / method / cls / f"{melody}.wav"
     for p in (inp, out):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -14,12 +17,30 @@ from workbench.metrics import log_spectral_distance, spectral_convergence
 from workbench.pitch import melody_scores, track_f0
 from workbench.spectral import mfcc
 
+if TYPE_CHECKING:
+    from effects.base import Effect
+
 __all__ = ["raw_pitch_accuracy", "mfcc_frames", "mfcc_profile", "timbre_distance", "reconstruction", "real_time_factor"]
 
 
 def raw_pitch_accuracy(reference: np.ndarray, estimate: np.ndarray, *, sr: int, cents: float = 50.0) -> dict:
-    """mir_eval scores of ``estimate``'s pYIN f0 against ``reference``'s (:func:`workbench.pitch.melody_scores`),
-    with the two tracks (``times``, ``f0_reference``, ``f0_estimate``: 0 Hz where unvoiced)."""
+    """mir_eval scores of ``estimate``'s pYIN f0 against ``reference``'s (:func:`workbench.pitch.melody_scores`).
+
+    Parameters
+    ----------
+    reference, estimate : np.ndarray [shape=(n,) or (1, n)]
+        Mono input and output, at one rate.
+    sr : int, Hz, keyword-only
+        Their sample rate.
+    cents : float, cents, keyword-only
+        Pitch tolerance of the raw pitch accuracy.
+
+    Returns
+    -------
+    dict
+        The scores of :func:`workbench.pitch.melody_scores`, plus the two tracks on the shorter
+        one's frames: ``times`` (seconds), ``f0_reference`` and ``f0_estimate`` (Hz, 0 where unvoiced).
+    """
     t, f_ref = track_f0(reference, sr=sr)
     _, f_est = track_f0(estimate, sr=sr)
     n = min(len(f_ref), len(f_est))
@@ -27,11 +48,24 @@ def raw_pitch_accuracy(reference: np.ndarray, estimate: np.ndarray, *, sr: int, 
     return {**scores, "times": t[:n], "f0_reference": f_ref[:n], "f0_estimate": f_est[:n]}
 
 
-def mfcc_frames(signals, *, sr: int, n_mfcc: int = 20, floor_db: float = -50.0) -> np.ndarray:
+def mfcc_frames(signals: Iterable[np.ndarray], *, sr: int, n_mfcc: int = 20, floor_db: float = -50.0) -> np.ndarray:
     """MFCC 1..n-1 (c0, the level, left out) of the non-silent frames of ``signals``.
 
-    A frame is kept when its mean mel level is within ``floor_db`` of the signal's loudest.
-    Returns ``(frames, n_mfcc - 1)``.
+    Parameters
+    ----------
+    signals : iterable of np.ndarray [shape=(n,) or (1, n)]
+        Mono signals (frames of 1024 samples, hop 256).
+    sr : int, Hz, keyword-only
+        Their sample rate.
+    n_mfcc : int, keyword-only
+        Coefficients computed, c0 included.
+    floor_db : float, dB, keyword-only
+        A frame is kept when its mean mel level is above the signal's loudest plus this.
+
+    Returns
+    -------
+    np.ndarray [shape=(frames, n_mfcc - 1)]
+        The kept frames of every signal, in order.
     """
     rows = []
     for y in signals:
@@ -43,23 +77,62 @@ def mfcc_frames(signals, *, sr: int, n_mfcc: int = 20, floor_db: float = -50.0) 
     return np.concatenate(rows)
 
 
-def mfcc_profile(signals, *, sr: int, n_mfcc: int = 20, floor_db: float = -50.0) -> np.ndarray:
-    """Mean MFCC 1..n-1 over the non-silent frames of ``signals`` (see :func:`mfcc_frames`)."""
+def mfcc_profile(signals: Iterable[np.ndarray], *, sr: int, n_mfcc: int = 20, floor_db: float = -50.0) -> np.ndarray:
+    """Mean MFCC 1..n-1 over the non-silent frames of ``signals``.
+
+    Parameters
+    ----------
+    signals, sr, n_mfcc, floor_db
+        As :func:`mfcc_frames`.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_mfcc - 1,)]
+        The mean of :func:`mfcc_frames`.
+    """
     return mfcc_frames(signals, sr=sr, n_mfcc=n_mfcc, floor_db=floor_db).mean(axis=0)
 
 
 def timbre_distance(y: np.ndarray, target_profile: np.ndarray, *, sr: int) -> float:
-    """Euclidean distance between ``y``'s MFCC profile and the target material's."""
+    """Euclidean distance between ``y``'s MFCC profile and the target material's.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (1, n)]
+        The output to measure, mono.
+    target_profile : np.ndarray [shape=(19,)]
+        :func:`mfcc_profile` of the target material (default ``n_mfcc``).
+    sr : int, Hz, keyword-only
+        Sample rate of ``y``.
+
+    Returns
+    -------
+    float
+        The distance in MFCC units (lower: closer to the target's timbre).
+    """
     return float(np.linalg.norm(mfcc_profile([y], sr=sr) - target_profile))
 
 
-def reconstruction(run: LoadedRun, paths) -> dict:
+def reconstruction(run: LoadedRun, paths: Iterable[str | Path]) -> dict:
     """Held-out reconstruction of clean instrument audio through the network.
 
     Frames are rebuilt as the effect does (the network's shape, given each input frame's
     energy) and compared with the originals: spectral convergence and log-spectral distance,
-    against a mean-spectrum baseline (the average frame shape of the same clips, at each
-    frame's energy: the best a model with no frame-wise knowledge could do).
+    against a mean-spectrum baseline (the average frame shape of each clip, at each frame's
+    energy: the best a model with no frame-wise knowledge could do).
+
+    Parameters
+    ----------
+    run : LoadedRun
+        An autoencoder run (:func:`models.checkpoint.load_run`).
+    paths : iterable of str or Path
+        Audio files, loaded mono at the run's rate.
+
+    Returns
+    -------
+    dict
+        ``spectral_convergence``, ``log_spectral_distance_db`` (dB) and their ``baseline_``
+        counterparts, over all frames of all clips, and ``frames``.
     """
     c, m = run.config, run.config.model
     refs, ests, means = [], [], []
@@ -87,8 +160,25 @@ def reconstruction(run: LoadedRun, paths) -> dict:
     }
 
 
-def real_time_factor(effect, audio: np.ndarray, sr: int, *, repeats: int = 3) -> float:
-    """Seconds of audio processed per second of wall time, median over ``repeats`` offline runs."""
+def real_time_factor(effect: Effect, audio: np.ndarray, sr: int, *, repeats: int = 3) -> float:
+    """Speed of an effect's offline processing.
+
+    Parameters
+    ----------
+    effect : Effect
+        The method, run with ``effect.process(audio, sr)``.
+    audio : np.ndarray [shape=(channels, n)]
+        The input.
+    sr : int, Hz
+        Its sample rate.
+    repeats : int, keyword-only
+        Runs timed; the median counts.
+
+    Returns
+    -------
+    float
+        Seconds of audio processed per second of wall time (above 1: faster than real time).
+    """
     times = []
     for _ in range(repeats):
         t = time.perf_counter()

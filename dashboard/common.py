@@ -5,8 +5,10 @@ arranges."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -23,6 +25,26 @@ def roots() -> dr.Roots:
     """The data/runs/reports roots: ``streamlit run streamlit_app.py -- --data DIR ...`` or
     ``WORKBENCH_DATA`` / ``WORKBENCH_RUNS`` / ``WORKBENCH_REPORTS``, else ./data, ./runs, ./reports."""
     return dr.resolve_roots(sys.argv[1:])
+
+
+def page(title: str, caption: str) -> dr.Roots:
+    """Every page's head: its title and what it shows.
+
+    Parameters
+    ----------
+    title : str
+        The page's title.
+    caption : str
+        One or two sentences under it.
+
+    Returns
+    -------
+    dr.Roots
+        The data/runs/reports roots the page reads (:func:`roots`).
+    """
+    st.title(title)
+    st.caption(caption)
+    return roots()
 
 
 def empty_state(what: str, command: str) -> None:
@@ -51,12 +73,58 @@ def pick_report(r: dr.Roots, found: dict, kind: str, label: str, *, key: str, mi
     return pick_folder(label, found[kind], key=key, roots_=(r.reports, r.runs))
 
 
+def open_report(r: dr.Roots, found: dict, kind: str, label: str, *, key: str, missing: str,
+                read: Callable[[Path], Any]) -> Any:
+    """:func:`pick_report`, then the picked folder read by its module's reader.
+
+    Parameters
+    ----------
+    r, found, kind, label, key, missing
+        As :func:`pick_report`.
+    read : callable, keyword-only
+        The report module's reader (``probes.load_probe_report``...), given the folder.
+
+    Returns
+    -------
+    object or None
+        What ``read`` returns; None (after the empty state) when there is no such report.
+    """
+    folder = pick_report(r, found, kind, label, key=key, missing=missing)
+    return None if folder is None else read(folder)
+
+
 def mtime(path) -> float:
     """Modification time, so cached reads notice a rewritten file."""
     try:
         return Path(path).stat().st_mtime
     except OSError:
         return 0.0
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _read_cached(reader: str, path: str, stamp: float, _read: Callable[[str], Any]) -> Any:
+    del stamp, reader  # part of the cache key only (streamlit does not hash the leading-underscore reader)
+    return _read(path)
+
+
+def read_cached(read: Callable[[str], Any], path: str | Path, *, stamp_of: str | Path | None = None) -> Any:
+    """``read(str(path))``, cached per reader and path until a file is rewritten.
+
+    Parameters
+    ----------
+    read : callable
+        A module-level reader (its module and name are part of the cache key).
+    path : str or Path
+        What it reads.
+    stamp_of : str or Path, optional, keyword-only
+        The file whose modification time invalidates the cache (default: ``path``).
+
+    Returns
+    -------
+    object
+        What ``read`` returns (a cached copy after the first call).
+    """
+    return _read_cached(f"{read.__module__}.{read.__qualname__}", str(path), mtime(stamp_of or path), read)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -31,11 +31,9 @@ def _fmt(v, spec: str = ".2f", scale: float = 1.0, suffix: str = "") -> str:
     return "-" if v is None or not np.isfinite(v) else f"{v * scale:{spec}}{suffix}"
 
 
-st.title("Compare methods")
-st.caption("Play one input through the autoencoder, the DDSP-style reference and the classical baselines; listen to each output, "
-           "compare spectrograms and f0, and read the measures (pitch kept, loudness followed, target "
-           "timbre reached, speed).")
-roots = common.roots()
+roots = common.page("Compare methods", "Play one input through the autoencoder, the DDSP-style reference and the "
+                    "classical baselines; listen to each output, compare spectrograms and f0, and read the measures "
+                    "(pitch kept, loudness followed, target timbre reached, speed).")
 inp = common.pick_input(roots, key="compare")
 if inp is None:
     st.stop()

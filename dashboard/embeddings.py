@@ -14,16 +14,8 @@ from dashboard import roots as dr
 NAMES = {"pca": "PCA", "tsne": "t-SNE", "tsne3d": "t-SNE 3-D", "umap": "UMAP"}
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _embedding(path: str, stamp: float) -> dict:
-    del stamp
-    return emb.load_embedding(path)
-
-
-st.title("Embeddings")
-st.caption("Each point is a corpus note placed by its features (written by `workbench embed`). Colour it by "
-           "family, pitch, velocity or source; click a point (2-D maps) or pick a note to hear it.")
-roots = common.roots()
+roots = common.page("Embeddings", "Each point is a corpus note placed by its features (written by `workbench embed`). "
+                    "Colour it by family, pitch, velocity or source; click a point (2-D maps) or pick a note to hear it.")
 folder = common.pick_report(roots, dd.scan_reports(roots.reports), "embedding", "Maps", key="embed_folder",
                             missing=f"No embedding maps under {roots.reports} yet")
 if folder is None:
@@ -32,7 +24,7 @@ files = emb.embedding_files(folder)
 c1, c2 = st.columns(2)
 method = c1.radio("Method", list(files), format_func=lambda m: NAMES.get(m, m), horizontal=True, key="embed_method")
 color = c2.radio("Colour by", list(COLOR_FIELDS), horizontal=True, key="embed_color")
-emb = _embedding(str(files[method]), common.mtime(files[method]))
+emb = common.read_cached(emb.load_embedding, files[method])
 cols, axes = emb["columns"], emb["axes"]
 field = COLOR_FIELDS[color]
 hover = [k for k in ("instrument_str", "pitch", "velocity", "split") if k in cols]

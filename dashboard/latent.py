@@ -24,16 +24,8 @@ def _render(model: str, audio: np.ndarray, sr: int, morph: np.ndarray | None, pa
     return dd.render_latent_mix(audio, sr, model=model, morph=morph, **params)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _shape(model: str, stamp: float) -> tuple[list[str], int]:
-    del stamp
-    return dd.latent_mix_shape(model)
-
-
-st.title("Latent mixing")
-st.caption("A multi-instrument autoencoder is conditioned on an instrument code; mixing the codes and "
-           "moving latent units changes the timbre between and beyond the instruments it learned.")
-roots = common.roots()
+roots = common.page("Latent mixing", "A multi-instrument autoencoder is conditioned on an instrument code; mixing "
+                    "the codes and moving latent units changes the timbre between and beyond the instruments it learned.")
 tab_mix, tab_synth = st.tabs(["Mix", "Synth"])
 with tab_synth:  # first: the mix tab stops the script when it has nothing to show
     synth_tab.show(roots)
@@ -46,7 +38,7 @@ with tab_mix:
 
     model = st.selectbox("Model", models, format_func=lambda p: p.name, key="latent_model")
     try:
-        codes, latent_dim = _shape(str(model), common.mtime(model / "model.safetensors"))
+        codes, latent_dim = common.read_cached(dd.latent_mix_shape, model, stamp_of=model / "model.safetensors")
     except ParameterError as err:
         st.error(str(err))
         st.stop()

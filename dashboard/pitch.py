@@ -13,22 +13,15 @@ from workbench.errors import ParameterError
 ALL = "all"
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _report(folder: str, stamp: float) -> dict:
-    del stamp
-    return sb.load_eval_report(folder)
-
-
-st.title("Pitch evaluation")
-st.caption("Seed 003's protocol: random notes sung through every method; a note is lost when the output's "
-           "median f0 strays more than the tolerance from it. Open a report, filter its notes and look at one.")
-roots = common.roots()
+roots = common.page("Pitch evaluation", "Seed 003's protocol: random notes sung through every method; a note is lost "
+                    "when the output's median f0 strays more than the tolerance from it. Open a report, filter its "
+                    "notes and look at one.")
 folder = common.pick_report(roots, dd.scan_reports(roots.reports), "evaluation", "Report", key="pitch_report",
                             missing=f"No evaluation report under {roots.reports} yet (`make demo` writes one to "
                                     f"{roots.reports}/demo/scoreboard)")
 if folder is None:
     st.stop()
-rep = _report(str(folder), common.mtime(folder / "notes.csv"))
+rep = common.read_cached(sb.load_eval_report, folder, stamp_of=folder / "notes.csv")
 p = rep["protocol"]
 if p:
     st.caption(f"{p.get('melodies')} melodies x {p.get('notes')} notes ({p.get('source')}, MIDI {p.get('low')}-"

@@ -13,10 +13,8 @@ from dashboard import common, plots
 from dashboard import roots as dr
 from models import run_info as ri
 
-st.title("Runs and probes")
-st.caption("What was trained and what the probes found: loss curves and configs of the runs, probe "
-           "accuracies and confusion matrices, the pitch CNN's learning curve and the chroma mesh maps.")
-roots = common.roots()
+roots = common.page("Runs and probes", "What was trained and what the probes found: loss curves and configs of the "
+                    "runs, probe accuracies and confusion matrices, the pitch CNN's learning curve and the chroma mesh maps.")
 found = dd.scan_reports(roots.reports)
 
 
@@ -56,10 +54,9 @@ with runs_tab:
             st.json(meta, expanded=1)
 
 with probe_tab:
-    folder = common.pick_report(roots, found, "probe", "Probe report", key="probe_report",
-                                missing=f"No probe report under {roots.reports} yet")
-    if folder is not None:
-        rep = probes.load_probe_report(folder)
+    rep = common.open_report(roots, found, "probe", "Probe report", key="probe_report", read=probes.load_probe_report,
+                             missing=f"No probe report under {roots.reports} yet")
+    if rep is not None:
         res = rep["results"]
         st.caption(f"label {res.get('label')} · {res.get('train_notes')} train+valid notes in {res.get('folds')} "
                    f"instrument-grouped folds · {res.get('test_notes')} held-out test notes")
@@ -80,10 +77,9 @@ with probe_tab:
                     st.dataframe([{"class": k, **v} for k, v in per.items()], hide_index=True)
 
 with cnn_tab:
-    folder = common.pick_report(roots, found, "pitchcnn", "Pitch-CNN report", key="cnn_report",
-                                missing=f"No pitch-CNN report under {roots.reports} yet")
-    if folder is not None:
-        rep = pitch_probe.load_pitch_cnn_report(folder)
+    rep = common.open_report(roots, found, "pitchcnn", "Pitch-CNN report", key="cnn_report",
+                             read=pitch_probe.load_pitch_cnn_report, missing=f"No pitch-CNN report under {roots.reports} yet")
+    if rep is not None:
         r = rep["results"]
         c = st.columns(4)
         c[0].metric("Exact pitch (test)", f"{r.get('test_accuracy', float('nan')):.3f}")
@@ -100,10 +96,9 @@ with cnn_tab:
             st.dataframe([{"family": f, **v} for f, v in r["per_family"].items()], hide_index=True)
 
 with mesh_tab:
-    folder = common.pick_report(roots, found, "mesh", "Mesh", key="mesh_folder",
-                                missing=f"No chroma mesh maps under {roots.reports} yet")
-    if folder is not None:
-        mesh = latent_space.load_mesh(folder)
+    mesh = common.open_report(roots, found, "mesh", "Mesh", key="mesh_folder", read=latent_space.load_mesh,
+                              missing=f"No chroma mesh maps under {roots.reports} yet")
+    if mesh is not None:
         if mesh["images"]:
             cols = st.columns(2)
             for i, img in enumerate(mesh["images"]):

@@ -8,6 +8,8 @@ gate, mix and latency).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from effects.frame_effect import FrameEffect, a_weighting, match_energy
@@ -24,18 +26,18 @@ class AutoencoderEffect(FrameEffect):
 
     Parameters
     ----------
-    model : path or LoadedRun
+    model : str, Path or LoadedRun, keyword-only
         A run folder (``model.safetensors`` + ``config.json``).
-    instrument : str, optional
+    instrument : str, optional, keyword-only
         For a model trained on several instruments (``model.condition``): which one to decode
         as (default: the first of the run's ``codes``).
-    window : {"hann", "low-delay"}, optional
+    window : {"hann", "low-delay"}, optional, keyword-only
         STFT window pair (default: the run's ``audio.window``, the one it was trained with).
         ``"low-delay"`` plays with latency ``synthesis_length - 1`` instead of ``n_fft - 1``;
         a model trained on Hann frames then sees slightly different magnitudes.
-    synthesis_length : int, optional
+    synthesis_length : int, samples, optional, keyword-only
         See :class:`FrameEffect`.
-    mix, gate_db, gain_db
+    mix, gate_db, gain_db : float, keyword-only
         See :class:`FrameEffect`.
     torchscript : bool
         Run each hop's wet path as a traced TorchScript step (:func:`effects.export.trace_wet_step`)
@@ -52,7 +54,7 @@ class AutoencoderEffect(FrameEffect):
 
     _param_names = FrameEffect._param_names + ("instrument",)
 
-    def __init__(self, *, model, instrument: str | None = None, window: str | None = None,
+    def __init__(self, *, model: str | Path | LoadedRun, instrument: str | None = None, window: str | None = None,
                  synthesis_length: int | None = None, mix: float = 1.0, gate_db: float = -60.0,
                  gain_db: float = 0.0, torchscript: bool = False):
         self.run = model if isinstance(model, LoadedRun) else load_run(model)
@@ -80,6 +82,7 @@ class AutoencoderEffect(FrameEffect):
 
     @property
     def required_sample_rate(self) -> int:
+        """The run's rate in Hz: the effect runs at it only."""
         return self.model_sr
 
     def _check_param(self, name, value):
@@ -90,7 +93,18 @@ class AutoencoderEffect(FrameEffect):
             raise ParameterError(f"instrument={value!r} is not one of the model's instruments ({', '.join(self.codes)})")
 
     def code_vector(self, weights: dict[str, float]) -> torch.Tensor | None:
-        """Instrument code ``(codes,)`` from ``{name: weight}`` (None for an unconditioned model)."""
+        """An instrument code that weighs the model's instruments.
+
+        Parameters
+        ----------
+        weights : dict of str to float
+            Instrument name (one of ``codes``) -> its weight; the others get 0.
+
+        Returns
+        -------
+        torch.Tensor [shape=(len(codes),)] or None
+            The code; None for an unconditioned model.
+        """
         if not self.codes:
             return None
         v = torch.zeros(len(self.codes))

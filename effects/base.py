@@ -9,6 +9,7 @@ validates, guards the output (finite, within 0 dBFS) and drives offline processi
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -26,6 +27,18 @@ def soft_limit(x: torch.Tensor, *, knee: float = 0.9) -> torch.Tensor:
     """Sample-wise limiter: identity below ``knee``, a tanh curve above that never reaches 1.0.
 
     Non-finite samples become 0. Stateless, so streaming and offline agree exactly.
+
+    Parameters
+    ----------
+    x : torch.Tensor [shape=(...)]
+        Samples, full scale 1.
+    knee : float, keyword-only
+        Level where limiting starts, in (0, 1).
+
+    Returns
+    -------
+    torch.Tensor [shape=(...)]
+        ``x`` itself when no sample exceeds ``knee`` (outside a trace), else the limited samples.
     """
     x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
     a = x.abs()
@@ -35,10 +48,17 @@ def soft_limit(x: torch.Tensor, *, knee: float = 0.9) -> torch.Tensor:
     return torch.where(a > knee, torch.sign(x) * over, x)
 
 
-def check_mix_and_levels(name: str, value) -> None:
+def check_mix_and_levels(name: str, value: object) -> None:
     """Raise ``ParameterError`` for a bad ``mix`` (0-1) or level in dB (``gate_db``, ``gain_db``: -200 to 48).
 
     The parameters most effects share; other names pass.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name.
+    value : object
+        Its new value.
     """
     if name == "mix":
         check_number(value, name, lo=0, hi=1)
@@ -66,13 +86,25 @@ class Effect(abc.ABC):
 
     # -- parameters ---------------------------------------------------------------------------
     def get_params(self) -> dict:
+        """The live parameters.
+
+        Returns
+        -------
+        dict
+            Name -> current value, for every name in ``_param_names``.
+        """
         return {k: getattr(self, k) for k in self._param_names}
 
-    def check_params(self, **params) -> None:
+    def check_params(self, **params: object) -> None:
         """Raise ``ParameterError`` if any of ``params`` is unknown or invalid; change nothing.
 
         Lets a caller on another thread (the live engine's key handler) validate a change now
         and hand it to the thread that runs ``process_block`` to apply between blocks.
+
+        Parameters
+        ----------
+        **params
+            Names of ``_param_names`` and their new values.
         """
         for k, v in params.items():
             if k not in self._param_names:
@@ -80,7 +112,19 @@ class Effect(abc.ABC):
                                      f"{', '.join(self._param_names)}")
             self._check_param(k, v)
 
-    def set_params(self, **params) -> Effect:
+    def set_params(self, **params: object) -> Effect:
+        """Change live parameters; all are checked first, so a bad value changes nothing.
+
+        Parameters
+        ----------
+        **params
+            Names of ``_param_names`` and their new values.
+
+        Returns
+        -------
+        Effect
+            ``self``.
+        """
         self.check_params(**params)  # validate everything first: a bad value changes nothing
         for k, v in params.items():
             setattr(self, k, v)
@@ -91,6 +135,22 @@ class Effect(abc.ABC):
 
     # -- lifecycle ----------------------------------------------------------------------------
     def prepare(self, sample_rate: int, channels: int, max_block: int) -> Effect:
+        """Allocate for a stream format, then :meth:`reset`.
+
+        Parameters
+        ----------
+        sample_rate : int, Hz
+            The stream's rate.
+        channels : int
+            Channels of every block.
+        max_block : int, samples
+            Longest block :meth:`process_block` will get.
+
+        Returns
+        -------
+        Effect
+            ``self``.
+        """
         for name, v in (("sample_rate", sample_rate), ("channels", channels), ("max_block", max_block)):
             check_int(v, name)
         self._prepared = (int(sample_rate), int(channels), int(max_block))
@@ -100,11 +160,13 @@ class Effect(abc.ABC):
 
     @property
     def sample_rate(self) -> int:
+        """The prepared rate in Hz (raises ``ParameterError`` before :meth:`prepare`)."""
         self._need_prepared()
         return self._prepared[0]
 
     @property
     def channels(self) -> int:
+        """The prepared channel count (raises ``ParameterError`` before :meth:`prepare`)."""
         self._need_prepared()
         return self._prepared[1]
 
@@ -119,11 +181,25 @@ class Effect(abc.ABC):
         """Exact delay of the output behind the input, in samples (valid after ``prepare``)."""
 
     def reset(self) -> None:
+        """Clear all state (history, filters, recurrent state); keep the parameters and format."""
         self._need_prepared()
         self._reset()
 
-    def process_block(self, block) -> np.ndarray:
-        """Process ``(channels, n)`` samples, ``n <= max_block``; returns ``(channels, n)`` float32."""
+    def process_block(self, block: np.ndarray) -> np.ndarray:
+        """Process the next block of the stream.
+
+        Non-finite input samples are taken as 0; the output is soft-limited (:func:`soft_limit`).
+
+        Parameters
+        ----------
+        block : np.ndarray [shape=(channels, n)]
+            ``n <= max_block`` samples, channels as prepared.
+
+        Returns
+        -------
+        np.ndarray [shape=(channels, n), dtype=float32]
+            The output, ``latency_samples`` behind the input.
+        """
         self._need_prepared()
         sr, ch, max_block = self._prepared
         x = torch.as_tensor(np.asarray(block, dtype=np.float32))
@@ -138,11 +214,23 @@ class Effect(abc.ABC):
             y = soft_limit(self._process(x))
         return y.numpy().astype(np.float32, copy=False)
 
-    def process(self, audio, sample_rate: int) -> np.ndarray:
-        """Process a whole signal ``(channels, samples)`` or ``(samples,)``; same shape out.
+    def process(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
+        """Process a whole signal; prepares (and so resets) the effect first.
 
         Runs the same blocks a live stream would (``OFFLINE_BLOCK`` samples at a time), feeds
         ``latency_samples`` of silence to flush, and drops the first ``latency_samples``.
+
+        Parameters
+        ----------
+        audio : np.ndarray [shape=(channels, n) or (n,)]
+            The input (:func:`workbench.audio.validate_audio`).
+        sample_rate : int, Hz
+            Its rate.
+
+        Returns
+        -------
+        np.ndarray [shape=(channels, n) or (n,), dtype=float32]
+            The output, aligned with the input, in its shape.
         """
         a = validate_audio(audio, sr=sample_rate)
         squeeze = np.asarray(audio).ndim == 1
@@ -180,9 +268,15 @@ class Effect(abc.ABC):
 
 
 class Chain(Effect):
-    """Effects in series; latency is the sum of theirs."""
+    """Effects in series; latency is the sum of theirs.
 
-    def __init__(self, effects):
+    Parameters
+    ----------
+    effects : iterable of Effect
+        At least one, applied in order.
+    """
+
+    def __init__(self, effects: Iterable[Effect]):
         super().__init__()
         self.effects = list(effects)
         if not self.effects:
@@ -190,6 +284,7 @@ class Chain(Effect):
 
     @property
     def latency_samples(self) -> int:
+        """The sum of the effects' latencies, in samples."""
         return sum(e.latency_samples for e in self.effects)
 
     def _prepare(self, sample_rate, channels, max_block):

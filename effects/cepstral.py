@@ -8,6 +8,9 @@ then it gets the input frame's energy and phase.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import torch
 
 from effects.frame_effect import FrameEffect, match_energy
@@ -15,6 +18,9 @@ from effects.targets import load_target
 from workbench.errors import ParameterError
 from workbench.spectral import causal_frames, cepstral_envelope, unit_phase
 from workbench.validate import check_int
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["CepstralEffect", "default_lifter"]
 
@@ -24,7 +30,18 @@ SILENT_DB = -60.0  # target frames this far below the loudest carry no envelope 
 
 
 def default_lifter(n_fft: int) -> int:
-    """Lifter order scaled with the frame: 30 at ``n_fft`` 1024 (about 1.9 ms of quefrency at 16 kHz)."""
+    """Lifter order scaled with the frame: 30 at ``n_fft`` 1024 (about 1.9 ms of quefrency at 16 kHz).
+
+    Parameters
+    ----------
+    n_fft : int, samples
+        Frame length.
+
+    Returns
+    -------
+    int, samples
+        ``round(30 * n_fft / 1024)``, at least 4.
+    """
     return max(4, round(30 * n_fft / 1024))
 
 
@@ -33,16 +50,16 @@ class CepstralEffect(FrameEffect):
 
     Parameters
     ----------
-    target : path, list of paths or ndarray
+    target : str, Path, list of paths or np.ndarray, keyword-only
         The timbre source (file, folder, corpus selection; or audio with ``target_sr``).
-    target_sr : int, optional
+    target_sr : int, Hz, optional, keyword-only
         Rate of an array ``target``.
-    lifter_input, lifter_target : int, optional
+    lifter_input, lifter_target : int, samples, optional, keyword-only
         Cepstral lifter orders (default :func:`default_lifter`).
-    envelope : {"timevarying", "mean"}
+    envelope : {"timevarying", "mean"}, keyword-only
         Frame-by-frame target envelopes (the seed's version; the target's own note sequence
         leaks into the output) or the target's average envelope (a static timbre).
-    length_policy : {"loop", "stretch", "truncate"}
+    length_policy : {"loop", "stretch", "truncate"}, keyword-only
         When the input outlasts the target: loop the target; stretch its frames over the input's
         length (needs the length in advance: offline, or ``input_length`` set); or stop (silence)
         when the target ends.
@@ -52,10 +69,10 @@ class CepstralEffect(FrameEffect):
 
     _param_names = ("mix", "gate_db", "gain_db", "envelope", "lifter_input")
 
-    def __init__(self, *, target, target_sr: int | None = None, lifter_input: int | None = None,
-                 lifter_target: int | None = None, envelope: str = "timevarying", length_policy: str = "loop",
-                 n_fft: int = 1024, hop_length: int = 256, window: str = "hann", synthesis_length: int | None = None,
-                 mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0):
+    def __init__(self, *, target: str | Path | list[str | Path] | np.ndarray, target_sr: int | None = None,
+                 lifter_input: int | None = None, lifter_target: int | None = None, envelope: str = "timevarying",
+                 length_policy: str = "loop", n_fft: int = 1024, hop_length: int = 256, window: str = "hann",
+                 synthesis_length: int | None = None, mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0):
         self.target, self.target_sr = target, target_sr
         self.lifter_target = default_lifter(n_fft) if lifter_target is None else lifter_target
         if length_policy not in LENGTH_POLICIES:

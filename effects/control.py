@@ -27,6 +27,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -48,20 +49,22 @@ class Controller:
     Parameters
     ----------
     effect : ControlledEffect
+        The effect whose targets the controls set.
     mapping : Mapping
-    engine : object, optional
+        The bindings; those the effect cannot take are refused or dropped (``strict``).
+    engine : object, optional, keyword-only
         Has a ``bypass`` attribute (a :class:`effects.live.LiveEngine`); needed for ``bypass``.
-    learn : str, optional
+    learn : str, optional, keyword-only
         Bind the next control that moves (a CC, or an OSC address with no binding) to this target.
-    on_learn : callable, optional
+    on_learn : callable, optional, keyword-only
         Called with the new :class:`Binding`.
-    strict : bool
+    strict : bool, keyword-only
         Raise ``ParameterError`` for a binding whose target the effect lacks (a user's file);
         False drops them with a log line (the default layout).
     """
 
-    def __init__(self, effect: ControlledEffect, mapping: Mapping, *, engine=None, learn: str | None = None,
-                 on_learn=None, strict: bool = True):
+    def __init__(self, effect: ControlledEffect, mapping: Mapping, *, engine: object | None = None,
+                 learn: str | None = None, on_learn: Callable[[Binding], object] | None = None, strict: bool = True):
         self.effect, self.mapping, self.engine = effect, mapping, engine
         self.on_learn = on_learn
         self._c = dict(messages=0, applied=0, unknown=0, malformed=0, out_of_range=0, notes=0, learned=0)
@@ -142,8 +145,18 @@ class Controller:
         return v
 
     # -- input ------------------------------------------------------------------------------------
-    def control(self, b: Binding | None, x, *, source: tuple) -> None:
-        """Apply control position ``x`` (0..1) of binding ``b`` (None: no binding for ``source``)."""
+    def control(self, b: Binding | None, x: object, *, source: tuple) -> None:
+        """Apply a control position; what cannot be used is counted, never raised.
+
+        Parameters
+        ----------
+        b : Binding or None
+            The control's binding (None: ``source`` has none).
+        x : object
+            The position, a number in [0, 1] (anything else counts as malformed or out of range).
+        source : tuple, keyword-only
+            ``("cc", (channel 1-16, number))``, ``("osc", address)`` or another kind, for learn mode.
+        """
         self._c["messages"] += 1
         self.last_arrival = time.perf_counter()
         if not is_number(x):
@@ -184,11 +197,30 @@ class Controller:
             self.on_learn(b)
 
     def cc(self, channel: int, number: int, value: int) -> None:
-        """A MIDI control change; ``channel`` 0-15 as on the wire."""
+        """A MIDI control change.
+
+        Parameters
+        ----------
+        channel : int
+            0-15, as on the wire.
+        number : int
+            0-127.
+        value : int
+            0-127 (the position ``value / 127``).
+        """
         self.control(self.mapping.for_cc(channel + 1, number), value / 127.0, source=("cc", (channel + 1, number)))
 
-    def osc(self, address: str, args) -> None:
-        """An OSC message: one number expected."""
+    def osc(self, address: str, args: Sequence[object]) -> None:
+        """An OSC message.
+
+        Parameters
+        ----------
+        address : str
+            Its address.
+        args : sequence
+            Its arguments: one number in [0, 1] expected (anything else counts as malformed, a
+            number outside [0, 1] as out of range).
+        """
         if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], (int, float)):
             self._c["messages"] += 1
             self._c["malformed"] += 1
@@ -196,7 +228,15 @@ class Controller:
         self.control(self.mapping.for_osc(address), float(args[0]), source=("osc", address))
 
     def note_on(self, note: int, velocity: int) -> None:
-        """Mono, last-note priority: the newest held note sounds; velocity sets the gain."""
+        """A note for the latent synthesizer: mono, last-note priority (the newest held note sounds).
+
+        Parameters
+        ----------
+        note : int, MIDI
+            Its pitch class is the synth's chroma.
+        velocity : int
+            1-127 sets the gain (``velocity / 127``); 0 is a note-off.
+        """
         self._c["messages"] += 1
         self.last_arrival = time.perf_counter()
         if not self._synth:
@@ -215,7 +255,15 @@ class Controller:
         self._c["applied"] += 1
 
     def note_off(self, note: int, *, counted: bool = False) -> None:
-        """Release, or fall back to the previous held note (no new attack: legato)."""
+        """Release, or fall back to the previous held note (no new attack: legato).
+
+        Parameters
+        ----------
+        note : int, MIDI
+            The note released.
+        counted : bool, keyword-only
+            The message was counted already (a note-on of velocity 0).
+        """
         if not counted:
             self._c["messages"] += 1
             self.last_arrival = time.perf_counter()
@@ -234,14 +282,29 @@ class Controller:
         self._c["applied"] += 1
 
     def malformed(self) -> None:
+        """Count a message that could not be parsed."""
         self._c["messages"] += 1
         self._c["malformed"] += 1
 
     def counts(self) -> dict:
-        """messages, applied, unknown, malformed, out_of_range, notes, learned; plus rejected (by the effect)."""
+        """What arrived and what became of it.
+
+        Returns
+        -------
+        dict of str to int
+            ``messages``, ``applied``, ``unknown``, ``malformed``, ``out_of_range``, ``notes``,
+            ``learned``, and ``rejected`` (targets the effect refused).
+        """
         return {**self._c, "rejected": self.effect.rejected}
 
     def status(self) -> str:
+        """One line of the counts for a console.
+
+        Returns
+        -------
+        str
+            Messages, and how many were unknown, malformed or out of range.
+        """
         c = self.counts()
         return (f"control {c['messages']} msgs ({c['unknown']} unknown, {c['malformed']} malformed, "
                 f"{c['out_of_range']} out of range)")
@@ -260,7 +323,23 @@ def _midi_api(api: str | None):
 
 
 def midi_ports(*, api: str | None = None) -> list[str]:
-    """MIDI sources that can be opened (the ALSA sequencer's, or JACK MIDI output ports)."""
+    """MIDI sources that can be opened.
+
+    Parameters
+    ----------
+    api : {"alsa", "jack"}, optional, keyword-only
+        Default: the ALSA sequencer where ``/dev/snd/seq`` exists, else JACK MIDI.
+
+    Returns
+    -------
+    list of str
+        Port names (the ALSA sequencer's, or JACK MIDI output ports).
+
+    Raises
+    ------
+    ParameterError
+        An unknown api, or MIDI not available here.
+    """
     import rtmidi
 
     name, api_id = _midi_api(api)
@@ -345,6 +424,7 @@ class MidiInput:
                 c.control(None, 0.0, source=("other", m.type))
 
     def close(self) -> None:
+        """Stop the thread (waiting up to 2 s) and close the port."""
         self._stop.set()
         self._thread.join(2)
         self._in.close_port()
@@ -402,6 +482,7 @@ class OscInput:
                 c.osc(tm.message.address, tm.message.params)
 
     def close(self) -> None:
+        """Stop the thread (waiting up to 2 s) and close the socket."""
         self._stop.set()
         self._thread.join(2)
         self._sock.close()

@@ -35,10 +35,11 @@ class ControlledEffect(Effect):
     Parameters
     ----------
     effect : Effect
-    smooth_ms : float
+        The effect driven (prepared and reset with this one).
+    smooth_ms : float, ms, keyword-only
         Continuous parameters reach a new target in ``ceil(smooth_ms / block)`` blocks, in equal
         steps, the first at the next block.
-    script : dict, optional
+    script : dict, optional, keyword-only
         A :meth:`control_log` to replay instead of live targets: the same values at the same
         blocks.
 
@@ -76,20 +77,48 @@ class ControlledEffect(Effect):
 
     # -- Effect plumbing ------------------------------------------------------------------------
     @property
-    def required_sample_rate(self):
+    def required_sample_rate(self) -> int | None:
+        """The wrapped effect's (Hz, or None for any rate)."""
         return self.effect.required_sample_rate
 
     @property
     def latency_samples(self) -> int:
+        """The wrapped effect's, in samples."""
         return self.effect.latency_samples
 
     def get_params(self) -> dict:
+        """The wrapped effect's parameters.
+
+        Returns
+        -------
+        dict
+            Name -> current value.
+        """
         return self.effect.get_params()
 
-    def check_params(self, **params) -> None:
+    def check_params(self, **params: object) -> None:
+        """Check against the wrapped effect; change nothing (see :meth:`Effect.check_params`).
+
+        Parameters
+        ----------
+        **params
+            The wrapped effect's parameter names and new values.
+        """
         self.effect.check_params(**params)
 
-    def set_params(self, **params):
+    def set_params(self, **params: object) -> ControlledEffect:
+        """Set the wrapped effect's parameters at once (not smoothed, not logged).
+
+        Parameters
+        ----------
+        **params
+            The wrapped effect's parameter names and new values.
+
+        Returns
+        -------
+        ControlledEffect
+            ``self``.
+        """
         self.effect.set_params(**params)
         return self
 
@@ -117,7 +146,25 @@ class ControlledEffect(Effect):
 
     # -- slots ----------------------------------------------------------------------------------
     def slot(self, name: str, *, discrete: bool = False) -> int:
-        """The slot of parameter ``name`` or element ``name.i`` (0-based), created on first use."""
+        """The slot of a parameter or of one element of a vector parameter, created on first use.
+
+        Parameters
+        ----------
+        name : str
+            ``"mix"``, or ``"scale.3"`` (element 3, 0-based) of a vector parameter.
+        discrete : bool, keyword-only
+            Changes apply at once, unsmoothed (booleans, strings and None are always discrete).
+
+        Returns
+        -------
+        int
+            The slot, for :meth:`set_target`.
+
+        Raises
+        ------
+        ParameterError
+            An unknown parameter, a bad element, a whole vector, or more than 64 slots.
+        """
         if name in self._index:
             return self._index[name]
         param, _, el = name.partition(".")
@@ -149,11 +196,30 @@ class ControlledEffect(Effect):
         return k
 
     def slot_info(self, slot: int) -> tuple[str, int | None, str]:
-        """``(parameter, element or None, "smooth" or "discrete")`` of a slot."""
+        """What a slot drives.
+
+        Parameters
+        ----------
+        slot : int
+            From :meth:`slot`.
+
+        Returns
+        -------
+        tuple (str, int or None, str)
+            The parameter, the element (None for a scalar), and ``"smooth"`` or ``"discrete"``.
+        """
         return self._slots[slot]
 
-    def set_target(self, slot: int, value) -> None:
-        """From any thread: the slot's new target (a number; discrete slots: the value itself)."""
+    def set_target(self, slot: int, value: object) -> None:
+        """From any thread: the slot's new target, applied from the next block.
+
+        Parameters
+        ----------
+        slot : int
+            From :meth:`slot`.
+        value : object
+            A number; for a discrete slot, the value itself.
+        """
         if self._slots[slot][2] == "discrete":
             self._discrete_value(slot, value)
         else:
@@ -226,9 +292,15 @@ class ControlledEffect(Effect):
             self._log_n += 1
 
     def control_log(self) -> dict:
-        """The changes applied, oldest first (the last ``LOG_LEN``): ``block`` (this effect's block
-        count when applied), ``slot``, ``name``, ``value`` (as set), ``delay_s`` (from the target's
-        arrival to its first application; NaN for the later steps of a ramp) and ``slots``."""
+        """The changes applied, oldest first (the last ``LOG_LEN``).
+
+        Returns
+        -------
+        dict
+            ``block`` (this effect's block count when applied), ``slot``, ``name``, ``value`` (as
+            set), ``delay_s`` (seconds from the target's arrival to its first application; NaN for
+            the later steps of a ramp) and ``slots``; replayable as ``script``.
+        """
         n = self._log_n
         first = max(0, n - LOG_LEN)
         rows = np.arange(first, n) % LOG_LEN

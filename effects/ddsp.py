@@ -16,6 +16,7 @@ pitch network was trained on full 1024-sample windows), not by a synthesis windo
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -46,17 +47,17 @@ class DDSPEffect(Effect):
 
     Parameters
     ----------
-    model : path or LoadedRun
+    model : str, Path or LoadedRun, keyword-only
         A ddsp run folder (``model.safetensors`` + ``config.json``).
-    octave_shift : int
+    octave_shift : int, keyword-only
         Octaves added to the input's pitch before the model plays it (-4 to 4).
-    mix : float
+    mix : float, keyword-only
         0 = dry input (delayed to stay aligned), 1 = the instrument only.
-    gate_db : float
+    gate_db : float, dB, keyword-only
         Frames whose A-weighted loudness is below this are silent; full level 12 dB above.
-    gain_db : float
-        Output gain in dB.
-    seed : int
+    gain_db : float, dB, keyword-only
+        Output gain.
+    seed : int, keyword-only
         Seed of the noise generator (reset restarts it).
 
     Examples
@@ -67,7 +68,7 @@ class DDSPEffect(Effect):
 
     _param_names = ("octave_shift", "mix", "gate_db", "gain_db")
 
-    def __init__(self, *, model, octave_shift: int = 0, mix: float = 1.0, gate_db: float = -60.0,
+    def __init__(self, *, model: str | Path | LoadedRun, octave_shift: int = 0, mix: float = 1.0, gate_db: float = -60.0,
                  gain_db: float = 0.0, seed: int = 0):
         super().__init__()
         self.run = model if isinstance(model, LoadedRun) else load_run(model)
@@ -93,10 +94,12 @@ class DDSPEffect(Effect):
 
     @property
     def required_sample_rate(self) -> int:
+        """The run's rate in Hz (16000, CREPE's): the effect runs at it only."""
         return self.model_sr
 
     @property
     def latency_samples(self) -> int:
+        """``hop + 512``: a frame's CREPE window is centred half a window before its boundary."""
         return self.hop + CREPE_WINDOW // 2
 
     def _prepare(self, sample_rate, channels, max_block):
@@ -172,7 +175,14 @@ class DDSPEffect(Effect):
         return y
 
     def pitch_notice(self) -> str | None:
-        """One line when the voiced input's median pitch lay outside the trained range (p5-p95), else None."""
+        """Say whether the voiced input so far lay outside the trained pitch range (p5-p95).
+
+        Returns
+        -------
+        str or None
+            One line naming the input's median pitch (after ``octave_shift``) and the range;
+            None when it lay inside, nothing was voiced, or the run records no range.
+        """
         total = self._pitch_hist.sum()
         if not total or self.trained_range is None:
             return None
@@ -186,7 +196,20 @@ class DDSPEffect(Effect):
 
 
 def input_pitch(effect: DDSPEffect, audio: np.ndarray) -> float | None:
-    """Median MIDI pitch of the voiced frames of ``audio`` ``(channels, n)`` at the model's rate (None if none)."""
+    """Median pitch of the voiced frames of the input, as the effect's tracker hears it.
+
+    Parameters
+    ----------
+    effect : DDSPEffect
+        Its tracker, hop and voicing gate are used.
+    audio : np.ndarray [shape=(channels, n) or (n,)]
+        The input at the model's rate (channels averaged).
+
+    Returns
+    -------
+    float or None, MIDI
+        None when no frame is voiced.
+    """
     x = torch.from_numpy(np.asarray(audio, np.float32).reshape(-1, np.shape(audio)[-1]).mean(0))
     k = x.numel() // effect.hop + 1
     f0, conf, loud = effect.tracker(causal_windows(x, hop=effect.hop, frames=k))
@@ -195,7 +218,20 @@ def input_pitch(effect: DDSPEffect, audio: np.ndarray) -> float | None:
 
 
 def auto_octave(effect: DDSPEffect, audio: np.ndarray) -> int:
-    """The octave shift (-4..4) that moves the input's median pitch nearest the instrument's trained median."""
+    """The octave shift that moves the input's median pitch nearest the instrument's trained median.
+
+    Parameters
+    ----------
+    effect : DDSPEffect
+        The effect (its run's trained median pitch).
+    audio : np.ndarray [shape=(channels, n) or (n,)]
+        The input at the model's rate.
+
+    Returns
+    -------
+    int
+        -4 to 4; 0 when nothing is voiced.
+    """
     return _octaves(effect, input_pitch(effect, audio))
 
 
@@ -205,10 +241,24 @@ def _octaves(effect: DDSPEffect, median_midi: float | None) -> int:
     return int(np.clip(round((effect.trained_median - median_midi) / 12), -4, 4))
 
 
-def auto_octave_for_file(effect: DDSPEffect, path, *, seconds: float = 120.0) -> tuple[int, float | None]:
-    """:func:`auto_octave` measured on the first ``seconds`` of the file ``path`` (mono mix).
+def auto_octave_for_file(effect: DDSPEffect, path: str | Path, *, seconds: float = 120.0) -> tuple[int, float | None]:
+    """:func:`auto_octave` measured on the beginning of a file (mono mix, resampled to the model's rate).
 
-    Returns the shift and the input's median MIDI pitch (None when nothing was voiced).
+    Parameters
+    ----------
+    effect : DDSPEffect
+        The effect.
+    path : str or Path
+        The audio file.
+    seconds : float, seconds, keyword-only
+        How much of its beginning is read.
+
+    Returns
+    -------
+    shift : int
+        -4 to 4.
+    median : float or None, MIDI
+        The input's median pitch (None when nothing was voiced).
     """
     import soundfile as sf
 

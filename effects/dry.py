@@ -8,7 +8,15 @@ __all__ = ["DryEffect"]
 
 
 class DryEffect(Effect):
-    """Output = input (times ``gain_db``), no latency: the dry reference behind the Effect contract."""
+    """Output = input (times ``gain_db``), no latency: the dry reference behind the Effect contract.
+
+    Parameters
+    ----------
+    mix : float, keyword-only
+        In [0, 1]; taken so every method has the same parameters (the input mixed with itself).
+    gain_db : float, dB, keyword-only
+        Output gain, -200 to 48.
+    """
 
     _param_names = ("mix", "gain_db")
 
@@ -21,6 +29,7 @@ class DryEffect(Effect):
 
     @property
     def latency_samples(self) -> int:
+        """0: the output is not delayed."""
         return 0
 
     def _prepare(self, sample_rate, channels, max_block):

@@ -30,6 +30,7 @@ from torch import nn
 
 from effects.autoencoder import AutoencoderEffect
 from effects.base import soft_limit
+from models.checkpoint import LoadedRun
 from workbench.errors import ParameterError
 from workbench.validate import check_int
 
@@ -120,9 +121,26 @@ class StreamingModule(nn.Module):
     """The exported effect: a traced hop step looped over each block, state in buffers.
 
     Its int attributes (``sampling_rate``...) are inferred by the scripting from their values.
+
+    Parameters
+    ----------
+    step : nn.Module
+        The traced hop step: ``(x, *state) -> (y, *state)``.
+    state : list of torch.Tensor
+        The freshly reset state, in the step's order; :meth:`reset` returns to it.
+    sampling_rate : int, Hz, keyword-only
+        The model's rate.
+    latency_samples : int, samples, keyword-only
+        The effect's exact delay.
+    hop : int, samples, keyword-only
+        Hop of the step: blocks must be multiples of it (``block_multiple``).
+    channels : int, keyword-only
+        Channels processed.
+    n_fft : int, samples, keyword-only
+        Frame length.
     """
 
-    def __init__(self, step, state: list[torch.Tensor], *, sampling_rate: int, latency_samples: int, hop: int,
+    def __init__(self, step: nn.Module, state: list[torch.Tensor], *, sampling_rate: int, latency_samples: int, hop: int,
                  channels: int, n_fft: int):
         super().__init__()
         self.step = step
@@ -134,7 +152,8 @@ class StreamingModule(nn.Module):
         self.register_buffer("forward_params", torch.tensor([channels, 1, channels, 1]))
 
     @torch.jit.export
-    def reset(self):
+    def reset(self) -> None:
+        """Return to the freshly reset state (silence before the next block)."""
         self.s_hist.copy_(self.s_hist0)
         self.s_acc.copy_(self.s_acc0)
         self.s_fifo.copy_(self.s_fifo0)
@@ -144,6 +163,18 @@ class StreamingModule(nn.Module):
         self.s_dry.copy_(self.s_dry0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Process one block, state carried.
+
+        Parameters
+        ----------
+        x : torch.Tensor [shape=(channels, n) or (batch, channels, n)]
+            float32 audio, ``batch x channels`` equal to ``channels``, ``n`` a multiple of ``block_multiple``.
+
+        Returns
+        -------
+        torch.Tensor
+            The output, of ``x``'s shape, ``latency_samples`` behind the input.
+        """
         batched = x.dim() == 3
         a = x.reshape(-1, x.shape[-1]) if batched else x
         if a.dim() != 2 or a.shape[0] != self.channels:
@@ -170,22 +201,22 @@ class StreamingModule(nn.Module):
         return y.reshape(x.shape) if batched else y
 
 
-def export_autoencoder(model, out: str | os.PathLike, *, channels: int = 1, mix: float = 1.0,
+def export_autoencoder(model: str | os.PathLike | LoadedRun, out: str | os.PathLike, *, channels: int = 1, mix: float = 1.0,
                        gate_db: float = -60.0, window: str | None = None,
                        synthesis_length: int | None = None) -> Path:
     """Write ``model`` (a run folder or :class:`models.checkpoint.LoadedRun`) as a TorchScript file.
 
     Parameters
     ----------
-    model : path or LoadedRun
+    model : str, PathLike or LoadedRun
         A single-instrument autoencoder run (``workbench train``).
-    out : path
+    out : str or PathLike
         The ``.ts`` file to write (parent folders created).
-    channels : int
+    channels : int, keyword-only
         Channels the module processes (each on its own).
-    mix, gate_db : float
+    mix, gate_db : float, keyword-only
         Fixed in the module (see :class:`effects.frame_effect.FrameEffect`).
-    window, synthesis_length : optional
+    window, synthesis_length : optional, keyword-only
         STFT window pair (see :class:`effects.autoencoder.AutoencoderEffect`; default the run's).
 
     Returns
@@ -234,7 +265,23 @@ def export_autoencoder(model, out: str | os.PathLike, *, channels: int = 1, mix:
 
 
 def load_exported(path: str | os.PathLike) -> torch.jit.ScriptModule:
-    """Load an exported module (TorchScript; no pickled Python objects are executed)."""
+    """Load an exported module (TorchScript; no pickled Python objects are executed).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A ``.ts`` file from :func:`export_autoencoder`.
+
+    Returns
+    -------
+    torch.jit.ScriptModule
+        On the CPU; call ``forward`` block by block, ``reset()`` between streams.
+
+    Raises
+    ------
+    ParameterError
+        The file is missing or not TorchScript.
+    """
     p = Path(path)
     if not p.is_file():
         raise ParameterError(f"path={str(p)!r} does not exist; expected a .ts file from `workbench export`")

@@ -20,16 +20,37 @@ __all__ = ["FrameEffect", "DelayLine", "match_energy", "a_weighting"]
 
 
 class DelayLine:
-    """Fixed integer delay of ``(channels, n)`` blocks (the dry path of a mix)."""
+    """Fixed integer delay of ``(channels, n)`` blocks (the dry path of a mix).
+
+    Parameters
+    ----------
+    channels : int
+        Channels of every block.
+    delay : int, samples
+        The delay (zeros come out first).
+    """
 
     def __init__(self, channels: int, delay: int):
         self.channels, self.delay = channels, int(delay)
         self.reset()
 
     def reset(self) -> None:
+        """Fill the line with zeros."""
         self._buf = torch.zeros(self.channels, self.delay)
 
     def process(self, x: torch.Tensor) -> torch.Tensor:
+        """Push a block in and take as many samples out.
+
+        Parameters
+        ----------
+        x : torch.Tensor [shape=(channels, n)]
+            The next block, any ``n``.
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, n)]
+            The input ``delay`` samples ago.
+        """
         full = torch.cat([self._buf, x], dim=-1)
         self._buf = full[:, x.shape[-1]:].clone()
         return full[:, : x.shape[-1]]
@@ -39,8 +60,23 @@ def match_energy(shape: torch.Tensor, mag: torch.Tensor, *, dim: int = -2,
                  weights: torch.Tensor | None = None) -> torch.Tensor:
     """Scale magnitude frames ``shape`` so each has the L2 energy of the matching ``mag`` frame.
 
-    ``weights`` (per bin, along ``dim``; e.g. :func:`a_weighting`) weigh the bins in both
-    energies, so the output keeps the input's weighted level (its loudness) whatever its balance.
+    Parameters
+    ----------
+    shape : torch.Tensor [shape=(..., bins, frames)]
+        The frames to scale.
+    mag : torch.Tensor [shape=(..., bins, frames)]
+        The frames whose energy they take.
+    dim : int, keyword-only
+        The bins' axis.
+    weights : torch.Tensor, optional, keyword-only
+        Per-bin weights along ``dim`` (e.g. :func:`a_weighting`) in both energies, so the output
+        keeps the input's weighted level (its loudness) whatever its balance; the ratio stays
+        within 12 dB of the plain energy match.
+
+    Returns
+    -------
+    torch.Tensor
+        ``shape`` scaled per frame.
     """
     def ratio(a, b):
         return torch.linalg.vector_norm(a, dim=dim, keepdim=True) / torch.linalg.vector_norm(
@@ -55,7 +91,20 @@ def match_energy(shape: torch.Tensor, mag: torch.Tensor, *, dim: int = -2,
 
 
 def a_weighting(*, sr: int, n_fft: int) -> torch.Tensor:
-    """IEC 61672 A-weighting as linear amplitude gains per bin ``(n_fft // 2 + 1,)`` (0 at DC)."""
+    """IEC 61672 A-weighting as linear amplitude gains per bin.
+
+    Parameters
+    ----------
+    sr : int, Hz, keyword-only
+        Rate of the frames weighted.
+    n_fft : int, samples, keyword-only
+        Their FFT size: one gain per bin.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n_fft // 2 + 1,), dtype=float32]
+        0 at DC.
+    """
     import librosa
     import numpy as np
 
@@ -69,21 +118,21 @@ class FrameEffect(Effect):
 
     Parameters
     ----------
-    n_fft, hop_length : int
-        Analysis frame and hop in samples.
-    window : {"hann", "low-delay"}
+    n_fft, hop_length : int, samples, keyword-only
+        Analysis frame and hop.
+    window : {"hann", "low-delay"}, keyword-only
         The STFT window pair (:func:`workbench.spectral.frame_windows`): ``"hann"``, latency
         ``n_fft - 1`` samples; ``"low-delay"``, a long asymmetric analysis window (``n_fft``
         resolution) with a short synthesis window, latency ``synthesis_length - 1``.
-    synthesis_length : int, optional
-        Support of the low-delay synthesis window in samples, ``hop < L <= 2 * hop`` (default
+    synthesis_length : int, samples, optional, keyword-only
+        Support of the low-delay synthesis window, ``hop < L <= 2 * hop`` (default
         ``2 * hop_length``).
-    mix : float
+    mix : float, keyword-only
         0 = dry input (delayed to stay aligned), 1 = fully processed.
-    gate_db : float
-        Frames whose input level (dBFS RMS) is below this are silent; full level 12 dB above.
-    gain_db : float
-        Output gain in dB.
+    gate_db : float, dBFS, keyword-only
+        Frames whose input level (RMS) is below this are silent; full level 12 dB above.
+    gain_db : float, dB, keyword-only
+        Output gain.
     """
 
     _param_names = ("mix", "gate_db", "gain_db")

@@ -16,6 +16,7 @@ Every parameter can change between blocks.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,22 @@ __all__ = ["LatentMixEffect", "MODES", "note_latents", "material_for"]
 MODES = ("blend", "shift", "linear", "morph")
 
 
-def note_latents(run: LoadedRun, paths, *, floor_db: float = -40.0) -> np.ndarray:
-    """Mean latent of each file's loud frames (within ``floor_db`` of its loudest): ``(files, latent)``."""
+def note_latents(run: LoadedRun, paths: Iterable[str | Path], *, floor_db: float = -40.0) -> np.ndarray:
+    """Mean latent of each file's loud frames.
+
+    Parameters
+    ----------
+    run : LoadedRun
+        An autoencoder run (:meth:`models.checkpoint.LoadedRun.encode`).
+    paths : iterable of str or Path
+        Audio files, loaded mono at the run's rate (at least ``n_fft`` samples each).
+    floor_db : float, dB, keyword-only
+        Frames count whose level is above the file's loudest plus this.
+
+    Returns
+    -------
+    np.ndarray [shape=(files, latent), dtype=float32]
+    """
     cfg = run.config
     rows = []
     for p in paths:
@@ -48,10 +63,30 @@ def note_latents(run: LoadedRun, paths, *, floor_db: float = -40.0) -> np.ndarra
 
 
 def material_for(run: LoadedRun, name: str, *, split: str = "train", limit: int = 40) -> list[tuple[str, int | None]]:
-    """Notes of instrument ``name`` from the corpus the run was trained on: ``[(path, pitch)]``.
+    """Notes of an instrument from the corpus the run was trained on.
 
-    Read from the run's ``meta.json`` target (``CORPUS:selection``); at most ``limit`` notes,
-    evenly spaced so the same ones come back every time.
+    Read from the run's ``meta.json`` target (``CORPUS:selection``).
+
+    Parameters
+    ----------
+    run : LoadedRun
+        A run trained on a corpus, instruments named by family or program.
+    name : str
+        The instrument (a family name, or a program number as text).
+    split : str, keyword-only
+        The split looked in first (all splits when it has none of the instrument's notes).
+    limit : int, keyword-only
+        At most this many notes, evenly spaced so the same ones come back every time.
+
+    Returns
+    -------
+    list of (str, int)
+        ``(path, MIDI pitch)`` of each note.
+
+    Raises
+    ------
+    ParameterError
+        The run's target is not a corpus, or its instruments are not named by family or program.
     """
     from workbench.corpus.nsynth import NSynth
 
@@ -78,35 +113,38 @@ class LatentMixEffect(AutoencoderEffect):
 
     Parameters
     ----------
-    model : path or LoadedRun
+    model : str, Path or LoadedRun, keyword-only
         A run; ``blend`` needs one trained on several instruments (``model.condition``).
-    mode : {"blend", "shift", "linear", "morph"}
-    source, target : str
+    mode : {"blend", "shift", "linear", "morph"}, keyword-only
+        How the latent moves (see the module's docstring).
+    source, target : str, keyword-only
         Instruments A and B (names from the run's codes, or keys of ``material``).
-    alpha : float
+    alpha : float, keyword-only
         0 = A as it is, 1 = all the way to B (or to the second input for ``morph``).
-    scale, offset : sequence of float, optional
+    scale, offset : sequence of float, optional, keyword-only
         Per-unit faders, length ``latent``; default ones and zeros.
-    faders : bool
+    faders : bool, keyword-only
         Apply the faders (False bypasses them).
-    morph : array, optional
-        Second input ``(samples,)`` or ``(channels, samples)`` at the model's rate for ``morph``.
-    material : dict, optional
+    morph : np.ndarray [shape=(n,) or (channels, n)], optional, keyword-only
+        Second input at the model's rate for ``morph``.
+    material : dict, optional, keyword-only
         ``{name: [path, ...] or [(path, pitch), ...]}`` for the ``shift`` / ``linear`` statistics;
         default: the run's own corpus notes of each instrument (see :func:`material_for`).
-    trajectory_frames : int
+    trajectory_frames : int, keyword-only
         Latent frames (of channel 0) kept for :attr:`latent_trajectory`, preallocated.
-    window, synthesis_length
+    window, synthesis_length : keyword-only
         As :class:`effects.autoencoder.AutoencoderEffect`.
-    mix, gate_db, gain_db
+    mix, gate_db, gain_db : float, keyword-only
         As :class:`effects.frame_effect.FrameEffect`.
     """
 
     _param_names = AutoencoderEffect._param_names + ("mode", "source", "target", "alpha", "scale", "offset",
                                                      "faders", "morph")
 
-    def __init__(self, *, model, mode: str = "blend", source: str | None = None, target: str | None = None,
-                 alpha: float = 0.0, scale=None, offset=None, faders: bool = True, morph=None, material=None,
+    def __init__(self, *, model: str | Path | LoadedRun, mode: str = "blend", source: str | None = None,
+                 target: str | None = None, alpha: float = 0.0, scale: Sequence[float] | None = None,
+                 offset: Sequence[float] | None = None, faders: bool = True, morph: np.ndarray | None = None,
+                 material: Mapping[str, Sequence[str | Path | tuple[str | Path, int | None]]] | None = None,
                  trajectory_frames: int = 20000, window: str | None = None, synthesis_length: int | None = None,
                  mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0):
         super().__init__(model=model, window=window, synthesis_length=synthesis_length, mix=mix, gate_db=gate_db,
@@ -141,11 +179,34 @@ class LatentMixEffect(AutoencoderEffect):
                                      "(one per latent unit)")
 
     def get_params(self) -> dict:
+        """The live parameters, ``scale`` and ``offset`` as tuples of float (plain data).
+
+        Returns
+        -------
+        dict
+            Name -> current value.
+        """
         p = super().get_params()
         p["scale"], p["offset"] = tuple(map(float, self.scale)), tuple(map(float, self.offset))  # plain data
         return p
 
-    def set_params(self, **params):
+    def set_params(self, **params: object) -> LatentMixEffect:
+        """Change live parameters (checked first, so a bad value changes nothing).
+
+        ``scale`` and ``offset`` are copied as float32 arrays; a new ``morph`` input is analysed
+        when the effect is prepared; the statistics of ``shift`` / ``linear`` are computed when
+        first needed.
+
+        Parameters
+        ----------
+        **params
+            Any live parameter of the class docstring (``mode``, ``alpha``, ``scale``...).
+
+        Returns
+        -------
+        LatentMixEffect
+            ``self``, for chaining.
+        """
         super().set_params(**params)
         for k in ("scale", "offset"):
             if k in params:

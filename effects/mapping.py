@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,23 +68,69 @@ class Binding:
 
     @property
     def source(self) -> str:
+        """The control, for display: ``"cc 1:7"`` or ``"osc /address"``."""
         return f"cc {self.cc[0]}:{self.cc[1]}" if self.cc else f"osc {self.osc}"
 
     def value(self, x: float) -> float:
-        """The parameter value for a control position ``x`` in [0, 1]."""
+        """The parameter value for a control position.
+
+        Parameters
+        ----------
+        x : float
+            The control's position in [0, 1].
+
+        Returns
+        -------
+        float
+            ``lo`` at 0, ``hi`` at 1, along the curve.
+        """
         if self.curve == "exp":
             return self.lo * (self.hi / self.lo) ** x
         return self.lo + (self.hi - self.lo) * x
 
     def to_toml(self) -> str:
+        """This binding as a ``[[control]]`` table of a mapping file.
+
+        Returns
+        -------
+        str
+            TOML text, ending in a newline.
+        """
         src = f"cc = [{self.cc[0]}, {self.cc[1]}]" if self.cc else f'osc = "{self.osc}"'
         extra = "\ntoggle = true" if self.toggle else ""
         return (f'[[control]]\n{src}\ntarget = "{self.target}"\nrange = [{self.lo!r}, {self.hi!r}]\n'
                 f'curve = "{self.curve}"{extra}\n')
 
 
-def binding(target: str, *, cc=None, osc=None, lo=None, hi=None, curve=None, toggle=None) -> Binding:
-    """A :class:`Binding` with the target's default range and curve where not given."""
+def binding(target: str, *, cc: Sequence[int] | None = None, osc: str | None = None, lo: float | None = None,
+            hi: float | None = None, curve: str | None = None, toggle: bool | None = None) -> Binding:
+    """A :class:`Binding` with the target's default range and curve where not given.
+
+    Parameters
+    ----------
+    target : str
+        The parameter (see the module docstring).
+    cc : (channel, number), optional, keyword-only
+        A MIDI CC, channel 1-16.
+    osc : str, optional, keyword-only
+        An OSC address (exactly one of ``cc`` and ``osc``).
+    lo, hi : float, optional, keyword-only
+        The parameter's values at control 0 and 1 (default: :data:`DEFAULT_RANGES` of the
+        target's kind, else 0 and 1).
+    curve : {"linear", "exp"}, optional, keyword-only
+        Default: the kind's.
+    toggle : bool, optional, keyword-only
+        Default: True for a ``bypass`` CC, else False.
+
+    Returns
+    -------
+    Binding
+
+    Raises
+    ------
+    ParameterError
+        A bad control, range or curve.
+    """
     kind = _kind(target)
     dlo, dhi, dcurve = DEFAULT_RANGES.get(kind, (0.0, 1.0, "linear"))
     return Binding(target=target, cc=None if cc is None else (int(cc[0]), int(cc[1])), osc=osc,
@@ -106,12 +153,13 @@ class Mapping:
 
     Parameters
     ----------
-    bindings : sequence of Binding
-    smooth_ms : float
-        Ramp time of continuous parameters.
+    bindings : iterable of Binding
+        Added in order (a later one replaces an earlier one of the same control).
+    smooth_ms : float, ms, keyword-only
+        Ramp time of continuous parameters, 0 to 1000.
     """
 
-    def __init__(self, bindings=(), *, smooth_ms: float = 5.0):
+    def __init__(self, bindings: Iterable[Binding] = (), *, smooth_ms: float = 5.0):
         self.smooth_ms = check_number(smooth_ms, "smooth_ms", lo=0, hi=1000, what=" of milliseconds")
         self.bindings: list[Binding] = []
         self._cc: dict[tuple[int, int], Binding] = {}
@@ -120,7 +168,13 @@ class Mapping:
             self.add(b)
 
     def add(self, b: Binding) -> None:
-        """Add (or replace: one binding per control) a binding."""
+        """Add (or replace: one binding per control) a binding.
+
+        Parameters
+        ----------
+        b : Binding
+            The binding.
+        """
         old = self._cc.get(b.cc) if b.cc else self._osc.get(b.osc)
         if old is not None:
             self.bindings.remove(old)
@@ -131,18 +185,62 @@ class Mapping:
             self._osc[b.osc] = b
 
     def for_cc(self, channel: int, number: int) -> Binding | None:
-        """``channel`` 1-16."""
+        """The binding of a MIDI CC.
+
+        Parameters
+        ----------
+        channel : int
+            1-16.
+        number : int
+            0-127.
+
+        Returns
+        -------
+        Binding or None
+            None when the CC is not bound.
+        """
         return self._cc.get((channel, number))
 
     def for_osc(self, address: str) -> Binding | None:
+        """The binding of an OSC address.
+
+        Parameters
+        ----------
+        address : str
+            E.g. ``/workbench/mix``.
+
+        Returns
+        -------
+        Binding or None
+            None when the address is not bound.
+        """
         return self._osc.get(address)
 
     def to_toml(self) -> str:
+        """The mapping as a TOML file: ``smooth_ms`` and one ``[[control]]`` per binding.
+
+        Returns
+        -------
+        str
+            TOML text (:func:`load_mapping` reads it back).
+        """
         head = ("# workbench control mapping: cc = [channel 1-16, number] or osc = \"/address\"; controls send 0..1\n"
                 f"smooth_ms = {self.smooth_ms!r}\n")
         return head + "".join("\n" + b.to_toml() for b in self.bindings)
 
-    def save(self, path) -> Path:
+    def save(self, path: str | Path) -> Path:
+        """Write :meth:`to_toml` to a file.
+
+        Parameters
+        ----------
+        path : str or Path
+            The TOML file to write.
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
         p = Path(path)
         p.write_text(self.to_toml())
         return p
@@ -151,8 +249,23 @@ class Mapping:
         return len(self.bindings)
 
 
-def load_mapping(path) -> Mapping:
-    """Read a mapping TOML file (see the module docstring); one-line ``ParameterError`` on a bad entry."""
+def load_mapping(path: str | Path) -> Mapping:
+    """Read a mapping TOML file (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or Path
+        A mapping TOML file.
+
+    Returns
+    -------
+    Mapping
+
+    Raises
+    ------
+    ParameterError
+        One line: a missing or invalid file, or a bad entry (named by its position).
+    """
     p = Path(path)
     if not p.is_file():
         raise ParameterError(f"mapping file {str(p)!r} does not exist")
@@ -194,6 +307,18 @@ def default_mapping(*, synth: bool = False, units: int = 8) -> Mapping:
 
     Targets the effect does not have are left out when the mapping is bound
     (:meth:`Controller.bind_all` with ``strict=False``).
+
+    Parameters
+    ----------
+    synth : bool, keyword-only
+        The latent synthesizer's layout (``latent.N``, ``gain``, ``glide_ms``) instead of an effect's.
+    units : int, keyword-only
+        Faders (latent units) mapped.
+
+    Returns
+    -------
+    Mapping
+        The CC bindings, then their OSC twins.
     """
     items = []
     for n in range(1, units + 1):

@@ -30,9 +30,24 @@ INDEX_VERSION = 1
 
 
 def grain_features(power: torch.Tensor, *, sr: int, n_mfcc: int, use_c0: bool) -> torch.Tensor:
-    """MFCC descriptors of power frames ``(..., bins, T)`` -> ``(..., T, d)``.
+    """MFCC descriptors of power frames.
 
     No ``top_db`` clipping (it depends on the whole signal, which a live stream never sees).
+
+    Parameters
+    ----------
+    power : torch.Tensor [shape=(..., n_fft // 2 + 1, T)]
+        Power frames.
+    sr : int, Hz, keyword-only
+        Sample rate.
+    n_mfcc : int, keyword-only
+        Coefficients computed.
+    use_c0 : bool, keyword-only
+        Keep c0 (the level).
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., T, n_mfcc or n_mfcc - 1)]
     """
     m = mfcc_from_power(power, sr=sr, n_mfcc=n_mfcc, top_db=None)
     m = m if use_c0 else m[..., 1:, :]
@@ -52,8 +67,33 @@ class MosaicIndex:
         self.files: list[dict] = []
 
     @classmethod
-    def fit(cls, target, *, sr: int, n_fft: int = 1024, hop_length: int = 256, n_mfcc: int = 13,
-            use_c0: bool = False, deltas: bool = False, target_sr: int | None = None) -> MosaicIndex:
+    def fit(cls, target: str | Path | list[str | Path] | np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: int = 256,
+            n_mfcc: int = 13, use_c0: bool = False, deltas: bool = False, target_sr: int | None = None) -> MosaicIndex:
+        """Build an index of the target's grains (its causal STFT frames above -60 dB of the loudest).
+
+        Parameters
+        ----------
+        target : str, Path, list of paths or np.ndarray
+            The material (:func:`effects.targets.load_target`); only an index of files can be saved.
+        sr : int, Hz, keyword-only
+            The rate the effect runs at.
+        n_fft, hop_length : int, samples, keyword-only
+            Grain frame and hop.
+        n_mfcc, use_c0, deltas : keyword-only
+            Grain descriptors (:class:`MosaicEffect`).
+        target_sr : int, Hz, optional, keyword-only
+            Rate of an array ``target``.
+
+        Returns
+        -------
+        MosaicIndex
+            Ready for :meth:`kneighbors`; saved with :meth:`save` when built from files.
+
+        Raises
+        ------
+        ParameterError
+            Bad or silent target material.
+        """
         self = cls()
         self.params = {"sr": sr, "n_fft": n_fft, "hop_length": hop_length, "n_mfcc": n_mfcc, "use_c0": use_c0,
                        "deltas": deltas}
@@ -102,12 +142,28 @@ class MosaicIndex:
         self._feat32_T = self._feat_t.T.float().contiguous()
         self._sq32 = (self._feat_t**2).sum(dim=1).float()[None]
 
-    def kneighbors(self, queries: np.ndarray, k: int, *, search: str = "brute"):
-        """Exact k nearest grains of each query row: ``(distances, indices)``, each ``(n, k)``.
+    def kneighbors(self, queries: np.ndarray, k: int, *, search: str = "brute") -> tuple[np.ndarray, np.ndarray]:
+        """Exact k nearest grains of each query row.
 
         ``brute``: candidates ranked by one float32 ``addmm`` (``|f|^2 - 2 q.f``; the ``|q|^2`` term
         does not change the order), then the best ``k + 8`` re-measured in float64 and re-sorted,
         so the result is exact; ``kdtree``: scikit-learn's KD-tree.
+
+        Parameters
+        ----------
+        queries : np.ndarray [shape=(n, d)]
+            Descriptors, as the index's features.
+        k : int
+            Neighbours wanted (at most the grains there are).
+        search : {"brute", "kdtree"}, keyword-only
+            The search.
+
+        Returns
+        -------
+        distances : np.ndarray [shape=(n, k)]
+            Euclidean, ascending per row.
+        indices : np.ndarray [shape=(n, k)]
+            Grain indices.
         """
         k = min(k, len(self))
         if search == "kdtree":
@@ -127,7 +183,24 @@ class MosaicIndex:
     def __len__(self) -> int:
         return self.grains.shape[0]
 
-    def save(self, folder) -> Path:
+    def save(self, folder: str | Path) -> Path:
+        """Write ``index.json`` (parameters, files and their SHA-1) and ``features.npy``; no pickles.
+
+        Parameters
+        ----------
+        folder : str or Path
+            Where (created).
+
+        Returns
+        -------
+        Path
+            ``folder``, as a Path.
+
+        Raises
+        ------
+        ParameterError
+            An index built from an array (there are no files to name).
+        """
         folder = Path(folder)
         if not self.files:
             raise ParameterError("an index built from an array cannot be saved; build it from files")
@@ -138,13 +211,42 @@ class MosaicIndex:
         return folder
 
     @staticmethod
-    def is_saved(folder) -> bool:
-        """Whether ``folder`` holds a saved index (a folder of audio with its own index.json does not)."""
+    def is_saved(folder: str | Path) -> bool:
+        """Whether a folder holds a saved index.
+
+        Parameters
+        ----------
+        folder : str or Path
+            The folder to look in.
+
+        Returns
+        -------
+        bool
+            True when it has both ``index.json`` and ``features.npy`` (a folder of audio with its
+            own index.json does not).
+        """
         folder = Path(folder)
         return (folder / "index.json").is_file() and (folder / "features.npy").is_file()
 
     @classmethod
-    def load(cls, folder) -> MosaicIndex:
+    def load(cls, folder: str | Path) -> MosaicIndex:
+        """Reload a saved index: the features from disk, the grains from the target files.
+
+        Parameters
+        ----------
+        folder : str or Path
+            A folder written by :meth:`save`.
+
+        Returns
+        -------
+        MosaicIndex
+            The index as saved, its grains read again from the target files.
+
+        Raises
+        ------
+        ParameterError
+            Not a saved index, or a target file missing or changed since (its SHA-1 differs).
+        """
         folder = Path(folder)
         if not cls.is_saved(folder):
             raise ParameterError(f"index={str(folder)!r} has no index.json and features.npy; expected a saved "
@@ -168,24 +270,26 @@ class MosaicEffect(FrameEffect):
 
     Parameters
     ----------
-    target : path, list of paths, ndarray or MosaicIndex
+    target : str, Path, list of paths, np.ndarray or MosaicIndex, keyword-only
         Dictionary material (file, folder, corpus selection, audio with ``target_sr``), or a
         fitted/loaded index.
-    k : int
+    target_sr : int, Hz, optional, keyword-only
+        Rate of an array ``target``.
+    k : int, keyword-only
         Candidates from the kNN search per frame.
-    continuity : float
+    continuity : float, keyword-only
         Bonus for picking the successor of the previous grain, in units of the frame's median
         candidate distance (0 = pure kNN).
-    repeat_window : int
+    repeat_window : int, frames, keyword-only
         A grain used within this many frames is not picked again (0 = no penalty).
-    search : {"brute", "kdtree"}
+    search : {"brute", "kdtree"}, keyword-only
         Exact kNN by a torch matrix product (default) or scikit-learn's KD-tree. A voice's MFCCs
         lie far from every instrument grain, where a KD-tree prunes little: on real input the
         matrix product was faster at 1, 5 and 10 minutes of target (BENCHMARKS.md).
-    n_mfcc, use_c0, deltas
+    n_mfcc, use_c0, deltas : keyword-only
         Grain descriptors: MFCCs 1..n_mfcc-1 (plus c0, the level, if ``use_c0``; plus the
         causal first difference if ``deltas``).
-    n_fft, hop_length, mix, gate_db, gain_db
+    n_fft, hop_length, mix, gate_db, gain_db : keyword-only
         See :class:`FrameEffect`.
 
     After processing, :attr:`choices` lists the grain index picked for every frame.
@@ -193,10 +297,10 @@ class MosaicEffect(FrameEffect):
 
     _param_names = ("mix", "gate_db", "gain_db", "k", "continuity", "repeat_window")
 
-    def __init__(self, *, target, target_sr: int | None = None, k: int = 5, continuity: float = 0.5,
-                 repeat_window: int = 8, n_mfcc: int = 13, use_c0: bool = False, deltas: bool = False,
-                 search: str = "brute", n_fft: int = 1024, hop_length: int = 256, mix: float = 1.0, gate_db: float = -60.0,
-                 gain_db: float = 0.0):
+    def __init__(self, *, target: str | Path | list[str | Path] | np.ndarray | MosaicIndex,
+                 target_sr: int | None = None, k: int = 5, continuity: float = 0.5, repeat_window: int = 8,
+                 n_mfcc: int = 13, use_c0: bool = False, deltas: bool = False, search: str = "brute", n_fft: int = 1024,
+                 hop_length: int = 256, mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0):
         self.target, self.target_sr = target, target_sr
         self.k, self.continuity, self.repeat_window = k, continuity, repeat_window
         self.n_mfcc, self.use_c0, self.deltas = n_mfcc, use_c0, deltas

@@ -8,8 +8,12 @@ Options are the effect's own keyword parameters; an unknown one is a one-line er
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING
 
 from workbench.errors import ParameterError
+
+if TYPE_CHECKING:
+    from effects.base import Effect
 
 __all__ = ["METHODS", "MODEL_METHODS", "TARGET_METHODS", "make_effect", "effect_class"]
 
@@ -18,8 +22,24 @@ TARGET_METHODS = ("cepstral", "mosaic")
 METHODS = (*MODEL_METHODS, *TARGET_METHODS, "dry")
 
 
-def effect_class(method: str):
-    """The Effect class of ``method`` (imported on demand: torch models load only when asked for)."""
+def effect_class(method: str) -> type[Effect]:
+    """The Effect class of a method, imported on demand (torch models load only when asked for).
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHODS`.
+
+    Returns
+    -------
+    type
+        The :class:`~effects.base.Effect` subclass.
+
+    Raises
+    ------
+    ParameterError
+        An unknown method.
+    """
     if method == "autoencoder":
         from effects.autoencoder import AutoencoderEffect as cls
     elif method == "ddsp":
@@ -37,12 +57,24 @@ def effect_class(method: str):
     return cls
 
 
-def make_effect(method: str, **options):
+def make_effect(method: str, **options: object) -> Effect:
     """Build the effect of ``method`` with ``options`` (its keyword parameters).
 
     ``model`` (a run folder) is required by the autoencoder, ddsp and latent-mix methods;
     ``target`` (an audio file, a folder, a corpus selection, or for mosaic a saved index folder)
     by cepstral and mosaic. Options left at ``None`` take the effect's defaults.
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHODS`.
+    **options
+        The effect's keyword parameters.
+
+    Returns
+    -------
+    Effect
+        Built, not prepared (a mosaic target that is a saved index folder is loaded as the index).
 
     Raises
     ------

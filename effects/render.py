@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +43,24 @@ class Rendered:
     processing_sr: int
 
 
-def parse_channels(value) -> str | int:
-    """``"keep"``, ``"mono"`` or a positive channel count, from a CLI string or a value."""
+def parse_channels(value: str | int) -> str | int:
+    """The output channel setting, from a CLI string or a value.
+
+    Parameters
+    ----------
+    value : str or int
+        ``"keep"``, ``"mono"``, or a positive channel count (an int or its digits).
+
+    Returns
+    -------
+    str or int
+        ``"keep"``, ``"mono"`` or the count as an int.
+
+    Raises
+    ------
+    ParameterError
+        Anything else (``bool`` included).
+    """
     if value in ("keep", "mono"):
         return value
     try:
@@ -75,7 +92,7 @@ def render_file(
     out_sr: int | None = None,
     channels: str | int = "keep",
     subtype: str | None = None,
-    max_samples=None,
+    max_samples: int | Callable[[Effect], int | None] | None = None,
     progress: bool = False,
 ) -> Rendered:
     """Process the file ``src`` with ``effect`` and write ``dst``.
@@ -84,26 +101,27 @@ def render_file(
     ----------
     effect : Effect
         Any effect; it is prepared here for the processing rate and channel count.
-    src, dst : path
+    src, dst : str or PathLike
         Input audio file; output file (format from its extension, parent folders created).
-    sr : int, optional
-        Processing rate in Hz (an autoencoder's model rate); default the file's rate.
-    out_sr : int, optional
-        Output rate in Hz; default the file's rate.
-    channels : {"keep", "mono"} or int
+    sr : int, Hz, optional, keyword-only
+        Processing rate (an autoencoder's model rate); default the file's rate.
+    out_sr : int, Hz, optional, keyword-only
+        Output rate; default the file's rate.
+    channels : {"keep", "mono"} or int, keyword-only
         ``keep`` processes and writes every channel; ``mono`` mixes down first; ``N`` writes N
         channels (the input's own when it has N, else its mono mix copied N times).
-    subtype : str, optional
+    subtype : str, optional, keyword-only
         libsndfile subtype (``"PCM_24"``, ``"FLOAT"``...); default the format's default.
-    max_samples : int or callable, optional
+    max_samples : int or callable, optional, keyword-only
         Stop the output after this many samples at the processing rate (cepstral's truncate
         policy), or a function of the prepared effect that returns it; default the input's length.
-    progress : bool
+    progress : bool, keyword-only
         Show a progress bar (seconds of input) on stderr.
 
     Returns
     -------
     Rendered
+        What was written and at which rates.
 
     Raises
     ------

@@ -17,12 +17,33 @@ __all__ = ["load_target"]
 log = logging.getLogger(__name__)
 
 
-def load_target(target, *, sr: int, target_sr: int | None = None, min_samples: int, notice: bool = True) -> list[np.ndarray]:
-    """The target as a list of mono float32 clips ``(samples,)`` at ``sr``.
+def load_target(target: str | Path | list[str | Path] | tuple[str | Path, ...] | np.ndarray, *, sr: int,
+                target_sr: int | None = None, min_samples: int, notice: bool = True) -> list[np.ndarray]:
+    """The target material as mono clips at the stream's rate.
 
-    ``target`` is a path (file, folder, ``CORPUS:key=value``), a list of paths, or an array
-    (then ``target_sr`` gives its rate). A clip at another rate is resampled, with a notice on
-    stderr. Raises ``ParameterError`` for a target shorter than one frame or with NaN/Inf.
+    Parameters
+    ----------
+    target : str, Path, list of paths or np.ndarray [shape=(channels, n) or (n,)]
+        A path (file, folder, ``CORPUS:key=value``), a list of paths, or an array (mixed to mono).
+    sr : int, Hz, keyword-only
+        The rate wanted; a clip at another rate is resampled.
+    target_sr : int, Hz, optional, keyword-only
+        The array's rate (required for an array).
+    min_samples : int, samples, keyword-only
+        One analysis frame: clips shorter than it are dropped.
+    notice : bool, keyword-only
+        Log (INFO) how many files were resampled from each rate.
+
+    Returns
+    -------
+    list of np.ndarray [shape=(n,), dtype=float32]
+        The clips at least ``min_samples`` long, in order.
+
+    Raises
+    ------
+    ParameterError
+        An array without ``target_sr``, a bad file or array (NaN/Inf...), or no clip as long as
+        one frame.
     """
     clips = []
     if isinstance(target, np.ndarray):

@@ -21,9 +21,22 @@ __all__ = ["shift_pitch", "random_envelope", "whiten", "add_noise"]
 
 
 def shift_pitch(mag: torch.Tensor, semitones: float, *, order: int = 30) -> torch.Tensor:
-    """Shift the harmonics of magnitude frames ``(T, bins)`` by ``semitones``, keeping the envelope.
+    """Shift the harmonics of magnitude frames by ``semitones``, keeping the envelope.
 
-    ``order=0`` keeps no envelope: the whole frame is resampled along frequency.
+    Parameters
+    ----------
+    mag : torch.Tensor [shape=(T, bins)]
+        Magnitude frames.
+    semitones : float
+        The shift (0 returns ``mag`` itself).
+    order : int, keyword-only
+        Cepstral order of the envelope kept; 0 keeps no envelope: the whole frame is resampled
+        along frequency.
+
+    Returns
+    -------
+    torch.Tensor [shape=(T, bins)]
+        Non-negative; bins whose source lies above the top bin are 0 before the envelope.
     """
     if semitones == 0:
         return mag
@@ -43,12 +56,30 @@ def shift_pitch(mag: torch.Tensor, semitones: float, *, order: int = 30) -> torc
 
 def random_envelope(bins: int, *, order: int, std_db: float, generator: torch.Generator,
                     tilt_db: tuple[float, float] = (-40.0, 10.0)) -> torch.Tensor:
-    """A smooth random gain curve ``(bins,)`` (linear), mean 0 dB.
+    """A smooth random gain curve, mean 0 dB.
 
     A cosine series up to ``order`` with coefficients falling as ``1/q`` (std about ``std_db``)
     gives a few broad resonances, like formants; on top, a tilt drawn from ``tilt_db`` (dB
     from the lowest to the highest bin, along log frequency) makes dark or bright envelopes,
     like a voice's or another instrument's.
+
+    Parameters
+    ----------
+    bins : int
+        Length of the curve.
+    order : int, keyword-only
+        Cosine terms.
+    std_db : float, dB, keyword-only
+        Standard deviation of the resonances.
+    generator : torch.Generator, keyword-only
+        Where the draws come from.
+    tilt_db : (float, float), dB, keyword-only
+        Range the tilt is drawn from, uniformly.
+
+    Returns
+    -------
+    torch.Tensor [shape=(bins,)]
+        Linear gains.
     """
     q = torch.arange(1, order + 1, dtype=torch.float32)
     coef = torch.randn(order, generator=generator) / q
@@ -62,16 +93,41 @@ def random_envelope(bins: int, *, order: int, std_db: float, generator: torch.Ge
 
 
 def whiten(mag: torch.Tensor, *, order: int = 30) -> torch.Tensor:
-    """Divide magnitude frames ``(..., bins)`` by their own cepstral envelope (fine structure only).
+    """Divide magnitude frames by their own cepstral envelope (fine structure only).
 
     Silent frames stay zero. Used by the envelope augmentation and by ``model.whiten``.
+
+    Parameters
+    ----------
+    mag : torch.Tensor [shape=(..., bins)]
+        Magnitude frames.
+    order : int, keyword-only
+        Cepstral order of the envelope (at most ``bins - 2``).
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., bins)]
     """
     env = cepstral_envelope(mag.clamp_min(1e-9)[..., None], order=min(int(order), mag.shape[-1] - 2))[..., 0]
     return mag / env
 
 
 def add_noise(mag: torch.Tensor, *, level_db: float, generator: torch.Generator) -> torch.Tensor:
-    """Add a Rayleigh-like noise floor ``level_db`` below each frame's peak to ``(T, bins)``."""
+    """Add a noise floor below each frame's peak.
+
+    Parameters
+    ----------
+    mag : torch.Tensor [shape=(T, bins)]
+        Magnitude frames.
+    level_db : float, dB, keyword-only
+        The floor's level relative to each frame's peak (absolute values of Gaussian draws).
+    generator : torch.Generator, keyword-only
+        Where the draws come from.
+
+    Returns
+    -------
+    torch.Tensor [shape=(T, bins)]
+    """
     peak = mag.amax(dim=-1, keepdim=True)
     noise = torch.randn(mag.shape, generator=generator).abs()
     return mag + noise * peak * 10 ** (level_db / 20)

@@ -12,6 +12,7 @@ import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors import SafetensorError
@@ -19,6 +20,9 @@ from safetensors.torch import load_file, save_model
 
 from workbench.config import Config, DDSPConfig
 from workbench.errors import ParameterError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["FORMAT_VERSION", "save_run", "load_run", "LoadedRun", "Encoding", "git_sha", "run_method", "METHOD_OF_CLASS"]
 
@@ -37,9 +41,20 @@ def _model_classes():
 METHOD_OF_CLASS = {"LSTMAutoencoder": "autoencoder", "DDSPDecoder": "ddsp"}  # which effect plays a run's model
 
 
-def run_method(run) -> str:
-    """The method a run folder is played with (``"autoencoder"`` or ``"ddsp"``), from its ``config.json``
-    alone (no weights loaded); ``"autoencoder"`` when it cannot tell (:func:`load_run` reports why)."""
+def run_method(run: str | Path) -> str:
+    """The method a run folder is played with, from its ``config.json`` alone (no weights loaded).
+
+    Parameters
+    ----------
+    run : str or Path
+        A run folder (only its config.json is read).
+
+    Returns
+    -------
+    str
+        ``"autoencoder"`` or ``"ddsp"``; ``"autoencoder"`` when it cannot tell (:func:`load_run`
+        reports why).
+    """
     try:
         cls = json.loads((Path(run) / "config.json").read_text()).get("class")
     except (OSError, ValueError, AttributeError):
@@ -48,6 +63,13 @@ def run_method(run) -> str:
 
 
 def git_sha() -> str | None:
+    """The short commit of the checkout this code runs from, for a run's meta.json.
+
+    Returns
+    -------
+    str or None
+        None outside a git checkout, or when git is missing or slow (5 s).
+    """
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
                              cwd=Path(__file__).parent)
@@ -102,7 +124,19 @@ class Encoding:
 
 
 class LoadedRun:
-    """A model rebuilt from a run folder, with its config and metadata."""
+    """A model rebuilt from a run folder, with its config and metadata (:func:`load_run` builds it).
+
+    Parameters
+    ----------
+    path : Path
+        The run folder.
+    model : torch.nn.Module
+        The model, weights loaded, in eval mode.
+    config : Config or DDSPConfig
+        The run's full config.
+    meta : dict
+        Its meta.json (empty when absent).
+    """
 
     def __init__(self, path: Path, model: torch.nn.Module, config: Config | DDSPConfig, meta: dict):
         self.path, self.model, self.config, self.meta = path, model, config, meta
@@ -112,7 +146,7 @@ class LoadedRun:
         """The transfer method that plays this run: ``"ddsp"`` or ``"autoencoder"``."""
         return METHOD_OF_CLASS[type(self.model).__name__]
 
-    def encode(self, y) -> Encoding:
+    def encode(self, y: np.ndarray | torch.Tensor) -> Encoding:
         """Audio through an autoencoder run's analysis, input shaping and encoder, from silence.
 
         The one home of "encode audio with a trained run" (latent probes, note latents,
@@ -120,12 +154,18 @@ class LoadedRun:
 
         Parameters
         ----------
-        y : ndarray or Tensor, shape (n,) or (B, n)
+        y : np.ndarray or torch.Tensor [shape=(n,) or (B, n)]
             Mono audio at the run's sample rate (``config.audio.sr``).
 
         Returns
         -------
         Encoding
+            Every stage, with ``B`` items (1 for a 1-D input) and ``T = n // hop_length`` frames.
+
+        Raises
+        ------
+        ParameterError
+            A ddsp run.
         """
         from models.lstm_ae import input_options, prepare_input, stack_context
         from workbench.spectral import causal_frames, chroma_onehot
@@ -152,8 +192,19 @@ def _looks_pickled(p: Path) -> bool:
     return head[:1] == b"\x80" or head[:2] == b"PK"  # pickle protocol 2+ / torch.save zip archive
 
 
-def load_run(path) -> LoadedRun:
-    """Rebuild the model of a run folder (or of its ``model.safetensors`` path) in eval mode.
+def load_run(path: str | Path) -> LoadedRun:
+    """Rebuild the model of a run folder in eval mode.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder, or a file in it (its ``model.safetensors``).
+
+    Returns
+    -------
+    LoadedRun
+        The model (built from config.json's class and keyword arguments, weights loaded
+        strictly), its config and metadata.
 
     Raises
     ------

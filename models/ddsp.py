@@ -19,6 +19,7 @@ Frame ``k``'s window is ``x[k * hop - window : k * hop]``; its centre is ``k * h
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -37,8 +38,22 @@ LOUDNESS_FLOOR_DB = -100.0
 _CENTS_OFFSET = 1997.3794084376191  # cents of CREPE's bin 0, relative to 10 Hz
 
 
-def exp_sigmoid(x: torch.Tensor, *, exponent: float = 10.0, max_value: float = 2.0, threshold: float = 1e-7):
-    """DDSP's positive output nonlinearity: ``max_value * sigmoid(x) ** log(exponent) + threshold``."""
+def exp_sigmoid(x: torch.Tensor, *, exponent: float = 10.0, max_value: float = 2.0,
+                threshold: float = 1e-7) -> torch.Tensor:
+    """DDSP's positive output nonlinearity: ``max_value * sigmoid(x) ** log(exponent) + threshold``.
+
+    Parameters
+    ----------
+    x : torch.Tensor [shape=(...)]
+        Raw network outputs.
+    exponent, max_value, threshold : float, keyword-only
+        As in the formula.
+
+    Returns
+    -------
+    torch.Tensor [shape=(...)]
+        In ``(threshold, max_value + threshold)``.
+    """
     return max_value * torch.sigmoid(x) ** math.log(exponent) + threshold
 
 
@@ -100,7 +115,23 @@ class ControlTracker:
 
 
 def causal_windows(x: torch.Tensor, *, hop: int, frames: int, window: int = CREPE_WINDOW) -> torch.Tensor:
-    """Windows ``(frames, window)`` of ``x`` ``(n,)``: frame ``k`` is ``x[k * hop - window : k * hop]``, zeros before 0."""
+    """The causal windows of a signal: frame ``k`` is ``x[k * hop - window : k * hop]``, zeros before 0.
+
+    Parameters
+    ----------
+    x : torch.Tensor [shape=(n,)]
+        The signal.
+    hop : int, samples, keyword-only
+        Hop between frames.
+    frames : int, keyword-only
+        Frames wanted (zeros past the end of ``x``).
+    window : int, samples, keyword-only
+        Window length.
+
+    Returns
+    -------
+    torch.Tensor [shape=(frames, window), dtype=float32]
+    """
     padded = torch.cat([torch.zeros(window), x.float()])
     need = (frames - 1) * hop + window
     if padded.numel() < need:
@@ -145,8 +176,27 @@ class DDSPDecoder(nn.Module):
         self.out_mlp = _mlp(gru + 2 * hidden, hidden)
         self.head = nn.Linear(hidden, 1 + harmonics + noise_bands)
 
-    def forward(self, features: torch.Tensor, state: torch.Tensor | None = None):
-        """``features`` ``(batch, frames, 3)`` -> ``(amp (b, t), dist (b, t, harmonics), noise (b, t, bands))``, state."""
+    def forward(self, features: torch.Tensor,
+                state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Synthesis controls of frames.
+
+        Parameters
+        ----------
+        features : torch.Tensor [shape=(b, t, 3)]
+            :func:`control_features`.
+        state : torch.Tensor [shape=(1, b, gru)], optional
+            GRU state to continue from (zeros when None).
+
+        Returns
+        -------
+        amp : torch.Tensor [shape=(b, t)]
+            Global harmonic amplitude.
+        dist : torch.Tensor [shape=(b, t, harmonics)]
+            Harmonic distribution (not normalised; :func:`harmonic_amplitudes` does it).
+        noise : torch.Tensor [shape=(b, t, noise_bands)]
+            Noise band magnitudes.
+        state : torch.Tensor [shape=(1, b, gru)]
+        """
         a = self.f0_mlp(features[..., :1])
         b = self.loud_mlp(features[..., 1:])
         h = torch.cat([a, b], dim=-1)
@@ -159,12 +209,43 @@ class DDSPDecoder(nn.Module):
 
 
 def control_features(f0: torch.Tensor, loudness: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
-    """Decoder input ``(..., 3)`` from f0 (Hz), loudness (dB) and the voicing gate, each ``(...)``."""
+    """Decoder input from the frame controls.
+
+    Parameters
+    ----------
+    f0 : torch.Tensor [shape=(...)], Hz
+        Pitch (0: MIDI 0).
+    loudness : torch.Tensor [shape=(...)], dB
+        A-weighted loudness, floor -100 dB.
+    gate : torch.Tensor [shape=(...)]
+        Voicing gate, 0-1.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., 3)]
+        MIDI / 127, (loudness + 100) / 100 and the gate.
+    """
     return torch.stack([hz_to_midi_t(f0) / 127.0, (loudness - LOUDNESS_FLOOR_DB) / -LOUDNESS_FLOOR_DB, gate], dim=-1)
 
 
 def harmonic_amplitudes(amp: torch.Tensor, dist: torch.Tensor, f0: torch.Tensor, *, sr: int) -> torch.Tensor:
-    """Per-harmonic amplitudes ``(..., H)``: ``dist`` with harmonics at or above Nyquist removed, renormalised, times ``amp``."""
+    """Per-harmonic amplitudes: ``dist`` with harmonics at or above Nyquist removed, renormalised, times ``amp``.
+
+    Parameters
+    ----------
+    amp : torch.Tensor [shape=(...)]
+        Global amplitude.
+    dist : torch.Tensor [shape=(..., H)]
+        Harmonic distribution.
+    f0 : torch.Tensor [shape=(...)], Hz
+        Pitch.
+    sr : int, Hz, keyword-only
+        Sample rate (its Nyquist limit).
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., H)]
+    """
     h = torch.arange(1, dist.shape[-1] + 1, dtype=dist.dtype)
     audible = (f0.unsqueeze(-1) * h < sr / 2).to(dist.dtype)
     d = dist * audible
@@ -176,6 +257,17 @@ def upsample(frames: torch.Tensor, *, hop: int) -> torch.Tensor:
 
     Sample ``j`` of segment ``i`` is ``frames[i] + (frames[i + 1] - frames[i]) * j / hop``: the
     segment between two frames needs only those two, so a stream can emit it once the second exists.
+
+    Parameters
+    ----------
+    frames : torch.Tensor [shape=(..., k + 1, c)]
+        Frame values.
+    hop : int, samples, keyword-only
+        Samples per segment.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., k * hop, c)]
     """
     t = torch.arange(hop, dtype=frames.dtype) / hop
     a, b = frames[..., :-1, :], frames[..., 1:, :]
@@ -190,6 +282,23 @@ def harmonic_sines(f0: torch.Tensor, *, sr: int, harmonics: int,
     The fundamental's phase is integrated in float64 from ``phase`` ``(b,)`` (radians, 0 when
     None) and returned wrapped to [0, 2 pi), so consecutive calls continue one phase-continuous
     signal. Harmonics at or above Nyquist at a sample are 0 there.
+
+    Parameters
+    ----------
+    f0 : torch.Tensor [shape=(b, n)], Hz
+        Per-sample pitch.
+    sr : int, Hz, keyword-only
+        Sample rate.
+    harmonics : int, keyword-only
+        Harmonics made.
+    phase : torch.Tensor [shape=(b,)], radians, optional, keyword-only
+        The fundamental's phase at the first sample.
+
+    Returns
+    -------
+    sines : torch.Tensor [shape=(b, n, harmonics), dtype=float32]
+    phase : torch.Tensor [shape=(b,), dtype=float64], radians
+        The fundamental's phase after the last sample.
     """
     b, n = f0.shape
     start = torch.zeros(b, dtype=torch.float64) if phase is None else phase.to(torch.float64)
@@ -206,9 +315,24 @@ def harmonic_sines(f0: torch.Tensor, *, sr: int, harmonics: int,
 
 def harmonic_synth(f0: torch.Tensor, amplitudes: torch.Tensor, *, sr: int,
                    phase: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Additive synthesis: ``f0`` ``(b, n)`` Hz and ``amplitudes`` ``(b, n, H)`` per sample -> audio ``(b, n)``.
+    """Additive synthesis from per-sample pitch and harmonic amplitudes.
 
-    See :func:`harmonic_sines` for the phase; returns the audio and the phase after it.
+    Parameters
+    ----------
+    f0 : torch.Tensor [shape=(b, n)], Hz
+        Per-sample pitch.
+    amplitudes : torch.Tensor [shape=(b, n, H)]
+        Per-sample amplitudes of the harmonics.
+    sr : int, Hz, keyword-only
+        Sample rate.
+    phase : torch.Tensor [shape=(b,)], radians, optional, keyword-only
+        See :func:`harmonic_sines`.
+
+    Returns
+    -------
+    audio : torch.Tensor [shape=(b, n)]
+    phase : torch.Tensor [shape=(b,)], radians
+        The fundamental's phase after the last sample.
     """
     sines, end = harmonic_sines(f0, sr=sr, harmonics=amplitudes.shape[-1], phase=phase)
     return (sines * amplitudes).sum(-1), end
@@ -219,6 +343,16 @@ def noise_filters(bands: torch.Tensor) -> torch.Tensor:
 
     The zero-phase impulse response is centred and Hann-windowed (DDSP's frequency sampling);
     the filter's delay is ``B - 1`` samples.
+
+    Parameters
+    ----------
+    bands : torch.Tensor [shape=(..., B)]
+        Magnitudes, 0 Hz to Nyquist.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., 2 * (B - 1))]
+        The filters.
     """
     ir = torch.fft.irfft(bands.to(torch.complex64), dim=-1)  # (..., 2(B-1)), zero-phase
     size = ir.shape[-1]
@@ -229,9 +363,21 @@ def noise_filters(bands: torch.Tensor) -> torch.Tensor:
 def filtered_noise(noise: torch.Tensor, filters: torch.Tensor, *, hop: int) -> torch.Tensor:
     """Filter white ``noise`` ``(b, taps - 1 + k * hop)`` (history first) with one FIR per hop.
 
-    ``filters`` ``(b, k, taps)``: segment ``i`` (``hop`` output samples) is the valid
-    convolution of its noise and the ``taps - 1`` samples before it with filter ``i``.
-    Returns ``(b, k * hop)``.
+    Segment ``i`` (``hop`` output samples) is the valid convolution of its noise and the
+    ``taps - 1`` samples before it with filter ``i``.
+
+    Parameters
+    ----------
+    noise : torch.Tensor [shape=(b, taps - 1 + k * hop)]
+        White noise, history first.
+    filters : torch.Tensor [shape=(b, k, taps)]
+        One FIR per segment (:func:`noise_filters`).
+    hop : int, samples, keyword-only
+        Samples per segment.
+
+    Returns
+    -------
+    torch.Tensor [shape=(b, k * hop)]
     """
     b, k, taps = filters.shape
     seg = noise.unfold(1, hop + taps - 1, hop)  # (b, k, hop + taps - 1): each segment with its history
@@ -241,10 +387,23 @@ def filtered_noise(noise: torch.Tensor, filters: torch.Tensor, *, hop: int) -> t
 
 
 def multiscale_spectral_loss(y: torch.Tensor, target: torch.Tensor, *,
-                             sizes=(2048, 1024, 512, 256, 128, 64), log_weight: float = 1.0) -> torch.Tensor:
+                             sizes: Sequence[int] = (2048, 1024, 512, 256, 128, 64),
+                             log_weight: float = 1.0) -> torch.Tensor:
     """DDSP's multi-resolution spectral loss: L1 of magnitudes and of log magnitudes, summed over FFT sizes.
 
-    ``y``, ``target``: ``(b, n)`` audio. Each size uses a Hann window and 75 % overlap.
+    Parameters
+    ----------
+    y, target : torch.Tensor [shape=(b, n)]
+        Output and target audio.
+    sizes : sequence of int, samples, keyword-only
+        FFT sizes; each uses a Hann window and 75 % overlap, and those longer than ``n`` are skipped.
+    log_weight : float, keyword-only
+        Weight of the log-magnitude term.
+
+    Returns
+    -------
+    torch.Tensor [shape=()]
+        The loss (0 when every size is skipped).
     """
     loss = y.new_zeros(())
     for n_fft in sizes:
@@ -258,16 +417,44 @@ def multiscale_spectral_loss(y: torch.Tensor, target: torch.Tensor, *,
 
 
 def voicing_gate(confidence: torch.Tensor, *, low: float, high: float) -> torch.Tensor:
-    """0 at or below confidence ``low``, 1 at or above ``high``, linear between (the harmonics' fade)."""
+    """The harmonics' fade: 0 at or below confidence ``low``, 1 at or above ``high``, linear between.
+
+    Parameters
+    ----------
+    confidence : torch.Tensor [shape=(...)]
+        The tracker's confidence, 0-1.
+    low, high : float, keyword-only
+        The fade's ends, ``low < high``.
+
+    Returns
+    -------
+    torch.Tensor [shape=(...)]
+        In [0, 1].
+    """
     return ((confidence - low) / (high - low)).clamp(0, 1)
 
 
 def hold_f0(f0: torch.Tensor, gate: torch.Tensor, *, last: float) -> tuple[torch.Tensor, float]:
-    """``f0`` ``(k,)`` with unvoiced frames (``gate == 0``) holding the last voiced value.
+    """A pitch track whose unvoiced frames hold the last voiced value.
 
     A tracker's guesses on consonants and noise jump by octaves; holding keeps the decoder's
-    pitch input steady while the gate fades the harmonics. Returns the held track and the new
-    ``last`` (start with the instrument's median pitch).
+    pitch input steady while the gate fades the harmonics.
+
+    Parameters
+    ----------
+    f0 : torch.Tensor [shape=(k,)], Hz
+        The track.
+    gate : torch.Tensor [shape=(k,)]
+        Voicing gate: a frame is voiced where it and ``f0`` are > 0.
+    last : float, Hz, keyword-only
+        The value held before the first voiced frame (start with the instrument's median pitch).
+
+    Returns
+    -------
+    f0 : torch.Tensor [shape=(k,)], Hz
+        The held track.
+    last : float, Hz
+        The value to pass with the next frames.
     """
     out = f0.clone()
     for i in range(f0.numel()):
@@ -279,11 +466,28 @@ def hold_f0(f0: torch.Tensor, gate: torch.Tensor, *, last: float) -> tuple[torch
 
 
 def frame_parameters(decoder: DDSPDecoder, f0: torch.Tensor, loudness: torch.Tensor, gate: torch.Tensor, *,
-                     sr: int, state=None):
-    """Decoder outputs as synthesis parameters for frames ``(b, k)`` of f0 (Hz), loudness (dB) and gate.
+                     sr: int, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Decoder outputs as synthesis parameters.
 
-    Returns harmonic amplitudes ``(b, k, H)`` (faded by the gate), noise band magnitudes
-    ``(b, k, B)`` and the recurrent state.
+    Parameters
+    ----------
+    decoder : DDSPDecoder
+        The model.
+    f0, loudness, gate : torch.Tensor [shape=(b, k)]
+        Frame pitch (Hz), A-weighted loudness (dB) and voicing gate.
+    sr : int, Hz, keyword-only
+        Sample rate.
+    state : torch.Tensor, optional, keyword-only
+        GRU state to continue from.
+
+    Returns
+    -------
+    harmonics : torch.Tensor [shape=(b, k, H)]
+        Harmonic amplitudes, faded by the gate.
+    bands : torch.Tensor [shape=(b, k, B)]
+        Noise band magnitudes.
+    state : torch.Tensor
+        The GRU state after the last frame.
     """
     amp, dist, bands, state = decoder(control_features(f0, loudness, gate), state)
     return harmonic_amplitudes(amp * gate, dist, f0, sr=sr), bands, state
@@ -295,8 +499,30 @@ def synthesize(f0: torch.Tensor, harm: torch.Tensor, bands: torch.Tensor, noise:
 
     ``f0`` ``(b, k + 1)`` Hz and ``harm`` ``(b, k + 1, H)`` are interpolated between frames;
     segment ``i`` is filtered with the bands of its end frame ``bands[:, i]`` (``(b, k, B)``);
-    ``noise`` ``(b, 2 * (B - 1) - 1 + k * hop)`` is white noise with its history first. Returns
-    the audio and the fundamental's phase after the last sample.
+    ``noise`` ``(b, 2 * (B - 1) - 1 + k * hop)`` is white noise with its history first.
+
+    Parameters
+    ----------
+    f0 : torch.Tensor [shape=(b, k + 1)], Hz
+        Frame pitch.
+    harm : torch.Tensor [shape=(b, k + 1, H)]
+        Frame harmonic amplitudes.
+    bands : torch.Tensor [shape=(b, k, B)]
+        Noise band magnitudes of each segment's end frame.
+    noise : torch.Tensor [shape=(b, 2 * (B - 1) - 1 + k * hop)]
+        White noise, history first.
+    sr : int, Hz, keyword-only
+        Sample rate.
+    hop : int, samples, keyword-only
+        Samples per segment.
+    phase : torch.Tensor [shape=(b,)], radians, optional, keyword-only
+        The fundamental's phase at the first sample.
+
+    Returns
+    -------
+    audio : torch.Tensor [shape=(b, k * hop)]
+    phase : torch.Tensor [shape=(b,)], radians
+        The fundamental's phase after the last sample.
     """
     b, k1, H = harm.shape
     k = k1 - 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,18 +43,49 @@ MIN_PITCHED_SECONDS = 2.0
 
 
 class Controls:
-    """One clip: audio ``(n,)`` at 16 kHz and its frame controls ``(k,)``: f0 (held, Hz), loudness (dB), gate."""
+    """One clip: audio ``(n,)`` at 16 kHz and its frame controls ``(k,)``: f0 (held, Hz), loudness (dB), gate.
 
-    def __init__(self, audio, f0, loudness, gate):
+    Parameters
+    ----------
+    audio : torch.Tensor [shape=(n,)]
+        Mono audio at 16 kHz.
+    f0 : torch.Tensor [shape=(k,)], Hz
+        Frame pitch.
+    loudness : torch.Tensor [shape=(k,)], dB
+        A-weighted loudness.
+    gate : torch.Tensor [shape=(k,)]
+        Voicing gate, 0-1.
+    """
+
+    def __init__(self, audio: torch.Tensor, f0: torch.Tensor, loudness: torch.Tensor, gate: torch.Tensor):
         self.audio, self.f0, self.loudness, self.gate = audio, f0, loudness, gate
 
     @property
     def frames(self) -> int:
+        """Control frames ``k``."""
         return self.f0.numel()
 
 
-def clip_controls(paths, cfg: DDSPConfig, tracker: ControlTracker | None = None, *, progress: bool = False):
-    """Load each file (mono, 16 kHz) and compute its controls for frames ``0 .. ceil((n + window / 2) / hop)``."""
+def clip_controls(paths: Iterable[str | Path], cfg: DDSPConfig, tracker: ControlTracker | None = None, *,
+                  progress: bool = False) -> list[Controls]:
+    """Load each file (mono, 16 kHz) and compute its controls for frames ``0 .. ceil((n + window / 2) / hop)``.
+
+    Parameters
+    ----------
+    paths : iterable of str or Path
+        Audio files.
+    cfg : DDSPConfig
+        Rate, hop, CREPE size and voicing gate.
+    tracker : ControlTracker, optional
+        Reused when given (else one of ``cfg.model.crepe``'s size is built).
+    progress : bool, keyword-only
+        Show a progress bar.
+
+    Returns
+    -------
+    list of Controls
+        One per file, in order.
+    """
     from tqdm import tqdm
 
     tracker = tracker or ControlTracker(capacity=cfg.model.crepe)
@@ -77,6 +109,18 @@ def _pitch_stats(clips: list[Controls]) -> dict:
 
 
 def model_kwargs(cfg: DDSPConfig) -> dict:
+    """The :class:`DDSPDecoder` keyword arguments of a config (what a run's config.json records).
+
+    Parameters
+    ----------
+    cfg : DDSPConfig
+        The config.
+
+    Returns
+    -------
+    dict
+        ``harmonics``, ``noise_bands``, ``hidden`` and ``gru``.
+    """
     m = cfg.model
     return {"harmonics": m.harmonics, "noise_bands": m.noise_bands, "hidden": m.hidden, "gru": m.gru}
 
@@ -133,11 +177,26 @@ def _split(clips: list[Controls], cfg: DDSPConfig):
     return [clips[i] for i in tr], [clips[i] for i in va]
 
 
-def train_ddsp(paths, cfg: DDSPConfig, out, *, progress: bool = True, describe: dict | None = None) -> dict:
+def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *, progress: bool = True,
+               describe: dict | None = None) -> dict:
     """Train a :class:`DDSPDecoder` on the audio files ``paths`` and write the run folder ``out``.
 
     Stops at ``train.epochs``, at ``train.max_seconds`` of training, or when the validation loss
     has not improved for ``train.patience`` epochs (the plateau). The best model is kept.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        The target material's audio files.
+    cfg : DDSPConfig
+        The config (validated here).
+    out : str or Path
+        The run folder (:func:`models.checkpoint.save_run`).
+    progress : bool, keyword-only
+        Show progress bars.
+    describe : dict, optional, keyword-only
+        Only its ``target`` is read: the material's name in meta.json and in messages (default:
+        the one file's path, or the number of files).
 
     Returns
     -------

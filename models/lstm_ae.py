@@ -10,12 +10,18 @@ non-negative compressed magnitudes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from models import augment
 from workbench.errors import ParameterError
 from workbench.spectral import frame_f0_bins
+
+if TYPE_CHECKING:
+    from workbench.config import ModelConfig
 
 __all__ = ["LSTMAutoencoder", "normalize_frames", "compress", "decompress", "stack_context", "prepare_input",
            "input_options",
@@ -26,13 +32,24 @@ CHROMA = 12
 PITCH_BANDS = 24  # Gaussian bumps a quarter octave apart: the decoder's view of the frame's pitch
 
 
-def pitch_features(f0: torch.Tensor, pitch_range=None) -> torch.Tensor:
-    """The pitch a ``harmonics`` decoder is told: ``f0`` ``(...)`` in bins -> ``(..., PITCH_BANDS + 1)``.
+def pitch_features(f0: torch.Tensor, pitch_range: Sequence[float] | None = None) -> torch.Tensor:
+    """The pitch a ``harmonics`` decoder is told.
 
     Gaussian bumps over log2(f0) (2.5 to 2.5 * 2**5.75 bins, a quarter octave apart) and a voiced
-    flag; unpitched frames (``f0 = 0``) get zeros. ``pitch_range`` ``(low, high)`` in bins clamps
-    the pitch first, so a voice below the instrument's trained range gets the levels of its
-    lowest notes rather than an untrained extrapolation.
+    flag; unpitched frames (``f0 = 0``) get zeros.
+
+    Parameters
+    ----------
+    f0 : torch.Tensor [shape=(...)], bins
+        Each frame's pitch, 0 where unpitched.
+    pitch_range : (low, high), bins, optional
+        Clamps the pitch first, so a voice below the instrument's trained range gets the levels
+        of its lowest notes rather than an untrained extrapolation.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., PITCH_BANDS + 1), dtype=float32]
+        The bumps, then the voiced flag.
     """
     f0 = torch.as_tensor(f0, dtype=torch.float32)
     voiced = f0 > 0
@@ -46,9 +63,21 @@ def pitch_features(f0: torch.Tensor, pitch_range=None) -> torch.Tensor:
 
 
 def normalize_frames(mag: torch.Tensor, *, mode: str = "max") -> tuple[torch.Tensor, torch.Tensor]:
-    """Split magnitude frames ``(..., bins)`` into a shape (unit peak or unit L2) and a gain ``(..., 1)``.
+    """Split magnitude frames into a shape and a gain.
 
-    A silent frame has gain 0 and an all-zero shape.
+    Parameters
+    ----------
+    mag : torch.Tensor [shape=(..., bins)]
+        Magnitude frames.
+    mode : {"max", "norm"}, keyword-only
+        Shapes of unit peak or of unit L2 norm.
+
+    Returns
+    -------
+    shape : torch.Tensor [shape=(..., bins)]
+        All zeros for a silent frame.
+    gain : torch.Tensor [shape=(..., 1)]
+        The peak or the norm (0 for a silent frame).
     """
     if mode == "max":
         gain = mag.amax(dim=-1, keepdim=True)
@@ -60,9 +89,22 @@ def normalize_frames(mag: torch.Tensor, *, mode: str = "max") -> tuple[torch.Ten
 
 
 def compress(shape: torch.Tensor, *, mode: str = "power", power: float = 0.3, log_range_db: float = 80.0) -> torch.Tensor:
-    """Compress normalised magnitudes (in [0, 1]) for the network: ``m ** power`` or a dB scale.
+    """Compress normalised magnitudes for the network: ``m ** power`` or a dB scale.
 
-    ``log`` maps ``-log_range_db`` dB .. 0 dB to 0 .. 1 (clipped below).
+    Parameters
+    ----------
+    shape : torch.Tensor [shape=(...)]
+        Normalised magnitudes, in [0, 1].
+    mode : {"power", "log", "none"}, keyword-only
+        ``log`` maps ``-log_range_db`` dB .. 0 dB to 0 .. 1 (clipped below).
+    power : float, keyword-only
+        The exponent of ``power``.
+    log_range_db : float, dB, keyword-only
+        The range of ``log``.
+
+    Returns
+    -------
+    torch.Tensor [shape=(...)]
     """
     if mode == "power":
         return shape.clamp_min(0) ** power
@@ -75,7 +117,20 @@ def compress(shape: torch.Tensor, *, mode: str = "power", power: float = 0.3, lo
 
 
 def decompress(c: torch.Tensor, *, mode: str = "power", power: float = 0.3, log_range_db: float = 80.0) -> torch.Tensor:
-    """Inverse of :func:`compress` (0 stays 0 for ``power`` and ``none``)."""
+    """Inverse of :func:`compress` (negative values are taken as 0; 0 stays 0).
+
+    Parameters
+    ----------
+    c : torch.Tensor [shape=(...)]
+        Compressed magnitudes (a decoder's output).
+    mode, power, log_range_db : keyword-only
+        As given to :func:`compress`.
+
+    Returns
+    -------
+    torch.Tensor [shape=(...)]
+        Normalised magnitudes.
+    """
     c = c.clamp_min(0)
     if mode == "power":
         return c ** (1.0 / power)
@@ -87,10 +142,21 @@ def decompress(c: torch.Tensor, *, mode: str = "power", power: float = 0.3, log_
 
 
 def stack_context(frames: torch.Tensor, context: int, history: torch.Tensor | None = None) -> torch.Tensor:
-    """Causal context windows: ``(B, T, bins)`` -> ``(B, T, context + 1, bins)``, oldest first.
+    """Causal context windows, oldest first.
 
-    ``history`` ``(B, context, bins)`` holds the frames before the first one (zeros if ``None``).
-    The last axis-2 entry is the current frame.
+    Parameters
+    ----------
+    frames : torch.Tensor [shape=(B, T, bins)]
+        The frames.
+    context : int
+        Frames before the current one in each window.
+    history : torch.Tensor [shape=(B, context, bins)], optional
+        The frames before the first one (zeros if None).
+
+    Returns
+    -------
+    torch.Tensor [shape=(B, T, context + 1, bins)]
+        The last axis-2 entry is the current frame.
     """
     B, T, F = frames.shape
     if history is None:
@@ -100,10 +166,19 @@ def stack_context(frames: torch.Tensor, context: int, history: torch.Tensor | No
 
 
 def positions_from_f0(f0: torch.Tensor, bins: int) -> torch.Tensor:
-    """Each bin's place in the harmonic series of its frame: ``bin / f0`` ``(..., bins)``.
+    """Each bin's place in the harmonic series of its frame: ``bin / f0``.
 
-    ``f0`` ``(...)`` is in bins (:func:`workbench.spectral.frame_f0_bins`, causal, frame by
-    frame); frames with ``f0 = 0`` (no pitch) get 0 everywhere. Harmonic ``k`` sits at ``k``.
+    Parameters
+    ----------
+    f0 : torch.Tensor [shape=(...)], bins
+        Each frame's pitch (:func:`workbench.spectral.frame_f0_bins`, causal, frame by frame).
+    bins : int
+        Bins per frame.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., bins)]
+        Harmonic ``k`` sits at ``k``; frames with ``f0 = 0`` (no pitch) get 0 everywhere.
     """
     f0 = torch.as_tensor(f0)
     k = torch.arange(bins, dtype=f0.dtype if f0.is_floating_point() else torch.float32)
@@ -111,9 +186,20 @@ def positions_from_f0(f0: torch.Tensor, bins: int) -> torch.Tensor:
 
 
 def interp_harmonics(values: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """Per-harmonic values ``(..., K + 1)`` (index 0: below the fundamental and unpitched frames)
-    read at fractional harmonic ``positions`` ``(..., bins)`` -> ``(..., bins)``, linear between
-    harmonics and held beyond ``K``."""
+    """Per-harmonic values read at fractional harmonic positions, linear between harmonics and
+    held beyond ``K``.
+
+    Parameters
+    ----------
+    values : torch.Tensor [shape=(..., K + 1)]
+        Index 0: below the fundamental and unpitched frames; ``k``: harmonic ``k``.
+    positions : torch.Tensor [shape=(..., bins)]
+        :func:`positions_from_f0`.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., bins)]
+    """
     K = values.shape[-1] - 1
     h = positions.clamp(0, K)
     lo = h.floor().long().clamp(max=K - 1) if K > 0 else h.long()
@@ -124,7 +210,7 @@ def interp_harmonics(values: torch.Tensor, positions: torch.Tensor) -> torch.Ten
     return a * (1 - w) + b * w
 
 
-def register_envelope(env: torch.Tensor, f0: torch.Tensor, pitch_range) -> torch.Tensor:
+def register_envelope(env: torch.Tensor, f0: torch.Tensor, pitch_range: Sequence[float]) -> torch.Tensor:
     """Carry an envelope ``(..., bins)`` along with a pitch ``f0`` ``(...)`` (bins) outside the
     trained ``pitch_range``: the frame reads it at ``bin * clamp(f0) / f0``.
 
@@ -134,6 +220,19 @@ def register_envelope(env: torch.Tensor, f0: torch.Tensor, pitch_range) -> torch
     nearest trained note gets: the instrument's register profile, moved to the input's pitch,
     as the harmonic levels already are (:func:`pitch_features` clamps the same way). Frames in
     range, and unpitched frames, are unchanged.
+
+    Parameters
+    ----------
+    env : torch.Tensor [shape=(..., bins)]
+        The envelope (gains per bin).
+    f0 : torch.Tensor [shape=(...)], bins
+        Each frame's pitch, 0 where unpitched.
+    pitch_range : (low, high), bins
+        The trained pitch range.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., bins)]
     """
     lo, hi = float(pitch_range[0]), float(pitch_range[1])
     f0 = f0.to(env.dtype)
@@ -151,6 +250,19 @@ def flatten_harmonics(shape: torch.Tensor, positions: torch.Tensor, harmonics: i
     harmonicity and noise but no longer tells its harmonics' relative levels (an odd-harmonic
     clarinet and a voice look alike), so the decoder must supply them. Unpitched frames are
     returned as they are.
+
+    Parameters
+    ----------
+    shape : torch.Tensor [shape=(..., bins)]
+        Normalised magnitude frames.
+    positions : torch.Tensor [shape=(..., bins)]
+        :func:`positions_from_f0`.
+    harmonics : int
+        Harmonics levelled.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., bins)]
     """
     K = int(harmonics)
     idx = positions.round().long().clamp(0, K)
@@ -164,16 +276,30 @@ def flatten_harmonics(shape: torch.Tensor, positions: torch.Tensor, harmonics: i
 
 
 def prepare_input(mag: torch.Tensor, *, normalize: str, compression: str, power: float, log_range_db: float,
-                  whiten: int = 0, harmonics: int = 0):
-    """Magnitudes ``(..., bins)`` -> (compressed shapes, gains, f0) as the network sees them.
+                  whiten: int = 0, harmonics: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Magnitude frames as the network sees them.
 
-    ``f0`` ``(...)`` is each frame's pitch in bins for a ``harmonics`` model (0 where
-    unpitched; ``None`` for other models): pass it on to :meth:`LSTMAutoencoder.decode`.
+    Parameters
+    ----------
+    mag : torch.Tensor [shape=(..., bins)]
+        Magnitude frames.
+    normalize, compression, power, log_range_db : keyword-only
+        As :func:`normalize_frames` and :func:`compress`.
+    whiten : int, keyword-only
+        > 0 divides each frame's shape by its cepstral envelope of that order
+        (:func:`models.augment.whiten`, level-independent) and normalises it again.
+    harmonics : int, keyword-only
+        > 0 then levels its harmonic peaks (:func:`flatten_harmonics`).
 
-    ``whiten`` > 0 divides each frame's shape by its cepstral envelope of that order
-    (:func:`models.augment.whiten`, level-independent) and normalises it again; ``harmonics``
-    > 0 then levels its harmonic peaks (:func:`flatten_harmonics`). The gain is always the
-    original frame's (its level, whatever the shape fed to the network).
+    Returns
+    -------
+    shapes : torch.Tensor [shape=(..., bins)]
+        Compressed shapes.
+    gain : torch.Tensor [shape=(..., 1)]
+        Always the original frame's (its level, whatever the shape fed to the network).
+    f0 : torch.Tensor [shape=(...)] or None
+        Each frame's pitch in bins for a ``harmonics`` model (0 where unpitched; None for other
+        models): pass it on to :meth:`LSTMAutoencoder.decode`.
     """
     shape, gain = normalize_frames(mag, mode=normalize)
     if whiten:
@@ -186,8 +312,20 @@ def prepare_input(mag: torch.Tensor, *, normalize: str, compression: str, power:
     return compress(shape, mode=compression, power=power, log_range_db=log_range_db), gain, f0
 
 
-def input_options(m) -> dict:
-    """The :func:`prepare_input` keywords of a ``ModelConfig`` (what every user of a run needs)."""
+def input_options(m: ModelConfig) -> dict:
+    """The :func:`prepare_input` keywords of a model config (what every user of a run needs).
+
+    Parameters
+    ----------
+    m : ModelConfig
+        A run's ``config.model``.
+
+    Returns
+    -------
+    dict
+        ``normalize``, ``compression``, ``power``, ``log_range_db``, ``whiten`` and
+        ``harmonics`` (the active ones).
+    """
     return dict(normalize=m.normalize, compression=m.compression, power=m.power, log_range_db=m.log_range_db,
                 whiten=m.whiten, harmonics=m.active_harmonics)
 
@@ -233,8 +371,18 @@ class LSTMAutoencoder(nn.Module):
         harmonic series (a clarinet's weak even harmonics), which no smooth envelope can. The
         decoder is also told the frame's pitch (:func:`pitch_features`), as an instrument's
         harmonic levels change with register.
+    codes : int
+        Instruments of a conditioned model.
+    condition : {"none", "onehot", "embedding"}
+        How the instrument code joins the latent: itself, or a learned ``code_dim`` vector.
+    code_dim : int
+        Width of the learned code.
+    chroma : bool
+        The encoder and decoder also get the frame's one-hot chroma (MANNe, seed 002).
     pitch_range : (float, float), optional
         The trained pitch range in bins (set by training); pitches outside are clamped into it.
+
+    All parameters are keyword-only.
 
     Shapes
     ------
@@ -249,10 +397,10 @@ class LSTMAutoencoder(nn.Module):
     (torch.Size([2, 10, 513]), torch.Size([2, 10, 16]))
     """
 
-    def __init__(self, *, n_bins: int, context: int = 4, encoder=(512, 256), lstm: int = 256, latent: int = 32,
-                 bottleneck: str = "sigmoid", decoder=(256, 512), output: str = "residual", codes: int = 0,
-                 condition: str = "none", code_dim: int = 8, chroma: bool = False, harmonics: int = 0,
-                 pitch_range=None):
+    def __init__(self, *, n_bins: int, context: int = 4, encoder: Sequence[int] = (512, 256), lstm: int = 256,
+                 latent: int = 32, bottleneck: str = "sigmoid", decoder: Sequence[int] = (256, 512),
+                 output: str = "residual", codes: int = 0, condition: str = "none", code_dim: int = 8,
+                 chroma: bool = False, harmonics: int = 0, pitch_range: Sequence[float] | None = None):
         super().__init__()
         if condition not in ("none", "onehot", "embedding"):
             raise ParameterError(f"condition={condition!r} is not valid; expected 'none', 'onehot' or 'embedding'")
@@ -284,10 +432,24 @@ class LSTMAutoencoder(nn.Module):
         # an envelope model with harmonics also gives a level per harmonic (index 0: unpitched)
         self.out = nn.Linear(dec[-1], self.n_bins + (self.harmonics + 1 if self.harmonics else 0))
 
-    def encode(self, x: torch.Tensor, state=None, *, chroma: torch.Tensor | None = None):
-        """``(B, T, context + 1, n_bins)`` -> latent ``(B, T, latent)`` and the LSTM state.
+    def encode(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None, *,
+               chroma: torch.Tensor | None = None) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """The latent of context windows.
 
-        A chroma model also takes the current frames' one-hot chroma ``(B, T, 12)`` (zeros if ``None``).
+        Parameters
+        ----------
+        x : torch.Tensor [shape=(B, T, context + 1, n_bins)]
+            Compressed shapes with their context (:func:`stack_context`).
+        state : (h, c), optional
+            The LSTM state to continue from, each ``(1, B, lstm)`` (zeros when None).
+        chroma : torch.Tensor [shape=(B, T, 12)], optional, keyword-only
+            A chroma model's one-hot chroma of the current frames (zeros when None).
+
+        Returns
+        -------
+        z : torch.Tensor [shape=(B, T, latent)]
+        state : (h, c)
+            The LSTM state after the last frame.
         """
         if x.shape[-2:] != (self.context + 1, self.n_bins):
             raise ParameterError(
@@ -334,9 +496,24 @@ class LSTMAutoencoder(nn.Module):
             v = v.unsqueeze(-2)
         return v.expand(*like.shape[:-1], width)
 
-    def condition_vector(self, z: torch.Tensor, code=None, chroma=None) -> torch.Tensor:
-        """What joins the latent before the decoder: the instrument code (weights over the
-        instruments, ``(..., codes)``; one-hot picks one, a blend mixes) and the chroma one-hot."""
+    def condition_vector(self, z: torch.Tensor, code: torch.Tensor | None = None,
+                         chroma: torch.Tensor | None = None) -> torch.Tensor:
+        """What joins the latent before the decoder.
+
+        Parameters
+        ----------
+        z : torch.Tensor [shape=(..., latent)]
+            The latent (its leading axes are the vector's).
+        code : torch.Tensor [shape=(..., codes)], optional
+            Weights over the instruments: one-hot picks one, a blend mixes (None: the first).
+        chroma : torch.Tensor [shape=(..., 12)], optional
+            A chroma model's one-hot chroma (zeros when None).
+
+        Returns
+        -------
+        torch.Tensor [shape=(..., cond)]
+            The (embedded) code, then the chroma; width 0 for an unconditioned model.
+        """
         parts = []
         if self.condition != "none":
             if code is None:  # the first instrument, so an unconditioned call still decodes something real
@@ -347,8 +524,8 @@ class LSTMAutoencoder(nn.Module):
             parts.append(self._cond(chroma, CHROMA, z))
         return torch.cat(parts, dim=-1) if parts else z[..., :0]
 
-    def decode(self, z: torch.Tensor, current: torch.Tensor | None = None, *, code=None,
-               chroma=None, f0=None) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, current: torch.Tensor | None = None, *, code: torch.Tensor | None = None,
+               chroma: torch.Tensor | None = None, f0: torch.Tensor | None = None) -> torch.Tensor:
         """Latent ``(..., latent)`` -> non-negative compressed magnitudes ``(..., n_bins)``.
 
         A ``residual`` model adds the decoder output to ``current`` (the current input frame,
@@ -358,6 +535,25 @@ class LSTMAutoencoder(nn.Module):
         levels at the current frames' pitch ``f0`` ``(...)`` in bins (from :func:`prepare_input`;
         0 or ``None``: unpitched). ``code`` ``(..., codes)`` and ``chroma`` ``(..., 12)`` condition a
         model built with ``condition`` / ``chroma`` (see :meth:`condition_vector`).
+
+        Parameters
+        ----------
+        z : torch.Tensor [shape=(..., latent)]
+            The latent.
+        current : torch.Tensor [shape=(..., n_bins)], optional
+            The current input frame, compressed.
+        code, chroma, f0 : torch.Tensor, optional, keyword-only
+            Conditioning, as above.
+
+        Returns
+        -------
+        torch.Tensor [shape=(..., n_bins)]
+            Non-negative compressed magnitudes.
+
+        Raises
+        ------
+        ParameterError
+            An ``envelope`` model without ``current``.
         """
         if self.condition != "none" or self.chroma:
             z = torch.cat([z, self.condition_vector(z, code, chroma)], dim=-1)
@@ -383,12 +579,55 @@ class LSTMAutoencoder(nn.Module):
             h = h + current
         return torch.relu(h)
 
-    def forward(self, x: torch.Tensor, state=None, *, code=None, chroma=None, f0=None):
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None, *,
+                code: torch.Tensor | None = None, chroma: torch.Tensor | None = None,
+                f0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Encode, then decode with the current frame (``x[..., -1, :]``).
+
+        Parameters
+        ----------
+        x : torch.Tensor [shape=(B, T, context + 1, n_bins)]
+            Compressed shapes with their context.
+        state : (h, c), optional
+            LSTM state to continue from.
+        code, chroma, f0 : torch.Tensor, optional, keyword-only
+            Conditioning (:meth:`decode`; ``chroma`` also goes to the encoder).
+
+        Returns
+        -------
+        y : torch.Tensor [shape=(B, T, n_bins)]
+            Non-negative compressed magnitudes.
+        z : torch.Tensor [shape=(B, T, latent)]
+        state : (h, c)
+            Each ``(1, B, lstm)``.
+        """
         z, state = self.encode(x, state, chroma=chroma)
         return self.decode(z, x[..., -1, :], code=code, chroma=chroma, f0=f0), z, state
 
-    def step(self, frame: torch.Tensor, state=None, *, code=None, chroma=None, f0=None):
-        """One frame with context ``(B, context + 1, n_bins)`` -> ``(y (B, n_bins), z (B, latent), state)``."""
+    def step(self, frame: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None, *,
+             code: torch.Tensor | None = None, chroma: torch.Tensor | None = None,
+             f0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """One frame with its context (:meth:`forward` with ``T = 1``).
+
+        Parameters
+        ----------
+        frame : torch.Tensor [shape=(B, context + 1, n_bins)]
+            The current frame with its context.
+        state : (h, c), optional
+            LSTM state to continue from.
+        code : torch.Tensor, optional, keyword-only
+            Instrument code.
+        chroma : torch.Tensor [shape=(B, 12)], optional, keyword-only
+            One-hot chroma of the frame.
+        f0 : torch.Tensor [shape=(B,)], bins, optional, keyword-only
+            The frame's pitch.
+
+        Returns
+        -------
+        y : torch.Tensor [shape=(B, n_bins)]
+        z : torch.Tensor [shape=(B, latent)]
+        state : (h, c)
+        """
         chroma = None if chroma is None else torch.as_tensor(chroma)[..., None, :]
         f0 = None if f0 is None else torch.as_tensor(f0)[..., None]
         y, z, state = self.forward(frame[:, None], state, code=code, chroma=chroma, f0=f0)

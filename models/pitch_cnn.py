@@ -4,6 +4,7 @@ waveform, then a dense layer, predicting the MIDI pitch (128 classes)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -19,9 +20,24 @@ class RawPitchCNN(nn.Module):
 
     Shapes: ``(B, n_samples)`` waveforms -> ``(B, classes)`` logits. Each pooling divides the
     rate by ``pool``, so later kernels see lower frequencies at the same width.
+
+    Parameters
+    ----------
+    n_samples : int, samples, keyword-only
+        Length of every waveform.
+    channels : sequence of int, keyword-only
+        Output channels of each conv stage.
+    kernel : int, samples, keyword-only
+        Kernel width of every conv.
+    pool : int, keyword-only
+        Average-pooling factor after every conv.
+    hidden : int, keyword-only
+        Width of the dense layer.
+    classes : int, keyword-only
+        Output classes (MIDI pitches).
     """
 
-    def __init__(self, *, n_samples: int = 64000, channels=(4, 8, 12, 16), kernel: int = 9, pool: int = 4,
+    def __init__(self, *, n_samples: int = 64000, channels: Sequence[int] = (4, 8, 12, 16), kernel: int = 9, pool: int = 4,
                  hidden: int = 512, classes: int = 128):
         super().__init__()
         layers, c_in, n = [], 1, n_samples
@@ -36,16 +52,51 @@ class RawPitchCNN(nn.Module):
         self.n_samples = n_samples
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pitch logits of waveforms.
+
+        Parameters
+        ----------
+        x : torch.Tensor [shape=(B, n_samples)]
+            Waveforms.
+
+        Returns
+        -------
+        torch.Tensor [shape=(B, classes)]
+            Logits.
+        """
         return self.head(self.features(x[:, None, :]))
 
 
 def fit_pitch_cnn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, *,
                   epochs: int = 20, lr: float = 1e-3, batch_size: int = 32, seed: int = 0, progress: bool = True,
-                  **model_kw) -> dict:
-    """Train on ``(n, samples)`` waveforms with integer pitch labels; score the test set each epoch.
+                  **model_kw: object) -> dict:
+    """Train on waveforms with integer pitch labels; score the test set each epoch.
 
-    Returns the history (train loss, train and test accuracy per epoch), the final test
-    predictions and accuracy, the chance level (majority test class) and seconds.
+    Parameters
+    ----------
+    X_train, X_test : np.ndarray [shape=(n, samples)]
+        Waveforms, one length.
+    y_train, y_test : np.ndarray [shape=(n,)]
+        MIDI pitches, 0-127.
+    epochs : int, keyword-only
+        Passes over the training set.
+    lr : float, keyword-only
+        Adam's learning rate.
+    batch_size : int, keyword-only
+        Waveforms per step.
+    seed : int, keyword-only
+        Seed of the weights and the shuffling.
+    progress : bool, keyword-only
+        Show a progress bar.
+    **model_kw
+        More :class:`RawPitchCNN` keywords (``n_samples`` comes from the data).
+
+    Returns
+    -------
+    dict
+        ``history`` (per epoch: train loss, train and test accuracy), ``test_predictions``,
+        ``test_accuracy`` (the last epoch's), ``best_test_accuracy``, ``chance`` (majority test
+        class), ``uniform_chance`` (1/128), ``seconds`` and ``parameters``.
     """
     from tqdm import tqdm
 

@@ -16,8 +16,19 @@ from workbench.report_io import read_json
 __all__ = ["list_runs", "run_info", "multi_instrument_runs", "guess_family"]
 
 
-def list_runs(runs) -> list[Path]:
-    """Run folders under ``runs`` (those with ``config.json``), sorted by name."""
+def list_runs(runs: str | Path) -> list[Path]:
+    """The run folders directly under a runs root.
+
+    Parameters
+    ----------
+    runs : str or Path
+        The runs root.
+
+    Returns
+    -------
+    list of Path
+        The folders with a ``config.json``, sorted by name; empty when ``runs`` is not a folder.
+    """
     runs = Path(runs)
     if not runs.is_dir():
         return []
@@ -25,8 +36,13 @@ def list_runs(runs) -> list[Path]:
 
 
 
-def run_info(run) -> dict:
-    """A run folder's description for display.
+def run_info(run: str | Path) -> dict:
+    """A run folder's description for display, without loading the weights.
+
+    Parameters
+    ----------
+    run : str or Path
+        A run folder (its weights are not loaded).
 
     Returns
     -------
@@ -58,16 +74,37 @@ def run_info(run) -> dict:
 
 
 
-def multi_instrument_runs(runs) -> list[Path]:
-    """Run folders of multi-instrument autoencoders: weights present and instrument ``codes`` in meta.json."""
+def multi_instrument_runs(runs: str | Path) -> list[Path]:
+    """Run folders of multi-instrument autoencoders.
+
+    Parameters
+    ----------
+    runs : str or Path
+        The runs root (:func:`list_runs`).
+
+    Returns
+    -------
+    list of Path
+        The runs (:func:`list_runs`) with weights and instrument ``codes`` in meta.json.
+    """
     return [r for r in list_runs(runs) if (info := run_info(r))["codes"] and info["has_weights"]]
 
 
 
-def guess_family(target) -> str | None:
-    """The NSynth family a target's material belongs to, when it says: ``...family=brass...``,
-    ``...program=56...``, a melody folder whose ``index.json`` names its GM program, or a run
-    folder whose ``meta.json`` names such a target. None when it cannot tell."""
+def guess_family(target: str | Path) -> str | None:
+    """The NSynth family a target's material belongs to, when it says.
+
+    Parameters
+    ----------
+    target : str or Path
+        ``...family=brass...``, ``...program=56...``, a melody folder whose ``index.json`` names
+        its GM program, or a run folder whose ``meta.json`` names such a target.
+
+    Returns
+    -------
+    str or None
+        The family; None when it cannot tell.
+    """
     text = str(target)
     if "family=" in text:
         fam = text.split("family=", 1)[1].split(",")[0].split("+")[0]

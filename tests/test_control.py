@@ -10,9 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from effects.base import Effect, check_mix_and_levels
+from effects.base import check_mix_and_levels
 from effects.control import Controller, OscInput
 from effects.controlled import ControlledEffect
+from effects.dry import DryEffect
 from effects.mapping import Mapping, binding, default_mapping, load_mapping
 from effects.play import LatentSynth
 from workbench.errors import ParameterError
@@ -218,9 +219,10 @@ def test_osc_malformed_unknown_out_of_range_and_a_flood_are_counted(synth_model)
         osc.close()
 
 
-class _Knobs(Effect):
+class _Knobs(DryEffect):
     """A real (if plain) effect with the parameters `live` effects expose: it scales its input by
-    mix, gain and the first fader, so each control is audible."""
+    mix, gain and the first fader, so each control is audible (the dry effect's zero latency and
+    empty state)."""
 
     _param_names = ("mix", "gain_db", "alpha", "mode", "scale", "offset", "octave_shift")
 
@@ -233,16 +235,6 @@ class _Knobs(Effect):
         check_mix_and_levels(name, value)
         if name == "mode" and value not in ("blend", "shift", "linear"):
             raise ParameterError(f"mode={value!r}")
-
-    @property
-    def latency_samples(self):
-        return 0
-
-    def _prepare(self, sample_rate, channels, max_block):
-        pass
-
-    def _reset(self):
-        pass
 
     def _process(self, x):
         return x * self.mix * 10 ** (self.gain_db / 20) * float(self.scale[0])

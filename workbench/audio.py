@@ -63,7 +63,23 @@ def _check_wav_complete(p: Path) -> None:
 
 
 def info(path: str | os.PathLike) -> sf._SoundFileInfo:
-    """Return libsndfile's header information for ``path`` after the same checks as load."""
+    """libsndfile's header information for an audio file, after the same checks as :func:`load`.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The audio file.
+
+    Returns
+    -------
+    soundfile._SoundFileInfo
+        Its rate (``samplerate``, Hz), ``channels``, ``frames``, ``duration`` (seconds), format.
+
+    Raises
+    ------
+    ParameterError
+        Missing path, directory, empty, truncated or non-audio file.
+    """
     p = _check_path(path)
     _check_wav_complete(p)
     try:
@@ -80,10 +96,21 @@ def _short(err: Exception) -> str:
 
 
 def resample(audio: np.ndarray, orig_sr: int, target_sr: int, *, quality: str = "HQ") -> np.ndarray:
-    """Resample ``audio`` of shape ``(channels, samples)`` from ``orig_sr`` to ``target_sr`` Hz.
+    """Resample audio with soxr (band-limited, linear phase).
 
-    Uses soxr (band-limited, linear phase). Returns float32 ``(channels, samples')`` with
-    ``samples' = ceil(samples * target_sr / orig_sr)``.
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(channels, n)]
+        The audio.
+    orig_sr, target_sr : int, Hz
+        Its rate and the rate wanted.
+    quality : str, keyword-only
+        soxr's quality recipe (``"HQ"``, ``"VHQ"``, ``"MQ"``, ``"LQ"``, ``"QQ"``).
+
+    Returns
+    -------
+    np.ndarray [shape=(channels, ceil(n * target_sr / orig_sr)), dtype=float32]
+        The audio at ``target_sr`` (``audio`` itself as float32 when the rates are equal).
     """
     _check_rate(orig_sr, "orig_sr")
     _check_rate(target_sr, "target_sr")
@@ -99,7 +126,18 @@ def _check_rate(sr, name: str = "sr") -> int:
 
 
 def to_mono(audio: np.ndarray) -> np.ndarray:
-    """Average channels: ``(channels, samples) -> (1, samples)``."""
+    """Average the channels.
+
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(channels, n)]
+        The audio.
+
+    Returns
+    -------
+    np.ndarray [shape=(1, n), dtype=float32]
+        The mean of the channels.
+    """
     return np.asarray(audio, dtype=np.float32).mean(axis=0, keepdims=True)
 
 
@@ -126,9 +164,9 @@ def load(
 
     Returns
     -------
-    audio : np.ndarray, float32, shape ``(channels, samples)``
-    sr : int
-        Sample rate of ``audio`` in Hz.
+    audio : np.ndarray [shape=(channels, n), dtype=float32]
+    sr : int, Hz
+        Sample rate of ``audio``.
 
     Raises
     ------
@@ -139,7 +177,7 @@ def load(
     Examples
     --------
     >>> y, sr = load("voice.wav", sr=16000, mono=True)  # doctest: +SKIP
-    >>> y.shape
+    >>> y.shape  # doctest: +SKIP
     (1, 48000)
     """
     p = _check_path(path)
@@ -170,11 +208,28 @@ def save(
     *,
     subtype: str | None = None,
 ) -> Path:
-    """Write ``audio`` of shape ``(channels, samples)`` (or ``(samples,)``) to ``path``.
+    """Write audio to a file, creating its parent folders.
 
-    The format follows the extension (``.wav``, ``.flac``, ``.ogg``...). ``subtype`` is a
-    libsndfile subtype such as ``"PCM_16"`` or ``"FLOAT"``; ``None`` uses the format's default.
-    Parent folders are created. Returns the path written.
+    Parameters
+    ----------
+    path : str or PathLike
+        The file; its extension picks the format (``.wav``, ``.flac``, ``.ogg``...).
+    audio : np.ndarray [shape=(channels, n) or (n,)]
+        Finite samples, nominally in [-1, 1].
+    sr : int, Hz
+        Sample rate.
+    subtype : str or None, keyword-only
+        A libsndfile subtype such as ``"PCM_16"`` or ``"FLOAT"``; None uses the format's default.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    ParameterError
+        A bad rate or array, or a format/subtype libsndfile cannot write.
     """
     _check_rate(sr)
     a = np.asarray(audio, dtype=np.float32)
@@ -196,9 +251,28 @@ def stream_blocks(
     *,
     mono: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Yield consecutive float32 blocks ``(channels, <= block)`` of a file without loading it whole.
+    """Consecutive blocks of a file, without loading it whole.
 
-    The last block may be shorter. The file's own sample rate is kept (see :func:`info`).
+    The file's own sample rate is kept (see :func:`info`).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The audio file.
+    block : int, samples
+        Block length.
+    mono : bool, keyword-only
+        Average the channels of each block into one.
+
+    Yields
+    ------
+    np.ndarray [shape=(channels, <= block), dtype=float32]
+        The next block; the last may be shorter.
+
+    Raises
+    ------
+    ParameterError
+        A bad file (as :func:`load`) or a block with NaN or Inf samples.
     """
     block = check_int(block, "block", what=" number of samples")
     info(path)  # same checks as load, before any block is yielded
@@ -213,7 +287,7 @@ def stream_blocks(
 
 
 def validate_audio(
-    audio,
+    audio: np.ndarray,
     *,
     sr: int | None = None,
     min_samples: int = 1,
@@ -223,13 +297,19 @@ def validate_audio(
 
     Parameters
     ----------
-    audio : array_like, shape ``(channels, samples)`` or ``(samples,)``
-    sr : int, optional
+    audio : np.ndarray or array_like [shape=(channels, n) or (n,)]
+        The samples, channels first (1 to 64 channels).
+    sr : int, Hz, optional
         Checked to be a positive integer when given.
     min_samples : int
         Fewest samples accepted, e.g. one analysis frame (``n_fft``).
     name : str
         How the array is named in error messages (a path, "input"...).
+
+    Returns
+    -------
+    np.ndarray [shape=(channels, n), dtype=float32]
+        The samples, a one-dimensional array as one channel.
 
     Raises
     ------

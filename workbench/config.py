@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -32,6 +33,7 @@ class AudioConfig:
     window: str = "hann"
 
     def validate(self) -> None:
+        """Raise ParameterError naming the first field out of range; return None when all hold."""
         from workbench.spectral import WINDOWS, check_stft_params, frame_windows
 
         if not 8000 <= self.sr <= 192000:
@@ -89,6 +91,7 @@ class ModelConfig:
         return self.harmonics if self.output == "envelope" else 0
 
     def validate(self) -> None:
+        """Raise ParameterError naming the first field out of range; return None when all hold."""
         if not 0 <= self.context <= 32:
             raise ParameterError(f"model.context={self.context} must be between 0 and 32 frames")
         for name in ("encoder", "decoder"):
@@ -143,6 +146,7 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads (0: torch's default)
 
     def validate(self) -> None:
+        """Raise ParameterError naming the first field out of range; return None when all hold."""
         for name in ("epochs", "batch_size", "seq_len", "patience"):
             if getattr(self, name) <= 0:
                 raise ParameterError(f"train.{name}={getattr(self, name)} must be a positive integer")
@@ -163,6 +167,7 @@ class _Sections:
     """What both run configs share: validate each section, round-trip through plain dicts."""
 
     def validate(self):
+        """Validate every section (raise ParameterError naming the first bad field); return self."""
         self.audio.validate()
         self.model.validate()
         self.train.validate()
@@ -194,6 +199,7 @@ class DDSPAudioConfig:
     hop_length: int = 256  # 16 ms per control frame; must divide CREPE's half window (512)
 
     def validate(self) -> None:
+        """Raise ParameterError naming the first field out of range; return None when all hold."""
         if self.sr != 16000:
             raise ParameterError(f"audio.sr={self.sr} is not supported; the DDSP model runs at 16000 Hz (CREPE's rate)")
         if self.hop_length not in (64, 128, 256, 512):
@@ -213,6 +219,7 @@ class DDSPModelConfig:
     voicing: tuple[float, ...] = (0.35, 0.65)
 
     def validate(self) -> None:
+        """Raise ParameterError naming the first field out of range; return None when all hold."""
         for name in ("harmonics", "noise_bands", "hidden", "gru"):
             if getattr(self, name) < 2:
                 raise ParameterError(f"model.{name}={getattr(self, name)} must be an integer >= 2")
@@ -236,6 +243,7 @@ class DDSPTrainConfig:
     threads: int = 0
 
     def validate(self) -> None:
+        """Raise ParameterError naming the first field out of range; return None when all hold."""
         for name in ("epochs", "batch_size", "crop_frames", "crops_per_epoch", "patience"):
             if getattr(self, name) <= 0:
                 raise ParameterError(f"train.{name}={getattr(self, name)} must be a positive integer")
@@ -349,12 +357,34 @@ def _parse_set(item: str) -> dict:
     return node
 
 
-def make_config(*, preset: str | None = None, file=None, overrides=(), seed: int | None = None,
-                method: str = "autoencoder") -> Config | DDSPConfig:
+def make_config(*, preset: str | None = None, file: str | Path | None = None, overrides: Iterable[str] = (),
+                seed: int | None = None, method: str = "autoencoder") -> Config | DDSPConfig:
     """Build a validated config: defaults < preset < TOML file < ``--set`` overrides < seed.
 
-    ``method`` picks the schema: ``"autoencoder"`` (:class:`Config`, with presets) or ``"ddsp"``
-    (:class:`DDSPConfig`, no presets).
+    Parameters
+    ----------
+    preset : str, optional, keyword-only
+        A key of :data:`PRESETS` (the autoencoder only).
+    file : str or Path, optional, keyword-only
+        A TOML file of sections, e.g. ``[train]`` / ``epochs = 20``.
+    overrides : iterable of str, keyword-only
+        ``section.key=value`` strings, as ``--set`` takes them, applied in order.
+    seed : int, optional, keyword-only
+        Replaces the config's seed.
+    method : str, keyword-only
+        The schema: ``"autoencoder"`` (:class:`Config`, with presets) or ``"ddsp"``
+        (:class:`DDSPConfig`, no presets).
+
+    Returns
+    -------
+    Config or DDSPConfig
+        The merged config, validated.
+
+    Raises
+    ------
+    ParameterError
+        An unknown method or preset, a preset for ddsp, a missing or invalid TOML file, a
+        malformed or unknown override, or a value the schema refuses.
 
     Examples
     --------
@@ -388,10 +418,20 @@ def make_config(*, preset: str | None = None, file=None, overrides=(), seed: int
 
 
 def config_hash(cfg: Config | DDSPConfig) -> str:
-    """Stable 12-hex-digit hash of a config (sorted JSON).
+    """Stable 12-hex-digit hash of a config (SHA-1 of its sorted JSON).
 
     ``audio.window`` enters only when it is not the default ``"hann"``, so configs written before
     the option existed keep their hashes.
+
+    Parameters
+    ----------
+    cfg : Config or DDSPConfig
+        The config.
+
+    Returns
+    -------
+    str
+        12 hexadecimal digits.
     """
     d = cfg.to_dict()
     if d.get("audio", {}).get("window") == "hann":

@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import os
 import threading
+import types
 
 from workbench.errors import DeviceError, ParameterError
 from workbench.validate import check_int
@@ -29,12 +30,20 @@ def _int_in(value, name: str, lo: int, hi: int, what: str) -> int:
     return check_int(value, name, lo=lo, hi=hi, what=what)
 
 
-def check_stream_settings(*, blocksize, samplerate=None, channels=1, latency="low") -> None:
+def check_stream_settings(*, blocksize: int, samplerate: int | None = None, channels: int = 1,
+                          latency: str | float = "low") -> None:
     """Raise ``ParameterError`` for stream settings no device could take (before any device is asked).
 
-    ``blocksize``: frames per callback, an integer in [1, 16384]; ``samplerate``: None or an
-    integer in [8000, 192000] Hz; ``channels``: 1 to 8; ``latency``: "low", "high" or seconds in
-    (0, 2].
+    Parameters
+    ----------
+    blocksize : int, samples, keyword-only
+        Frames per callback, in [1, 16384].
+    samplerate : int or None, Hz, keyword-only
+        None (the device's) or an integer in [8000, 192000].
+    channels : int, keyword-only
+        1 to 8.
+    latency : str or float, keyword-only
+        ``"low"``, ``"high"`` or seconds in (0, 2].
     """
     _int_in(blocksize, "blocksize", 1, 16384, " frames per callback (e.g. 64, 128, 256)")
     if samplerate is not None:
@@ -46,11 +55,19 @@ def check_stream_settings(*, blocksize, samplerate=None, channels=1, latency="lo
 
 
 def thread_priority(level: str) -> str:
-    """Set the calling thread's scheduling; returns what it got ("realtime", "nice -10", "normal").
+    """Set the calling thread's scheduling.
 
-    ``level`` "realtime": SCHED_FIFO at priority 1, below JACK's own real-time threads (5 to
-    10), falling back to nice -10, then to nothing, where not permitted. "nice": nice -10.
-    "normal": SCHED_OTHER, nice 0 (undoes the others).
+    Parameters
+    ----------
+    level : {"realtime", "nice", "normal"}
+        "realtime": SCHED_FIFO at priority 1, below JACK's own real-time threads (5 to 10),
+        falling back to nice -10, then to nothing, where not permitted. "nice": nice -10.
+        "normal": SCHED_OTHER, nice 0 (undoes the others).
+
+    Returns
+    -------
+    str
+        What the thread got: ``"realtime"``, ``"nice -10"`` or ``"normal"``.
 
     Why every Python thread of a live process needs it: a thread of ordinary priority that
     holds the GIL when the kernel preempts it for another process leaves the audio callback
@@ -102,17 +119,20 @@ def _sd():
     return sd
 
 
-def rescan(*, client_name: str | None = None):
+def rescan(*, client_name: str | None = None) -> types.ModuleType:
     """Re-initialise PortAudio so it sees the devices (and JACK servers and clients) present now.
 
     Parameters
     ----------
-    client_name : str, optional
+    client_name : str, optional, keyword-only
         The name our JACK client gets (ports appear as ``NAME:in_0``, ``NAME:out_0``); PortAudio
         uses "PortAudio" when not set. Ignored when PortAudio has no JACK support.
 
-    Returns the ``sounddevice`` module. Streams open in this process stop working: call it
-    before opening one.
+    Returns
+    -------
+    module
+        ``sounddevice``, initialised afresh. Streams open in this process stop working: call it
+        before opening one.
     """
     global _client_name_buf
     sd = _sd()
@@ -148,9 +168,17 @@ def release() -> None:
 def list_devices(*, refresh: bool = True) -> list[dict]:
     """Every PortAudio device as a dict.
 
-    Keys: ``index``, ``name``, ``hostapi`` (its name), ``inputs`` and ``outputs`` (channel
-    counts), ``default_samplerate`` (Hz), ``low_latency_ms`` / ``high_latency_ms`` (input,
-    output pairs as PortAudio reports them), ``default_input`` / ``default_output`` (bools).
+    Parameters
+    ----------
+    refresh : bool, keyword-only
+        :func:`rescan` first, so devices and JACK clients that appeared since are seen.
+
+    Returns
+    -------
+    list of dict
+        Keys: ``index``, ``name``, ``hostapi`` (its name), ``inputs`` and ``outputs`` (channel
+        counts), ``default_samplerate`` (Hz), ``low_latency_ms`` / ``high_latency_ms`` (input,
+        output pairs in ms as PortAudio reports them), ``default_input`` / ``default_output`` (bools).
     """
     sd = rescan() if refresh else _sd()
     apis = sd.query_hostapis()
@@ -177,7 +205,19 @@ def list_devices(*, refresh: bool = True) -> list[dict]:
 
 
 def format_devices(devices: list[dict] | None = None) -> str:
-    """A table of :func:`list_devices` for the terminal (``>`` default input, ``<`` default output)."""
+    """A table of devices for the terminal.
+
+    Parameters
+    ----------
+    devices : list of dict, optional
+        From :func:`list_devices` (scanned now when not given).
+
+    Returns
+    -------
+    str
+        One line per device (``>`` default input, ``<`` default output), or a line saying there
+        is none.
+    """
     devices = list_devices() if devices is None else devices
     if not devices:
         return ("no audio devices (PortAudio found none: no sound card, and no JACK server running; "
@@ -191,7 +231,7 @@ def format_devices(devices: list[dict] | None = None) -> str:
     return "\n".join(rows)
 
 
-def resolve_device(spec, *, kind: str, channels: int = 1, devices: list[dict] | None = None) -> dict:
+def resolve_device(spec: int | str | None, *, kind: str, channels: int = 1, devices: list[dict] | None = None) -> dict:
     """The device ``spec`` names for ``kind`` ("input" or "output"), with ``channels`` to spare.
 
     Parameters
@@ -199,11 +239,17 @@ def resolve_device(spec, *, kind: str, channels: int = 1, devices: list[dict] | 
     spec : int, str or None
         A device index (``3`` or ``"3"``), a unique case-insensitive part of a name
         (``"system"``), or None for the default device of that kind.
-    kind : {"input", "output"}
-    channels : int
+    kind : {"input", "output"}, keyword-only
+        Which side of the stream.
+    channels : int, keyword-only
         Channels the stream needs.
-    devices : list of dict, optional
+    devices : list of dict, optional, keyword-only
         From :func:`list_devices` (scanned now when not given).
+
+    Returns
+    -------
+    dict
+        The device, as :func:`list_devices` gives it.
 
     Raises
     ------
@@ -249,7 +295,19 @@ def resolve_device(spec, *, kind: str, channels: int = 1, devices: list[dict] | 
 
 
 def check_stream_format(device: dict, *, kind: str, channels: int, samplerate: int) -> None:
-    """Raise ``DeviceError`` when ``device`` cannot run ``channels`` float32 channels at ``samplerate`` Hz."""
+    """Raise ``DeviceError`` when a device cannot run a float32 stream of this format.
+
+    Parameters
+    ----------
+    device : dict
+        From :func:`list_devices` / :func:`resolve_device`.
+    kind : {"input", "output"}, keyword-only
+        Which side of the stream.
+    channels : int, keyword-only
+        Channels of the stream.
+    samplerate : int, Hz, keyword-only
+        Its rate.
+    """
     sd = _sd()
     check = sd.check_input_settings if kind == "input" else sd.check_output_settings
     try:

@@ -53,8 +53,10 @@ class NoisePhase:
 
     Parameters
     ----------
-    n_fft : int
-    seed : int
+    n_fft : int, samples, keyword-only
+        FFT size; a frame has ``n_fft // 2 + 1`` bins.
+    seed : int, keyword-only
+        Seed of the phases (:meth:`reset` starts the same sequence again).
     """
 
     def __init__(self, *, n_fft: int, seed: int = 0):
@@ -64,6 +66,7 @@ class NoisePhase:
         self.reset()
 
     def reset(self) -> None:
+        """Start the seeded sequence of phases again."""
         self._rng = np.random.default_rng(self.seed)
 
     def __call__(self, mag: np.ndarray) -> np.ndarray:
@@ -78,17 +81,17 @@ class RTPGHI:
 
     Parameters
     ----------
-    n_fft : int
+    n_fft : int, samples, keyword-only
         FFT size ``M`` (the Hann window's length ``L``).
-    hop_length : int
-        Hop ``a`` in samples.
-    tol_db : float
+    hop_length : int, samples, keyword-only
+        Hop ``a``.
+    tol_db : float, dB, keyword-only
         Bins more than ``tol_db`` below the loudest of the current and previous frame are not
         integrated; they get a random phase (their level is too low to matter, and the log-
         magnitude's gradient there is noise).
-    gamma : float, optional
-        The window's time-frequency ratio in samples**2; default ``HANN_GAMMA * n_fft**2``.
-    seed : int
+    gamma : float, samples**2, optional, keyword-only
+        The window's time-frequency ratio; default ``HANN_GAMMA * n_fft**2``.
+    seed : int, keyword-only
         Seed of the random phase of the quiet bins.
 
     Examples
@@ -117,6 +120,7 @@ class RTPGHI:
         self.reset()
 
     def reset(self) -> None:
+        """Forget the previous frame (the next is integrated from scratch) and reseed."""
         bins = self.n_fft // 2 + 1
         self._rng = np.random.default_rng(self.seed)
         self._s_prev = np.full(bins, -np.inf)
@@ -188,8 +192,23 @@ class RTPGHI:
         return self._out
 
 
-def make_phase(method: str, *, n_fft: int, hop_length: int, seed: int = 0):
-    """:class:`RTPGHI` (``"pghi"``) or :class:`NoisePhase` (``"noise"``)."""
+def make_phase(method: str, *, n_fft: int, hop_length: int, seed: int = 0) -> RTPGHI | NoisePhase:
+    """A frame-by-frame phase maker by name.
+
+    Parameters
+    ----------
+    method : {"pghi", "noise"}
+        :class:`RTPGHI` or :class:`NoisePhase`.
+    n_fft, hop_length : int, samples, keyword-only
+        Frame and hop (the noise phase uses ``n_fft`` only).
+    seed : int, keyword-only
+        Seed of its random phases.
+
+    Returns
+    -------
+    RTPGHI or NoisePhase
+        Call it with one frame of magnitudes ``(n_fft // 2 + 1,)`` for its phases (radians).
+    """
     if method == "pghi":
         return RTPGHI(n_fft=n_fft, hop_length=hop_length, seed=seed)
     if method == "noise":
@@ -197,20 +216,23 @@ def make_phase(method: str, *, n_fft: int, hop_length: int, seed: int = 0):
     raise ParameterError(f"phase={method!r} is not valid; expected one of {', '.join(PHASE_METHODS)}")
 
 
-def reconstruct(mag, *, n_fft: int, hop_length: int, phase: str = "pghi", seed: int = 0) -> np.ndarray:
+def reconstruct(mag: np.ndarray, *, n_fft: int, hop_length: int, phase: str = "pghi", seed: int = 0) -> np.ndarray:
     """A signal whose causal STFT magnitude approximates ``mag``, frame by frame as a stream would.
 
     Parameters
     ----------
-    mag : array, shape ``(n_fft // 2 + 1, frames)``
+    mag : np.ndarray [shape=(n_fft // 2 + 1, frames)]
         Magnitudes in :func:`workbench.spectral.causal_frames`'s framing.
-    n_fft, hop_length : int
-    phase : {"pghi", "noise"}
-    seed : int
+    n_fft, hop_length : int, samples, keyword-only
+        Frame and hop.
+    phase : {"pghi", "noise"}, keyword-only
+        The phase maker (:func:`make_phase`).
+    seed : int, keyword-only
+        Seed of its random phases.
 
     Returns
     -------
-    ndarray, float32, shape ``(frames * hop_length,)``
+    np.ndarray [shape=(frames * hop_length,), dtype=float32]
         Frame ``k``'s window ends at sample ``(k + 1) * hop_length``, as in ``causal_frames``.
     """
     from workbench.spectral import StreamingSynthesizer

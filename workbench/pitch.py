@@ -24,27 +24,71 @@ TRACKERS = ("pyin", "crepe-tiny", "crepe-full")
 FMIN_HZ, FMAX_HZ = 50.0, 1000.0
 
 
-def hz_to_midi(f) -> np.ndarray | float:
-    """MIDI note number (float) of ``f`` in Hz, any shape; NaN where ``f`` <= 0 or not finite."""
+def hz_to_midi(f: float | np.ndarray) -> np.ndarray | float:
+    """MIDI note number (float) of a frequency (A4 = 440 Hz = 69).
+
+    Parameters
+    ----------
+    f : float or np.ndarray [shape=(...)], Hz
+        Frequencies, any shape.
+
+    Returns
+    -------
+    float or np.ndarray [shape=(...)], MIDI
+        Of the shape of ``f`` (a float for a scalar); NaN where ``f`` <= 0 or not finite.
+    """
     a = np.asarray(f, dtype=np.float64)
     ok = np.isfinite(a) & (a > 0)
     out = np.where(ok, 69.0 + 12.0 * np.log2(np.where(ok, a, 440.0) / 440.0), np.nan)
     return float(out) if out.ndim == 0 else out
 
 
-def midi_to_hz(m) -> np.ndarray | float:
-    """Frequency in Hz of MIDI note number ``m`` (float or array; A4 = 69 = 440 Hz)."""
+def midi_to_hz(m: float | np.ndarray) -> np.ndarray | float:
+    """Frequency of a MIDI note number (A4 = 69 = 440 Hz).
+
+    Parameters
+    ----------
+    m : float or np.ndarray [shape=(...)], MIDI
+        Note numbers, fractional allowed.
+
+    Returns
+    -------
+    float or np.ndarray [shape=(...)], Hz
+        Of the shape of ``m`` (a float for a scalar).
+    """
     out = 440.0 * 2.0 ** ((np.asarray(m, dtype=np.float64) - 69.0) / 12.0)
     return float(out) if out.ndim == 0 else out
 
 
 def hz_to_midi_t(f0: torch.Tensor) -> torch.Tensor:
-    """MIDI note number of ``f0`` (Hz, torch, any shape); frequencies <= 0 map to 0."""
+    """MIDI note number of a torch f0 track (a network input: no NaN).
+
+    Parameters
+    ----------
+    f0 : torch.Tensor [shape=(...)], Hz
+        Frequencies, 0 where unvoiced.
+
+    Returns
+    -------
+    torch.Tensor [shape=(...)], MIDI
+        Of the shape of ``f0``; 0 where ``f0`` <= 0.
+    """
     return torch.where(f0 > 0, 69 + 12 * torch.log2(f0.clamp_min(1e-3) / 440.0), torch.zeros_like(f0))
 
 
-def cents(f, ref) -> np.ndarray | float:
-    """``1200 log2(f / ref)``, elementwise; NaN where either is <= 0 or not finite."""
+def cents(f: float | np.ndarray, ref: float | np.ndarray) -> np.ndarray | float:
+    """``1200 log2(f / ref)``, elementwise: how far ``f`` lies above ``ref``.
+
+    Parameters
+    ----------
+    f, ref : float or np.ndarray [shape=(...)], Hz
+        Frequencies of broadcastable shapes.
+
+    Returns
+    -------
+    float or np.ndarray [shape=(...)], cents
+        Of the broadcast shape (a float for scalars); NaN where either is <= 0 or not finite.
+    """
     a, b = np.asarray(f, dtype=np.float64), np.asarray(ref, dtype=np.float64)
     ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
     out = np.where(ok, 1200.0 * np.log2(np.where(ok, a, 1.0) / np.where(ok, b, 1.0)), np.nan)
@@ -52,15 +96,32 @@ def cents(f, ref) -> np.ndarray | float:
 
 
 def pyin_f0(y: np.ndarray, *, sr: int, fmin: float = FMIN_HZ, fmax: float = 1600.0, hop_length: int = 160,
-            with_prob: bool = False):
+            with_prob: bool = False) -> tuple[np.ndarray, ...]:
     """librosa's pYIN on mono ``y``.
+
+    The frame is the power of two that holds four periods of ``fmin`` (at least 1024 samples).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (1, n)]
+        Mono audio to track.
+    sr : int, Hz, keyword-only
+        Its sample rate.
+    fmin, fmax : float, Hz, keyword-only
+        The search range.
+    hop_length : int, samples, keyword-only
+        Hop between frames.
+    with_prob : bool, keyword-only
+        Also return pYIN's voiced probability.
 
     Returns
     -------
-    times : ndarray, shape (T,), seconds
-    f0 : ndarray, shape (T,), Hz, NaN where unvoiced
-    voiced : ndarray of bool, shape (T,)
-    voiced_prob : ndarray, shape (T,), only with ``with_prob``
+    times : np.ndarray [shape=(T,)], seconds
+    f0 : np.ndarray [shape=(T,)], Hz
+        NaN where unvoiced.
+    voiced : np.ndarray [shape=(T,), dtype=bool]
+    voiced_prob : np.ndarray [shape=(T,)]
+        Only with ``with_prob``.
     """
     import librosa
 
@@ -80,19 +141,26 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
 
     Parameters
     ----------
-    y : ndarray, shape (n,) or (1, n)
-    sr : int, Hz
-    tracker : str
-    fmin, fmax : float, Hz
-    hop_length : int, samples
-    with_confidence : bool
+    y : np.ndarray [shape=(n,) or (1, n)]
+        Mono audio; a leading axis of 1 is flattened.
+    sr : int, Hz, keyword-only
+        Its sample rate.
+    tracker : str, keyword-only
+        One of :data:`TRACKERS`.
+    fmin, fmax : float, Hz, keyword-only
+        The search range.
+    hop_length : int, samples, keyword-only
+        Hop between frames.
+    with_confidence : bool, keyword-only
         Also return pYIN's voiced probability or CREPE's (median-filtered) periodicity.
 
     Returns
     -------
-    times : ndarray, shape (T,), seconds
-    f0 : ndarray, shape (T,), Hz, 0 where unvoiced
-    confidence : ndarray, shape (T,), in [0, 1], only with ``with_confidence``
+    times : np.ndarray [shape=(T,)], seconds
+    f0 : np.ndarray [shape=(T,)], Hz
+        0 where unvoiced.
+    confidence : np.ndarray [shape=(T,)], in [0, 1]
+        Only with ``with_confidence``.
     """
     y = np.asarray(y, np.float32).reshape(-1)
     if tracker == "pyin":
@@ -114,14 +182,17 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
     return (times, f0, per) if with_confidence else (times, f0)
 
 
-def melody_scores(in_track, out_track, *, tolerance: float = 50.0) -> dict:
+def melody_scores(in_track: tuple[np.ndarray, np.ndarray], out_track: tuple[np.ndarray, np.ndarray], *,
+                  tolerance: float = 50.0) -> dict:
     """Frame scores (mir_eval) of an output f0 track against the input's.
 
     Parameters
     ----------
-    in_track, out_track : (times (T,), f0 (T,)) in s and Hz, 0 where unvoiced
-        As :func:`track_f0` returns; the longer is cut to the shorter.
-    tolerance : float, cents
+    in_track, out_track : tuple (times [shape=(T,)], seconds; f0 [shape=(T,)], Hz)
+        As :func:`track_f0` returns, 0 Hz where unvoiced; the longer is cut to the shorter, and
+        both are read on the input's times.
+    tolerance : float, cents, keyword-only
+        Largest pitch difference that counts as correct.
 
     Returns
     -------

@@ -13,7 +13,18 @@ __all__ = ["read_json", "read_csv_rows"]
 
 
 def read_json(path: Path) -> dict:
-    """A JSON file's object, or ``{}`` when the file is missing or not JSON (a report half-written or foreign)."""
+    """A JSON file's object, tolerant of a report half-written or foreign.
+
+    Parameters
+    ----------
+    path : Path
+        The JSON file; a missing one is no error.
+
+    Returns
+    -------
+    dict
+        Its parsed content, or ``{}`` when the file is missing or not JSON.
+    """
     try:
         return json.loads(path.read_text()) if path.is_file() else {}
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -34,7 +45,19 @@ def _typed(v: str):
 
 
 def read_csv_rows(path: Path) -> list[dict]:
-    """A CSV file's rows as dicts, values typed (bool, int, float, else str); ``[]`` when missing."""
+    """A CSV file's rows, with their values typed.
+
+    Parameters
+    ----------
+    path : Path
+        The file, with a header row.
+
+    Returns
+    -------
+    list of dict
+        One dict per row, header -> value, each value read as bool (``True``/``False``), int or
+        float where it parses as one, else str; ``[]`` when the file is missing.
+    """
     if not path.is_file():
         return []
     with path.open(newline="") as fh:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -65,7 +66,27 @@ def _as_tensor(y) -> torch.Tensor:
 
 
 def check_stft_params(n_fft: int, hop_length: int, *, synthesis: bool = False) -> tuple[int, int]:
-    """Validate STFT sizes; ``synthesis=True`` also requires Hann overlap-add to be invertible."""
+    """Validate STFT sizes.
+
+    Parameters
+    ----------
+    n_fft : int, samples
+        Frame length, at least 2.
+    hop_length : int, samples
+        Hop, at most ``n_fft``.
+    synthesis : bool, keyword-only
+        Also require Hann overlap-add to be invertible (``hop_length <= n_fft // 2``).
+
+    Returns
+    -------
+    n_fft, hop_length : int
+        As plain Python ints.
+
+    Raises
+    ------
+    ParameterError
+        A non-integer, non-positive or inconsistent size.
+    """
     n_fft = check_int(n_fft, "n_fft")
     hop_length = check_int(hop_length, "hop_length")
     if n_fft < 2:
@@ -79,8 +100,20 @@ def check_stft_params(n_fft: int, hop_length: int, *, synthesis: bool = False) -
     return n_fft, hop_length
 
 
-def hann_window(n_fft: int, *, dtype=torch.float32) -> torch.Tensor:
-    """Periodic Hann window of length ``n_fft`` (as ``scipy.signal.get_window('hann')``)."""
+def hann_window(n_fft: int, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Periodic Hann window (as ``scipy.signal.get_window('hann')``).
+
+    Parameters
+    ----------
+    n_fft : int, samples
+        Its length.
+    dtype : torch.dtype, keyword-only
+        Its dtype.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n_fft,)]
+    """
     return torch.hann_window(n_fft, periodic=True, dtype=dtype)
 
 
@@ -88,7 +121,7 @@ WINDOWS = ("hann", "low-delay")
 
 
 def low_delay_windows(n_fft: int, *, hop_length: int, synthesis_length: int | None = None,
-                      dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+                      dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """Asymmetric analysis/synthesis windows for low-delay overlap-add (Mauler & Martin 2011).
 
     The synthesis window is nonzero only on the last ``L = synthesis_length`` samples of the
@@ -112,17 +145,19 @@ def low_delay_windows(n_fft: int, *, hop_length: int, synthesis_length: int | No
 
     Parameters
     ----------
-    n_fft : int
-        Frame length ``N`` in samples.
-    hop_length : int
-        Hop ``R`` in samples.
-    synthesis_length : int, optional
-        ``L`` in samples, ``R < L <= min(2 R, N)`` (default ``2 R``).
+    n_fft : int, samples
+        Frame length ``N``.
+    hop_length : int, samples, keyword-only
+        Hop ``R``.
+    synthesis_length : int, samples, optional, keyword-only
+        ``L``, ``R < L <= min(2 R, N)`` (default ``2 R``).
+    dtype : torch.dtype, keyword-only
+        Dtype of the windows (computed in float64).
 
     Returns
     -------
-    (Tensor, Tensor)
-        Analysis and synthesis windows, each of shape ``(n_fft,)``.
+    analysis, synthesis : torch.Tensor [shape=(n_fft,)]
+        The window pair.
 
     Examples
     --------
@@ -172,18 +207,18 @@ def frame_windows(n_fft: int, hop_length: int, *, window: str = "hann",
 
     Parameters
     ----------
-    n_fft, hop_length : int
-        Frame and hop in samples.
-    window : {"hann", "low-delay"}
+    n_fft, hop_length : int, samples
+        Frame and hop.
+    window : {"hann", "low-delay"}, keyword-only
         ``"hann"``: periodic Hann for both (support ``n_fft``). ``"low-delay"``:
         :func:`low_delay_windows` (support ``synthesis_length``, default ``2 * hop_length``).
-    synthesis_length : int, optional
+    synthesis_length : int, samples, optional, keyword-only
         Only with ``"low-delay"``.
 
     Returns
     -------
-    analysis, synthesis : Tensor, float32, shape ``(n_fft,)``
-    support : int
+    analysis, synthesis : torch.Tensor [shape=(n_fft,), dtype=float32]
+    support : int, samples
         Samples at the end of the frame where the synthesis window is nonzero; a
         :class:`SpectralStream` with these windows has latency ``support - 1`` samples.
     """
@@ -192,20 +227,28 @@ def frame_windows(n_fft: int, hop_length: int, *, window: str = "hann",
     return wa.float(), ws.float(), L
 
 
-def stft(y, *, n_fft: int = 2048, hop_length: int = 512, center: bool = True) -> torch.Tensor:
+def stft(y: torch.Tensor | np.ndarray, *, n_fft: int = 2048, hop_length: int = 512, center: bool = True) -> torch.Tensor:
     """Short-time Fourier transform with a periodic Hann window.
 
     Parameters
     ----------
-    y : Tensor or ndarray, shape ``(..., time)``
-    n_fft, hop_length : int
-        Frame length and hop in samples.
-    center : bool
+    y : torch.Tensor or np.ndarray [shape=(..., n)]
+        Signals; float64 arrays are taken as float32.
+    n_fft, hop_length : int, samples, keyword-only
+        Frame length and hop.
+    center : bool, keyword-only
         Zero-pad ``n_fft // 2`` on both sides so frame ``t`` is centred on sample ``t*hop``.
 
     Returns
     -------
-    Tensor, complex64, shape ``(..., n_fft // 2 + 1, 1 + time // hop_length)`` when centred.
+    torch.Tensor [shape=(..., n_fft // 2 + 1, frames), dtype=complex]
+        ``frames = 1 + n // hop_length`` when centred (even ``n_fft``), ``1 + (n - n_fft) // hop_length``
+        when not.
+
+    Raises
+    ------
+    ParameterError
+        Bad sizes, or a signal (padded) shorter than ``n_fft``.
 
     Examples
     --------
@@ -228,18 +271,22 @@ def stft(y, *, n_fft: int = 2048, hop_length: int = 512, center: bool = True) ->
     return S.reshape(*shape[:-1], *S.shape[-2:])
 
 
-def istft(S, *, n_fft: int = 2048, hop_length: int = 512, length: int | None = None) -> torch.Tensor:
+def istft(S: torch.Tensor | np.ndarray, *, n_fft: int = 2048, hop_length: int = 512, length: int | None = None) -> torch.Tensor:
     """Inverse of :func:`stft` (centred): weighted overlap-add, perfect reconstruction.
 
     Parameters
     ----------
-    S : Tensor, complex, shape ``(..., n_fft // 2 + 1, frames)``
-    length : int, optional
-        Output length in samples (defaults to ``(frames - 1) * hop_length``).
+    S : torch.Tensor or np.ndarray [shape=(..., n_fft // 2 + 1, frames), dtype=complex]
+        A centred STFT (:func:`stft`).
+    n_fft, hop_length : int, samples, keyword-only
+        As given to :func:`stft`; ``hop_length <= n_fft // 2``.
+    length : int, samples, optional, keyword-only
+        Output length (defaults to ``(frames - 1) * hop_length``).
 
     Returns
     -------
-    Tensor, float32, shape ``(..., length)``
+    torch.Tensor [shape=(..., length)]
+        The signal, real.
     """
     n_fft, hop_length = check_stft_params(n_fft, hop_length, synthesis=True)
     S = _as_tensor(S)
@@ -255,13 +302,39 @@ def istft(S, *, n_fft: int = 2048, hop_length: int = 512, length: int | None = N
 
 
 def unit_phase(S: torch.Tensor, mag: torch.Tensor | None = None) -> torch.Tensor:
-    """``S / |S|`` with 1 where ``|S| = 0``; ``mag`` is ``|S|`` when the caller has it already."""
+    """The unit-modulus phase of a complex spectrogram.
+
+    Parameters
+    ----------
+    S : torch.Tensor [shape=(...), dtype=complex]
+        The spectrogram.
+    mag : torch.Tensor [shape=(...)], optional
+        ``|S|`` when the caller has it already.
+
+    Returns
+    -------
+    torch.Tensor [shape=(...), dtype=complex]
+        ``S / |S|``, 1 where ``|S| = 0``.
+    """
     mag = S.abs() if mag is None else mag
     return torch.where(mag > 0, S / mag.clamp_min(1e-30), torch.ones_like(S))
 
 
 def magphase(S: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split a complex spectrogram into magnitude and unit-modulus phase (``S = mag * phase``)."""
+    """Split a complex spectrogram into magnitude and unit-modulus phase (``S = mag * phase``).
+
+    Parameters
+    ----------
+    S : torch.Tensor [shape=(...), dtype=complex]
+        The spectrogram.
+
+    Returns
+    -------
+    mag : torch.Tensor [shape=(...)]
+        ``|S|``.
+    phase : torch.Tensor [shape=(...), dtype=complex]
+        :func:`unit_phase` of ``S``.
+    """
     mag = S.abs()
     return mag, unit_phase(S, mag)
 
@@ -269,7 +342,7 @@ def magphase(S: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 # --------------------------------------------------------------------------- causal / streaming
 
 
-def causal_frames(y, *, n_fft: int, hop_length: int, window: str = "hann",
+def causal_frames(y: torch.Tensor | np.ndarray, *, n_fft: int, hop_length: int, window: str = "hann",
                   synthesis_length: int | None = None) -> torch.Tensor:
     """Offline reference of :class:`StreamingAnalyzer`: causal STFT frames of ``y``.
 
@@ -277,9 +350,18 @@ def causal_frames(y, *, n_fft: int, hop_length: int, window: str = "hann",
     ``(k + 1) * hop_length`` (zeros before the signal start), with the analysis window of
     :func:`frame_windows` (``window``, ``synthesis_length``).
 
+    Parameters
+    ----------
+    y : torch.Tensor or np.ndarray [shape=(..., n)]
+        Signals.
+    n_fft, hop_length : int, samples, keyword-only
+        Frame and hop of the analysis.
+    window, synthesis_length : keyword-only
+        The window pair (:func:`frame_windows`); the frames take its analysis window.
+
     Returns
     -------
-    Tensor, complex64, shape ``(..., n_fft // 2 + 1, time // hop_length)``
+    torch.Tensor [shape=(..., n_fft // 2 + 1, n // hop_length), dtype=complex]
     """
     n_fft, hop_length = check_stft_params(n_fft, hop_length)
     y = _as_tensor(y)
@@ -306,7 +388,7 @@ def _check_synthesis(n_fft, hop_length, window, synthesis_length) -> tuple[int, 
     return check_stft_params(n_fft, hop_length, synthesis=window == "hann")
 
 
-def overlap_add(X, *, n_fft: int, hop_length: int, window: str = "hann",
+def overlap_add(X: torch.Tensor | np.ndarray, *, n_fft: int, hop_length: int, window: str = "hann",
                 synthesis_length: int | None = None) -> torch.Tensor:
     """Offline reference of :class:`StreamingSynthesizer`: weighted overlap-add of causal frames.
 
@@ -318,11 +400,16 @@ def overlap_add(X, *, n_fft: int, hop_length: int, window: str = "hann",
 
     Parameters
     ----------
-    X : Tensor, complex, shape ``(..., n_fft // 2 + 1, frames)``
+    X : torch.Tensor or np.ndarray [shape=(..., n_fft // 2 + 1, frames), dtype=complex]
+        Causal frames (:func:`causal_frames`).
+    n_fft, hop_length : int, samples, keyword-only
+        Frame and hop the frames were made with.
+    window, synthesis_length : keyword-only
+        The window pair (:func:`frame_windows`); each frame is multiplied by its synthesis window.
 
     Returns
     -------
-    Tensor, float32, shape ``(..., frames * hop_length)``
+    torch.Tensor [shape=(..., frames * hop_length)]
     """
     n_fft, hop_length = _check_synthesis(n_fft, hop_length, window, synthesis_length)
     _, ws, L = frame_windows(n_fft, hop_length, window=window, synthesis_length=synthesis_length)
@@ -346,10 +433,11 @@ class StreamingAnalyzer:
 
     Parameters
     ----------
-    n_fft, hop_length : int
-    channels : int
+    n_fft, hop_length : int, samples, keyword-only
+        Frame and hop.
+    channels : int, keyword-only
         Leading size of every block ``(channels, n)``.
-    window, synthesis_length
+    window, synthesis_length : keyword-only
         The window pair (:func:`frame_windows`); the analyzer uses its analysis window.
 
     Examples
@@ -370,8 +458,19 @@ class StreamingAnalyzer:
         """Forget all history (zeros before the next sample)."""
         self._hist = torch.zeros(self.channels, self.n_fft - self.hop_length)
 
-    def process(self, block) -> torch.Tensor:
-        """Consume ``(channels, n)`` samples; return the frames completed, ``(channels, bins, k)``."""
+    def process(self, block: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Consume a block of samples and return the frames it completes.
+
+        Parameters
+        ----------
+        block : torch.Tensor or np.ndarray [shape=(channels, n)]
+            The next samples, any ``n``.
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, n_fft // 2 + 1, k), dtype=complex]
+            The ``k`` frames completed (possibly none).
+        """
         block = _as_tensor(block)
         x = torch.cat([self._hist, block], dim=-1)
         k = (x.shape[-1] - (self.n_fft - self.hop_length)) // self.hop_length
@@ -389,6 +488,15 @@ class StreamingSynthesizer:
     Together with :class:`StreamingAnalyzer` (same ``window``) the round trip is the input
     delayed by :attr:`latency_samples` ``= L - hop_length``, ``L`` the synthesis window's
     support (``n_fft`` for ``"hann"``, ``synthesis_length`` for ``"low-delay"``).
+
+    Parameters
+    ----------
+    n_fft, hop_length : int, samples, keyword-only
+        Frame and hop (``hop_length <= n_fft // 2`` for ``"hann"``).
+    channels : int, keyword-only
+        Leading size of every frame batch ``(channels, bins, k)``.
+    window, synthesis_length : keyword-only
+        The window pair (:func:`frame_windows`); the synthesizer uses its synthesis window.
     """
 
     def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1, window: str = "hann",
@@ -411,8 +519,19 @@ class StreamingSynthesizer:
         """Clear the overlap accumulator."""
         self._acc = torch.zeros(self.channels, self.support - self.hop_length)
 
-    def process(self, X) -> torch.Tensor:
-        """Add frames ``(channels, bins, k)``; return ``(channels, k * hop_length)`` finished samples."""
+    def process(self, X: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Add frames and return the samples they finish.
+
+        Parameters
+        ----------
+        X : torch.Tensor or np.ndarray [shape=(channels, n_fft // 2 + 1, k), dtype=complex]
+            The next ``k`` causal frames (possibly none).
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, k * hop_length)]
+            One hop of finished samples per frame.
+        """
         X = _as_tensor(X)
         k = X.shape[-1]
         if k == 0:
@@ -443,6 +562,18 @@ class SpectralStream:
     support (:func:`frame_windows`): ``n_fft`` for ``window="hann"``, ``synthesis_length``
     (default ``2 * hop``) for ``window="low-delay"``.
 
+    Parameters
+    ----------
+    n_fft, hop_length : int, samples, keyword-only
+        Frame and hop.
+    channels : int, keyword-only
+        Leading size of every block.
+    frame_fn : callable, optional, keyword-only
+        Applied to each batch of complete frames, complex ``(channels, bins, k)`` to the same
+        shape (``k >= 1``); None passes them through.
+    window, synthesis_length : keyword-only
+        The window pair (:func:`frame_windows`).
+
     Examples
     --------
     >>> SpectralStream(n_fft=512, hop_length=128).latency_samples
@@ -451,7 +582,8 @@ class SpectralStream:
     255
     """
 
-    def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1, frame_fn=None, window: str = "hann",
+    def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1,
+                 frame_fn: Callable[[torch.Tensor], torch.Tensor] | None = None, window: str = "hann",
                  synthesis_length: int | None = None):
         kw = dict(n_fft=n_fft, hop_length=hop_length, channels=channels, window=window,
                   synthesis_length=synthesis_length)
@@ -462,15 +594,29 @@ class SpectralStream:
 
     @property
     def latency_samples(self) -> int:
+        """Delay from input to output in samples: ``L - 1``."""
         return self.synthesizer.support - 1
 
     def reset(self) -> None:
+        """Forget all history: the next block starts a fresh stream (zeros before it)."""
         self.analyzer.reset()
         self.synthesizer.reset()
         # FIFO of finished samples, primed with hop - 1 zeros (see class docstring).
         self._fifo = torch.zeros(self.analyzer.channels, self.analyzer.hop_length - 1)
 
-    def process(self, block) -> torch.Tensor:
+    def process(self, block: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Process one block.
+
+        Parameters
+        ----------
+        block : torch.Tensor or np.ndarray [shape=(channels, n)]
+            The next input samples, any ``n``: as many come out.
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, n)]
+            The output, :attr:`latency_samples` behind the input.
+        """
         block = _as_tensor(block)
         X = self.analyzer.process(block)
         if self.frame_fn is not None and X.shape[-1]:
@@ -484,30 +630,41 @@ class SpectralStream:
 # --------------------------------------------------------------------------- cepstrum
 
 
-def real_cepstrum(mag, *, n_fft: int | None = None) -> torch.Tensor:
+def real_cepstrum(mag: torch.Tensor | np.ndarray, *, n_fft: int | None = None) -> torch.Tensor:
     """Real cepstrum of magnitude spectra: ``irfft(log|X|)``.
 
     Parameters
     ----------
-    mag : Tensor, shape ``(..., n_fft // 2 + 1, frames)``
-        Non-negative magnitudes (bins on the second-to-last axis, as :func:`stft` returns).
-    n_fft : int, optional
+    mag : torch.Tensor or np.ndarray [shape=(..., n_fft // 2 + 1, frames)]
+        Non-negative magnitudes (bins on the second-to-last axis, as :func:`stft` returns);
+        floored at 1e-10 before the log.
+    n_fft : int, optional, keyword-only
         FFT size; inferred as ``2 * (bins - 1)``.
 
     Returns
     -------
-    Tensor, shape ``(..., n_fft, frames)``: quefrency on the second-to-last axis.
+    torch.Tensor [shape=(..., n_fft, frames)]
+        Quefrency (samples) on the second-to-last axis.
     """
     mag = _as_tensor(mag)
     n_fft = n_fft or 2 * (mag.shape[-2] - 1)
     return torch.fft.irfft(torch.log(mag.clamp_min(_EPS)), n=n_fft, dim=-2)
 
 
-def lifter(ceps, order: int) -> torch.Tensor:
+def lifter(ceps: torch.Tensor | np.ndarray, order: int) -> torch.Tensor:
     """Low-quefrency lifter: keep quefrencies ``0..order`` and their mirror, zero the rest.
 
-    ``ceps`` has quefrency on the second-to-last axis (length ``n_fft``). ``order`` must be in
-    ``[0, n_fft // 2)``.
+    Parameters
+    ----------
+    ceps : torch.Tensor or np.ndarray [shape=(..., n_fft, frames)]
+        Cepstra, quefrency on the second-to-last axis (:func:`real_cepstrum`).
+    order : int, samples
+        Highest quefrency kept, in ``[0, n_fft // 2)``.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., n_fft, frames)]
+        The liftered cepstra.
     """
     ceps = _as_tensor(ceps)
     n = ceps.shape[-2]
@@ -519,10 +676,22 @@ def lifter(ceps, order: int) -> torch.Tensor:
     return ceps * w
 
 
-def cepstral_envelope(mag, *, order: int, n_fft: int | None = None) -> torch.Tensor:
+def cepstral_envelope(mag: torch.Tensor | np.ndarray, *, order: int, n_fft: int | None = None) -> torch.Tensor:
     """Spectral envelope from the liftered real cepstrum: ``exp(rfft(lifter(irfft(log|X|))))``.
 
-    Returns a positive tensor of the same shape as ``mag`` (``(..., bins, frames)``).
+    Parameters
+    ----------
+    mag : torch.Tensor or np.ndarray [shape=(..., n_fft // 2 + 1, frames)]
+        Magnitudes.
+    order : int, samples, keyword-only
+        Lifter order (:func:`lifter`): higher follows finer detail.
+    n_fft : int, optional, keyword-only
+        FFT size; inferred as ``2 * (bins - 1)``.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., n_fft // 2 + 1, frames)]
+        The envelope, positive, in the units of ``mag``.
     """
     mag = _as_tensor(mag)
     n_fft = n_fft or 2 * (mag.shape[-2] - 1)
@@ -534,7 +703,24 @@ def cepstral_envelope(mag, *, order: int, n_fft: int | None = None) -> torch.Ten
 
 
 def mel_filterbank(*, sr: int, n_fft: int, n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None) -> torch.Tensor:
-    """Slaney-style mel filterbank (librosa's default), shape ``(n_mels, n_fft // 2 + 1)``."""
+    """Slaney-style mel filterbank (librosa's default).
+
+    Parameters
+    ----------
+    sr : int, Hz, keyword-only
+        Sample rate.
+    n_fft : int, samples, keyword-only
+        FFT size.
+    n_mels : int, keyword-only
+        Mel bands.
+    fmin, fmax : float, Hz, keyword-only
+        Band edges (``fmax`` None: ``sr / 2``).
+
+    Returns
+    -------
+    torch.Tensor [shape=(n_mels, n_fft // 2 + 1)]
+        Slaney-normalised triangular filters.
+    """
     fmax = sr / 2 if fmax is None else fmax
     fb = torchaudio.functional.melscale_fbanks(
         n_fft // 2 + 1, f_min=fmin, f_max=fmax, n_mels=n_mels, sample_rate=sr, norm="slaney", mel_scale="slaney"
@@ -543,7 +729,7 @@ def mel_filterbank(*, sr: int, n_fft: int, n_mels: int = 128, fmin: float = 0.0,
 
 
 def mfcc(
-    y,
+    y: torch.Tensor | np.ndarray,
     *,
     sr: int,
     n_mfcc: int = 13,
@@ -559,20 +745,44 @@ def mfcc(
 
     Parameters
     ----------
-    y : Tensor or ndarray, shape ``(..., time)``
-    sr : int
-        Sample rate in Hz.
+    y : torch.Tensor or np.ndarray [shape=(..., n)]
+        Signals.
+    sr : int, Hz, keyword-only
+        Sample rate.
+    n_mfcc : int, keyword-only
+        Coefficients kept.
+    n_fft, hop_length : int, samples, keyword-only
+        STFT frame and hop (centred, :func:`stft`).
+    n_mels : int, keyword-only
+        Mel bands.
+    top_db : float or None, dB, keyword-only
+        Floor below each signal's peak; None: no floor.
 
     Returns
     -------
-    Tensor, float32, shape ``(..., n_mfcc, frames)``
+    torch.Tensor [shape=(..., n_mfcc, 1 + n // hop_length)]
     """
     S = stft(y, n_fft=n_fft, hop_length=hop_length).abs() ** 2
     return mfcc_from_power(S, sr=sr, n_mfcc=n_mfcc, n_mels=n_mels, top_db=top_db)
 
 
-def mfcc_from_power(S, *, sr: int, n_mfcc: int = 13, n_mels: int = 128, top_db: float | None = 80.0) -> torch.Tensor:
-    """MFCCs from a power spectrogram ``(..., bins, frames)``; see :func:`mfcc`."""
+def mfcc_from_power(S: torch.Tensor | np.ndarray, *, sr: int, n_mfcc: int = 13, n_mels: int = 128,
+                    top_db: float | None = 80.0) -> torch.Tensor:
+    """MFCCs from a power spectrogram; see :func:`mfcc`.
+
+    Parameters
+    ----------
+    S : torch.Tensor or np.ndarray [shape=(..., n_fft // 2 + 1, frames)]
+        Power (squared magnitude); ``n_fft`` is inferred as ``2 * (bins - 1)``.
+    sr : int, Hz, keyword-only
+        Sample rate.
+    n_mfcc, n_mels, top_db : keyword-only
+        As :func:`mfcc`; ``top_db`` is applied per leading index, over bands and frames.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., n_mfcc, frames)]
+    """
     S = _as_tensor(S)
     n_fft = 2 * (S.shape[-2] - 1)
     mel = torch.matmul(mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels), S)
@@ -588,7 +798,20 @@ _CHROMA_FB: dict = {}
 
 
 def chroma_filterbank(*, sr: int, n_fft: int) -> torch.Tensor:
-    """librosa's chroma filterbank (pitch class C first), shape ``(12, n_fft // 2 + 1)``; cached."""
+    """librosa's chroma filterbank (pitch class C first), cached per ``(sr, n_fft)``.
+
+    Parameters
+    ----------
+    sr : int, Hz, keyword-only
+        Sample rate of the spectra it maps.
+    n_fft : int, samples, keyword-only
+        Their FFT size.
+
+    Returns
+    -------
+    torch.Tensor [shape=(12, n_fft // 2 + 1), dtype=float32]
+        The shared cached tensor: do not modify it in place.
+    """
     key = (int(sr), int(n_fft))
     if key not in _CHROMA_FB:
         import librosa
@@ -597,11 +820,27 @@ def chroma_filterbank(*, sr: int, n_fft: int) -> torch.Tensor:
     return _CHROMA_FB[key]
 
 
-def chroma_onehot(mag, *, sr: int, n_fft: int, floor: float = 1e-8) -> torch.Tensor:
-    """One-hot dominant pitch class of magnitude frames ``(..., bins)`` -> ``(..., 12)``.
+def chroma_onehot(mag: torch.Tensor | np.ndarray, *, sr: int, n_fft: int, floor: float = 1e-8) -> torch.Tensor:
+    """One-hot dominant pitch class of magnitude frames.
 
     The argmax of the frame's chromagram (power through librosa's chroma filters), as MANNe
-    conditions on (seed 002). Silent frames (peak below ``floor``) get all zeros.
+    conditions on (seed 002).
+
+    Parameters
+    ----------
+    mag : torch.Tensor or np.ndarray [shape=(..., n_fft // 2 + 1)]
+        Magnitude frames, bins on the last axis.
+    sr : int, Hz, keyword-only
+        Sample rate.
+    n_fft : int, samples, keyword-only
+        FFT size.
+    floor : float, keyword-only
+        Frames whose peak magnitude is not above it (silent) get all zeros.
+
+    Returns
+    -------
+    torch.Tensor [shape=(..., 12)]
+        One-hot, pitch class C first.
     """
     mag = _as_tensor(mag)
     fb = chroma_filterbank(sr=sr, n_fft=n_fft).to(mag.dtype)
@@ -642,7 +881,7 @@ def _shs_matrix(bins: int, *, min_bins: float, max_bins: float, harmonics: int, 
     return _SHS[key]
 
 
-def frame_f0_bins(mag, *, min_bins: float = 2.5, max_bins: float | None = None, harmonics: int = 8,
+def frame_f0_bins(mag: torch.Tensor | np.ndarray, *, min_bins: float = 2.5, max_bins: float | None = None, harmonics: int = 8,
                   per_octave: int = 48, threshold: float = 0.25) -> torch.Tensor:
     """Causal per-frame f0 of magnitude frames ``(..., bins)``, in bins (0 where not pitched).
 
@@ -655,15 +894,21 @@ def frame_f0_bins(mag, *, min_bins: float = 2.5, max_bins: float | None = None, 
 
     Parameters
     ----------
-    mag : Tensor, shape (..., bins)
-    min_bins, max_bins : float
-        Search range (default up to a quarter of the band).
-    harmonics : int
+    mag : torch.Tensor or np.ndarray [shape=(..., bins)]
+        Magnitude frames, bins on the last axis.
+    min_bins, max_bins : float, bins, keyword-only
+        Search range (``max_bins`` None: a quarter of the band, ``(bins - 1) / 4``).
+    harmonics : int, keyword-only
         Harmonics summed per candidate.
+    per_octave : int, keyword-only
+        Candidates per octave.
+    threshold : float, keyword-only
+        Share of a candidate's summed weights its score must exceed for the frame to be pitched.
 
     Returns
     -------
-    Tensor, shape (...): f0 in (fractional) bins, 0 for frames with no pitch.
+    torch.Tensor [shape=(...)], bins
+        f0 in (fractional) bins, 0 for frames with no pitch.
     """
     mag = _as_tensor(mag)
     bins = mag.shape[-1]

@@ -16,17 +16,39 @@ from workbench.errors import ParameterError
 __all__ = ["is_integer", "is_number", "check_int", "check_number"]
 
 
-def is_integer(value) -> bool:
-    """True for Python and numpy integers, False for ``bool`` and everything else."""
+def is_integer(value: object) -> bool:
+    """Whether ``value`` is an integer, ``bool`` excepted.
+
+    Parameters
+    ----------
+    value : object
+        The value to test.
+
+    Returns
+    -------
+    bool
+        True for Python and numpy integers, False for ``bool`` and everything else.
+    """
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def is_number(value) -> bool:
-    """True for finite real numbers (int, float, numpy scalars), False for ``bool``, NaN and inf."""
+def is_number(value: object) -> bool:
+    """Whether ``value`` is a finite real number, ``bool`` excepted.
+
+    Parameters
+    ----------
+    value : object
+        Anything: a number, a string, None...
+
+    Returns
+    -------
+    bool
+        True for finite real numbers (int, float, numpy scalars), False for ``bool``, NaN and inf.
+    """
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def check_int(value, name: str, *, lo: int | None = 1, hi: int | None = None, what: str = "") -> int:
+def check_int(value: object, name: str, *, lo: int | None = 1, hi: int | None = None, what: str = "") -> int:
     """``value`` as an ``int`` if it is an integer in ``[lo, hi]`` (either bound may be None).
 
     Parameters
@@ -43,6 +65,7 @@ def check_int(value, name: str, *, lo: int | None = 1, hi: int | None = None, wh
     Returns
     -------
     int
+        ``value`` as a plain Python ``int``.
 
     Raises
     ------
@@ -66,10 +89,26 @@ def check_int(value, name: str, *, lo: int | None = 1, hi: int | None = None, wh
     raise ParameterError(f"{name}={value!r} must be {expected}")
 
 
-def check_number(value, name: str, *, lo: float | None = None, hi: float | None = None, what: str = "") -> float:
+def check_number(value: object, name: str, *, lo: float | None = None, hi: float | None = None,
+                 what: str = "") -> float:
     """``value`` as a ``float`` if it is a finite real number in ``[lo, hi]`` (either bound may be None).
 
-    Parameters and message as :func:`check_int`: ``mix=2 must be a number in [0, 1]``.
+    Parameters
+    ----------
+    value, name, what
+        As :func:`check_int` (``what`` e.g. ``" seconds"``).
+    lo, hi : float or None, keyword-only
+        Inclusive bounds of a finite real number; ``None`` leaves that side open.
+
+    Returns
+    -------
+    float
+        ``value`` as a plain Python ``float``.
+
+    Raises
+    ------
+    ParameterError
+        ``mix=2 must be a number in [0, 1]``.
     """
     if is_number(value) and (lo is None or value >= lo) and (hi is None or value <= hi):
         return float(value)

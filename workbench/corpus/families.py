@@ -9,6 +9,8 @@ outside them, which is why the renderer also checks every note.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from workbench.errors import ParameterError
 
 __all__ = [
@@ -115,7 +117,23 @@ def _spans(values) -> str:
 
 
 def program_family(program: int) -> str:
-    """NSynth family name of a GM program (0-127); ``ParameterError`` for unmapped programs."""
+    """NSynth family name of a GM program.
+
+    Parameters
+    ----------
+    program : int
+        A General MIDI program, 0-127.
+
+    Returns
+    -------
+    str
+        Its family (one of :data:`FAMILIES`).
+
+    Raises
+    ------
+    ParameterError
+        A program no family maps (the message lists the mapped ones).
+    """
     if program not in _PROGRAM_FAMILY:
         raise ParameterError(
             f"program={program!r} has no NSynth family; expected one of the mapped GM programs "
@@ -125,7 +143,18 @@ def program_family(program: int) -> str:
 
 
 def program_source(program: int) -> str:
-    """NSynth source (acoustic / electronic / synthetic) of a GM program."""
+    """NSynth source of a GM program.
+
+    Parameters
+    ----------
+    program : int
+        A mapped General MIDI program (:func:`program_family`).
+
+    Returns
+    -------
+    str
+        ``"acoustic"``, ``"electronic"`` or ``"synthetic"``.
+    """
     program_family(program)
     if program in _SYNTHETIC:
         return "synthetic"
@@ -134,10 +163,25 @@ def program_source(program: int) -> str:
     return "acoustic"
 
 
-def programs_for(families=None, programs=None) -> list[int]:
-    """The sorted GM programs selected by family names and/or explicit programs.
+def programs_for(families: Iterable[str] | None = None, programs: Iterable[int] | None = None) -> list[int]:
+    """The GM programs selected by family names and/or explicit programs.
 
-    With neither given, every mapped program.
+    Parameters
+    ----------
+    families : iterable of str, optional
+        NSynth family names; each adds all of its programs.
+    programs : iterable of int, optional
+        Mapped GM programs, added as they are.
+
+    Returns
+    -------
+    list of int
+        The union, sorted; every mapped program when neither is given.
+
+    Raises
+    ------
+    ParameterError
+        An unknown family or an unmapped program.
     """
     out: set[int] = set()
     if families:
@@ -155,17 +199,55 @@ def programs_for(families=None, programs=None) -> list[int]:
 
 
 def playable_range(program: int) -> tuple[int, int]:
-    """Inclusive MIDI pitch range in which a GM program sounds like its instrument."""
+    """The pitch range in which a GM program sounds like its instrument.
+
+    Parameters
+    ----------
+    program : int
+        The GM program whose range is asked (a mapped one).
+
+    Returns
+    -------
+    tuple of int (low, high), MIDI
+        Inclusive bounds: the program's own range where one is known, else its family's.
+    """
     return _PROGRAM_RANGE.get(program, _FAMILY_RANGE[program_family(program)])
 
 
 def instrument_str(program: int) -> str:
-    """NSynth-style instrument name, e.g. ``brass_acoustic_056`` (the number is the GM program)."""
+    """NSynth-style instrument name of a GM program.
+
+    Parameters
+    ----------
+    program : int
+        The GM program to name (a mapped one).
+
+    Returns
+    -------
+    str
+        ``family_source_program``, e.g. ``brass_acoustic_056`` (the number is the GM program).
+    """
     return f"{program_family(program)}_{program_source(program)}_{program:03d}"
 
 
 def parse_family_list(text: str | None) -> list[str] | None:
-    """``"brass,flute"`` -> ``["brass", "flute"]`` with validation; ``None``/empty -> ``None``."""
+    """Parse a comma-separated list of NSynth family names.
+
+    Parameters
+    ----------
+    text : str or None
+        E.g. ``"brass,flute"``; blanks around names are dropped.
+
+    Returns
+    -------
+    list of str or None
+        ``["brass", "flute"]``; None for None or an empty string.
+
+    Raises
+    ------
+    ParameterError
+        A name that is not one of :data:`FAMILIES`.
+    """
     if not text:
         return None
     fams = [t.strip() for t in text.split(",") if t.strip()]
@@ -176,7 +258,28 @@ def parse_family_list(text: str | None) -> list[str] | None:
 
 
 def parse_int_ranges(text: str | None, *, name: str, lo: int, hi: int) -> list[int] | None:
-    """Parse ``"21..108"``, ``"60,64,67"`` or ``"48..72:2"`` (step) into a sorted list of ints."""
+    """Parse integer ranges and lists: ``"21..108"``, ``"60,64,67"`` or ``"48..72:2"`` (with a step).
+
+    Parameters
+    ----------
+    text : str or None
+        Comma-separated integers or inclusive ranges ``a..b[:step]``.
+    name : str, keyword-only
+        The option's name in error messages.
+    lo, hi : int, keyword-only
+        Inclusive bounds every value must lie in.
+
+    Returns
+    -------
+    list of int or None
+        The values, sorted without repeats; None for None or a blank string.
+
+    Raises
+    ------
+    ParameterError
+        A part that does not parse, an empty or downward range, a step <= 0, or a value outside
+        ``[lo, hi]``.
+    """
     if text is None or str(text).strip() == "":
         return None
     out: set[int] = set()

@@ -21,11 +21,32 @@ PEAK = 10 ** (-1 / 20)
 
 def random_melody(rng: np.random.Generator, *, low: int, high: int, seconds: float,
                   tail: float = 0.6) -> list[dict]:
-    """A random melody inside ``[low, high]`` (MIDI) that ends ``tail`` s before ``seconds``.
+    """A random melody inside ``[low, high]`` that ends ``tail`` s before ``seconds``.
 
     A random walk of steps up to a fourth (no repeated pitch) with note lengths of 0.2-1.2 s;
     each note is legato (note-off at the next onset) or detached (55-85 % of its slot, the rest
     silent), with a short rest now and then; velocities 50-120.
+
+    Parameters
+    ----------
+    rng : np.random.Generator
+        Where every choice is drawn from.
+    low, high : int, MIDI, keyword-only
+        Inclusive pitch range, at least 3 semitones wide.
+    seconds : float, seconds, keyword-only
+        Length of the clip the melody is for.
+    tail : float, seconds, keyword-only
+        Silence left at the end (for the last note's release).
+
+    Returns
+    -------
+    list of dict
+        Notes ``{"onset": s, "offset": s, "pitch": midi, "velocity": 50-120}`` in time order.
+
+    Raises
+    ------
+    ParameterError
+        A range narrower than 3 semitones, or ``seconds`` too short for one note.
     """
     if high - low < 2:
         raise ParameterError(f"pitch range [{low}, {high}] is too narrow for a melody; expected at least 3 semitones")
@@ -51,8 +72,25 @@ def random_melody(rng: np.random.Generator, *, low: int, high: int, seconds: flo
     return notes
 
 
-def write_midi(path, notes: list[dict], *, program: int, seconds: float) -> Path:
-    """Write ``notes`` as a one-track MIDI file (pretty_midi) for ``program``."""
+def write_midi(path: str | Path, notes: list[dict], *, program: int, seconds: float) -> Path:
+    """Write notes as a one-track MIDI file (pretty_midi, 120 bpm).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.mid`` file.
+    notes : list of dict
+        ``onset``, ``offset`` (seconds), ``pitch`` (MIDI) and ``velocity`` of each note.
+    program : int, keyword-only
+        The track's General MIDI program.
+    seconds : float, seconds, keyword-only
+        The clip's length (not written: the file ends with its last note-off).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
@@ -65,13 +103,40 @@ def write_midi(path, notes: list[dict], *, program: int, seconds: float) -> Path
     return Path(path)
 
 
-def render_melodies(out, *, program: int, count: int = 40, seconds: float = 8.0, seed: int = 0,
+def render_melodies(out: str | Path, *, program: int, count: int = 40, seconds: float = 8.0, seed: int = 0,
                     sr: int = 16000, low: int | None = None, high: int | None = None,
-                    soundfont=None, progress: bool = True) -> dict:
-    """Render ``count`` random melodies of ``seconds`` s with GM ``program`` into ``out``.
+                    soundfont: str | Path | None = None, progress: bool = True) -> dict:
+    """Render random melodies (:func:`random_melody`) with a GM instrument into a folder.
 
-    Writes ``melody_###.wav`` (peak -1 dBFS), ``.mid`` and ``.json`` (ground-truth notes) per
-    melody and ``index.json``. Deterministic for ``seed``.
+    Writes ``melody_###.wav`` (16-bit, peak -1 dBFS), ``.mid`` and ``.json`` (ground-truth
+    notes) per melody and ``index.json``. Deterministic for ``seed``.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder (created).
+    program : int, keyword-only
+        The General MIDI program that plays.
+    count : int, keyword-only
+        How many melodies.
+    seconds : float, seconds, keyword-only
+        Length of each, at least 1.5.
+    seed : int, keyword-only
+        Generator seed.
+    sr : int, Hz, keyword-only
+        Sample rate of the audio.
+    low, high : int or None, MIDI, keyword-only
+        Pitch range; None takes the program's :func:`~workbench.corpus.families.playable_range`.
+    soundfont : str or Path, optional, keyword-only
+        The SoundFont (:func:`~workbench.corpus.synth.find_soundfont` when None).
+    progress : bool, keyword-only
+        Show a progress bar.
+
+    Returns
+    -------
+    dict
+        What ``index.json`` holds: program, instrument, count, seconds, seed, sr, range and the
+        melodies' names (``items``).
     """
     from tqdm import tqdm
 

@@ -8,7 +8,7 @@ Layout: a split folder holds ``examples.json`` (note_str -> metadata with NSynth
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -60,11 +60,13 @@ class NSynth(torch.utils.data.Dataset):
     Examples
     --------
     >>> ds = NSynth("data/gm", family="brass", split="train")  # doctest: +SKIP
-    >>> audio, meta = ds[0]
+    >>> audio, meta = ds[0]  # doctest: +SKIP
     """
 
-    def __init__(self, root, *, split=None, family=None, source=None, program=None, pitch=None,
-                 velocity=None, sr: int | None = None):
+    def __init__(self, root: str | Path, *, split: str | Iterable[str] | None = None,
+                 family: str | Iterable[str] | None = None, source: str | Iterable[str] | None = None,
+                 program: int | Iterable[int] | None = None, pitch: int | Iterable[int] | None = None,
+                 velocity: int | Iterable[int] | None = None, sr: int | None = None):
         self.root = Path(root)
         if not self.root.exists():
             raise ParameterError(f"corpus={str(self.root)!r} does not exist; expected an NSynth-format folder "
@@ -120,8 +122,20 @@ class NSynth(torch.utils.data.Dataset):
             out.append(e)
         return out
 
-    def select(self, **filters) -> NSynth:
-        """A filtered copy (same filters as the constructor, except ``split``)."""
+    def select(self, **filters: object) -> NSynth:
+        """A filtered copy of this index.
+
+        Parameters
+        ----------
+        **filters
+            ``split``, ``family``, ``source``, ``program``, ``pitch``, ``velocity``: as the
+            constructor's, each a value or an iterable of values.
+
+        Returns
+        -------
+        NSynth
+            The notes of this index that pass every filter given, with the same root and rate.
+        """
         new = object.__new__(NSynth)
         new.root, new.sr = self.root, self.sr
         full = {k: filters.get(k) for k in ("family", "source", "program", "pitch", "velocity")}
@@ -140,14 +154,38 @@ class NSynth(torch.utils.data.Dataset):
         return torch.from_numpy(audio), meta
 
     def paths(self) -> list[str]:
+        """The audio file of every note.
+
+        Returns
+        -------
+        list of str
+            One path per note, in index order.
+        """
         return [e["path"] for e in self.examples]
 
     def column(self, key: str) -> np.ndarray:
-        """One metadata field over all notes, e.g. ``ds.column("instrument_family_str")``."""
+        """One metadata field over all notes.
+
+        Parameters
+        ----------
+        key : str
+            A metadata key, e.g. ``"instrument_family_str"`` or ``"pitch"``.
+
+        Returns
+        -------
+        np.ndarray [shape=(notes,)]
+            Its value for every note, in index order.
+        """
         return np.array([e[key] for e in self.examples])
 
     def instruments(self) -> dict[str, set]:
-        """Split name -> set of instrument ids present (for disjointness checks)."""
+        """The instruments of each split (for disjointness checks).
+
+        Returns
+        -------
+        dict of str to set
+            Split name -> the set of NSynth instrument ids present in it.
+        """
         out: dict[str, set] = {}
         for e in self.examples:
             out.setdefault(e["split"], set()).add(e["instrument"])

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -60,6 +61,8 @@ class RenderConfig:
     seed: int = 0
 
     def validate(self) -> None:
+        """Raise ParameterError naming the first bad field (no program, a pitch or velocity out of
+        MIDI range, a hold outside ``(0, seconds)``, a non-positive note cap)."""
         if not self.programs:
             raise ParameterError("programs=() selects no instrument; expected at least one GM program")
         for p in self.pitches:
@@ -74,12 +77,24 @@ class RenderConfig:
             raise ParameterError(f"max_notes_per_program={self.max_notes_per_program} must be positive")
 
 
-def assign_splits(programs, *, seed: int = 0) -> dict[int, str]:
+def assign_splits(programs: Iterable[int], *, seed: int = 0) -> dict[int, str]:
     """Instrument-disjoint split: every program goes to exactly one of train / valid / test.
 
     Within each family the programs are shuffled with ``seed``; one family member goes to
     train only, two to train and test, three or more give valid and test at least one each
     (about 15 % each) and the rest to train.
+
+    Parameters
+    ----------
+    programs : iterable of int
+        Mapped General MIDI programs.
+    seed : int, keyword-only
+        Seed of the shuffle.
+
+    Returns
+    -------
+    dict of int to str
+        Program -> ``"train"``, ``"valid"`` or ``"test"``.
     """
     rng = np.random.default_rng(seed)
     by_family: dict[str, list[int]] = {}
@@ -102,9 +117,26 @@ def pitch_check(y: np.ndarray, *, sr: int, pitch: int, hold: float) -> float:
 
     YIN (70 times faster than pYIN here) looks first, over 0.1 s to half the hold; only a note
     it finds off pitch is looked at again with pYIN, whose answer stands, because YIN jumps an
-    octave on some strong-second-harmonic notes (trumpet E4). The search range is a tenth
-    below to two octaves above the note, so a sample mapped an octave off is still caught.
-    Returns ``inf`` when no pitch is found.
+    octave on some strong-second-harmonic notes (trumpet E4). The search range is a minor ninth
+    below to two octaves and a semitone above the note, so a sample mapped an octave off is
+    still caught.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        The rendered note, mono, note-on at sample 0.
+    sr : int, Hz, keyword-only
+        Its sample rate.
+    pitch : int, MIDI, keyword-only
+        The note it should be.
+    hold : float, seconds, keyword-only
+        Time from note-on to note-off.
+
+    Returns
+    -------
+    float, cents
+        The absolute deviation of the median f0; ``inf`` when no pitch is found or the segment
+        is shorter than one analysis frame.
     """
     import librosa
 
@@ -141,6 +173,20 @@ def note_qualities(y: np.ndarray, *, sr: int, hold: float) -> list[int]:
     note-off level 0.5 s after note-off) are measured; ``reverb`` is 0 because rendering is dry.
     The timbral labels (bright, dark, distortion, multiphonic, nonlinear_env, tempo-synced) come
     from human raters in NSynth and are left 0 here.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        The note, mono, note-on at sample 0, at least 0.5 s plus one 10 ms frame long.
+    sr : int, Hz, keyword-only
+        Its sample rate.
+    hold : float, seconds, keyword-only
+        Time from note-on to note-off.
+
+    Returns
+    -------
+    list of int
+        One 0/1 flag per quality, in the order of ``QUALITIES``.
     """
     hop = sr // 100
     frames = y[: len(y) // hop * hop].reshape(-1, hop)
@@ -217,18 +263,21 @@ def _plan(cfg: RenderConfig) -> tuple[dict[int, list[tuple[int, int]]], int]:
     return plan, out_of_range
 
 
-def render_corpus(out, config: RenderConfig | None = None, *, workers: int | None = None,
-                  soundfont=None, progress: bool = True) -> dict:
+def render_corpus(out: str | Path, config: RenderConfig | None = None, *, workers: int | None = None,
+                  soundfont: str | os.PathLike | None = None, progress: bool = True) -> dict:
     """Render an NSynth-layout corpus into ``out`` (``nsynth-{train,valid,test}/``).
 
     Parameters
     ----------
-    out : path
+    out : str or Path
         Output folder; ``examples.json`` of every split is rewritten, other files are kept.
-    config : RenderConfig
-    workers : int, optional
+    config : RenderConfig, optional
+        What to render (NSynth's defaults when None).
+    workers : int, optional, keyword-only
         Worker processes (default: all cores). Work is split by program.
-    progress : bool
+    soundfont : str or PathLike, optional, keyword-only
+        See :func:`~workbench.corpus.synth.find_soundfont`.
+    progress : bool, keyword-only
         Show a progress bar on stderr.
 
     Returns

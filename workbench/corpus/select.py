@@ -19,7 +19,24 @@ _KEYS = ("family", "source", "split", *_INT_KEYS)
 
 
 def parse_selection(text: str) -> dict:
-    """``"family=brass,split=train"`` -> ``{"family": ["brass"], "split": ["train"]}``."""
+    """Parse the filters of a corpus selection.
+
+    Parameters
+    ----------
+    text : str
+        ``key=value`` pairs joined by ``,``, values by ``+``: ``"family=brass,split=train"``.
+        Keys: family, source, split, program, pitch, velocity (the last three take integers).
+
+    Returns
+    -------
+    dict
+        Key -> list of values: ``{"family": ["brass"], "split": ["train"]}``.
+
+    Raises
+    ------
+    ParameterError
+        An unknown key, a pair without ``=`` or value, or a non-integer where one is expected.
+    """
     out: dict[str, list] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = part.partition("=")
@@ -36,13 +53,41 @@ def parse_selection(text: str) -> dict:
 
 
 def is_corpus(p: Path) -> bool:
-    """True for a folder in NSynth's layout (``examples.json`` at the top or per split)."""
+    """Whether a folder is a corpus in NSynth's layout.
+
+    Parameters
+    ----------
+    p : Path
+        The folder to look in.
+
+    Returns
+    -------
+    bool
+        True when ``examples.json`` is at its top or in an ``nsynth-{train,valid,test}`` folder.
+    """
     return (p / "examples.json").is_file() or any((p / f"nsynth-{s}" / "examples.json").is_file()
                                                   for s in ("train", "valid", "test"))
 
 
 def resolve_target(target: str | Path) -> list[Path]:
-    """The audio files a target names, sorted; ``ParameterError`` if it names none."""
+    """The audio files a target names.
+
+    Parameters
+    ----------
+    target : str or Path
+        An audio file, a folder of audio (searched recursively), a corpus folder or a corpus
+        selection ``CORPUS:key=value[,...]`` (:func:`parse_selection`).
+
+    Returns
+    -------
+    list of Path
+        The files: sorted for a folder, in the corpus's order for a selection.
+
+    Raises
+    ------
+    ParameterError
+        The target does not exist or names no audio.
+    """
     text = str(target)
     path, sep, sel = text.partition(":")
     p = Path(path)
@@ -67,10 +112,22 @@ _LABEL_KEYS = {"family": "instrument_family_str", "instrument": "instrument_str"
 
 
 def target_labels(target: str | Path, *, by: str = "family") -> tuple[list[Path], list[str]]:
-    """The files of ``target`` (as :func:`resolve_target`) and an instrument name for each.
+    """The files of a target and an instrument name for each.
 
-    A corpus selection names each note by its ``by`` field (family, instrument or program);
-    plain files and folders by the folder that holds each file.
+    Parameters
+    ----------
+    target : str or Path
+        As :func:`resolve_target`.
+    by : str, keyword-only
+        For a corpus: name each note by its ``"family"``, ``"instrument"`` or ``"program"``.
+        Plain files and folders are named by the folder that holds each file.
+
+    Returns
+    -------
+    paths : list of Path
+        As :func:`resolve_target`.
+    labels : list of str
+        One name per path.
     """
     if by not in _LABEL_KEYS:
         raise ParameterError(f"by={by!r} is not valid; expected one of {', '.join(_LABEL_KEYS)}")

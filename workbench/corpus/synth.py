@@ -15,7 +15,24 @@ DEFAULT_SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 
 
 def find_soundfont(path: str | os.PathLike | None = None) -> Path:
-    """The SoundFont to render with: ``path``, ``$WORKBENCH_SOUNDFONT`` or Debian's FluidR3 GM."""
+    """The SoundFont to render with.
+
+    Parameters
+    ----------
+    path : str or PathLike, optional
+        The ``.sf2`` file; when None, ``$WORKBENCH_SOUNDFONT``, else Debian's FluidR3 GM
+        (:data:`DEFAULT_SOUNDFONT`).
+
+    Returns
+    -------
+    Path
+        The file, checked to exist.
+
+    Raises
+    ------
+    ParameterError
+        The file does not exist (the message says how to install it).
+    """
     p = Path(path or os.environ.get("WORKBENCH_SOUNDFONT") or DEFAULT_SOUNDFONT)
     if not p.is_file():
         raise ParameterError(
@@ -34,15 +51,15 @@ class GMSynth:
 
     Parameters
     ----------
-    sr : int
-        Output sample rate in Hz.
-    soundfont : path, optional
+    sr : int, Hz, keyword-only
+        Output sample rate, 8000 to 96000.
+    soundfont : str or PathLike, optional, keyword-only
         See :func:`find_soundfont`.
-    gain : float
+    gain : float, keyword-only
         FluidSynth master gain; 0.5 keeps single notes well clear of int16 clipping.
     """
 
-    def __init__(self, *, sr: int = 16000, soundfont=None, gain: float = 0.5):
+    def __init__(self, *, sr: int = 16000, soundfont: str | os.PathLike | None = None, gain: float = 0.5):
         import fluidsynth  # imported here: the native library loads only when rendering
 
         if not 8000 <= int(sr) <= 96000:
@@ -58,6 +75,7 @@ class GMSynth:
             raise ParameterError(f"soundfont={str(self.path)!r} could not be loaded by FluidSynth")
 
     def close(self) -> None:
+        """Free the FluidSynth instance (again: nothing); the synth renders no more after it."""
         if self._fs is not None:
             self._fs.delete()
             self._fs = None
@@ -75,7 +93,26 @@ class GMSynth:
         return s.mean(axis=1) / 32768.0
 
     def note(self, program: int, pitch: int, velocity: int, *, hold: float = 3.0, seconds: float = 4.0) -> np.ndarray:
-        """One note: note-on for ``hold`` s, then release until ``seconds``. Mono float32 ``(samples,)``."""
+        """One note on a fresh (reset) channel: note-on for ``hold`` s, then its release until ``seconds``.
+
+        Parameters
+        ----------
+        program : int
+            General MIDI program.
+        pitch : int, MIDI
+            The note.
+        velocity : int
+            1-127.
+        hold : float, seconds, keyword-only
+            Time from note-on to note-off.
+        seconds : float, seconds, keyword-only
+            Total length.
+
+        Returns
+        -------
+        np.ndarray [shape=(round(max(hold, seconds) * sr),), dtype=float32]
+            Mono (the mean of FluidSynth's two channels), full scale 1.
+        """
         self._fs.system_reset()
         self._fs.program_select(0, self._sfid, 0, int(program))
         n_hold = int(round(hold * self.sr))
@@ -86,10 +123,24 @@ class GMSynth:
         b = self._samples(n_total - n_hold)
         return np.concatenate([a, b])
 
-    def sequence(self, program: int, notes, *, seconds: float) -> np.ndarray:
-        """Render ``notes`` (dicts with onset, offset in s, pitch, velocity) on one channel.
+    def sequence(self, program: int, notes: list[dict], *, seconds: float) -> np.ndarray:
+        """Render notes on one (reset) channel, each event at its exact sample.
 
-        Events are applied at exact sample positions. Returns mono float32 ``(seconds*sr,)``.
+        Parameters
+        ----------
+        program : int
+            General MIDI program.
+        notes : list of dict
+            ``onset``, ``offset`` (seconds), ``pitch`` (MIDI) and ``velocity`` of each note; at
+            one sample, note-offs come before note-ons, and events after ``seconds`` are applied
+            at the end.
+        seconds : float, seconds, keyword-only
+            Length of the output.
+
+        Returns
+        -------
+        np.ndarray [shape=(round(seconds * sr),), dtype=float32]
+            Mono (the mean of FluidSynth's two channels), full scale 1.
         """
         self._fs.system_reset()
         self._fs.program_select(0, self._sfid, 0, int(program))

@@ -14,11 +14,32 @@ from workbench.pitch import midi_to_hz, pyin_f0
 __all__ = ["write_truth", "read_truth", "reference_f0", "note_segments", "f0_agreement"]
 
 
-def write_truth(path, *, audio: str, sr: int, seconds: float, source: str, notes: list[dict], **extra) -> Path:
+def write_truth(path: str | Path, *, audio: str, sr: int, seconds: float, source: str, notes: list[dict],
+                **extra: object) -> Path:
     """Write a ground-truth JSON: audio file name, rate, length, source and notes.
 
-    Each note is ``{"onset": s, "offset": s, "pitch": midi, "velocity": 1-127}``; ``offset`` is
-    the note-off time (an instrument's release may sound after it).
+    Parameters
+    ----------
+    path : str or Path
+        The JSON file to write.
+    audio : str, keyword-only
+        The audio file's name, relative to the JSON's folder.
+    sr : int, Hz, keyword-only
+        Its sample rate.
+    seconds : float, seconds, keyword-only
+        Its length.
+    source : str, keyword-only
+        What made it (e.g. ``"festival:kal_diphone"``).
+    notes : list of dict, keyword-only
+        Each ``{"onset": s, "offset": s, "pitch": midi, "velocity": 1-127}``; ``offset`` is the
+        note-off time (an instrument's release may sound after it). Floats are rounded to 6 digits.
+    **extra
+        More top-level fields (``kind``, ``text``, ``bpm``...), written as given.
+
+    Returns
+    -------
+    Path
+        The file written.
     """
     p = Path(path)
     doc = {"audio": audio, "sr": int(sr), "seconds": float(seconds), "source": source,
@@ -27,8 +48,24 @@ def write_truth(path, *, audio: str, sr: int, seconds: float, source: str, notes
     return p
 
 
-def read_truth(path) -> dict:
-    """Read a ground-truth JSON written by :func:`write_truth`."""
+def read_truth(path: str | Path) -> dict:
+    """Read a ground-truth JSON written by :func:`write_truth`.
+
+    Parameters
+    ----------
+    path : str or Path
+        A JSON file written by :func:`write_truth`.
+
+    Returns
+    -------
+    dict
+        Its fields, ``notes`` among them.
+
+    Raises
+    ------
+    ParameterError
+        The file is missing or has no ``notes`` list.
+    """
     p = Path(path)
     if not p.is_file():
         raise ParameterError(f"notes file {str(p)!r} does not exist; expected a ground-truth JSON")
@@ -39,7 +76,21 @@ def read_truth(path) -> dict:
 
 
 def reference_f0(notes: list[dict], times: np.ndarray) -> np.ndarray:
-    """Reference f0 in Hz at ``times`` (s): the sounding note's pitch, 0 where no note is on."""
+    """The reference f0 of a note list, frame by frame.
+
+    Parameters
+    ----------
+    notes : list of dict
+        ``onset``, ``offset`` (seconds) and ``pitch`` (MIDI) of each note (:func:`read_truth`).
+    times : np.ndarray [shape=(T,)], seconds
+        The frame times.
+
+    Returns
+    -------
+    np.ndarray [shape=(T,)], Hz
+        The pitch of the note sounding at each time (onset inclusive, offset exclusive; a later
+        note wins an overlap), 0 where no note is on.
+    """
     f0 = np.zeros(len(times))
     for n in notes:
         on = (times >= n["onset"]) & (times < n["offset"])
@@ -52,17 +103,20 @@ def note_segments(y: np.ndarray, notes: list[dict], *, sr: int, min_samples: int
 
     Parameters
     ----------
-    y : ndarray, shape (n,)
+    y : np.ndarray [shape=(n,)]
+        Mono audio of the notes.
     notes : list of dict
         ``onset`` and ``offset`` in seconds (:func:`read_truth`).
-    sr : int, Hz
-    min_samples : int
+    sr : int, Hz, keyword-only
+        Sample rate of ``y``.
+    min_samples : int, samples, keyword-only
         Short notes are extended past their offset to this length (two analysis frames at
         ``n_fft`` 1024 by default: shorter clips give no f0 or timbre).
 
     Returns
     -------
-    list of ndarray, one per note
+    list of np.ndarray [shape=(m,)]
+        One view of ``y`` per note (shorter than ``min_samples`` only at the end of ``y``).
     """
     return [y[int(n["onset"] * sr): max(int(n["offset"] * sr), int(n["onset"] * sr) + min_samples)] for n in notes]
 
@@ -71,10 +125,29 @@ def f0_agreement(y: np.ndarray, *, sr: int, notes: list[dict], cents: float = 50
                  guard: float = 0.05) -> dict:
     """How well a note list agrees with pYIN on the audio.
 
-    Frames within ``guard`` s of a note boundary are left out (glides and onsets belong to no
-    single note). Returns the share of frames, voiced in both, whose pYIN f0 is within
-    ``cents`` of the reference (``accuracy``), and the share of reference-voiced frames pYIN
-    calls voiced (``voicing_recall``).
+    pYIN searches 7 semitones around the notes' range (at least 30 Hz, at most ``sr / 2.5``).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (1, n)]
+        The rendered (or recorded) notes, mono.
+    sr : int, Hz, keyword-only
+        Its sample rate.
+    notes : list of dict, keyword-only
+        The ground truth (:func:`read_truth`), at least one note.
+    cents : float, cents, keyword-only
+        Largest pitch difference that counts as agreeing.
+    guard : float, seconds, keyword-only
+        Frames this close to a note boundary are left out (glides and onsets belong to no
+        single note).
+
+    Returns
+    -------
+    dict
+        ``accuracy``: share of the frames voiced in both whose pYIN f0 is within ``cents`` of
+        the reference (0 when there are none); ``voicing_recall``: share of reference-voiced
+        frames pYIN calls voiced; ``frames``: frames voiced in both; ``median_cents``: their
+        median absolute difference (inf when there are none).
     """
     lo = min(n["pitch"] for n in notes)
     hi = max(n["pitch"] for n in notes)

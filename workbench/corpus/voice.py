@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from workbench.errors import ParameterError
 from workbench.pitch import midi_to_hz, pyin_f0
 from workbench.validate import check_int
 
-__all__ = ["sing", "speak", "random_phrase", "render_voice", "SYLLABLES", "SENTENCES"]
+__all__ = ["sing", "speak", "random_phrase", "random_phrases", "render_voice", "SYLLABLES", "SENTENCES"]
 
 SYLLABLES = ("la", "na", "ma", "loo", "noo", "mee", "lay", "no")
 SENTENCES = (
@@ -43,7 +44,26 @@ def _need(tool: str, package: str) -> str:
 
 
 def random_phrase(rng: np.random.Generator, *, low: int = 45, high: int = 60, notes: tuple[int, int] = (4, 8)) -> dict:
-    """A random sung phrase: tempo, syllables, MIDI pitches in ``[low, high]``, beats, rests."""
+    """A random sung phrase: tempo, syllables, pitches, beats, rests.
+
+    A random walk of steps up to a major third, clipped to ``[low, high]``, with a rest before a
+    note now and then (15 %).
+
+    Parameters
+    ----------
+    rng : np.random.Generator
+        Where every choice is drawn from.
+    low, high : int, MIDI, keyword-only
+        Inclusive pitch range (the first note lies at least 3 semitones inside it).
+    notes : tuple of int (fewest, most), keyword-only
+        How many notes, drawn inclusive.
+
+    Returns
+    -------
+    dict
+        ``{"bpm": 60-100, "items": [...]}``; each item is ``{"syllable", "pitch" (MIDI),
+        "beats"}`` or ``{"rest": beats}``.
+    """
     bpm = int(rng.integers(60, 101))
     n = int(rng.integers(notes[0], notes[1] + 1))
     items, pitch = [], int(rng.integers(low + 3, high - 2))
@@ -55,6 +75,39 @@ def random_phrase(rng: np.random.Generator, *, low: int = 45, high: int = 60, no
         items.append({"syllable": str(rng.choice(SYLLABLES)), "pitch": pitch,
                       "beats": float(rng.choice([0.5, 1.0, 1.0, 1.5, 2.0]))})
     return {"bpm": bpm, "items": items}
+
+
+def random_phrases(rng: np.random.Generator, count: int, *, low: int = 45, high: int = 60, desc: str = "sung",
+                   progress: bool = True) -> Iterator[tuple[int, dict]]:
+    """``count`` phrases of :func:`random_phrase` with their index, under a progress bar.
+
+    Each phrase is drawn from ``rng`` when the loop reaches it, so a caller that skips rendering
+    one still draws it and the stream (what ``rng`` gives after it) stays the same.
+
+    Parameters
+    ----------
+    rng : np.random.Generator
+        The generator the phrases are drawn from, in turn.
+    count : int
+        How many phrases.
+    low, high : int, MIDI
+        Pitch range of the phrases (see :func:`random_phrase`).
+    desc : str
+        Label of the progress bar.
+    progress : bool
+        Show the progress bar.
+
+    Yields
+    ------
+    i : int
+        The phrase's index, from 0.
+    phrase : dict
+        The phrase, as :func:`random_phrase` returns it.
+    """
+    from tqdm import tqdm
+
+    for i in tqdm(range(count), desc=desc, unit="phrase", disable=not progress):
+        yield i, random_phrase(rng, low=low, high=high)
 
 
 def _phrase_xml(phrase: dict) -> str:
@@ -91,10 +144,30 @@ def _check_pitched(y: np.ndarray, sr: int, what: str, min_voiced: float) -> floa
     return share
 
 
-def sing(phrase: dict, out_wav, *, sr: int = 16000) -> tuple[np.ndarray, list[dict]]:
-    """Sing ``phrase`` (see :func:`random_phrase`) with Festival; write ``out_wav``.
+def sing(phrase: dict, out_wav: str | Path, *, sr: int = 16000) -> tuple[np.ndarray, list[dict]]:
+    """Sing a phrase with Festival's singing mode and write it (16-bit, peak -1 dBFS).
 
-    Returns the mono audio ``(samples,)`` at ``sr`` and the ground-truth notes.
+    Parameters
+    ----------
+    phrase : dict
+        As :func:`random_phrase` returns.
+    out_wav : str or Path
+        The file to write.
+    sr : int, Hz, keyword-only
+        Sample rate of the output.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), dtype=float32]
+        The mono audio written.
+    notes : list of dict
+        Its ground truth: ``onset``, ``offset`` (seconds), ``pitch`` (MIDI), ``velocity`` (100)
+        and ``syllable`` of each note.
+
+    Raises
+    ------
+    ParameterError
+        Festival is missing, fails, or writes an empty, silent or mostly unvoiced file.
     """
     text2wave = _need("text2wave", "festival festvox-kallpc16k")
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,8 +186,32 @@ def sing(phrase: dict, out_wav, *, sr: int = 16000) -> tuple[np.ndarray, list[di
     return y, notes
 
 
-def speak(text: str, out_wav, *, sr: int = 16000, pitch: int = 50, speed: int = 150) -> np.ndarray:
-    """Speak ``text`` with espeak-ng (English); write ``out_wav`` at ``sr``. Returns mono audio."""
+def speak(text: str, out_wav: str | Path, *, sr: int = 16000, pitch: int = 50, speed: int = 150) -> np.ndarray:
+    """Speak text with espeak-ng (English) and write it (16-bit, peak -1 dBFS).
+
+    Parameters
+    ----------
+    text : str
+        What to say.
+    out_wav : str or Path
+        The file to write.
+    sr : int, Hz, keyword-only
+        Sample rate of the output.
+    pitch : int, keyword-only
+        espeak-ng's pitch, 0-99.
+    speed : int, words per minute, keyword-only
+        espeak-ng's speed.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float32]
+        The mono audio written.
+
+    Raises
+    ------
+    ParameterError
+        espeak-ng is missing, fails, or writes a silent or mostly unvoiced file.
+    """
     espeak = _need("espeak-ng", "espeak-ng")
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "speech.wav"
@@ -130,12 +227,36 @@ def speak(text: str, out_wav, *, sr: int = 16000, pitch: int = 50, speed: int = 
     return y
 
 
-def render_voice(out, *, count: int = 8, spoken: int = 3, seed: int = 0, sr: int = 16000,
+def render_voice(out: str | Path, *, count: int = 8, spoken: int = 3, seed: int = 0, sr: int = 16000,
                  low: int = 45, high: int = 60, progress: bool = True) -> dict:
-    """Write ``count`` sung phrases and ``spoken`` sentences with ground truth into ``out``.
+    """Write sung phrases and spoken sentences with ground truth into a folder.
 
     Sung: ``sung_###.wav`` + ``.json`` (notes) + ``.xml`` (the score Festival sang).
     Spoken: ``spoken_###.wav`` + ``.json`` (text, no notes). Plus ``index.json``.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder (created).
+    count : int, keyword-only
+        Sung phrases (:func:`random_phrases`).
+    spoken : int, keyword-only
+        Spoken sentences, in the order of :data:`SENTENCES` (repeating past its end), at pitches
+        30-70 and speeds 130-170 drawn from the same generator.
+    seed : int, keyword-only
+        Generator seed.
+    sr : int, Hz, keyword-only
+        Sample rate of the audio.
+    low, high : int, MIDI, keyword-only
+        Pitch range of the sung phrases, ``30 <= low < high <= 84``.
+    progress : bool, keyword-only
+        Show progress bars.
+
+    Returns
+    -------
+    dict
+        What ``index.json`` holds: count, spoken, seed, sr, range and ``items`` (name and kind
+        of each file).
     """
     from tqdm import tqdm
 
@@ -147,8 +268,7 @@ def render_voice(out, *, count: int = 8, spoken: int = 3, seed: int = 0, sr: int
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     items = []
-    for i in tqdm(range(count), desc="sung", unit="phrase", disable=not progress):
-        phrase = random_phrase(rng, low=low, high=high)
+    for i, phrase in random_phrases(rng, count, low=low, high=high, desc="sung", progress=progress):
         name = f"sung_{i:03d}"
         y, notes = sing(phrase, out / f"{name}.wav", sr=sr)
         (out / f"{name}.xml").write_text(_phrase_xml(phrase))
