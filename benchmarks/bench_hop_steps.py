@@ -15,7 +15,10 @@ timer; timed alone, cache-warm, they look up to a third faster):
   limiter, Python calls);
 - ``whole hop``: ``process_block``;
 - ``exported``: the TorchScript module of ``workbench export``, one hop per ``forward``;
-- ``exported, frozen``: the same after ``torch.jit.freeze`` + ``optimize_for_inference``.
+- ``exported, frozen``: the same after ``torch.jit.freeze`` + ``optimize_for_inference``;
+- ``effect, torchscript``: ``process_block`` of ``AutoencoderEffect(torchscript=True)``, what
+  ``workbench live --torchscript`` runs (the traced wet step, with mix, dry line, gain and
+  limiter in Python).
 
 Medians in microseconds and as a fraction of the hop, p99 as a fraction of the hop.
 Usage: python benchmarks/bench_hop_steps.py [--preset low-delay] [--window hann] [--hops 2000]
@@ -109,6 +112,12 @@ def main() -> dict:
             warnings.simplefilter("ignore", FutureWarning)  # freeze / optimize_for_inference are marked deprecated
             modules = {"exported": load_exported(path),
                        "exported, frozen": torch.jit.optimize_for_inference(torch.jit.freeze(load_exported(path).eval()))}
+        ts = ae.AutoencoderEffect(model=f"{tmp}/run", window=args.window, torchscript=True).prepare(sr, 1, hop)
+        for i in range(n):
+            t = time.perf_counter()
+            ts.process_block(x[:, i * hop:(i + 1) * hop])
+            if i >= warm:
+                steps["effect, torchscript"].append(time.perf_counter() - t)
         for name, m in modules.items():
             with torch.inference_mode():
                 for i in range(n):

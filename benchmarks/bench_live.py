@@ -233,6 +233,16 @@ def iodelay(block: int, tmp: Path, through: str) -> float:
     return float(found[-1]) if found else float("nan")
 
 
+def new_result(**fields) -> dict | None:
+    """The figures' dict with the machine and the date, or None (the reason printed) without JACK."""
+    reason = jack_available()
+    if reason:
+        print(f"skipped: {reason}")
+        return None
+    return {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "date": time.strftime("%Y-%m-%d"), **fields}
+
+
 def fmt(d: dict | None, key: str = "median") -> str:
     return "-" if not d or d.get(key) is None else f"{d[key]:.2f}"
 
@@ -247,12 +257,9 @@ def main() -> dict:
     ap.add_argument("--blocks", default=",".join(map(str, BLOCKS)), help="comma list of block sizes")
     ap.add_argument("--skip-iodelay", action="store_true", help="skip jack_iodelay's loop figures")
     a = ap.parse_args()
-    reason = jack_available()
-    if reason:
-        print(f"skipped: {reason}")
+    res = new_result(cells=[], round_trip=[], iodelay={}, choices=[])
+    if res is None:
         return {}
-    res = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-           "date": time.strftime("%Y-%m-%d"), "cells": [], "round_trip": [], "iodelay": {}, "choices": []}
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         m = material(tmp)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -24,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_live import _late_clients, make_effect, material  # noqa: E402
+from bench_live import _late_clients, make_effect, material, new_result  # noqa: E402
 
 from effects.live import LiveEngine  # noqa: E402
-from tests.jack_loop import JackServer, LoopClient, jack_available  # noqa: E402
+from tests.jack_loop import JackServer, LoopClient  # noqa: E402
 
 SR, BLOCK = 44100, 128
 
@@ -46,12 +45,9 @@ def main() -> dict:
     ap.add_argument("--every", type=float, default=30.0, help="seconds between samples (default 30)")
     ap.add_argument("--json", help="write every figure to this file")
     a = ap.parse_args()
-    reason = jack_available()
-    if reason:
-        print(f"skipped: {reason}")
+    res = new_result(samples=[])
+    if res is None:
         return {}
-    res = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-           "date": time.strftime("%Y-%m-%d"), "samples": []}
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         m = material(tmp, ddsp=False)

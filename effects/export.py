@@ -77,18 +77,23 @@ class _WetStep(nn.Module):
         return y, s.analyzer._hist, s.synthesizer._acc, s._fifo, fx._history, h, c
 
 
+def _check_traceable(fx: AutoencoderEffect, doing: str) -> None:
+    """One line for what a traced module cannot keep live: an instrument code, or a chroma condition."""
+    if fx.codes:
+        raise ParameterError(f"model.condition={fx.run.config.model.condition!r}: a multi-instrument run cannot be "
+                             f"{doing} yet (its instrument code is a live parameter); expected a single-instrument run")
+    if fx.model.chroma:
+        raise ParameterError(f"model.chroma=true: the chroma condition cannot be {doing} yet; expected a model "
+                             "without chroma")
+
+
 def trace_wet_step(fx: AutoencoderEffect) -> torch.jit.ScriptModule:
     """Trace one hop of a prepared, freshly reset effect's wet path (:class:`_WetStep`).
 
     The effect's state is left as it was. Raises ParameterError for what tracing cannot keep
     live: several instruments (the code is a parameter) or a chroma condition.
     """
-    if fx.codes:
-        raise ParameterError(f"model.condition={fx.run.config.model.condition!r}: torchscript needs a single-instrument "
-                             f"run (the instrument is a live parameter); expected a run without codes")
-    if fx.model.chroma:
-        raise ParameterError("model.chroma=true: torchscript cannot follow the chroma condition; expected a model "
-                             "without chroma")
+    _check_traceable(fx, "traced")
     saved = _state_of(fx)
     gate = fx.gate_db
     try:
@@ -231,12 +236,7 @@ def export_autoencoder(model: str | os.PathLike | LoadedRun, out: str | os.PathL
     """
     channels = check_int(channels, "channels")
     fx = AutoencoderEffect(model=model, mix=mix, gate_db=gate_db, window=window, synthesis_length=synthesis_length)
-    if fx.codes:
-        raise ParameterError(f"model.condition={fx.run.config.model.condition!r}: a multi-instrument run cannot be "
-                             f"exported yet (its instrument code is a live parameter); expected a single-instrument run")
-    if fx.model.chroma:
-        raise ParameterError("model.chroma=true: the chroma condition cannot be exported yet; expected a model "
-                             "without chroma")
+    _check_traceable(fx, "exported")
     hop = fx.hop_length
     fx.prepare(fx.model_sr, channels, hop)
     state = _state_of(fx)
