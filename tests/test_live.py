@@ -33,6 +33,7 @@ import soundfile as sf
 from scipy.signal import correlate
 
 from effects.base import Effect
+from effects.dry import DryEffect
 from tests.conftest import SOUNDFONT, requires, run_cli
 from tests.jack_loop import JackServer, LoopClient, jack_available
 from workbench.errors import DeviceError, ParameterError
@@ -85,14 +86,14 @@ def low_latency_run(tmp_path_factory, live_material):
     return out
 
 
-class Halve(Effect):
+class Halve(DryEffect):
     """A real effect (half the level) that stalls for ``pause`` seconds every ``every`` blocks:
-    a processing thread that sometimes cannot keep up."""
+    a processing thread that sometimes cannot keep up. No latency, as the dry effect."""
 
     _param_names = ("mix", "alpha")
 
     def __init__(self, *, pause: float = 0.0, every: int = 0, mix: float = 1.0, alpha: float | None = 0.5):
-        super().__init__()
+        Effect.__init__(self)
         self.pause, self.every, self.mix, self.alpha = pause, every, mix, alpha
         if alpha is None:
             self._param_names = ("mix",)
@@ -100,13 +101,6 @@ class Halve(Effect):
     def _check_param(self, name, value):
         if not (isinstance(value, (int, float)) and 0 <= value <= 1):
             raise ParameterError(f"{name}={value!r} must be a number in [0, 1]")
-
-    @property
-    def latency_samples(self) -> int:
-        return 0
-
-    def _prepare(self, sample_rate, channels, max_block):
-        pass
 
     def _reset(self):
         self._k = 0
