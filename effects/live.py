@@ -15,9 +15,10 @@ Real-time design (figures in BENCHMARKS.md, section "Live audio"):
   (the worker is late), it writes the aligned dry input for the next block at once. The worker's
   late block is then dropped, the effect skips ahead, and its output counts as invalid until the
   skip has left its analysis window.
-- Falling behind: a block the worker picks up more than one period after it arrived starts a
-  crossfade to the dry input (delayed to stay aligned with the wet signal), counted once per
-  episode; the wet signal fades back after the worker has kept up for ``recover_ms``.
+- Falling behind: a block the worker writes more than ``prefill - 1`` periods after it arrived
+  (one period before the guard would act) starts a crossfade to the dry input (delayed to stay
+  aligned with the wet signal), counted once per episode; the wet signal fades back after the
+  worker has kept up for ``recover_ms``.
 - Every Python thread (worker, guard, recorder, console) runs at SCHED_FIFO 1 when permitted
   (:func:`workbench.devices.thread_priority`), the garbage collector is frozen and disabled
   while streaming (the worker collects the young generations when idle, at most once a second),
@@ -77,7 +78,9 @@ def default_prefill(blocksize: int, samplerate: int) -> int:
     The fall-back's early warning needs the worker to finish each block ``prefill - 1`` periods
     after it arrives. At 44.1 kHz that is 5 blocks of 64 frames, 3 of 128, 2 of 256. With 2
     blocks of 128 (2.9 ms of margin) a loaded 2-core machine fell back to dry 54 to 141 times
-    a minute, with 3 blocks 0 to 15 times (BENCHMARKS.md); the extra block costs 2.9 ms.
+    a minute, with 3 blocks 0 to 15 times (BENCHMARKS.md, measured with the earlier Python
+    callback); the extra block costs 2.9 ms. Under 10 ms in all needs 2 blocks and the low-delay
+    windows (``prefill=2``).
     """
     block_ms = 1e3 * blocksize / samplerate
     return max(2, 1 + math.ceil(PREFILL_MARGIN_MS / block_ms - 1e-9))
@@ -574,9 +577,11 @@ class LiveEngine:
                 y = self.effect.process_block(self._in[:, pos:pos + B])
                 done = time.perf_counter()
                 with self._lock:
+                    self._pull()
                     if self._written == j + P and not self._restarting:
-                        # picked up more than a period after it came in: warn before the guard must act
-                        self._write(j + P, y if j >= self._valid_from else None, behind=n - j >= 2)
+                        # written more than P - 1 periods after it came in, one block from the guard's
+                        # deadline: start fading to dry before the guard has to cut
+                        self._write(j + P, y if j >= self._valid_from else None, behind=self._n - j >= P)
                         self._dl_t[self.counts["processed"] % STATS_LEN] = time.perf_counter() - self._arrived[j % N]
                     else:
                         self.counts["late_blocks"] += 1
