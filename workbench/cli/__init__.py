@@ -428,6 +428,7 @@ def _cmd_train(args) -> int:
               f"loss {meta['best_valid_loss']:.4f} at epoch {meta['best_epoch']}; pitch range MIDI {p['p5']:.0f}-"
               f"{p['p95']:.0f}; run in {args.out}")
         return 0
+    from models.distributed import process_group
     from models.train import train
 
     labels = None
@@ -435,16 +436,11 @@ def _cmd_train(args) -> int:
         paths, labels = target_labels(args.target, by=cfg.model.code_by)
     else:
         paths = resolve_target(args.target)
-    device, world_size, rank = _device_and_world(args.device)
-    try:
-        meta = train(paths, cfg, args.out, labels=labels, resume=args.resume, progress=not args.quiet, device=device,
-                     world_size=world_size, rank=rank, describe={"target": args.target, "preset": args.preset})
-    finally:
-        if world_size > 1:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
-    if rank:
+    with process_group(args.device) as where:  # under torchrun: this rank's device, joined to the others
+        meta = train(paths, cfg, args.out, labels=labels, resume=args.resume, progress=not args.quiet,
+                     device=where.device, world_size=where.world_size, rank=where.rank,
+                     describe={"target": args.target, "preset": args.preset})
+    if where.rank:
         return 0
     print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
           f"loss {meta['best_valid_loss']:.5f} at epoch {meta['best_epoch']}; run in {args.out}")
@@ -523,30 +519,6 @@ def _make_effect(args, sr: int):
         return make_effect("cepstral", lifter_input=args.lifter, lifter_target=args.lifter, envelope=args.envelope,
                            length_policy=args.length_policy, **windows, **common)
     return make_effect("mosaic", k=args.k, continuity=args.continuity, repeat_window=args.repeat_window, **common)
-
-
-def _device_and_world(device: str):
-    """The device, world size and rank of this process; initialises the process group under torchrun."""
-    import os
-
-    import torch
-
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError(f"--device {device!r}: no CUDA device is available here; expected cpu or auto")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise ParameterError(f"--device {device!r} is not valid; expected cpu, cuda, cuda:N or auto")
-    if world_size > 1:
-        import torch.distributed as dist
-
-        if device.startswith("cuda"):
-            device = f"cuda:{local_rank}"
-            torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-    return device, world_size, rank
 
 
 def _processing_rate(fx, args, file_sr: int) -> tuple[int, str]:
