@@ -22,7 +22,9 @@ from workbench.validate import check_int
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["CepstralEffect", "default_lifter"]
+    from effects.base import Effect
+
+__all__ = ["CepstralEffect", "default_lifter", "truncated_length"]
 
 ENVELOPES = ("timevarying", "mean")
 LENGTH_POLICIES = ("loop", "stretch", "truncate")
@@ -144,3 +146,26 @@ class CepstralEffect(FrameEffect):
         flat = absX / env_in
         out = flat * self._target_envelopes(X.shape[-1])
         return match_energy(out, absX, dim=-2) * unit_phase(X, absX)
+
+
+def truncated_length(effect: Effect) -> int | None:
+    """How much output is worth writing: where a prepared cepstral effect's truncated target ends.
+
+    With ``length_policy="truncate"`` the output past the target's last envelope is silence, so
+    a file render stops there (pass this as ``render_file(..., max_samples=truncated_length)``);
+    any other effect or policy keeps the input's length.
+
+    Parameters
+    ----------
+    effect : Effect
+        Any effect, after ``prepare`` (the target's frames are counted at the processing rate).
+
+    Returns
+    -------
+    int or None
+        Samples at the processing rate (the target's frames times the hop, plus one frame), or
+        None for the input's length.
+    """
+    if not isinstance(effect, CepstralEffect) or effect.length_policy != "truncate":
+        return None
+    return effect.target_frames * effect.hop_length + effect.n_fft

@@ -24,7 +24,7 @@ from effects.base import OFFLINE_BLOCK, Effect
 from workbench.audio import info
 from workbench.errors import ParameterError
 
-__all__ = ["render_file", "Rendered", "parse_channels"]
+__all__ = ["render_file", "Rendered", "parse_channels", "processing_rate"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,39 @@ def parse_channels(value: str | int) -> str | int:
     if isinstance(value, bool) or n <= 0 or str(n) != str(value).strip():
         raise ParameterError(f"channels={value!r} is not valid; expected keep, mono or a positive number of channels")
     return n
+
+
+def processing_rate(effect: Effect, *, file_sr: int, sr: int | None = None) -> tuple[int, str]:
+    """The rate a file is processed at by ``effect``, and whose rate that is.
+
+    A model-bound effect needs its model's rate whatever is asked; otherwise an asked-for
+    ``sr`` wins, then the rate a fitted mosaic index was built at (a loaded or already fitted
+    index fixes its grains' rate), then the file's own.
+
+    Parameters
+    ----------
+    effect : Effect
+        The effect the file goes through (before or after a previous ``prepare``).
+    file_sr : int
+        The input file's rate in Hz.
+    sr : int, optional
+        An asked-for processing rate in Hz (the CLI's ``--sr``).
+
+    Returns
+    -------
+    sr : int
+        Processing rate in Hz.
+    source : {"model", "sr", "index", "file"}
+        Whose rate it is (for the resampling notice).
+    """
+    index = getattr(effect, "index", None)  # only a mosaic effect holds an index
+    if effect.required_sample_rate:
+        return effect.required_sample_rate, "model"
+    if sr:
+        return sr, "sr"
+    if index is not None:
+        return index.params["sr"], "index"
+    return file_sr, "file"
 
 
 def _stream(rate_in: int, rate_out: int, channels: int):

@@ -24,7 +24,8 @@ from workbench.errors import ParameterError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["FORMAT_VERSION", "save_run", "load_run", "LoadedRun", "Encoding", "git_sha", "run_method", "METHOD_OF_CLASS"]
+__all__ = ["FORMAT_VERSION", "save_run", "update_meta", "load_run", "LoadedRun", "Encoding", "git_sha", "run_method",
+           "METHOD_OF_CLASS"]
 
 FORMAT_VERSION = 1
 
@@ -78,8 +79,31 @@ def git_sha() -> str | None:
         return None
 
 
-def save_run(out, model: torch.nn.Module, *, config: Config | DDSPConfig, model_kwargs: dict, meta: dict) -> Path:
-    """Write ``model`` and its description into the run folder ``out``; returns the folder."""
+def save_run(out: str | Path, model: torch.nn.Module, *, config: Config | DDSPConfig, model_kwargs: dict,
+             meta: dict) -> Path:
+    """Write ``model`` and its description into the run folder ``out``.
+
+    One of the two writers of ``meta.json`` (:func:`update_meta` is the other); a save replaces
+    the weights, ``config.json`` and ``meta.json`` together.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run folder (created when missing).
+    model : torch.nn.Module
+        Its weights go to ``model.safetensors``; its class name to ``config.json``.
+    config : Config or DDSPConfig
+        The full configuration, written to ``config.json`` beside ``model_kwargs``.
+    model_kwargs : dict
+        The keyword arguments that rebuild ``model`` (:func:`load_run` passes them back).
+    meta : dict
+        Entries of ``meta.json``, after the format version, date (UTC) and git sha.
+
+    Returns
+    -------
+    Path
+        The run folder.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     save_model(model, str(out / "model.safetensors"))
@@ -91,8 +115,39 @@ def save_run(out, model: torch.nn.Module, *, config: Config | DDSPConfig, model_
     }, indent=1))
     meta = {"format_version": FORMAT_VERSION, "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "git_sha": git_sha(), **meta}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    _write_meta(out, meta)
     return out
+
+
+def update_meta(out: str | Path, meta: dict) -> dict:
+    """Merge ``meta`` into the ``meta.json`` that :func:`save_run` wrote in the run folder ``out``.
+
+    Training saves the best weights as it goes and learns the run's summary (epochs, stop
+    reason, data) only at the end; this adds it without touching the weights. The format
+    version, date and git sha of the last save are kept; keys of ``meta`` replace older ones.
+
+    Parameters
+    ----------
+    out : str or Path
+        A run folder that :func:`save_run` has written.
+    meta : dict
+        JSON-serialisable entries (others are written with ``str``).
+
+    Returns
+    -------
+    dict
+        The whole ``meta.json`` content now on disk.
+    """
+    path = Path(out) / "meta.json"
+    doc = json.loads(path.read_text())
+    doc.update(meta)
+    _write_meta(Path(out), doc)
+    return doc
+
+
+def _write_meta(out: Path, meta: dict) -> None:
+    """The one writer of ``meta.json`` (:func:`save_run`, :func:`update_meta`)."""
+    (out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
 
 
 @dataclass

@@ -2,7 +2,10 @@
 
 Data goes through a ``Dataset`` of frame sequences and a ``Sampler``; device, world size and
 rank are passed in and nothing lives at module level, so corpus-scale training can launch
-under ``torchrun`` (DistributedDataParallel, one process per device) without a rewrite.
+under ``torchrun`` (DistributedDataParallel, one process per device) without a rewrite; the
+set-up for that lives in :mod:`models.distributed`. :class:`Trainer` holds the steps of a run
+(data and its one train/valid split, model, epochs, validation, checkpoints, summary);
+:func:`train` runs them in order.
 """
 
 from __future__ import annotations
@@ -10,15 +13,17 @@ from __future__ import annotations
 import csv
 import math
 import time
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
+from models import distributed
 from models.augment import add_noise, random_envelope, shift_pitch, whiten
-from models.checkpoint import save_run
+from models.checkpoint import save_run, update_meta
 from models.lstm_ae import LSTMAutoencoder, input_options, prepare_input, stack_context
 from workbench.audio import load
 from workbench.config import Config
@@ -26,13 +31,26 @@ from workbench.errors import ParameterError
 from workbench.spectral import causal_frames, chroma_onehot
 
 __all__ = [
-    "EpochSampler", "FrameSequences", "clip_magnitudes", "split_clips", "split_indices", "build_model",
-    "train", "model_kwargs",
+    "EpochSampler", "FrameSequences", "DataSplit", "Trainer", "clip_magnitudes", "split_clips", "split_data",
+    "split_indices", "build_model", "train", "model_kwargs",
 ]
 
 
-def clip_magnitudes(paths, cfg: Config) -> list[torch.Tensor]:
-    """Load each file (mono, at ``cfg.audio.sr``) and return its causal STFT magnitudes ``(T, bins)``."""
+def clip_magnitudes(paths: Sequence[str | Path], cfg: Config) -> list[torch.Tensor]:
+    """Load each file (mono, at ``cfg.audio.sr``) and return its causal STFT magnitudes.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Audio files (each at least one ``n_fft`` frame long).
+    cfg : Config
+        ``cfg.audio`` gives the rate, frame, hop and window.
+
+    Returns
+    -------
+    list of Tensor, each shape (T, bins)
+        Linear magnitudes, ``bins = n_fft // 2 + 1``, one frame per hop.
+    """
     a = cfg.audio
     out = []
     for p in paths:
@@ -43,16 +61,68 @@ def clip_magnitudes(paths, cfg: Config) -> list[torch.Tensor]:
 
 
 def split_indices(n: int, *, valid_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Clip-level split of ``n`` clips: sorted (train, valid) indices, at least one valid clip."""
+    """Clip-level split of ``n`` clips: sorted (train, valid) indices, at least one valid clip.
+
+    Parameters
+    ----------
+    n : int
+        Number of clips.
+    valid_fraction : float
+        Share of clips held out (rounded; at least one).
+    seed : int
+        Seed of the permutation: the same seed splits the same way everywhere.
+
+    Returns
+    -------
+    train, valid : list of int
+        Sorted clip indices.
+    """
     order = np.random.default_rng(seed).permutation(n)
     n_valid = max(1, int(round(n * valid_fraction)))
     return sorted(order[n_valid:].tolist()), sorted(order[:n_valid].tolist())
 
 
-def split_clips(mags: list[torch.Tensor], *, valid_fraction: float, seed: int, min_frames: int):
-    """Clip-level train/valid split (no frame of a valid clip is seen in training).
+@dataclass(frozen=True)
+class DataSplit:
+    """The train/valid split of a run's clips, computed once (:func:`split_data`).
 
-    With a single clip, its last ``valid_fraction`` of frames is held out instead.
+    Attributes
+    ----------
+    train, valid : list of Tensor, each shape (T, bins)
+        Clip magnitudes (a single clip's frames are cut in two).
+    train_codes, valid_codes : list of int or None
+        The instrument code of each clip (None for an unconditioned model).
+    """
+
+    train: list[torch.Tensor]
+    valid: list[torch.Tensor]
+    train_codes: list[int] | None = None
+    valid_codes: list[int] | None = None
+
+
+def split_data(mags: list[torch.Tensor], codes: list[int] | None = None, *, valid_fraction: float, seed: int,
+               min_frames: int) -> DataSplit:
+    """Clip-level train/valid split (no frame of a valid clip is seen in training), clips and codes together.
+
+    With a single clip, its last ``valid_fraction`` of frames is held out instead (its code goes
+    to both sides).
+
+    Parameters
+    ----------
+    mags : list of Tensor, each shape (T, bins)
+        Clip magnitudes (:func:`clip_magnitudes`).
+    codes : list of int, optional
+        Each clip's instrument code.
+    valid_fraction : float
+        Share of clips (or of a single clip's frames) held out, 0 < valid_fraction < 1.
+    seed : int
+        Seed of the clip permutation (:func:`split_indices`).
+    min_frames : int
+        Fewest frames each side of a single clip's cut.
+
+    Returns
+    -------
+    DataSplit
     """
     if not mags:
         raise ParameterError("no training clips; expected at least one audio file")
@@ -62,9 +132,31 @@ def split_clips(mags: list[torch.Tensor], *, valid_fraction: float, seed: int, m
         if cut < min_frames or m.shape[0] - cut < min_frames:
             raise ParameterError(f"one clip of {m.shape[0]} frames is too short to split; expected at least "
                                  f"{math.ceil(min_frames / min(valid_fraction, 1 - valid_fraction))} frames")
-        return [m[:cut]], [m[cut:]]
+        return DataSplit([m[:cut]], [m[cut:]], codes, codes)
     train_i, valid_i = split_indices(len(mags), valid_fraction=valid_fraction, seed=seed)
-    return [mags[i] for i in train_i], [mags[i] for i in valid_i]
+    if codes is None:
+        return DataSplit([mags[i] for i in train_i], [mags[i] for i in valid_i])
+    return DataSplit([mags[i] for i in train_i], [mags[i] for i in valid_i], [codes[i] for i in train_i],
+                     [codes[i] for i in valid_i])
+
+
+def split_clips(mags: list[torch.Tensor], *, valid_fraction: float, seed: int,
+                min_frames: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Clip-level train/valid split of ``mags`` alone (see :func:`split_data`).
+
+    Parameters
+    ----------
+    mags : list of Tensor, each shape (T, bins)
+        Clip magnitudes.
+    valid_fraction, seed, min_frames
+        As for :func:`split_data`.
+
+    Returns
+    -------
+    train, valid : list of Tensor, each shape (T, bins)
+    """
+    s = split_data(mags, valid_fraction=valid_fraction, seed=seed, min_frames=min_frames)
+    return s.train, s.valid
 
 
 class FrameSequences(Dataset):
@@ -77,6 +169,21 @@ class FrameSequences(Dataset):
     the model does not use them) and ``f0`` ``(seq_len,)`` the input frames' pitch in bins for a
     ``harmonics`` model (empty otherwise). Augmentation is drawn from a generator seeded by
     ``(seed, epoch, index)``, so results do not depend on worker count or sampling order.
+
+    Parameters
+    ----------
+    mags : list of Tensor, each shape (T, bins)
+        Clip magnitudes; clips under two frames are left out.
+    cfg : Config
+        ``train.seq_len``, ``model.context`` and the augmentation and input settings.
+    augment : bool
+        Perturb the input (pitch shift, foreign envelope, noise) as ``cfg.train`` says.
+    seed : int
+        Seed of the augmentation draws.
+    stride : int, optional
+        Frames between sequence starts (default ``seq_len``).
+    codes : list of int, optional
+        Each clip's instrument code (conditioned models).
     """
 
     def __init__(self, mags: list[torch.Tensor], cfg: Config, *, augment: bool, seed: int = 0, stride: int | None = None,
@@ -97,6 +204,13 @@ class FrameSequences(Dataset):
             raise ParameterError(f"clips are shorter than one training sequence of {L} frames; lower train.seq_len")
 
     def set_epoch(self, epoch: int) -> None:
+        """Draw the next augmentations for ``epoch``.
+
+        Parameters
+        ----------
+        epoch : int
+            Epoch number, from 0.
+        """
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
@@ -140,12 +254,27 @@ class FrameSequences(Dataset):
 
 class EpochSampler(torch.utils.data.Sampler):
     """Shuffles with a permutation drawn from ``(seed, epoch)``: the order of any epoch is the same
-    whether training ran straight through or was resumed (DistributedSampler does the same)."""
+    whether training ran straight through or was resumed (DistributedSampler does the same).
+
+    Parameters
+    ----------
+    n : int
+        Number of items.
+    seed : int
+        Seed of the permutations.
+    """
 
     def __init__(self, n: int, *, seed: int):
         self.n, self.seed, self.epoch = n, seed, 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Shuffle for ``epoch``.
+
+        Parameters
+        ----------
+        epoch : int
+            Epoch number, from 0.
+        """
         self.epoch = int(epoch)
 
     def __iter__(self):
@@ -157,6 +286,18 @@ class EpochSampler(torch.utils.data.Sampler):
 
 
 def model_kwargs(cfg: Config) -> dict:
+    """The :class:`LSTMAutoencoder` keyword arguments of a config (what ``config.json`` keeps).
+
+    Parameters
+    ----------
+    cfg : Config
+        ``model.codes`` and ``model.pitch_range`` filled in (:class:`Trainer` does).
+
+    Returns
+    -------
+    dict
+        JSON-serialisable keyword arguments.
+    """
     m = cfg.model
     kw = {"n_bins": cfg.audio.n_fft // 2 + 1, "context": m.context, "encoder": list(m.encoder), "lstm": m.lstm,
           "latent": m.latent, "bottleneck": m.bottleneck, "decoder": list(m.decoder), "output": m.output}
@@ -216,6 +357,17 @@ def _with_pitch_range(cfg: Config, mags: list[torch.Tensor], target: str) -> Con
 
 
 def build_model(cfg: Config) -> LSTMAutoencoder:
+    """A fresh autoencoder for ``cfg`` (weights drawn from torch's global generator).
+
+    Parameters
+    ----------
+    cfg : Config
+        As for :func:`model_kwargs`.
+
+    Returns
+    -------
+    LSTMAutoencoder
+    """
     return LSTMAutoencoder(**model_kwargs(cfg))
 
 
@@ -255,8 +407,291 @@ def _valid_loss(model, loader, device) -> float:
     return total / max(n, 1)
 
 
-def train(paths, cfg: Config, out, *, labels=None, device: str | torch.device = "cpu", world_size: int = 1,
-          rank: int = 0, resume: bool = False, progress: bool = True, describe: dict | None = None) -> dict:
+def _target_name(paths: list[Path]) -> str:
+    """How a run names its material when the caller does not: the file, the folder, or a count."""
+    if len(paths) == 1:
+        return str(paths[0])
+    return str(paths[0].parent if len({p.parent for p in paths}) == 1 else f"{len(paths)} files")
+
+
+STOP_REASONS = ("early stopping", "time limit")  # in precedence order when ranks disagree
+
+
+class Trainer:
+    """One autoencoder training run, in named steps (:func:`train` runs them in order).
+
+    :meth:`prepare_data` loads the clips, fills in the instrument codes and pitch range and
+    splits train/valid once; :meth:`build` makes the model and optimizer; :meth:`resume`
+    restores an interrupted run; :meth:`fit` repeats :meth:`train_epoch`, :meth:`validate`
+    and :meth:`save_checkpoint` until a stop; :meth:`finish` writes the summary, loss curve and
+    plot. Multi-process training goes through :mod:`models.distributed`.
+
+    Parameters
+    ----------
+    cfg : Config
+        Validated here; :meth:`prepare_data` fills in ``model.codes`` and ``model.pitch_range``.
+    out : path
+        The run folder.
+    device, world_size, rank
+        Where this process trains (see :func:`models.distributed.placement`).
+    progress : bool
+        An epoch progress bar on rank 0.
+    """
+
+    def __init__(self, cfg: Config, out: str | Path, *, device: str | torch.device = "cpu", world_size: int = 1, rank: int = 0,
+                 progress: bool = True):
+        cfg.validate()
+        self.cfg, self.out = cfg, Path(out)
+        self.device, self.world_size, self.rank, self.progress = device, world_size, rank, progress
+        self.rows: list[dict] = []
+        self.best, self.bad_epochs, self.start, self.stopped, self.seconds = math.inf, 0, 0, "epochs", 0.0
+        # Subnormal floats (tiny gradients and Adam moments) are 10-100x slower on x86 CPUs: without
+        # this, epochs of the default model slowed from 3.7 s to 12 s within two minutes. Process-wide.
+        torch.set_flush_denormal(True)
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        torch.manual_seed(cfg.seed)
+
+    @property
+    def resume_path(self) -> Path:
+        """Optimizer state, epoch and loss rows of the last epoch (read with ``weights_only``)."""
+        return self.out / "resume.pt"
+
+    def prepare_data(self, paths: Sequence[str | Path], *, labels: Sequence[str] | None = None,
+                     target: str | None = None) -> Trainer:
+        """Load the clips, complete the config, split train/valid once and make the loaders.
+
+        Parameters
+        ----------
+        paths : list of path
+            Target instrument audio (any length; one or many clips).
+        labels : list of str, optional
+            The instrument of each file (conditioned models).
+        target : str, optional
+            The material's name in error messages (default: the file, the folder or a count).
+
+        Returns
+        -------
+        Trainer
+            ``self``, with ``split`` (:class:`DataSplit`), ``codes`` and the loaders set.
+        """
+        self.paths = [Path(p) for p in paths]
+        cfg, self.codes = _with_codes(self.cfg, self.paths, labels)
+        mags = clip_magnitudes(self.paths, cfg)
+        cfg = self.cfg = _with_pitch_range(cfg, mags, target or _target_name(self.paths))
+        t = cfg.train
+        self.split = split_data(mags, self.codes, valid_fraction=t.valid_fraction, seed=cfg.seed,
+                                min_frames=cfg.model.context + 2)
+        self.train_ds = FrameSequences(self.split.train, cfg, augment=True, seed=cfg.seed, stride=max(t.seq_len // 2, 1),
+                                       codes=self.split.train_codes)
+        # Valid scores the training task (perturbed input -> clean frame) with draws fixed at epoch 0;
+        # on clean input the identity map would win and stop training at once.
+        self.valid_ds = FrameSequences(self.split.valid, cfg, augment=True, seed=cfg.seed + 1,
+                                       codes=self.split.valid_codes)
+        if self.world_size > 1:
+            self.sampler = distributed.shard_sampler(self.train_ds, world_size=self.world_size, rank=self.rank,
+                                                     seed=cfg.seed)
+        else:
+            self.sampler = EpochSampler(len(self.train_ds), seed=cfg.seed)
+        self.train_dl = DataLoader(self.train_ds, batch_size=t.batch_size, sampler=self.sampler, drop_last=False)
+        self.valid_dl = DataLoader(self.valid_ds, batch_size=t.batch_size, sampler=SequentialSampler(self.valid_ds))
+        return self
+
+    def build(self) -> Trainer:
+        """The model (``model``; ``net`` is what trains, DDP-wrapped with several ranks) and its optimizer.
+
+        Returns
+        -------
+        Trainer
+            ``self``, with ``model``, ``net`` and ``opt`` set.
+        """
+        t = self.cfg.train
+        self.model = build_model(self.cfg).to(self.device)
+        self.net = distributed.wrap(self.model, world_size=self.world_size)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        return self
+
+    def resume(self) -> Trainer:
+        """Continue from ``resume.pt``: weights, optimizer, epoch, best loss, loss rows and RNG state.
+
+        Returns
+        -------
+        Trainer
+            ``self``, set to go on after the last finished epoch.
+
+        Raises
+        ------
+        ParameterError
+            No ``resume.pt`` in the run folder.
+        """
+        if not self.resume_path.is_file():
+            raise ParameterError(f"--resume: {str(self.resume_path)!r} does not exist; expected an interrupted run "
+                                 f"folder")
+        st = torch.load(self.resume_path, weights_only=True)
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["optimizer"])
+        self.start, self.best, self.bad_epochs = int(st["epoch"]) + 1, float(st["best"]), int(st["bad_epochs"])
+        self.rows = [{**dict(zip(st["row_keys"], r)), "epoch": int(r[0])} for r in st["rows"].tolist()]
+        torch.set_rng_state(st["rng"])
+        return self
+
+    def train_epoch(self, epoch: int) -> float:
+        """One pass over this rank's training sequences.
+
+        Parameters
+        ----------
+        epoch : int
+            Sets the augmentation draws and the shuffle.
+
+        Returns
+        -------
+        float
+            Mean squared error per element of the compressed magnitudes.
+        """
+        self.train_ds.set_epoch(epoch)
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+        self.net.train()
+        total, n = 0.0, 0
+        for x, y, code, chroma, f0 in self.train_dl:
+            pred, _, _ = self.net(x.to(self.device), **_conditioning(code, chroma, f0, self.device))
+            loss = torch.nn.functional.mse_loss(pred, y.to(self.device))
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+            self.opt.step()
+            total += loss.item() * y.numel()
+            n += y.numel()
+        return total / max(n, 1)
+
+    def validate(self) -> float:
+        """The validation loss, averaged over the ranks.
+
+        Returns
+        -------
+        float
+            Mean squared error per element of the compressed magnitudes (fixed augmentation).
+        """
+        loss = _valid_loss(self.model, self.valid_dl, self.device)
+        return distributed.mean_over_ranks(loss, world_size=self.world_size, device=self.device)
+
+    def save_checkpoint(self, epoch: int, *, improved: bool) -> None:
+        """Rank 0: the weights when ``improved`` (through :func:`save_run`), and ``resume.pt`` every epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch just finished.
+        improved : bool
+            Whether its validation loss is the best so far.
+        """
+        if self.rank != 0:
+            return
+        if improved:
+            save_run(self.out, self.model, config=self.cfg, model_kwargs=model_kwargs(self.cfg),
+                     meta={"status": "training", "best_epoch": epoch, "best_valid_loss": self.best})
+        rows = self.rows
+        torch.save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "epoch": epoch,
+                    "best": self.best, "bad_epochs": self.bad_epochs, "rng": torch.get_rng_state(),
+                    "row_keys": list(rows[0]), "rows": torch.tensor([list(r.values()) for r in rows],
+                                                                   dtype=torch.float64)}, self.resume_path)
+
+    def _stop_reason(self, t0: float) -> str | None:
+        t = self.cfg.train
+        reason = "early stopping" if self.bad_epochs >= t.patience else \
+            "time limit" if t.max_seconds and time.perf_counter() - t0 > t.max_seconds else None
+        return distributed.agree_on_stop(reason, STOP_REASONS, world_size=self.world_size, device=self.device)
+
+    def fit(self) -> Trainer:
+        """Epochs from ``start`` until ``train.epochs``, early stopping or the time limit.
+
+        Returns
+        -------
+        Trainer
+            ``self``, with ``rows`` (one per epoch), ``stopped`` (the reason) and ``seconds``.
+        """
+        from tqdm import tqdm
+
+        t0 = time.perf_counter()
+        bar = tqdm(range(self.start, self.cfg.train.epochs), desc="train", unit="epoch",
+                   disable=not self.progress or self.rank != 0)
+        for epoch in bar:
+            train_loss = self.train_epoch(epoch)
+            valid_loss = self.validate()
+            self.rows.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
+                              "seconds": round(time.perf_counter() - t0, 3)})
+            bar.set_postfix(train=f"{train_loss:.4f}", valid=f"{valid_loss:.4f}")
+            improved = valid_loss < self.best - 1e-7
+            if improved:
+                self.best, self.bad_epochs = valid_loss, 0
+            else:
+                self.bad_epochs += 1
+            self.save_checkpoint(epoch, improved=improved)
+            reason = self._stop_reason(t0)
+            if reason is not None:
+                self.stopped = reason
+                break
+        bar.close()
+        self.seconds = time.perf_counter() - t0
+        return self
+
+    def summary(self, describe: dict | None = None) -> dict:
+        """The run's ``meta.json`` entries: data summary, epochs, stop reason, best valid loss, seconds.
+
+        Parameters
+        ----------
+        describe : dict, optional
+            Entries added as they are (``target``, ``preset``...).
+
+        Returns
+        -------
+        dict
+        """
+        cfg, rows, split = self.cfg, self.rows, self.split
+        meta = {
+            "status": "done", "stopped_by": self.stopped, "epochs_run": len(rows),
+            "best_epoch": min(rows, key=lambda r: r["valid_loss"])["epoch"] if rows else None,
+            "best_valid_loss": self.best, "train_seconds": round(self.seconds, 2),
+            "data": {"files": len(self.paths), "train_clips": len(split.train), "valid_clips": len(split.valid),
+                     "train_frames": int(sum(m.shape[0] for m in split.train)),
+                     "valid_frames": int(sum(m.shape[0] for m in split.valid)), "sr": cfg.audio.sr},
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "config": asdict(cfg), **(describe or {}),
+        }
+        if self.codes is not None:
+            meta["codes"] = list(cfg.model.codes)
+            meta["code_clips"] = {name: int(sum(c == i for c in self.codes)) for i, name in enumerate(cfg.model.codes)}
+        return meta
+
+    def finish(self, describe: dict | None = None) -> dict:
+        """Rank 0 completes the run folder: summary into ``meta.json``, ``loss.csv``, ``loss.png``.
+
+        Parameters
+        ----------
+        describe : dict, optional
+            Entries added to the summary.
+
+        Returns
+        -------
+        dict
+            The summary (:meth:`summary`), on every rank.
+        """
+        meta = self.summary(describe)
+        if self.rank == 0:
+            if not (self.out / "model.safetensors").is_file():  # no epoch improved on inf: keep the last weights
+                save_run(self.out, self.model, config=self.cfg, model_kwargs=model_kwargs(self.cfg), meta={})
+            update_meta(self.out, meta)
+            with (self.out / "loss.csv").open("w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=["epoch", "train_loss", "valid_loss", "seconds"])
+                w.writeheader()
+                w.writerows(self.rows)
+            _loss_plot(self.rows, self.out / "loss.png")
+        return meta
+
+
+def train(paths: Sequence[str | Path], cfg: Config, out: str | Path, *, labels: Sequence[str] | None = None,
+          device: str | torch.device = "cpu", world_size: int = 1, rank: int = 0, resume: bool = False,
+          progress: bool = True, describe: dict | None = None) -> dict:
     """Train on the audio files ``paths`` and write the run folder ``out``.
 
     Parameters
@@ -269,146 +704,25 @@ def train(paths, cfg: Config, out, *, labels=None, device: str | torch.device = 
         ``loss.csv``, ``loss.png``, ``resume.pt`` (optimizer state, read with weights_only).
     device, world_size, rank
         Where this process trains; with ``world_size > 1`` the process group must already be
-        initialised (``torchrun``) and the model is wrapped in DistributedDataParallel.
+        initialised (``torchrun``; :func:`models.distributed.process_group`) and the model is
+        wrapped in DistributedDataParallel.
     labels : list of str, optional
         The instrument of each file; needed when ``cfg.model.condition`` is not ``"none"``
         (the model's ``codes`` become the sorted distinct labels unless the config names them).
     resume : bool
         Continue from ``out/resume.pt``.
+    describe : dict, optional
+        Entries added to ``meta.json`` (``target`` also names the material in messages).
 
     Returns
     -------
     dict
         The ``meta.json`` content: data summary, epochs, best valid loss, seconds.
     """
-    from tqdm import tqdm
-
-    cfg.validate()
-    out = Path(out)
-    t = cfg.train
-    # Subnormal floats (tiny gradients and Adam moments) are 10-100x slower on x86 CPUs: without
-    # this, epochs of the default model slowed from 3.7 s to 12 s within two minutes. Process-wide.
-    torch.set_flush_denormal(True)
-    if t.threads:
-        torch.set_num_threads(t.threads)
-    torch.manual_seed(cfg.seed)
-    paths = [Path(p) for p in paths]
-    cfg, codes = _with_codes(cfg, paths, labels)
-    mags = clip_magnitudes(paths, cfg)
-    target = str((describe or {}).get("target") or (
-        paths[0] if len(paths) == 1 else paths[0].parent if len({p.parent for p in paths}) == 1
-        else f"{len(paths)} files"))
-    cfg = _with_pitch_range(cfg, mags, target)
-    train_m, valid_m = split_clips(mags, valid_fraction=t.valid_fraction, seed=cfg.seed, min_frames=cfg.model.context + 2)
-    train_c = valid_c = codes
-    if codes is not None and len(mags) > 1:  # the same clip-level split as split_clips
-        tr_i, va_i = split_indices(len(mags), valid_fraction=t.valid_fraction, seed=cfg.seed)
-        train_c, valid_c = [codes[i] for i in tr_i], [codes[i] for i in va_i]
-    train_ds = FrameSequences(train_m, cfg, augment=True, seed=cfg.seed, stride=max(t.seq_len // 2, 1), codes=train_c)
-    # Valid scores the training task (perturbed input -> clean frame) with draws fixed at epoch 0;
-    # on clean input the identity map would win and stop training at once.
-    valid_ds = FrameSequences(valid_m, cfg, augment=True, seed=cfg.seed + 1, codes=valid_c)
-    if world_size > 1:
-        from torch.utils.data.distributed import DistributedSampler
-
-        sampler = DistributedSampler(train_ds, num_replicas=world_size, rank=rank, seed=cfg.seed)
-    else:
-        sampler = EpochSampler(len(train_ds), seed=cfg.seed)
-    train_dl = DataLoader(train_ds, batch_size=t.batch_size, sampler=sampler, drop_last=False)
-    valid_dl = DataLoader(valid_ds, batch_size=t.batch_size, sampler=SequentialSampler(valid_ds))
-
-    model = build_model(cfg).to(device)
-    net = model
-    if world_size > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model)
-    opt = torch.optim.Adam(net.parameters(), lr=t.lr, weight_decay=t.weight_decay)
-    rows: list[dict] = []
-    best, bad_epochs, start = math.inf, 0, 0
-    resume_path = out / "resume.pt"
+    trainer = Trainer(cfg, out, device=device, world_size=world_size, rank=rank, progress=progress)
+    target = (describe or {}).get("target")
+    trainer.prepare_data(paths, labels=labels, target=str(target) if target else None)
+    trainer.build()
     if resume:
-        if not resume_path.is_file():
-            raise ParameterError(f"--resume: {str(resume_path)!r} does not exist; expected an interrupted run folder")
-        st = torch.load(resume_path, weights_only=True)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
-        start, best, bad_epochs, rows = int(st["epoch"]) + 1, float(st["best"]), int(st["bad_epochs"]), \
-            [{**dict(zip(st["row_keys"], r)), "epoch": int(r[0])} for r in st["rows"].tolist()]
-        torch.set_rng_state(st["rng"])
-    t0 = time.perf_counter()
-    stopped = "epochs"
-    bar = tqdm(range(start, t.epochs), desc="train", unit="epoch", disable=not progress or rank != 0)
-    for epoch in bar:
-        train_ds.set_epoch(epoch)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
-        net.train()
-        total, n = 0.0, 0
-        for x, y, code, chroma, f0 in train_dl:
-            pred, _, _ = net(x.to(device), **_conditioning(code, chroma, f0, device))
-            loss = torch.nn.functional.mse_loss(pred, y.to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            total += loss.item() * y.numel()
-            n += y.numel()
-        train_loss = total / max(n, 1)
-        valid_loss = _valid_loss(model, valid_dl, device)
-        if world_size > 1:
-            v = torch.tensor([valid_loss], device=device)
-            torch.distributed.all_reduce(v)
-            valid_loss = float(v) / world_size
-        rows.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
-                     "seconds": round(time.perf_counter() - t0, 3)})
-        bar.set_postfix(train=f"{train_loss:.4f}", valid=f"{valid_loss:.4f}")
-        improved = valid_loss < best - 1e-7
-        if improved:
-            best, bad_epochs = valid_loss, 0
-        else:
-            bad_epochs += 1
-        if rank == 0:
-            if improved:
-                save_run(out, model, config=cfg, model_kwargs=model_kwargs(cfg),
-                         meta={"status": "training", "best_epoch": epoch, "best_valid_loss": best})
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "best": best,
-                        "bad_epochs": bad_epochs, "rng": torch.get_rng_state(),
-                        "row_keys": list(rows[0]), "rows": torch.tensor([list(r.values()) for r in rows],
-                                                                       dtype=torch.float64)}, resume_path)
-        reason = "early stopping" if bad_epochs >= t.patience else \
-            "time limit" if t.max_seconds and time.perf_counter() - t0 > t.max_seconds else None
-        if world_size > 1:  # every rank must stop together, or the others wait forever
-            flag = torch.tensor([0 if reason is None else 1 if reason == "early stopping" else 2], device=device)
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-            reason = {0: None, 1: "early stopping", 2: "time limit"}[int(flag)]
-        if reason is not None:
-            stopped = reason
-            break
-    bar.close()
-    seconds = time.perf_counter() - t0
-    meta = {
-        "status": "done", "stopped_by": stopped, "epochs_run": len(rows),
-        "best_epoch": min(rows, key=lambda r: r["valid_loss"])["epoch"] if rows else None,
-        "best_valid_loss": best, "train_seconds": round(seconds, 2),
-        "data": {"files": len(list(paths)), "train_clips": len(train_m), "valid_clips": len(valid_m),
-                 "train_frames": int(sum(m.shape[0] for m in train_m)),
-                 "valid_frames": int(sum(m.shape[0] for m in valid_m)), "sr": cfg.audio.sr},
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "config": asdict(cfg), **(describe or {}),
-    }
-    if codes is not None:
-        meta["codes"] = list(cfg.model.codes)
-        meta["code_clips"] = {name: int(sum(c == i for c in codes)) for i, name in enumerate(cfg.model.codes)}
-    if rank == 0:
-        if not (out / "model.safetensors").is_file():  # no epoch improved on inf: keep the last weights
-            save_run(out, model, config=cfg, model_kwargs=model_kwargs(cfg), meta={})
-        import json
-
-        cfg_meta = json.loads((out / "meta.json").read_text())
-        cfg_meta.update(meta)
-        (out / "meta.json").write_text(json.dumps(cfg_meta, indent=1, default=str))
-        with (out / "loss.csv").open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=["epoch", "train_loss", "valid_loss", "seconds"])
-            w.writeheader()
-            w.writerows(rows)
-        _loss_plot(rows, out / "loss.png")
-    return meta
+        trainer.resume()
+    return trainer.fit().finish(describe)

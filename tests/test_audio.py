@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import run_cli
-from workbench.audio import load, resample, save, stream_blocks, validate_audio
+from workbench.audio import audio_files, load, resample, save, stream_blocks, validate_audio
 from workbench.errors import ParameterError
 
 SR = 16000
@@ -163,3 +163,10 @@ def test_cli_info_good_file(tmp_path):
     proc = run_cli("info", str(tmp_path / "ok.wav"))
     assert proc.returncode == 0, proc.stderr
     assert '"sr": 16000' in proc.stdout and '"channels": 2' in proc.stdout
+
+
+def test_audio_files_lists_the_folder_itself(tmp_path):
+    for name in ("b.FLAC", "a.wav", ".a.partial.wav", "notes.txt", "sub/c.wav"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in audio_files(tmp_path)] == ["a.wav", "b.FLAC"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import time
 
+import pytest
+
 from tests.conftest import ROOT, run_cli
 
 
@@ -40,3 +42,35 @@ def test_no_verb_prints_usage():
 def test_argparse_type_error_is_one_line():
     proc = run_cli("corpus", "render", "--out", "x", "--sr", "fast")
     assert proc.returncode == 2 and "'fast' is not an integer" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_stream_control_inputs_close_when_the_engine_fails_or_the_console_ends(monkeypatch, capsys):
+    """live and play share _run_stream: MIDI/OSC inputs never outlive the stream (no device needed)."""
+    import sys
+    import types
+
+    from workbench import cli
+
+    class Input:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    class Engine:
+        def __init__(self, fails=False):
+            self.fails = fails
+
+        def start(self):
+            if self.fails:
+                raise RuntimeError("no stream")
+
+    console = types.SimpleNamespace(key_help=lambda engine: "keys", run_console=lambda engine, seconds: {"s": seconds})
+    monkeypatch.setitem(sys.modules, "workbench.cli.console", console)  # the real one opens PortAudio
+    inputs = [Input(), Input()]
+    with pytest.raises(RuntimeError, match="no stream"):
+        cli._run_stream(Engine(fails=True), inputs, seconds=1.0, header=lambda e: "header")
+    assert all(i.closed for i in inputs) and "header" not in capsys.readouterr().out
+    inputs = [Input()]
+    assert cli._run_stream(Engine(), inputs, seconds=2.0, header=lambda e: "header") == {"s": 2.0}
+    assert inputs[0].closed and capsys.readouterr().out == "header\n"

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from effects.cepstral import CepstralEffect
-from effects.render import parse_channels, render_file
+from effects.cepstral import CepstralEffect, truncated_length
+from effects.render import parse_channels, processing_rate, render_file
 from tests.conftest import ROOT, run_cli
 from workbench.audio import load, resample
 from workbench.errors import ParameterError
@@ -73,6 +73,30 @@ def test_out_sr_overrides_and_limits(tmp_path, target):
 def test_bad_channels(value):
     with pytest.raises(ParameterError, match=f"channels={value!r} is not valid; expected keep, mono"):
         parse_channels(value)
+
+
+def test_processing_rate_model_then_asked_then_index_then_file(target):
+    from types import SimpleNamespace
+
+    fx = CepstralEffect(target=target)
+    assert processing_rate(fx, file_sr=44100) == (44100, "file")
+    assert processing_rate(fx, file_sr=44100, sr=22050) == (22050, "sr")
+    model = SimpleNamespace(required_sample_rate=16000)  # a model-bound effect's rate wins over an asked one
+    assert processing_rate(model, file_sr=44100, sr=22050) == (16000, "model")
+    mosaic = SimpleNamespace(required_sample_rate=None, index=SimpleNamespace(params={"sr": 32000}))
+    assert processing_rate(mosaic, file_sr=44100) == (32000, "index")
+    assert processing_rate(mosaic, file_sr=44100, sr=22050) == (22050, "sr")
+
+
+def test_truncated_target_cuts_the_render(tmp_path, target):
+    src = tmp_path / "in.wav"
+    sf.write(src, _tone(196, 16000, 3.0)[:, 0], 16000)
+    fx = CepstralEffect(target=target, length_policy="truncate")
+    r = render_file(fx, src, tmp_path / "cut.wav", max_samples=truncated_length)
+    assert r.samples == truncated_length(fx) == fx.target_frames * fx.hop_length + fx.n_fft < 3 * 16000
+    assert truncated_length(CepstralEffect(target=target)) is None  # loop: as long as the input
+    loop = render_file(CepstralEffect(target=target), src, tmp_path / "loop.wav", max_samples=truncated_length)
+    assert loop.samples == 3 * 16000
 
 
 def test_bad_output_extension_writes_nothing(tmp_path, target):

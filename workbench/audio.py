@@ -19,7 +19,7 @@ import soxr
 from workbench.errors import ParameterError
 from workbench.validate import check_int
 
-__all__ = ["load", "save", "stream_blocks", "resample", "validate_audio", "to_mono", "info"]
+__all__ = ["load", "save", "stream_blocks", "resample", "validate_audio", "to_mono", "info", "audio_files"]
 
 
 def _check_path(path: str | os.PathLike) -> Path:
@@ -89,6 +89,27 @@ def info(path: str | os.PathLike) -> sf._SoundFileInfo:
             f"path={str(p)!r} could not be read as audio ({_short(err)}); expected a file "
             f"libsndfile reads (wav, flac, ogg, mp3, aiff...)"
         ) from None
+
+
+def audio_files(folder: str | os.PathLike) -> list[Path]:
+    """Audio files directly in ``folder`` that libsndfile can read, sorted by name.
+
+    Only the folder itself is listed (no sub-folders), and hidden files are left out, so a
+    batch never picks up another run's partial output.
+
+    Parameters
+    ----------
+    folder : path
+        An existing folder.
+
+    Returns
+    -------
+    list of Path
+        Files whose extension is a libsndfile format (plus ``.aif``, ``.oga``, ``.opus``).
+    """
+    exts = {"." + f.lower() for f in sf.available_formats()} | {".aif", ".oga", ".opus"}
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and p.suffix.lower() in exts and not p.name.startswith("."))
 
 
 def _short(err: Exception) -> str:

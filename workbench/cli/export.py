@@ -1,0 +1,56 @@
+"""The ``workbench export`` verb: a trained autoencoder as a streaming TorchScript file."""
+
+from __future__ import annotations
+
+import argparse
+
+from workbench.cli import _float, _int
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the export verb to the ``workbench`` command.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``workbench`` parser's subparsers; each verb's parser gets its options and
+        ``handler`` (what :func:`workbench.cli.main` calls).
+    """
+    ex = sub.add_parser("export", help="a trained autoencoder as a streaming TorchScript file",
+                        description="Write a run as a TorchScript module that processes audio block by block with "
+                                    "its state inside (load it with torch.jit.load in Python or torch::jit::load in "
+                                    "C++). forward(x): (batch, channels, n) or (channels, n) float32 at the model's "
+                                    "rate, n a multiple of its block_multiple (the hop); attributes sampling_rate, "
+                                    "latency_samples, block_multiple, channels; reset().")
+    ex.add_argument("--model", required=True, help="run folder from `workbench train` (one instrument)")
+    ex.add_argument("--out", required=True, help="the .ts file to write")
+    ex.add_argument("--channels", type=_int, default=1, help="channels processed, each on its own (default 1)")
+    ex.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (fixed in the file)")
+    ex.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
+    ex.add_argument("--window", choices=("hann", "low-delay"),
+                    help="STFT windows: hann or low-delay (latency 2 * hop - 1); default: the run's")
+    ex.add_argument("--synthesis-length", type=_int, help="low-delay synthesis window in samples (default 2 * hop)")
+    ex.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the TorchScript file and describe it.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 1 a failure the output names.
+    """
+    from effects.export import export_autoencoder, load_exported
+
+    out = export_autoencoder(args.model, args.out, channels=args.channels, mix=args.mix, gate_db=args.gate_db,
+                             window=args.window, synthesis_length=args.synthesis_length)
+    m = load_exported(out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {m.sampling_rate} Hz, blocks of a multiple of "
+          f"{m.block_multiple} samples, latency {m.latency_samples} samples, {m.channels} channel(s)")
+    return 0

@@ -1,0 +1,102 @@
+"""The ``workbench play`` verb: the latent space as a real-time synthesizer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from workbench.cli import (
+    _add_stream_args,
+    _check_stream_args,
+    _control_stats,
+    _exit_device_lost,
+    _float,
+    _open_control,
+    _run_stream,
+)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the play verb to the ``workbench`` command.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``workbench`` parser's subparsers; each verb's parser gets its options and
+        ``handler`` (what :func:`workbench.cli.main` calls).
+    """
+    pl = sub.add_parser("play", help="the latent space as a real-time synthesizer",
+                        description="Stream audio decoded from a latent point of a run trained with --set "
+                                    "model.output=spectrum; every bottleneck unit is a live control (MIDI faders, "
+                                    "OSC /workbench/latent/N), and for a chroma model MIDI notes choose the pitch "
+                                    "class (mono, last-note priority; velocity sets the gain, note-off releases). "
+                                    "Phase by real-time phase-gradient heap integration (pghi) or random (noise). "
+                                    "The status line shows latency, load, xruns and control counts.")
+    pl.add_argument("--model", required=True, help="run folder (model.output=spectrum; model.chroma=true for notes)")
+    pl.add_argument("--latent", help="starting point, comma list, one number per unit (default 0.5 each)")
+    pl.add_argument("--chroma", default="C", help="starting pitch class C ... B (chroma models; default C)")
+    pl.add_argument("--phase", choices=("pghi", "noise"), default="pghi", help="phase reconstruction (default pghi)")
+    pl.add_argument("--glide-ms", type=_float, default=0.0, help="chroma glide between notes (default 0)")
+    pl.add_argument("--release-ms", type=_float, default=150.0, help="release after note-off (default 150)")
+    _add_stream_args(pl, input_help="device whose stream clocks the synth (its input is ignored)",
+                     rate_help="stream rate in Hz (must be the model's; default the model's)",
+                     prefill_help="output blocks buffered ahead of the synth thread",
+                     record_help="write a float WAV: the (ignored) input channel, then what was played")
+    pl.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Stream the latent synthesizer until a key, --seconds or Ctrl-C.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 1 a failure the output names.
+    """
+    latency = _check_stream_args(args, channels=1)
+    from analysis.latent_space import parse_chroma, parse_latent
+    from effects.controlled import ControlledEffect
+    from effects.live import LiveEngine
+    from effects.play import LatentSynth
+
+    synth = LatentSynth(model=args.model, chroma=parse_chroma(args.chroma), phase=args.phase,
+                        glide_ms=args.glide_ms, release_ms=args.release_ms, gate=not args.midi)
+    if args.latent:
+        synth.set_params(latent=parse_latent(args.latent, dim=synth.latent_dim))
+    fx = ControlledEffect(synth, smooth_ms=args.smooth_ms)
+    engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
+                        output_device=args.output_device, channels=1, latency=latency, prefill=args.prefill,
+                        record=args.record)
+    ctl, inputs = _open_control(args, engine, fx, synth=True)
+
+    def header(engine) -> str:
+        dout = engine.devices[1]
+        return (f"play: {args.model} ({synth.latent_dim} units{', chroma' if synth.has_chroma else ''}, phase "
+                f"{args.phase}) at {engine.sr} Hz, blocksize {engine.blocksize}; output {dout['index']} "
+                f"{dout['name']} ({dout['hostapi']}); latency {engine.latency.describe()}; synth load at warm-up "
+                f"{100 * engine.warmup_load:.0f}% of a block" + ("; waiting for a MIDI note" if args.midi else ""))
+
+    s = _run_stream(engine, inputs, seconds=args.seconds, header=header)
+    s["synth"] = {"frames": synth.frames, "decodes": synth.decodes}
+    if ctl is not None:
+        s["control"] = _control_stats(ctl, fx)
+        print("play: " + ctl.status(), flush=True)
+    from workbench.cli.console import summary_line
+
+    print("play: " + summary_line(s) + (f"; recorded {args.record} (input, then output)" if args.record else ""))
+    if args.stats:
+        from pathlib import Path
+
+        Path(args.stats).write_text(json.dumps(s, indent=1, default=str))
+    if engine.device_error:  # the recording (if any) is closed and holds everything up to the loss
+        _exit_device_lost(engine)
+    if engine.worker_error:
+        print(f"workbench: error: the synth failed while streaming: {engine.worker_error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,92 @@
+"""The ``workbench probe`` and ``workbench pitchcnn`` verbs: what note features and raw audio know."""
+
+from __future__ import annotations
+
+import argparse
+
+from workbench.cli import _choices, _float, _int
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the probe verbs to the ``workbench`` command.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``workbench`` parser's subparsers; each verb's parser gets its options and
+        ``handler`` (what :func:`workbench.cli.main` calls).
+    """
+    pr = sub.add_parser("probe", help="classifier probes of note features",
+                        description="What does each representation know? Fits StandardScaler pipelines on "
+                                    "features of the corpus notes, with instrument-grouped folds and the "
+                                    "held-out test split; writes results.json, results.md and confusion matrices.")
+    pr.add_argument("--corpus", required=True, help="NSynth-format corpus folder")
+    pr.add_argument("--features", default="mfcc,scattering", help="comma list of mfcc, scattering, latent:RUN_DIR; "
+                                                                 "join sets with + (e.g. mfcc+scattering)")
+    pr.add_argument("--label", default="family", choices=("family", "pitch_class", "velocity", "source"))
+    pr.add_argument("--classifiers", default="logreg,svm,knn,rf,mlp", help="comma list of logreg,svm,knn,rf,mlp")
+    pr.add_argument("--folds", type=_int, default=5)
+    pr.add_argument("--cache", default="reports/cache", help="feature cache folder")
+    pr.add_argument("--out", required=True)
+    pr.add_argument("--seed", type=_int, default=0)
+
+    pc = sub.add_parser("pitchcnn", help="raw-audio pitch CNN probe",
+                        description="Train seed 001's raw-waveform pitch classifier (conv + average pooling, "
+                                    "128 MIDI pitches) on the corpus's train+valid notes and score it on the "
+                                    "instrument-disjoint test split; writes results.json/md, history.csv, accuracy.png.")
+    pc.add_argument("--corpus", required=True, help="NSynth-format corpus folder")
+    pc.add_argument("--epochs", type=_int, default=15)
+    pc.add_argument("--seconds", type=_float, default=4.0, help="audio per note in s (default 4, as in the seed)")
+    pc.add_argument("--lr", type=_float, default=1e-3)
+    pc.add_argument("--out", required=True)
+    pc.add_argument("--seed", type=_int, default=0)
+    pr.set_defaults(handler=run_probe)
+    pc.set_defaults(handler=run_pitchcnn)
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    """Fit and score the classifier probes.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 1 a failure the output names.
+    """
+    from analysis.probes import CLASSIFIERS, probe_corpus
+
+    res = probe_corpus(args.corpus, features=args.features, label=args.label,
+                       classifiers=_choices(args.classifiers, "classifier", CLASSIFIERS), folds=args.folds,
+                       cache=args.cache, out=args.out, seed=args.seed, progress=not args.quiet)
+    best = max(res["probes"], key=lambda r: r["test_accuracy"])
+    print(f"probed {len(res['probes'])} feature/classifier pairs on {res['train_notes']}+{res['test_notes']} notes; "
+          f"best test accuracy {best['test_accuracy']:.3f} ({best['features']} + {best['classifier']}); "
+          f"report in {args.out}/results.md")
+    return 0
+
+
+def run_pitchcnn(args: argparse.Namespace) -> int:
+    """Train and score the raw-audio pitch CNN.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 1 a failure the output names.
+    """
+    from analysis.pitch_probe import run_pitch_cnn
+
+    r = run_pitch_cnn(args.corpus, out=args.out, epochs=args.epochs, seconds=args.seconds, lr=args.lr,
+                      seed=args.seed, progress=not args.quiet)
+    print(f"pitch CNN: test accuracy {r['test_accuracy']:.3f} on {r['test_notes']} notes of unseen instruments "
+          f"(within a semitone {r['within_semitone']:.3f}; majority pitch {r['chance_majority']:.3f}); "
+          f"report in {args.out}/results.md")
+    return 0

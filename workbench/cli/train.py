@@ -1,0 +1,90 @@
+"""The ``workbench train`` verb: an autoencoder or DDSP run folder from target material."""
+
+from __future__ import annotations
+
+import argparse
+
+from workbench.cli import _int
+from workbench.errors import ParameterError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the train verb to the ``workbench`` command.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``workbench`` parser's subparsers; each verb's parser gets its options and
+        ``handler`` (what :func:`workbench.cli.main` calls).
+    """
+    t = sub.add_parser("train", help="train an instrument model (autoencoder or ddsp)",
+                       description="Train the LSTM-context STFT autoencoder (default) or the DDSP-style "
+                                   "harmonic-plus-noise model (--method ddsp) on the target instrument. Writes a "
+                                   "run folder: model.safetensors, config.json, meta.json, loss.csv.")
+    t.add_argument("--method", choices=("autoencoder", "ddsp"), default="autoencoder",
+                   help="autoencoder (default) or ddsp: CREPE f0 + loudness -> GRU -> harmonics + filtered noise")
+    t.add_argument("--target", required=True,
+                   help="audio file, folder of audio, or corpus selection CORPUS:key=value,... "
+                        "(e.g. data/gm:family=brass,split=train or data/gm:program=56)")
+    t.add_argument("--out", required=True, help="run folder, e.g. runs/trumpet")
+    t.add_argument("--preset", choices=("nsynth", "quality", "low-latency", "low-delay"),
+                   help="nsynth: 16 kHz, n_fft 1024; quality: 44.1 kHz, n_fft 2048; low-latency: 44.1 kHz, n_fft 512; "
+                        "low-delay: low-latency trained and played with the low-delay STFT windows (5.8 ms)")
+    t.add_argument("--config", help="TOML file with [audio], [model], [train] tables")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one setting, e.g. --set train.epochs=20 (repeatable)")
+    t.add_argument("--seed", type=_int, default=0)
+    t.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    t.add_argument("--device", default="cpu",
+                   help="cpu, cuda, cuda:N or auto (default cpu). Under torchrun each process takes its "
+                        "LOCAL_RANK's GPU, or the CPU with the gloo backend")
+    t.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train a run folder (under torchrun: this rank's share).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 1 a failure the output names.
+    """
+    from workbench.config import make_config
+    from workbench.corpus.select import resolve_target, target_labels
+
+    cfg = make_config(preset=args.preset, file=args.config, overrides=args.set, seed=args.seed, method=args.method)
+    if args.method == "ddsp":
+        from models.ddsp_train import train_ddsp
+
+        if args.resume or args.device != "cpu":
+            raise ParameterError("--method ddsp trains on the CPU from the start; --resume and --device are for "
+                                 "the autoencoder")
+        meta = train_ddsp(resolve_target(args.target), cfg, args.out, progress=not args.quiet,
+                          describe={"target": args.target})
+        p = meta["pitch_midi"]
+        print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
+              f"loss {meta['best_valid_loss']:.4f} at epoch {meta['best_epoch']}; pitch range MIDI {p['p5']:.0f}-"
+              f"{p['p95']:.0f}; run in {args.out}")
+        return 0
+    from models.distributed import process_group
+    from models.train import train
+
+    labels = None
+    if cfg.model.condition != "none":
+        paths, labels = target_labels(args.target, by=cfg.model.code_by)
+    else:
+        paths = resolve_target(args.target)
+    with process_group(args.device) as where:  # under torchrun: this rank's device, joined to the others
+        meta = train(paths, cfg, args.out, labels=labels, resume=args.resume, progress=not args.quiet,
+                     device=where.device, world_size=where.world_size, rank=where.rank,
+                     describe={"target": args.target, "preset": args.preset})
+    if where.rank:
+        return 0
+    print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
+          f"loss {meta['best_valid_loss']:.5f} at epoch {meta['best_epoch']}; run in {args.out}")
+    return 0
