@@ -131,7 +131,39 @@ def _late_clients(log: Path) -> dict:
     text = log.read_text(errors="replace") if log.is_file() else ""
     running = re.findall(r"client = (\S+) was not finished", text)
     return {"workbench_late": running.count("workbench"), "player_late": running.count("wbloop"),
-            "driver_late": text.count("JackTimedDriver::Process XRun")}
+            "thru_late": running.count("jack_thru"), "driver_late": text.count("JackTimedDriver::Process XRun"),
+            "missed_cycles": text.count("Process error") + text.count("JackTimedDriver::Process XRun")}
+
+
+def floor_cell(block: int, m: dict, tmp: Path, seconds: float, load: str = "idle") -> dict:
+    """The machine's floor: ``jack_thru`` (C) where the workbench sits, with the same player."""
+    log = tmp / "jackd.log"
+    srv = JackServer(samplerate=SR, period=block, log=log).start()
+    env = {**os.environ, "JACK_DEFAULT_SERVER": srv.name}
+    stress = None
+    try:
+        client = LoopClient(srv, m["input"], tmp / "rec.wav", seconds=seconds + 30, loop=True)
+        client.go()
+        thru = subprocess.Popen(["jack_thru"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        for a, b in (("wbloop:out_0", "jack_thru:input_1"), ("jack_thru:output_1", "wbloop:in_0")):
+            subprocess.run(["jack_connect", a, b], env=env, capture_output=True)
+        if load == "one-core":
+            stress = subprocess.Popen(["stress-ng", "--cpu", "1", "--timeout", str(int(seconds + 60))],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(seconds)
+        loadavg = os.getloadavg()[0]
+        thru.terminate()
+        thru.wait(10)
+        client.finish()
+    finally:
+        if stress is not None:
+            stress.terminate()
+            stress.wait()
+        srv.stop()
+    late = _late_clients(log)
+    return {"method": "jack_thru (C floor)", "block": block, "load": load, "seconds": seconds,
+            "missed_per_min": round(late["missed_cycles"] / (seconds / 60), 2), **late, "loadavg": loadavg}
 
 
 def cell(method: str, block: int, m: dict, tmp: Path, seconds: float, load: str = "idle", effect_kw=None,
@@ -166,7 +198,8 @@ def cell(method: str, block: int, m: dict, tmp: Path, seconds: float, load: str 
             "underruns": s["underruns"], "callback_load": s["callback_load"], "worker_load": s["worker_load"],
             "delivery_blocks": s["delivery_blocks"], "callback_wait_ms": s["callback_wait_ms"],
             "gc_pause_ms": s["gc_pause_ms"], "worker_priority": eng.worker_priority_got,
-            "prefill_blocks": s["prefill_blocks"], "latency_ms": s["latency"]["total_ms"], **_late_clients(log),
+            "prefill_blocks": s["prefill_blocks"], "latency_ms": s["latency"]["total_ms"], **(late := _late_clients(log)),
+            "missed_per_min": round(late["missed_cycles"] / minutes, 2),
             "loadavg": loadavg, "settings": {**engine_kw, **(effect_kw or {})}}
 
 
@@ -256,26 +289,35 @@ def main() -> dict:
     ap.add_argument("--methods", default=",".join(METHODS), help=f"comma list of {', '.join(METHODS)}")
     ap.add_argument("--blocks", default=",".join(map(str, BLOCKS)), help="comma list of block sizes")
     ap.add_argument("--skip-iodelay", action="store_true", help="skip jack_iodelay's loop figures")
+    ap.add_argument("--floor", action="store_true",
+                    help="first, jack_thru (a C client) in the workbench's place: the machine's floor per cell")
     a = ap.parse_args()
     res = new_result(cells=[], round_trip=[], iodelay={}, choices=[])
     if res is None:
         return {}
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
-        m = material(tmp)
+        m = material(tmp, ddsp="ddsp" in a.methods)
         print(f"{res['machine']}, JACK dummy at {SR} Hz, {a.seconds:.0f} s per cell, load average "
               f"{os.getloadavg()[0]:.1f} at start", flush=True)
-        print("| method | block | load | xruns/min | late blocks | fell behind/min | underruns | latency (ms) | "
-              "worker load median / p99 / max | delivery p99 (blocks) | jackd late: workbench / player / driver | "
+        print("| method | block | load | xruns/min (server missed cycles/min) | late blocks | fell behind/min | "
+              "underruns | latency (ms) | "
+              "worker load median / p99 / max | delivery p99 (blocks) | jackd late: workbench or thru / player / driver | "
               "load avg |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
-        methods, blocks = a.methods.split(","), [int(b) for b in a.blocks.split(",")]
+        methods, blocks = [x for x in a.methods.split(",") if x], [int(b) for b in a.blocks.split(",")]
+        for load in a.loads.split(",") if a.floor else []:
+            for block in blocks:
+                c = floor_cell(block, m, tmp, a.seconds, load=load)
+                res.setdefault("floor", []).append(c)
+                print(f"| {c['method']} | {block} | {load} | {c['missed_per_min']} (server) | - | - | - | - | - | - | "
+                      f"{c['thru_late']} / {c['player_late']} / {c['driver_late']} | {c['loadavg']:.1f} |", flush=True)
         for load in a.loads.split(","):
             for method in methods:
                 for block in blocks:
                     c = cell(method, block, m, tmp, a.seconds, load=load)
                     res["cells"].append(c)
-                    print(f"| {method} | {block} | {load} | {c['xruns_per_min']} | {c['late_blocks']} | "
+                    print(f"| {method} | {block} | {load} | {c['xruns_per_min']} ({c['missed_per_min']}) | {c['late_blocks']} | "
                           f"{c['fell_behind_per_min']} | {c['underruns']} | {c['latency_ms']:.1f} | "
                           f"{fmt(c['worker_load'])} / {fmt(c['worker_load'], 'p99')} / {fmt(c['worker_load'], 'max')} | "
                           f"{fmt(c['delivery_blocks'], 'p99')} | {c['workbench_late']} / {c['player_late']} / "
