@@ -11,8 +11,9 @@ Real-time design (figures in BENCHMARKS.md, section "Live audio"):
   the output ring. The output ring starts with ``prefill`` blocks of silence
   (:func:`default_prefill`), so the worker has ``prefill`` block periods for each block. This
   scheduling delay is part of the reported latency.
-- A guard thread keeps the output ring from running dry: when less than one block is queued
-  (the worker is late), it writes the aligned dry input for the next block at once. The worker's
+- A guard thread keeps the output ring from running dry: when the ring is empty and the worker
+  has not written the next block half a period after the newest input block arrived, it writes
+  the aligned dry input for that block. The worker's
   late block is then dropped, the effect skips ahead, and its output counts as invalid until the
   skip has left its analysis window.
 - Falling behind: a block the worker writes more than ``prefill - 1`` periods after it arrived
@@ -66,6 +67,7 @@ PRIORITIES = ("realtime", "nice", "normal")
 PREFILL_MARGIN_MS = 5.0  # time the worker gets past one block before the fall-back warns
 STATS_LEN = 1 << 16  # per-block timings kept (about 3 minutes at 128 frames, 44.1 kHz)
 GC_EVERY_S = 1.0  # the worker collects at most this often, and only when idle
+GUARD_AT = 0.5  # the guard writes a missing block this far into the period before it is played
 IN_RING_FRAMES = 1 << 17  # 3 s at 44.1 kHz: the input ring only fills if no Python thread ran that long
 XRUN, LATE, PREFILL = 1, 2, 4  # block log flags
 LOST_STREAM = "the audio stream stopped on its own (for JACK: the server went away or changed its sample rate)"
@@ -640,7 +642,18 @@ class LiveEngine:
                               f"calling back (for JACK: the server stopped, or changed its sample rate)")
         with self._lock:
             self._pull()
-            if self._out_ring.read_available < B:  # the next callback would find the ring empty
+            if self._out_ring.read_available >= B or not self._n:
+                return
+            arrived = self._arrived[(self._n - 1) % self._N]
+        # the ring is empty: the next callback needs a block. The worker may still finish it in
+        # time, so wait until GUARD_AT of a period after the newest block arrived (seen within a
+        # poll of the callback), then write the dry block if it has not
+        wait = arrived + GUARD_AT * self._block_s - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        with self._lock:
+            self._pull()
+            if self._out_ring.read_available < B and not self._restarting:
                 m = self._written
                 if (m - self._P + 1) * B - self._L <= self._n * B:  # its dry input is here
                     self.counts["late_blocks"] += 1
