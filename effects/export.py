@@ -92,6 +92,21 @@ def trace_wet_step(fx: AutoencoderEffect) -> torch.jit.ScriptModule:
 
     The effect's state is left as it was. Raises ParameterError for what tracing cannot keep
     live: several instruments (the code is a parameter) or a chroma condition.
+
+    Parameters
+    ----------
+    fx : AutoencoderEffect
+        A prepared effect, freshly reset (its state is what the example inputs of the trace are
+        made from); single-instrument, without chroma.
+
+    Returns
+    -------
+    torch.jit.ScriptModule
+        The traced step ``(x, gate_db, hist, acc, fifo, history, h, c) -> (y, hist, acc, fifo,
+        history, h, c)``: ``x`` and ``y`` are one hop, ``torch.Tensor [shape=(channels,
+        hop_length)], float32``; ``gate_db`` a 0-d tensor (dB); ``hist``, ``acc``, ``fifo`` and
+        ``history`` the analyzer's, synthesizer's, stream's and context's state; ``h`` and ``c``
+        the LSTM state ``[shape=(1, channels, hidden)]``.
     """
     _check_traceable(fx, "traced")
     saved = _state_of(fx)

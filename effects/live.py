@@ -42,6 +42,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -59,6 +60,9 @@ from workbench.devices import (
 )
 from workbench.errors import DeviceError, ParameterError
 from workbench.validate import check_int, check_number
+
+if TYPE_CHECKING:
+    import os
 
 __all__ = ["LiveEngine", "Latency", "default_prefill", "XRUN", "LATE", "PREFILL"]
 
@@ -83,6 +87,18 @@ def default_prefill(blocksize: int, samplerate: int) -> int:
     a minute, with 3 blocks 0 to 15 times (BENCHMARKS.md, measured with the earlier Python
     callback); the extra block costs 2.9 ms. Under 10 ms in all needs 2 blocks and the low-delay
     windows (``prefill=2``).
+
+    Parameters
+    ----------
+    blocksize : int, frames
+        Frames per block (per callback).
+    samplerate : int, Hz
+        The stream's rate.
+
+    Returns
+    -------
+    int, blocks
+        Output blocks of pre-filled silence, at least 2.
     """
     block_ms = 1e3 * blocksize / samplerate
     return max(2, 1 + math.ceil(PREFILL_MARGIN_MS / block_ms - 1e-9))
@@ -109,19 +125,49 @@ class Latency:
         return self.algorithmic + self.prefill
 
     def ms(self, samples: int) -> float:
+        """Samples as milliseconds at ``samplerate``.
+
+        Parameters
+        ----------
+        samples : int, samples
+            A delay in samples.
+
+        Returns
+        -------
+        float, ms
+            The same delay in milliseconds.
+        """
         return 1e3 * samples / self.samplerate
 
     @property
     def total_ms(self) -> float:
+        """The whole delay in ms: ``internal`` plus the reported input and output latency (None counted as 0)."""
         return self.ms(self.internal) + 1e3 * ((self.input_s or 0.0) + (self.output_s or 0.0))
 
     def describe(self) -> str:
+        """The delay as one line of text, for the status line.
+
+        Returns
+        -------
+        str
+            The total and its parts in ms, e.g. ``"8.8 ms (effect 0.0 + buffer 5.8 + in 1.5 + out 1.5)"``
+            (``n/a`` for a device latency PortAudio did not report).
+        """
         dev = "".join(f" + {k} {1e3 * v:.1f}" if v is not None else f" + {k} n/a"
                       for k, v in (("in", self.input_s), ("out", self.output_s)))
         return (f"{self.total_ms:.1f} ms (effect {self.ms(self.algorithmic):.1f} + buffer "
                 f"{self.ms(self.prefill):.1f}{dev})")
 
     def to_dict(self) -> dict:
+        """The delay as JSON-ready numbers (for :meth:`LiveEngine.stats` and the run reports).
+
+        Returns
+        -------
+        dict
+            ``samplerate`` (Hz); ``algorithmic_samples`` and ``prefill_samples``; ``algorithmic_ms``,
+            ``prefill_ms``, ``input_ms``, ``output_ms`` (None when not reported) and ``total_ms``, in
+            ms rounded to 3 decimals.
+        """
         return {"samplerate": self.samplerate, "algorithmic_samples": self.algorithmic,
                 "prefill_samples": self.prefill, "algorithmic_ms": round(self.ms(self.algorithmic), 3),
                 "prefill_ms": round(self.ms(self.prefill), 3),
@@ -179,9 +225,10 @@ class LiveEngine:
     """
 
     def __init__(self, effect: Effect, *, samplerate: int | None = None, blocksize: int = 128,
-                 input_device=None, output_device=None, channels: int = 1, latency="low",
-                 mix: float | None = None, prefill: int | None = None,
-                 record=None, fade_ms: float = 10.0, recover_ms: float = 50.0, gc_mode: str = "freeze",
+                 input_device: int | str | None = None, output_device: int | str | None = None, channels: int = 1,
+                 latency: str | float = "low", mix: float | None = None, prefill: int | None = None,
+                 record: str | os.PathLike | None = None, fade_ms: float = 10.0, recover_ms: float = 50.0,
+                 gc_mode: str = "freeze",
                  switch_interval_ms: float | None = 0.5, worker_priority: str = "realtime",
                  client_name: str = "workbench"):
         if not isinstance(effect, Effect):
@@ -238,6 +285,7 @@ class LiveEngine:
 
     @property
     def bypass(self) -> bool:
+        """True while bypassed: set it to crossfade (over ``fade_ms``) to the aligned dry input, or back."""
         return self._bypass
 
     @bypass.setter
@@ -245,12 +293,28 @@ class LiveEngine:
         self._bypass = bool(on)  # the next block written crossfades to the aligned dry signal
 
     def params(self) -> dict:
-        """The effect's parameters, with changes not yet applied by the processing thread."""
+        """The effect's parameters, with changes not yet applied by the processing thread.
+
+        Returns
+        -------
+        dict
+            Name -> value, as :meth:`Effect.get_params <effects.base.Effect.get_params>`, the pending
+            changes from :meth:`set_params` applied over it.
+        """
         with self._lock:
             return {**self.effect.get_params(), **self._pending}
 
-    def set_params(self, **params) -> None:
-        """Validate now; the processing thread applies them between two blocks."""
+    def set_params(self, **params: object) -> None:
+        """Validate now; the processing thread applies them between two blocks.
+
+        Before :meth:`start` (or after :meth:`stop`) they are applied at once. Raises
+        ``ParameterError`` for an unknown or invalid one, and then changes nothing.
+
+        Parameters
+        ----------
+        **params
+            Names of the effect's parameters and their new values.
+        """
         self.effect.check_params(**params)
         with self._lock:
             self._pending.update(params)
@@ -268,6 +332,11 @@ class LiveEngine:
         """Choose and check the devices, prepare the effect, open and start the stream.
 
         Raises ``DeviceError`` (a ``ParameterError``) when no usable device exists.
+
+        Returns
+        -------
+        LiveEngine
+            ``self``, streaming: :attr:`latency` and :meth:`stats` are valid from now on.
         """
         if self.stream is not None:
             raise ParameterError("this LiveEngine is already started; stop() it first")
@@ -331,7 +400,14 @@ class LiveEngine:
         return self
 
     def stop(self) -> dict:
-        """Stop and close the stream, join the threads, close the recording; returns :meth:`stats`."""
+        """Stop and close the stream, join the threads, close the recording; returns :meth:`stats`.
+
+        Returns
+        -------
+        dict
+            The finished run's :meth:`stats` (kept: later calls of either return it; empty if the
+            engine never started).
+        """
         if self.stream is None:
             return getattr(self, "_final", {})
         self._stop.set()
@@ -716,6 +792,20 @@ class LiveEngine:
         this block, or the output ring ran dry and it was silent; ``LATE``: the wet block was
         missing; ``PREFILL``: silence before the first processed block). ``wet`` is the
         effect's output and ``dry`` the input, both delayed by ``latency.internal`` samples.
+
+        Valid once :meth:`start` has run (also after :meth:`stop`). Block numbers count from the
+        stream's start; the first ``prefill_blocks`` are the pre-fill.
+
+        Returns
+        -------
+        dict
+            With ``m = min(blocks written, STATS_LEN)``:
+
+            - ``block`` : np.ndarray [shape=(m,)], int64 -- output block numbers, ascending.
+            - ``g0``, ``g1`` : np.ndarray [shape=(m,)], float32 -- wet gain in [0, 1] at the
+              block's first and last sample.
+            - ``flags`` : np.ndarray [shape=(m,)], uint8 -- ``XRUN | LATE | PREFILL`` bits (0: a
+              wet block on time).
         """
         n = self._written
         first = max(0, n - STATS_LEN)
@@ -737,6 +827,38 @@ class LiveEngine:
         ``callback_wait_ms`` is 0 by construction: the audio callback is C and takes no lock.
         ``callback_load`` is PortAudio's measure of the callback's time over the block's,
         sampled by the guard thread.
+
+        Parameters
+        ----------
+        recent : int, blocks, optional, keyword-only
+            Summarise only the last ``recent`` entries of each timing ring (blocks; for
+            ``callback_load``, the guard's samples) for the loads below but ``gc_pause_ms`` (None:
+            all kept, up to ``STATS_LEN``). Ignored after :meth:`stop`, which returns the whole
+            run's figures.
+
+        Returns
+        -------
+        dict
+            Empty before :meth:`start`. The keys that matter:
+
+            - ``seconds`` (streamed so far), ``samplerate`` (Hz), ``blocksize`` (frames),
+              ``prefill_blocks``.
+            - counts: ``callbacks``, ``processed`` (blocks the effect ran on), ``xruns``
+              (PortAudio's), ``underruns`` (the output ring ran dry: silent blocks), ``late_blocks``
+              (the dry input went out instead of the wet block), ``fell_behind`` (episodes of the
+              dry fall-back), ``skipped_blocks``, ``nonfinite``, ``gc_collections``;
+              ``xruns_per_minute`` and ``fell_behind_per_minute``.
+            - state: ``behind``, ``bypass`` (bool); ``worker_error``, ``device_error`` (str or
+              None).
+            - loads, each ``{"median", "p99", "max"}`` (values None before any block):
+              ``callback_load`` and ``worker_load`` (time over the block period; 1.0 is a whole
+              period), ``delivery_blocks`` (block periods from a block's arrival to its wet
+              output being written; past ``prefill_blocks - 1`` the output falls back to dry),
+              ``gc_pause_ms`` (ms; None without collections); ``warmup_load`` (median
+              ``worker_load`` of the warm-up).
+            - ``record_dropped_frames``, ``latency`` (:meth:`Latency.to_dict`), ``devices``
+              (``{"input", "output"}``: index and name), ``callback`` and ``callback_wait_ms``
+              (constants: ``"C (rtmixer)"`` and 0.0).
         """
         if self.stream is None:
             return getattr(self, "_final", {})
@@ -763,7 +885,17 @@ class LiveEngine:
 
     def status_line(self) -> str:
         """One line: latency, callback and effect load (over the last second or so), xruns, late
-        blocks, state, parameters."""
+        blocks, state, parameters.
+
+        Returns
+        -------
+        str
+            E.g. ``"latency 8.8 ms (...) | callback 12% (max 30%) | effect 41% | xruns 0 | late 0 | ok | mix 1.00"``,
+            loads over about the last second (``stats(recent=max(64, samplerate // blocksize))``);
+            the state is ``ok``, ``BYPASS``, ``BEHIND (dry)``, ``EFFECT FAILED (dry): ...`` or
+            ``DEVICE LOST: ...``; then ``mix`` and ``alpha`` when the effect has them, and
+            ``status_extra()``'s text when set.
+        """
         s = self.stats(recent=max(64, int(self.sr / self.blocksize)))
         cb, fx = s["callback_load"], s["worker_load"]
         pct = pct_text
@@ -781,5 +913,16 @@ class LiveEngine:
 
 
 def pct_text(v: float | None) -> str:
-    """A load share as text: ``0.42`` -> ``"42%"``, ``None`` -> ``"-"``."""
+    """A load share as text: ``0.42`` -> ``"42%"``, ``None`` -> ``"-"``.
+
+    Parameters
+    ----------
+    v : float or None
+        A share, 1.0 being 100% (e.g. a load from :meth:`LiveEngine.stats`).
+
+    Returns
+    -------
+    str
+        The percentage rounded to a whole number, or ``"-"``.
+    """
     return "-" if v is None else f"{100 * v:.0f}%"

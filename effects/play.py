@@ -15,6 +15,8 @@ envelope toward 1 while ``gate`` is on, toward 0 after it, times ``gain``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
@@ -26,6 +28,10 @@ from workbench.phase import PHASE_METHODS, make_phase
 from workbench.spectral import StreamingSynthesizer
 from workbench.validate import check_int, check_number, is_number
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
 __all__ = ["LatentSynth", "decode_frames", "LEVEL"]
 
 LEVEL = 0.5  # amplitude of a lone partial at gain 1 (frames are scaled to the same energy)
@@ -35,11 +41,31 @@ def _run(model) -> LoadedRun:
     return model if isinstance(model, LoadedRun) else load_run(model)
 
 
-def decode_frames(run: LoadedRun, z: torch.Tensor, *, chroma=None, instrument: str | None = None) -> torch.Tensor:
+def decode_frames(run: LoadedRun, z: torch.Tensor, *, chroma: int | Sequence[float] | np.ndarray | None = None,
+                  instrument: str | None = None) -> torch.Tensor:
     """Decoded magnitude shapes ``(n, bins)`` (unit peak) of latent points ``z`` ``(n, latent)``.
 
     ``chroma``: a pitch class 0-11 or a weight vector ``(12,)`` (a chroma model needs one);
     ``instrument``: one of a multi-instrument run's codes (default its first).
+
+    Parameters
+    ----------
+    run : LoadedRun
+        A run trained with ``model.output=spectrum`` (else ``ParameterError``).
+    z : torch.Tensor [shape=(n, latent)], float32
+        Latent points, one row per frame (in [0, 1] for a sigmoid bottleneck, the default).
+    chroma : int or array_like [shape=(12,)], optional, keyword-only
+        Pitch class 0 (C) to 11 (B), or chroma weights; required by a chroma model, refused by
+        any other.
+    instrument : str, optional, keyword-only
+        Instrument code of a multi-instrument run (default its first); refused by a
+        single-instrument run.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n, n_fft // 2 + 1)], float32
+        Linear magnitude frames (decompressed from the model's compression), each scaled to a
+        peak of 1.
     """
     m = run.config.model
     if getattr(m, "output", None) != "spectrum":
@@ -109,7 +135,8 @@ class LatentSynth(Effect):
 
     _param_names = ("latent", "chroma", "gain", "gate", "attack_ms", "release_ms", "glide_ms", "phase")
 
-    def __init__(self, *, model, latent=None, chroma: int = 0, gain: float = 1.0, gate: bool = True,
+    def __init__(self, *, model: str | Path | LoadedRun, latent: Sequence[float] | np.ndarray | None = None,
+                 chroma: int = 0, gain: float = 1.0, gate: bool = True,
                  attack_ms: float = 5.0, release_ms: float = 150.0, glide_ms: float = 0.0, phase: str = "pghi",
                  instrument: str | None = None, seed: int = 0):
         super().__init__()
@@ -148,11 +175,35 @@ class LatentSynth(Effect):
             raise ParameterError(f"phase={value!r} is not valid; expected one of {', '.join(PHASE_METHODS)}")
 
     def get_params(self) -> dict:
+        """The live parameters.
+
+        Returns
+        -------
+        dict
+            Name -> current value for ``latent`` (a tuple of ``latent_dim`` floats), ``chroma``,
+            ``gain``, ``gate``, ``attack_ms``, ``release_ms``, ``glide_ms`` and ``phase``.
+        """
         p = super().get_params()
         p["latent"] = tuple(map(float, self.latent))
         return p
 
-    def set_params(self, **params):
+    def set_params(self, **params: object) -> LatentSynth:
+        """Change live parameters; all are checked first, so a bad value changes nothing.
+
+        A new ``phase`` method restarts the phase (with ``seed``) when the synth is prepared.
+
+        Parameters
+        ----------
+        **params
+            Names of ``_param_names`` and their new values (``latent``: ``latent_dim`` finite
+            numbers; ``chroma``: 0 to 11; ``gain``: 0 to 4; ``gate``: bool; ``attack_ms``,
+            ``release_ms``, ``glide_ms``: 0 to 10000 ms; ``phase``: "pghi" or "noise").
+
+        Returns
+        -------
+        LatentSynth
+            ``self``.
+        """
         super().set_params(**params)
         if "latent" in params:
             self.latent = np.asarray(params["latent"], np.float32).copy()
@@ -167,10 +218,12 @@ class LatentSynth(Effect):
     # -- lifecycle --------------------------------------------------------------------------------
     @property
     def required_sample_rate(self) -> int:
+        """The model's rate in Hz: the synth runs at no other."""
         return self.model_sr
 
     @property
     def latency_samples(self) -> int:
+        """0: the synth ignores its input, so nothing is delayed."""
         return 0
 
     def _prepare(self, sample_rate, channels, max_block):
@@ -266,21 +319,25 @@ class LatentSynth(Effect):
         return torch.from_numpy(out.astype(np.float32)).expand(ch, n).contiguous()
 
     # -- offline ----------------------------------------------------------------------------------
-    def render(self, seconds: float, *, schedule=(), blocksize: int = 128, channels: int = 1) -> np.ndarray:
+    def render(self, seconds: float, *, schedule: Sequence[tuple[float, dict]] = (), blocksize: int = 128,
+               channels: int = 1) -> np.ndarray:
         """Play offline for ``seconds`` with parameter changes at given times, as the live engine would.
 
         Parameters
         ----------
-        seconds : float
+        seconds : float, s
+            Length to render, in (0, 600].
         schedule : sequence of (time_s, dict)
             ``set_params`` calls, applied before the first block that starts at or after ``time_s``.
         blocksize : int
             Block length (changes land on block boundaries, as live).
         channels : int
+            Channels of the output (the mono synth is copied to each).
 
         Returns
         -------
-        ndarray, float32, shape ``(channels, round(seconds * sr))``
+        np.ndarray [shape=(channels, round(seconds * sr))], float32
+            The rendered audio at the model's rate ``sr``.
 
         The synth's parameters are as before the call afterwards (the schedule starts from them).
         """

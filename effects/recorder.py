@@ -18,6 +18,27 @@ class Recorder:
 
     The callback never blocks: when the ring is full (the disk stalls) the block is dropped
     and counted.
+
+    Parameters
+    ----------
+    path : Path
+        The WAV file to write (32-bit float); created, or overwritten.
+    samplerate : int, Hz, keyword-only
+        Rate of the file.
+    channels : int, keyword-only
+        Channels of the file: input channels plus output channels of each :meth:`push`.
+    blocksize : int, frames, keyword-only
+        Frames per block; the writer thread writes whole blocks of this length.
+    seconds : float, keyword-only
+        Length of the ring in seconds of audio (at least 4 blocks): how long the disk may stall
+        before blocks are dropped.
+    priority : {"realtime", "nice", "normal"}, keyword-only
+        Scheduling of the writer thread (:func:`workbench.devices.thread_priority`).
+
+    Attributes
+    ----------
+    dropped_frames : int
+        Input frames of the blocks dropped because the ring was full.
     """
 
     def __init__(self, path: Path, *, samplerate: int, channels: int, blocksize: int, seconds: float = 8.0,
@@ -35,7 +56,17 @@ class Recorder:
         self._thread.start()
 
     def push(self, indata: np.ndarray, outdata: np.ndarray) -> None:
-        """Callback side: copy one block of input ``(n, cin)`` and output ``(n, cout)`` frames."""
+        """Callback side: copy one block of input ``(n, cin)`` and output ``(n, cout)`` frames.
+
+        Parameters
+        ----------
+        indata : np.ndarray [shape=(n, cin)], float32
+            Input frames, ``n <= blocksize`` (the live engine pushes whole blocks: the writer
+            writes ``blocksize`` frames per block).
+        outdata : np.ndarray [shape=(n, cout)], float32
+            Output frames of the same callback, ``cin + cout == channels``; written after the
+            input channels.
+        """
         if self._w - self._r >= len(self._buf):
             self.dropped_frames += indata.shape[0]
             return
@@ -56,6 +87,7 @@ class Recorder:
             self._drain()
 
     def close(self) -> None:
+        """Stop the writer thread, write the blocks still in the ring and close the file."""
         self._stop.set()
         self._thread.join()
         self._drain()
