@@ -42,8 +42,8 @@ class AutoencoderEffect(FrameEffect):
     torchscript : bool
         Run each hop's wet path as a traced TorchScript step (:func:`effects.export.trace_wet_step`)
         when a block is a whole number of hops: the same computation with less Python around its
-        ~300 small tensor operations (per-hop compute 0.18-0.19 of the hop instead of 0.30-0.34
-        for the low-latency preset; BENCHMARKS.md). Blocks of any other size take the Python
+        ~300 small tensor operations (per-hop compute 0.23 of the hop instead of 0.33 for the
+        low-latency preset on one idle core; BENCHMARKS.md). Blocks of any other size take the Python
         path, on the same state. Single-instrument runs without chroma only.
 
     Examples

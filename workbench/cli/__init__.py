@@ -155,7 +155,7 @@ def _add_method_args(x, *, n_fft: int, hop: int) -> None:
     x.add_argument("--synthesis-length", type=_int,
                    help="low-delay synthesis window in samples, hop < L <= 2 * hop (default 2 * hop)")
     x.add_argument("--torchscript", action="store_true",
-                   help="autoencoder: run each hop as a traced TorchScript step (same output, about 40%% less "
+                   help="autoencoder: run each hop as a traced TorchScript step (same output, about 30%% less "
                         "compute per hop; single-instrument runs without chroma)")
     x.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (default 1)")
     x.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
