@@ -9,7 +9,10 @@ builds its subparser and a ``run(args)`` that calls the library: ``corpus``, ``t
 types, the method options of transfer and live, the stream and control options of live and
 play. Verbs import their library modules lazily so ``--help`` stays fast.
 
-User mistakes (``ParameterError``) print one line and exit with status 2, without a traceback.
+``add_parser(sub)`` gets the ``workbench`` parser's subparsers and sets its verb's ``handler``
+(what :func:`main` calls); ``run(args)`` gets the parsed command line and returns the exit
+status: 0 done, 1 a failure the output names. User mistakes (``ParameterError``) print one line
+and exit with status 2, without a traceback.
 """
 
 from __future__ import annotations

@@ -9,14 +9,7 @@ from workbench.cli import _float, _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the corpus verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the corpus verb to the ``workbench`` command."""
     corpus = sub.add_parser("corpus", help="render or inspect corpora", description="Render or inspect corpora.")
     csub = corpus.add_subparsers(dest="action", metavar="ACTION")
     r = csub.add_parser("render", help="NSynth-format notes from the GM SoundFont",
@@ -64,18 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Render or summarise a corpus.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Render or summarise a corpus; returns the exit status."""
     from workbench.corpus.families import parse_family_list, parse_int_ranges, programs_for
 
     progress = not args.quiet

@@ -10,14 +10,7 @@ from workbench.errors import ParameterError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the dashboard verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the dashboard verb to the ``workbench`` command."""
     db = sub.add_parser("dashboard", help="the Streamlit dashboard",
                         description="Start the dashboard (streamlit run streamlit_app.py, headless) on the data, "
                                     "runs and reports folders; open the printed URL in a browser.")
@@ -29,18 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve the dashboard until it stops or Ctrl-C.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status (the dashboard's own).
-    """
+    """Serve the dashboard until it stops or Ctrl-C; returns the exit status."""
     import importlib.util
     import os
     import subprocess

@@ -8,14 +8,7 @@ from workbench.cli import _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the demo verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the demo verb to the ``workbench`` command."""
     d = sub.add_parser("demo", help="the main job on the embedded corpus",
                        description="Render the demo corpus, trumpet melodies and voice material into --data "
                                    "and print where everything is.")
@@ -25,18 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the demo material and print where it is.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Build the demo material and print where it is; returns the exit status."""
     from analysis.demo import run_demo
 
     figures = run_demo(args.data, seed=args.seed, progress=not args.quiet)

@@ -7,14 +7,7 @@ import json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the devices verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the devices verb to the ``workbench`` command."""
     dv = sub.add_parser("devices", help="list audio input and output devices",
                         description="List PortAudio's devices: index, host API, input and output channels, "
                                     "default rate and low latency (> default input, < default output). Under JACK "
@@ -24,18 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the audio devices (table or JSON).
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Print the audio devices (table or JSON); returns the exit status."""
     from workbench.devices import format_devices, list_devices
 
     devices = list_devices()

@@ -8,14 +8,7 @@ from workbench.cli import _choices, _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the embed verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the embed verb to the ``workbench`` command."""
     em = sub.add_parser("embed", help="2-D/3-D maps of note features",
                         description="Embed the corpus notes' features with PCA, t-SNE (2-D, 3-D) and UMAP; "
                                     "writes coordinates with note metadata (CSV), PNGs and plotly HTML.")
@@ -31,18 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the feature maps.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Write the feature maps; returns the exit status."""
     from analysis.embeddings import COLOR_FIELDS, METHODS, embed_corpus
 
     methods = _choices(args.methods, "method", METHODS)

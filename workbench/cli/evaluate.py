@@ -10,14 +10,7 @@ from workbench.errors import ParameterError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the evaluate verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the evaluate verb to the ``workbench`` command."""
     ev = sub.add_parser("evaluate", help="pitch protocol and scoreboard",
                         description="Evaluate methods on the same rendered inputs.")
     esub = ev.add_subparsers(dest="action", metavar="ACTION")
@@ -69,18 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the pitch protocol or the scoreboard (or timbre).
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Run the pitch protocol or the scoreboard (or timbre); returns the exit status."""
     from analysis.pitch_eval import method_factories, run_pitch_protocol
     from analysis.pitch_protocol import DEFAULT_CLASSES, METHODS, Protocol
     from workbench.corpus.families import FAMILIES

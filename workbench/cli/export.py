@@ -8,14 +8,7 @@ from workbench.cli import _float, _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the export verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the export verb to the ``workbench`` command."""
     ex = sub.add_parser("export", help="a trained autoencoder as a streaming TorchScript file",
                         description="Write a run as a TorchScript module that processes audio block by block with "
                                     "its state inside (load it with torch.jit.load in Python or torch::jit::load in "
@@ -34,18 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the TorchScript file and describe it.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Write the TorchScript file and describe it; returns the exit status."""
     from effects.export import export_autoencoder, load_exported
 
     out = export_autoencoder(args.model, args.out, channels=args.channels, mix=args.mix, gate_db=args.gate_db,

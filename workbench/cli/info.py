@@ -9,14 +9,7 @@ from workbench.cli import _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the info verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the info verb to the ``workbench`` command."""
     i = sub.add_parser("info", help="check an audio file", description="Load an audio file with the "
                        "workbench's checks and print its shape, sample rate, duration and peak level.")
     i.add_argument("path")
@@ -26,18 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print an audio file's shape, rate, length and peak as JSON.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Print an audio file's shape, rate, length and peak as JSON; returns the exit status."""
     import numpy as np
 
     from workbench.audio import load

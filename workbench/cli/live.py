@@ -21,14 +21,7 @@ from workbench.errors import ParameterError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the live verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the live verb to the ``workbench`` command."""
     lv = sub.add_parser("live", help="play a microphone through a method in real time",
                         description="Run a method on live input (PortAudio: ALSA, JACK...) and play the result. "
                                     "Keys in a terminal: b or space bypass, +/- mix, ]/[ alpha (effects with an "
@@ -47,18 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Stream the input through a method until a key, --seconds or Ctrl-C.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Stream the input through a method until a key, --seconds or Ctrl-C; returns the exit status."""
     if args.auto_register:
         raise ParameterError("--auto-register measures a file before playing it; live, give --octave-shift N")
     latency = _check_stream_args(args, channels=args.channels)

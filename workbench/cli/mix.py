@@ -9,14 +9,7 @@ from workbench.errors import ParameterError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the mix verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the mix verb to the ``workbench`` command."""
     mx = sub.add_parser("mix", help="latent mixing between instruments",
                         description="Play an input through an autoencoder while moving its latent from instrument A "
                                     "to B: blend the instrument code (a model trained with --set model.condition="
@@ -37,18 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Render the input through a latent mix.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Render the input through a latent mix; returns the exit status."""
     import numpy as np
 
     from effects.latent_mix import LatentMixEffect

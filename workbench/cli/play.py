@@ -18,14 +18,7 @@ from workbench.cli import (
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the play verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the play verb to the ``workbench`` command."""
     pl = sub.add_parser("play", help="the latent space as a real-time synthesizer",
                         description="Stream audio decoded from a latent point of a run trained with --set "
                                     "model.output=spectrum; every bottleneck unit is a live control (MIDI faders, "
@@ -47,18 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Stream the latent synthesizer until a key, --seconds or Ctrl-C.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Stream the latent synthesizer until a key, --seconds or Ctrl-C; returns the exit status."""
     latency = _check_stream_args(args, channels=1)
     from analysis.latent_space import parse_chroma, parse_latent
     from effects.controlled import ControlledEffect

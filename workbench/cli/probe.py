@@ -8,14 +8,7 @@ from workbench.cli import _choices, _float, _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the probe verbs to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the probe verbs to the ``workbench`` command."""
     pr = sub.add_parser("probe", help="classifier probes of note features",
                         description="What does each representation know? Fits StandardScaler pipelines on "
                                     "features of the corpus notes, with instrument-grouped folds and the "
@@ -45,18 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_probe(args: argparse.Namespace) -> int:
-    """Fit and score the classifier probes.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Fit and score the classifier probes; returns the exit status."""
     from analysis.probes import CLASSIFIERS, probe_corpus
 
     res = probe_corpus(args.corpus, features=args.features, label=args.label,
@@ -70,18 +52,7 @@ def run_probe(args: argparse.Namespace) -> int:
 
 
 def run_pitchcnn(args: argparse.Namespace) -> int:
-    """Train and score the raw-audio pitch CNN.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Train and score the raw-audio pitch CNN; returns the exit status."""
     from analysis.pitch_probe import run_pitch_cnn
 
     r = run_pitch_cnn(args.corpus, out=args.out, epochs=args.epochs, seconds=args.seconds, lr=args.lr,

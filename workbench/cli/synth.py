@@ -8,14 +8,7 @@ from workbench.cli import _float, _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the synth verbs to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the synth verbs to the ``workbench`` command."""
     sy = sub.add_parser("synth", help="synthesize from the latent space",
                         description="Decode one latent point (and, for a chroma model, a pitch class) into a held "
                                     "frame; phase from Griffin-Lim or random. Needs a model trained with "
@@ -45,18 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    """Write the audio of one latent point.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Write the audio of one latent point; returns the exit status."""
     from analysis.latent_space import synthesize
     from workbench.audio import save
 
@@ -68,18 +50,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def run_mesh(args: argparse.Namespace) -> int:
-    """Write the chroma mesh report.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Write the chroma mesh report; returns the exit status."""
     from analysis.latent_space import mesh
 
     r = mesh(args.model, points=args.points, instrument=args.instrument, synth_check=args.synth_check, seed=args.seed,

@@ -9,14 +9,7 @@ from workbench.errors import ParameterError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the train verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the train verb to the ``workbench`` command."""
     t = sub.add_parser("train", help="train an instrument model (autoencoder or ddsp)",
                        description="Train the LSTM-context STFT autoencoder (default) or the DDSP-style "
                                    "harmonic-plus-noise model (--method ddsp) on the target instrument. Writes a "
@@ -42,18 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train a run folder (under torchrun: this rank's share).
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """Train a run folder (under torchrun: this rank's share); returns the exit status."""
     from workbench.config import make_config
     from workbench.corpus.select import resolve_target, target_labels
 

@@ -12,14 +12,7 @@ _WHOSE = {"model": "the model's ", "sr": "--sr ", "index": "the index's ", "file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the transfer verb to the ``workbench`` command.
-
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The ``workbench`` parser's subparsers; each verb's parser gets its options and
-        ``handler`` (what :func:`workbench.cli.main` calls).
-    """
+    """Add the transfer verb to the ``workbench`` command."""
     x = sub.add_parser("transfer", help="process an audio file with a method",
                        description="Play an input file, or every audio file of a folder, through a "
                                    "timbre-transfer method. The input is resampled to the model's rate (with one "
@@ -39,18 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """One file, or every audio file of a folder, through one effect loaded once (issue 18).
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    int
-        The exit status: 0 done, 1 a failure the output names.
-    """
+    """One file, or every audio file of a folder, through one effect loaded once (issue 18); returns the exit status."""
     from pathlib import Path
 
     from effects.cepstral import truncated_length
