@@ -156,7 +156,10 @@ def test_ctrl_c_leaves_no_half_written_file(tmp_path, target):
             f.write(block)
     proc = subprocess.Popen([sys.executable, "-m", "workbench", "--quiet", "transfer", "--method", "cepstral",
                              "--target", str(target), "--input", str(src), "--out", str(dst)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a test runner started in the background by a shell without job control
+                            # ignores SIGINT, and the child would inherit that: Ctrl-C is what is tested
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     partial = tmp_path / ".out.partial.wav"
     deadline = time.monotonic() + 120
     while not (partial.is_file() and partial.stat().st_size > 1 << 16) and proc.poll() is None:
