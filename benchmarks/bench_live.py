@@ -38,6 +38,7 @@ Usage: python benchmarks/bench_live.py [--seconds 60] [--json out.json] [--metho
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -59,7 +60,7 @@ from effects.autoencoder import AutoencoderEffect  # noqa: E402
 from effects.cepstral import CepstralEffect  # noqa: E402
 from effects.live import LiveEngine  # noqa: E402
 from effects.mosaic import MosaicEffect  # noqa: E402
-from tests.jack_loop import JackServer, LoopClient, jack_available  # noqa: E402
+from tests.jack_loop import JackServer, LoopClient, c_thru_beside, jack_available  # noqa: E402
 from workbench.devices import release, rescan  # noqa: E402
 
 warnings.filterwarnings("ignore", message="At least one mel filterbank")  # mosaic MFCCs at n_fft 512
@@ -108,7 +109,7 @@ def synthesis_length(block: int) -> int:
     return 256 if block <= 64 else 160
 
 
-def engine_settings(method: str, block: int) -> dict:
+def engine_settings(method: str) -> dict:
     return {"prefill": 2} if method.endswith("-low-delay") else {}
 
 
@@ -135,31 +136,32 @@ def _late_clients(log: Path) -> dict:
             "missed_cycles": text.count("Process error") + text.count("JackTimedDriver::Process XRun")}
 
 
-def floor_cell(block: int, m: dict, tmp: Path, seconds: float, load: str = "idle") -> dict:
-    """The machine's floor: ``jack_thru`` (C) where the workbench sits, with the same player."""
-    log = tmp / "jackd.log"
-    srv = JackServer(samplerate=SR, period=block, log=log).start()
-    env = {**os.environ, "JACK_DEFAULT_SERVER": srv.name}
-    stress = None
+@contextlib.contextmanager
+def cpu_load(load: str, seconds: float):
+    """``stress-ng --cpu 1`` while the block runs when ``load`` is "one-core"; nothing when "idle"."""
+    stress = (subprocess.Popen(["stress-ng", "--cpu", "1", "--timeout", str(int(seconds + 60))],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+              if load == "one-core" else None)
     try:
-        client = LoopClient(srv, m["input"], tmp / "rec.wav", seconds=seconds + 30, loop=True)
-        client.go()
-        thru = subprocess.Popen(["jack_thru"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
-        for a, b in (("wbloop:out_0", "jack_thru:input_1"), ("jack_thru:output_1", "wbloop:in_0")):
-            subprocess.run(["jack_connect", a, b], env=env, capture_output=True)
-        if load == "one-core":
-            stress = subprocess.Popen(["stress-ng", "--cpu", "1", "--timeout", str(int(seconds + 60))],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(seconds)
-        loadavg = os.getloadavg()[0]
-        thru.terminate()
-        thru.wait(10)
-        client.finish()
+        yield
     finally:
         if stress is not None:
             stress.terminate()
             stress.wait()
+
+
+def floor_cell(block: int, m: dict, tmp: Path, seconds: float, load: str = "idle") -> dict:
+    """The machine's floor: ``jack_thru`` (C) where the workbench sits, with the same player."""
+    log = tmp / "jackd.log"
+    srv = JackServer(samplerate=SR, period=block, log=log).start()
+    try:
+        client = LoopClient(srv, m["input"], tmp / "rec.wav", seconds=seconds + 30, loop=True)
+        client.go()
+        with c_thru_beside(srv, sink="wbloop:in_0"), cpu_load(load, seconds):
+            time.sleep(seconds)
+            loadavg = os.getloadavg()[0]
+        client.finish()
+    finally:
         srv.stop()
     late = _late_clients(log)
     return {"method": "jack_thru (C floor)", "block": block, "load": load, "seconds": seconds,
@@ -175,19 +177,12 @@ def cell(method: str, block: int, m: dict, tmp: Path, seconds: float, load: str 
                             seconds=seconds + 30, loop=True)
         client.go()
         eng = LiveEngine(make_effect(method, m, block=block, **(effect_kw or {})), blocksize=block, input_device="wbloop",
-                         output_device="wbloop", **{**engine_settings(method, block), **engine_kw})
-        stress = (subprocess.Popen(["stress-ng", "--cpu", "1", "--timeout", str(int(seconds + 60))],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                  if load == "one-core" else None)
-        try:
+                         output_device="wbloop", **{**engine_settings(method), **engine_kw})
+        with cpu_load(load, seconds):
             eng.start()
             time.sleep(seconds)
             s = eng.stop()
             loadavg = os.getloadavg()[0]
-        finally:
-            if stress is not None:
-                stress.terminate()
-                stress.wait()
         client.finish()
     finally:
         srv.stop()
@@ -209,7 +204,7 @@ def round_trip(method: str, block: int, m: dict, tmp: Path) -> dict:
     try:
         client = LoopClient(srv, m["impulses16k" if method == "ddsp" else "impulses"], tmp / "rec.wav", seconds=3.0)
         eng = LiveEngine(make_effect(method, m, block=block, mix=0.0), blocksize=block, input_device="wbloop",
-                         output_device="wbloop", **engine_settings(method, block))
+                         output_device="wbloop", **engine_settings(method))
         eng.start()
         time.sleep(0.3)
         client.go()

@@ -78,7 +78,7 @@ class AutoencoderEffect(FrameEffect):
         if not isinstance(torchscript, bool):
             raise ParameterError(f"torchscript={torchscript!r} is not valid; expected True or False")
         self.torchscript = torchscript
-        self._step = None
+        self._step = self._gate = None
 
     @property
     def required_sample_rate(self) -> int:
@@ -141,7 +141,9 @@ class AutoencoderEffect(FrameEffect):
         if self._state is None:
             zeros = torch.zeros(1, self.channels, self.model.lstm.hidden_size)
             self._state = (zeros, zeros.clone())
-        gate = torch.tensor(float(self.gate_db))
+        if self._gate is None or float(self._gate) != self.gate_db:  # a tensor only when the gate changes
+            self._gate = torch.tensor(float(self.gate_db))
+        gate = self._gate
         out = []
         for i in range(0, n, hop):
             y, s.analyzer._hist, s.synthesizer._acc, s._fifo, self._history, h, c = self._step(

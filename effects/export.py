@@ -39,24 +39,6 @@ __all__ = ["export_autoencoder", "load_exported", "StreamingModule", "trace_wet_
 log = logging.getLogger(__name__)
 
 
-class _HopStep(nn.Module):
-    """One hop through a prepared effect, its state in and out as tensors (for tracing)."""
-
-    def __init__(self, fx: AutoencoderEffect):
-        super().__init__()
-        self.net = fx.model  # registered, so the trace keeps its weights as parameters
-        object.__setattr__(self, "_fx", fx)
-
-    def forward(self, x, hist, acc, fifo, history, h, c, dry):
-        fx = self._fx
-        s = fx._stream
-        s.analyzer._hist, s.synthesizer._acc, s._fifo = hist, acc, fifo
-        fx._history, fx._state, fx._dry._buf = history, (h, c), dry
-        y = soft_limit(fx._process(torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)))
-        h, c = fx._state
-        return y, s.analyzer._hist, s.synthesizer._acc, s._fifo, fx._history, h, c, fx._dry._buf
-
-
 class _WetStep(nn.Module):
     """One hop of an effect's wet path (causal STFT, network step, level match, phase, overlap-add
     and gate), the gate level and the state in and out as tensors (for tracing): the mix, the dry
@@ -64,17 +46,38 @@ class _WetStep(nn.Module):
 
     def __init__(self, fx: AutoencoderEffect):
         super().__init__()
-        self.net = fx.model
+        self.net = fx.model  # registered, so the trace keeps its weights as parameters
         object.__setattr__(self, "_fx", fx)
 
-    def forward(self, x, gate_db, hist, acc, fifo, history, h, c):
+    def _enter(self, hist, acc, fifo, history, h, c) -> None:
+        """Put the state tensors into the effect (``_state_of``'s order, without the dry line)."""
         fx = self._fx
         s = fx._stream
         s.analyzer._hist, s.synthesizer._acc, s._fifo = hist, acc, fifo
-        fx._history, fx._state, fx.gate_db = history, (h, c), gate_db
-        y = s.process(x)
-        h, c = fx._state
-        return y, s.analyzer._hist, s.synthesizer._acc, s._fifo, fx._history, h, c
+        fx._history, fx._state = history, (h, c)
+
+    def _leave(self) -> tuple:
+        """The effect's state tensors after the hop, in :meth:`_enter`'s order."""
+        fx = self._fx
+        s = fx._stream
+        return (s.analyzer._hist, s.synthesizer._acc, s._fifo, fx._history, *fx._state)
+
+    def forward(self, x, gate_db, hist, acc, fifo, history, h, c):
+        self._enter(hist, acc, fifo, history, h, c)
+        self._fx.gate_db = gate_db
+        return (self._fx._stream.process(x), *self._leave())
+
+
+class _HopStep(_WetStep):
+    """One hop through the whole prepared effect (wet path, mix with the dry line, limiter), its
+    state in and out as tensors (for tracing the exported module)."""
+
+    def forward(self, x, hist, acc, fifo, history, h, c, dry):
+        fx = self._fx
+        self._enter(hist, acc, fifo, history, h, c)
+        fx._dry._buf = dry
+        y = soft_limit(fx._process(torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)))
+        return (y, *self._leave(), fx._dry._buf)
 
 
 def _check_traceable(fx: AutoencoderEffect, doing: str) -> None:

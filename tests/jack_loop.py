@@ -133,9 +133,10 @@ def c_loop_late_clients(server: JackServer, seconds: float = 5.0) -> int:
 
 
 @contextlib.contextmanager
-def c_thru_beside(server: JackServer, source: str = "wbloop:out_0"):
-    """A C pass-through client (``jack_thru``) fed from ``source`` while the block runs: beside a
-    client under test that reads the same port, it sits in the same place in the graph."""
+def c_thru_beside(server: JackServer, source: str = "wbloop:out_0", sink: str | None = None):
+    """A C pass-through client (``jack_thru``) fed from ``source`` (and feeding ``sink``, if given)
+    while the block runs: beside a client under test that reads the same port, it sits in the
+    same place in the graph; with ``sink``, it takes that client's place."""
     env = {**os.environ, "JACK_DEFAULT_SERVER": server.name}
     proc = subprocess.Popen(["jack_thru"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -146,6 +147,8 @@ def c_thru_beside(server: JackServer, source: str = "wbloop:out_0"):
             time.sleep(0.1)
         else:
             raise RuntimeError(f"could not connect {source} to jack_thru:input_1")
+        if sink is not None:
+            subprocess.run(["jack_connect", "jack_thru:output_1", sink], env=env, capture_output=True)
         yield
     finally:
         proc.terminate()
