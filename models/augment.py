@@ -45,7 +45,7 @@ def shift_pitch(mag: torch.Tensor, semitones: float, *, order: int = 30) -> torc
     env = cepstral_envelope(mag.T.clamp_min(1e-9), order=min(order, F - 2)).T  # (T, F)
     fine = mag / env
     # fine'(k) = fine(k / ratio), linear interpolation in bins; beyond the top bin it is zero.
-    pos = torch.arange(F, dtype=mag.dtype) / ratio
+    pos = torch.arange(F, dtype=mag.dtype, device=mag.device) / ratio
     lo = pos.floor().long().clamp(max=F - 1)
     hi = (lo + 1).clamp(max=F - 1)
     w = (pos - lo.to(mag.dtype)).clamp(0, 1)
@@ -81,9 +81,11 @@ def random_envelope(bins: int, *, order: int, std_db: float, generator: torch.Ge
     torch.Tensor [shape=(bins,)]
         Linear gains.
     """
-    q = torch.arange(1, order + 1, dtype=torch.float32)
-    coef = torch.randn(order, generator=generator) / q
-    k = torch.arange(bins, dtype=torch.float32) / max(bins - 1, 1)
+    # drawn where the generator lives (a CPU generator gives the same draws on every machine)
+    dev = generator.device
+    q = torch.arange(1, order + 1, dtype=torch.float32, device=dev)
+    coef = torch.randn(order, generator=generator, device=dev) / q
+    k = torch.arange(bins, dtype=torch.float32, device=dev) / max(bins - 1, 1)
     curve = (coef[:, None] * torch.cos(math.pi * q[:, None] * k[None])).sum(0)
     curve = curve / curve.std().clamp_min(1e-6) * std_db
     tilt = tilt_db[0] + (tilt_db[1] - tilt_db[0]) * float(torch.rand((), generator=generator))
@@ -129,5 +131,5 @@ def add_noise(mag: torch.Tensor, *, level_db: float, generator: torch.Generator)
     torch.Tensor [shape=(T, bins)]
     """
     peak = mag.amax(dim=-1, keepdim=True)
-    noise = torch.randn(mag.shape, generator=generator).abs()
+    noise = torch.randn(mag.shape, generator=generator, device=generator.device).abs().to(mag.device)
     return mag + noise * peak * 10 ** (level_db / 20)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_model
+from safetensors.torch import load_file, save_file
 
 from workbench.config import Config, DDSPConfig
 from workbench.errors import ParameterError
@@ -24,7 +24,7 @@ from workbench.errors import ParameterError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["FORMAT_VERSION", "save_run", "update_meta", "load_run", "LoadedRun", "Encoding", "git_sha", "run_method",
+__all__ = ["FORMAT_VERSION", "cpu_state", "save_run", "update_meta", "load_run", "LoadedRun", "Encoding", "git_sha", "run_method",
            "METHOD_OF_CLASS"]
 
 FORMAT_VERSION = 1
@@ -79,6 +79,24 @@ def git_sha() -> str | None:
         return None
 
 
+def cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A model's weights as contiguous CPU tensors of their own, whatever device trained them.
+
+    ``safetensors.torch.save_model`` refuses weights that share storage, as cuDNN's flattened
+    LSTM weights do on a GPU; own copies on the CPU save from any device and load on any.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Its ``state_dict()`` is copied (a DDP wrapper's ``module.`` prefix is not expected).
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+    """
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
+
+
 def save_run(out: str | Path, model: torch.nn.Module, *, config: Config | DDSPConfig, model_kwargs: dict,
              meta: dict) -> Path:
     """Write ``model`` and its description into the run folder ``out``.
@@ -106,7 +124,9 @@ def save_run(out: str | Path, model: torch.nn.Module, *, config: Config | DDSPCo
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    save_model(model, str(out / "model.safetensors"))
+    tmp = out / "model.safetensors.part"
+    save_file(cpu_state(model), str(tmp))
+    tmp.replace(out / "model.safetensors")  # a reader never sees half a file
     (out / "config.json").write_text(json.dumps({
         "format_version": FORMAT_VERSION,
         "class": type(model).__name__,

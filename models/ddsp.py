@@ -86,32 +86,66 @@ class ControlTracker:
         self._ref = float((self.window.sum() / 2) ** 2)
         self._cents = 20.0 * torch.arange(360, dtype=torch.float64) + _CENTS_OFFSET
 
+    def to(self, device: torch.device | str) -> ControlTracker:
+        """Move CREPE and the analysis constants to ``device`` (frames passed in must be there too).
+
+        Parameters
+        ----------
+        device : torch.device or str
+            Where the tracker runs.
+
+        Returns
+        -------
+        ControlTracker
+            ``self``.
+        """
+        self.crepe.to(device)
+        self.window, self.a_power, self._cents = (self.window.to(device), self.a_power.to(device),
+                                                  self._cents.to(device))
+        return self
+
     @torch.inference_mode()
-    def __call__(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __call__(self, frames: torch.Tensor, *, batch: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Controls of ``frames`` ``(k, 1024)`` (16 kHz) -> ``f0`` Hz, ``confidence``, ``loudness`` dB, each ``(k,)``.
 
-        CREPE runs one frame at a time: a batched convolution may round differently, and the
-        argmax it feeds must not depend on how a stream was cut into blocks.
+        By default CREPE runs one frame at a time: a batched convolution may round differently,
+        and the argmax it feeds must not depend on how a stream was cut into blocks (the streaming
+        effect relies on this). ``batch > 0`` runs ``batch`` frames per call instead, for
+        training material, where only speed matters (a GPU is idle on one frame at a time).
         """
         frames = frames.float()
         k = frames.shape[0]
-        f0 = torch.zeros(k)
-        conf = torch.zeros(k)
-        for i in range(k):
-            f = frames[i: i + 1]
-            f = f - f.mean()
-            std = f.std()
-            if float(std) < 1e-6:  # digital silence: CREPE would normalise rounding noise
-                continue
-            p = self.crepe(f / std, embed=False)[0].double()
-            b = int(p.argmax())
-            lo, hi = max(0, b - 4), min(360, b + 5)
-            w = p[lo:hi]
-            f0[i] = float(10 * 2 ** ((w * self._cents[lo:hi]).sum() / w.sum().clamp_min(1e-12) / 1200))
-            conf[i] = float(p[b])
+        f = frames - frames.mean(-1, keepdim=True)
+        std = f.std(-1)
+        sounding = std >= 1e-6  # digital silence: CREPE would normalise rounding noise
+        if batch > 0:
+            idx = sounding.nonzero()[:, 0]
+            probs = frames.new_zeros(k, 360, dtype=torch.float64)
+            for i in range(0, idx.numel(), batch):
+                j = idx[i: i + batch]
+                probs[j] = self.crepe(f[j] / std[j, None], embed=False).double()
+        else:
+            probs = frames.new_zeros(k, 360, dtype=torch.float64)
+            for i in range(k):
+                if bool(sounding[i]):
+                    probs[i] = self.crepe(f[i: i + 1] / std[i], embed=False)[0].double()
+        f0, conf = self._decode(probs, sounding)
         power = torch.fft.rfft(frames * self.window, dim=-1).abs() ** 2
         loud = 10 * torch.log10((power * self.a_power).mean(-1) * (CREPE_WINDOW / 2) / self._ref + 1e-12)
         return f0, conf, loud.clamp_min(LOUDNESS_FLOOR_DB)
+
+    def _decode(self, probs: torch.Tensor, sounding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """f0 (Hz) and confidence ``(k,)`` from CREPE's 360 bin probabilities ``(k, 360)``: the
+        probability-weighted mean of the cents within 4 bins of the peak (torchcrepe's local average)."""
+        b = probs.argmax(-1)
+        offs = torch.arange(-4, 5, device=probs.device)
+        nb = (b[:, None] + offs).clamp(0, 359)
+        inside = ((b[:, None] + offs) >= 0) & ((b[:, None] + offs) < 360)
+        w = probs.gather(-1, nb) * inside
+        cents = (w * self._cents[nb]).sum(-1) / w.sum(-1).clamp_min(1e-12)
+        f0 = torch.where(sounding, 10 * 2 ** (cents / 1200), torch.zeros_like(cents)).float()
+        conf = torch.where(sounding, probs.gather(-1, b[:, None])[:, 0], torch.zeros_like(cents)).float()
+        return f0, conf
 
 
 def causal_windows(x: torch.Tensor, *, hop: int, frames: int, window: int = CREPE_WINDOW) -> torch.Tensor:
@@ -132,10 +166,10 @@ def causal_windows(x: torch.Tensor, *, hop: int, frames: int, window: int = CREP
     -------
     torch.Tensor [shape=(frames, window), dtype=float32]
     """
-    padded = torch.cat([torch.zeros(window), x.float()])
+    padded = torch.cat([x.new_zeros(window, dtype=torch.float32), x.float()])
     need = (frames - 1) * hop + window
     if padded.numel() < need:
-        padded = torch.cat([padded, torch.zeros(need - padded.numel())])
+        padded = torch.cat([padded, padded.new_zeros(need - padded.numel())])
     return padded[:need].unfold(0, window, hop)
 
 
@@ -246,7 +280,7 @@ def harmonic_amplitudes(amp: torch.Tensor, dist: torch.Tensor, f0: torch.Tensor,
     -------
     torch.Tensor [shape=(..., H)]
     """
-    h = torch.arange(1, dist.shape[-1] + 1, dtype=dist.dtype)
+    h = torch.arange(1, dist.shape[-1] + 1, dtype=dist.dtype, device=dist.device)
     audible = (f0.unsqueeze(-1) * h < sr / 2).to(dist.dtype)
     d = dist * audible
     return amp.unsqueeze(-1) * d / d.sum(-1, keepdim=True).clamp_min(1e-7)
@@ -269,7 +303,7 @@ def upsample(frames: torch.Tensor, *, hop: int) -> torch.Tensor:
     -------
     torch.Tensor [shape=(..., k * hop, c)]
     """
-    t = torch.arange(hop, dtype=frames.dtype) / hop
+    t = torch.arange(hop, dtype=frames.dtype, device=frames.device) / hop
     a, b = frames[..., :-1, :], frames[..., 1:, :]
     seg = a.unsqueeze(-2) + (b - a).unsqueeze(-2) * t[:, None]  # (..., k, hop, c)
     return seg.reshape(*frames.shape[:-2], -1, frames.shape[-1])
@@ -301,14 +335,14 @@ def harmonic_sines(f0: torch.Tensor, *, sr: int, harmonics: int,
         The fundamental's phase after the last sample.
     """
     b, n = f0.shape
-    start = torch.zeros(b, dtype=torch.float64) if phase is None else phase.to(torch.float64)
+    start = f0.new_zeros(b, dtype=torch.float64) if phase is None else phase.to(torch.float64)
     omega = 2 * math.pi * f0.detach().to(torch.float64) / sr
     # phase at each sample is the start phase plus the increments *before* it
     ph = start[:, None] + torch.cumsum(omega, dim=1) - omega
     end = torch.remainder(ph[:, -1] + omega[:, -1], 2 * math.pi) if n else start
     # wrapped in float64 first: h * phase in float32 then stays within 2 pi * harmonics (error ~1e-5 rad)
     ph = torch.remainder(ph, 2 * math.pi).to(torch.float32)
-    h = torch.arange(1, harmonics + 1, dtype=torch.float32)
+    h = torch.arange(1, harmonics + 1, dtype=torch.float32, device=f0.device)
     sines = torch.sin(ph.unsqueeze(-1) * h)
     return sines * (f0.detach().unsqueeze(-1) * h < sr / 2), end
 
@@ -357,7 +391,7 @@ def noise_filters(bands: torch.Tensor) -> torch.Tensor:
     ir = torch.fft.irfft(bands.to(torch.complex64), dim=-1)  # (..., 2(B-1)), zero-phase
     size = ir.shape[-1]
     ir = torch.roll(ir, size // 2, dims=-1)
-    return ir * torch.hann_window(size, periodic=False, dtype=ir.dtype)
+    return ir * torch.hann_window(size, periodic=False, dtype=ir.dtype, device=ir.device)
 
 
 def filtered_noise(noise: torch.Tensor, filters: torch.Tensor, *, hop: int) -> torch.Tensor:
@@ -409,7 +443,7 @@ def multiscale_spectral_loss(y: torch.Tensor, target: torch.Tensor, *,
     for n_fft in sizes:
         if n_fft > y.shape[-1]:
             continue
-        w = torch.hann_window(n_fft, dtype=y.dtype)
+        w = torch.hann_window(n_fft, dtype=y.dtype, device=y.device)
         Y = torch.stft(y, n_fft, n_fft // 4, window=w, return_complex=True).abs()
         T = torch.stft(target, n_fft, n_fft // 4, window=w, return_complex=True).abs()
         loss = loss + (Y - T).abs().mean() + log_weight * (torch.log(Y + 1e-5) - torch.log(T + 1e-5)).abs().mean()
@@ -456,13 +490,14 @@ def hold_f0(f0: torch.Tensor, gate: torch.Tensor, *, last: float) -> tuple[torch
     last : float, Hz
         The value to pass with the next frames.
     """
-    out = f0.clone()
-    for i in range(f0.numel()):
-        if gate[i] > 0 and f0[i] > 0:
-            last = float(f0[i])
-        else:
-            out[i] = last
-    return out, last
+    if not f0.numel():
+        return f0.clone(), last
+    voiced = (gate > 0) & (f0 > 0)
+    # index of the latest voiced frame at or before each frame (-1: none yet), without a Python loop
+    pos = torch.arange(f0.numel(), device=f0.device)
+    src = torch.where(voiced, pos, torch.full_like(pos, -1)).cummax(0).values
+    out = torch.where(src >= 0, f0[src.clamp_min(0)], torch.full_like(f0, last))
+    return out, float(out[-1])
 
 
 def frame_parameters(decoder: DDSPDecoder, f0: torch.Tensor, loudness: torch.Tensor, gate: torch.Tensor, *,
@@ -531,7 +566,7 @@ def synthesize(f0: torch.Tensor, harm: torch.Tensor, bands: torch.Tensor, noise:
     # amplitudes are linear in each segment: sum_h sin_h * ((1 - r) a_i + r a_i+1) as two small
     # matmuls per segment, so the per-sample amplitudes (b, n, H) are never built (nor their grads)
     sines = sines.reshape(b * k, hop, H)
-    r = torch.arange(hop, dtype=harm.dtype) / hop
+    r = torch.arange(hop, dtype=harm.dtype, device=harm.device) / hop
     y0 = torch.bmm(sines, harm[:, :-1].reshape(b * k, H, 1))[..., 0]
     y1 = torch.bmm(sines, harm[:, 1:].reshape(b * k, H, 1))[..., 0]
     harmonic = (y0 * (1 - r) + y1 * r).reshape(b, k * hop)

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 MIN_PITCHED_SECONDS = 2.0
 
 
+CONTROL_BATCH = 512  # CREPE frames per call on training material
+
+
 class Controls:
     """One clip: audio ``(n,)`` at 16 kHz and its frame controls ``(k,)``: f0 (held, Hz), loudness (dB), gate.
 
@@ -67,7 +70,7 @@ class Controls:
 
 
 def clip_controls(paths: Iterable[str | Path], cfg: DDSPConfig, tracker: ControlTracker | None = None, *,
-                  progress: bool = False) -> list[Controls]:
+                  progress: bool = False, device: torch.device | str = "cpu", batch: int = CONTROL_BATCH) -> list[Controls]:
     """Load each file (mono, 16 kHz) and compute its controls for frames ``0 .. ceil((n + window / 2) / hop)``.
 
     Parameters
@@ -80,6 +83,10 @@ def clip_controls(paths: Iterable[str | Path], cfg: DDSPConfig, tracker: Control
         Reused when given (else one of ``cfg.model.crepe``'s size is built).
     progress : bool, keyword-only
         Show a progress bar.
+    device : torch.device or str, keyword-only
+        Where CREPE runs and the controls and audio are kept (the training device).
+    batch : int, keyword-only
+        CREPE frames per call (:meth:`ControlTracker.__call__`; 0: one at a time, as the effect).
 
     Returns
     -------
@@ -88,14 +95,14 @@ def clip_controls(paths: Iterable[str | Path], cfg: DDSPConfig, tracker: Control
     """
     from tqdm import tqdm
 
-    tracker = tracker or ControlTracker(capacity=cfg.model.crepe)
+    tracker = (tracker or ControlTracker(capacity=cfg.model.crepe)).to(device)
     hop, (lo, hi) = cfg.audio.hop_length, cfg.model.voicing
     out = []
     for p in tqdm(paths, desc="controls", unit="file", disable=not progress):
         y, _ = load(p, sr=cfg.audio.sr, mono=True)
-        x = torch.from_numpy(y[0])
+        x = torch.from_numpy(y[0]).to(device)
         k = -(-(x.numel() + CREPE_WINDOW // 2) // hop) + 1
-        f0, conf, loud = tracker(causal_windows(x, hop=hop, frames=k))
+        f0, conf, loud = tracker(causal_windows(x, hop=hop, frames=k), batch=batch)
         gate = voicing_gate(conf, low=lo, high=hi)
         out.append(Controls(x, f0, loud, gate))
     return out
@@ -105,7 +112,7 @@ def _pitch_stats(clips: list[Controls]) -> dict:
     f0 = torch.cat([c.f0[(c.gate > 0.5) & (c.f0 > 0) & (c.loudness > -60)] for c in clips])
     return {"voiced_frames": int(f0.numel()),
             **({} if not f0.numel() else dict(zip(("p5", "p50", "p95"),
-                                                 torch.quantile(hz_to_midi_t(f0), torch.tensor([.05, .5, .95])).tolist())))}
+                                                 torch.quantile(hz_to_midi_t(f0), f0.new_tensor([.05, .5, .95])).tolist())))}
 
 
 def model_kwargs(cfg: DDSPConfig) -> dict:
@@ -131,13 +138,13 @@ def _crop(c: Controls, start: int, frames: int, hop: int, median_hz: float):
 
     def take(v, fill):
         seg = v[start: start + k]
-        return torch.cat([seg, torch.full((k - seg.numel(),), fill)]) if seg.numel() < k else seg
+        return torch.cat([seg, seg.new_full((k - seg.numel(),), fill)]) if seg.numel() < k else seg
 
     f0 = take(c.f0, float(c.f0[-1]) if c.f0.numel() else median_hz)
     a0 = start * hop - CREPE_WINDOW // 2
-    idx = torch.arange(a0, a0 + frames * hop)
+    idx = torch.arange(a0, a0 + frames * hop, device=c.audio.device)
     ok = (idx >= 0) & (idx < c.audio.numel())
-    audio = torch.zeros(frames * hop)
+    audio = c.audio.new_zeros(frames * hop)
     audio[ok] = c.audio[idx[ok]]
     return f0, take(c.loudness, -100.0), take(c.gate, 0.0), audio
 
@@ -151,7 +158,10 @@ def _loss(model, batch, cfg: DDSPConfig, generator=None):
     f0, loud, gate, audio = batch
     hop, sr, B = cfg.audio.hop_length, cfg.audio.sr, cfg.model.noise_bands
     harm, bands, _ = frame_parameters(model, f0, loud, gate, sr=sr)
-    noise = torch.rand(audio.shape[0], 2 * (B - 1) - 1 + audio.shape[1], generator=generator) * 2 - 1
+    shape = (audio.shape[0], 2 * (B - 1) - 1 + audio.shape[1])
+    # a seeded generator draws where it lives (the CPU: the same valid noise on every device)
+    noise = (torch.rand(shape, generator=generator, device=generator.device).to(audio.device) if generator is not None
+             else torch.rand(shape, device=audio.device)) * 2 - 1
     y, _ = synthesize(f0, harm, bands[:, 1:], noise, sr=sr, hop=hop)
     return multiscale_spectral_loss(y, audio)
 
@@ -178,7 +188,7 @@ def _split(clips: list[Controls], cfg: DDSPConfig):
 
 
 def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *, progress: bool = True,
-               describe: dict | None = None) -> dict:
+               describe: dict | None = None, device: torch.device | str = "cpu") -> dict:
     """Train a :class:`DDSPDecoder` on the audio files ``paths`` and write the run folder ``out``.
 
     Stops at ``train.epochs``, at ``train.max_seconds`` of training, or when the validation loss
@@ -197,6 +207,8 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
     describe : dict, optional, keyword-only
         Only its ``target`` is read: the material's name in meta.json and in messages (default:
         the one file's path, or the number of files).
+    device : torch.device or str, keyword-only
+        Where the controls are computed and the model trains (:func:`models.distributed.resolve_device`).
 
     Returns
     -------
@@ -220,7 +232,7 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
         torch.set_num_threads(t.threads)
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
-    clips = clip_controls(paths, cfg, progress=progress)
+    clips = clip_controls(paths, cfg, progress=progress, device=device)
     stats = _pitch_stats(clips)
     seconds = stats["voiced_frames"] * hop / sr
     if seconds < MIN_PITCHED_SECONDS:
@@ -235,7 +247,7 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
     rng = np.random.default_rng(cfg.seed)
     valid_starts = _starts(valid_clips, t.crop_frames, np.random.default_rng(cfg.seed + 1), 16)
     valid_batch = _batch(valid_clips, valid_starts, t.crop_frames, hop, median_hz)
-    model = DDSPDecoder(**model_kwargs(cfg))
+    model = DDSPDecoder(**model_kwargs(cfg)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=t.lr)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

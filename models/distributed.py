@@ -66,6 +66,11 @@ def resolve_device(device: str) -> str:
         raise ParameterError(f"--device {device!r}: no CUDA device is available here; expected cpu or auto")
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise ParameterError(f"--device {device!r} is not valid; expected cpu, cuda, cuda:N or auto")
+    if device.startswith("cuda:"):
+        index, count = device[5:], torch.cuda.device_count()
+        if not index.isdigit() or int(index) >= count:
+            raise ParameterError(f"--device {device!r}: this machine has {count} CUDA device(s); expected cuda:0 to "
+                                 f"cuda:{count - 1}")
     return device
 
 

@@ -10,6 +10,7 @@ non-negative compressed magnitudes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -51,12 +52,12 @@ def pitch_features(f0: torch.Tensor, pitch_range: Sequence[float] | None = None)
     torch.Tensor [shape=(..., PITCH_BANDS + 1), dtype=float32]
         The bumps, then the voiced flag.
     """
-    f0 = torch.as_tensor(f0, dtype=torch.float32)
+    f0 = torch.as_tensor(f0).to(torch.float32)
     voiced = f0 > 0
     p = f0.clamp_min(1e-6)
     if pitch_range is not None:
         p = p.clamp(float(pitch_range[0]), float(pitch_range[1]))
-    centres = torch.log2(torch.tensor(2.5)) + torch.arange(PITCH_BANDS, dtype=torch.float32) / 4
+    centres = math.log2(2.5) + torch.arange(PITCH_BANDS, dtype=torch.float32, device=f0.device) / 4
     bumps = torch.exp(-0.5 * ((torch.log2(p)[..., None] - centres) / 0.25) ** 2)
     feats = torch.cat([bumps, torch.ones_like(bumps[..., :1])], dim=-1)
     return feats * voiced[..., None].to(feats.dtype)
@@ -181,8 +182,8 @@ def positions_from_f0(f0: torch.Tensor, bins: int) -> torch.Tensor:
         Harmonic ``k`` sits at ``k``; frames with ``f0 = 0`` (no pitch) get 0 everywhere.
     """
     f0 = torch.as_tensor(f0)
-    k = torch.arange(bins, dtype=f0.dtype if f0.is_floating_point() else torch.float32)
-    return torch.where(f0[..., None] > 0, k / f0[..., None].clamp_min(1e-6), torch.zeros(()))
+    k = torch.arange(bins, dtype=f0.dtype if f0.is_floating_point() else torch.float32, device=f0.device)
+    return torch.where(f0[..., None] > 0, k / f0[..., None].clamp_min(1e-6), k.new_zeros(()))
 
 
 def interp_harmonics(values: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -239,7 +240,7 @@ def register_envelope(env: torch.Tensor, f0: torch.Tensor, pitch_range: Sequence
     # no shortcut when every ratio is 1: the computation stays free of data-dependent branches,
     # so the exported streaming module (effects/export.py) can trace it
     ratio = torch.where(f0 > 0, f0.clamp(lo, hi) / f0.clamp_min(1e-6), torch.ones_like(f0))
-    pos = torch.arange(env.shape[-1], dtype=env.dtype) * ratio[..., None]
+    pos = torch.arange(env.shape[-1], dtype=env.dtype, device=env.device) * ratio[..., None]
     return interp_harmonics(env, pos)
 
 
@@ -266,7 +267,7 @@ def flatten_harmonics(shape: torch.Tensor, positions: torch.Tensor, harmonics: i
     """
     K = int(harmonics)
     idx = positions.round().long().clamp(0, K)
-    peaks = torch.zeros(*shape.shape[:-1], K + 1, dtype=shape.dtype).scatter_reduce(
+    peaks = shape.new_zeros(*shape.shape[:-1], K + 1).scatter_reduce(
         -1, idx, shape, reduce="amax", include_self=True)
     peaks[..., 0] = peaks[..., 1]  # below the fundamental: the fundamental's level
     top = shape.amax(-1, keepdim=True).clamp_min(1e-12)
@@ -517,7 +518,7 @@ class LSTMAutoencoder(nn.Module):
         parts = []
         if self.condition != "none":
             if code is None:  # the first instrument, so an unconditioned call still decodes something real
-                code = torch.nn.functional.one_hot(torch.tensor(0), self.n_codes)
+                code = torch.nn.functional.one_hot(torch.zeros((), dtype=torch.long, device=z.device), self.n_codes)
             c = self._cond(code, self.n_codes, z)
             parts.append(self.code_embed(c) if self.code_embed is not None else c)
         if self.chroma:

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
 from models import distributed
 from models.augment import add_noise, random_envelope, shift_pitch, whiten
-from models.checkpoint import save_run, update_meta
+from models.checkpoint import cpu_state, save_run, update_meta
 from models.lstm_ae import LSTMAutoencoder, input_options, prepare_input, stack_context
 from workbench.audio import load
 from workbench.config import Config
@@ -527,12 +527,12 @@ class Trainer:
         if not self.resume_path.is_file():
             raise ParameterError(f"--resume: {str(self.resume_path)!r} does not exist; expected an interrupted run "
                                  f"folder")
-        st = torch.load(self.resume_path, weights_only=True)
+        st = torch.load(self.resume_path, weights_only=True, map_location=self.device)
         self.model.load_state_dict(st["model"])
         self.opt.load_state_dict(st["optimizer"])
         self.start, self.best, self.bad_epochs = int(st["epoch"]) + 1, float(st["best"]), int(st["bad_epochs"])
         self.rows = [{**dict(zip(st["row_keys"], r)), "epoch": int(r[0])} for r in st["rows"].tolist()]
-        torch.set_rng_state(st["rng"])
+        torch.set_rng_state(st["rng"].cpu())
         return self
 
     def train_epoch(self, epoch: int) -> float:
@@ -591,7 +591,7 @@ class Trainer:
             save_run(self.out, self.model, config=self.cfg, model_kwargs=model_kwargs(self.cfg),
                      meta={"status": "training", "best_epoch": epoch, "best_valid_loss": self.best})
         rows = self.rows
-        torch.save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "epoch": epoch,
+        torch.save({"model": cpu_state(self.model), "optimizer": self.opt.state_dict(), "epoch": epoch,
                     "best": self.best, "bad_epochs": self.bad_epochs, "rng": torch.get_rng_state(),
                     "row_keys": list(rows[0]), "rows": torch.tensor([list(r.values()) for r in rows],
                                                                    dtype=torch.float64)}, self.resume_path)

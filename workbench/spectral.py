@@ -100,7 +100,7 @@ def check_stft_params(n_fft: int, hop_length: int, *, synthesis: bool = False) -
     return n_fft, hop_length
 
 
-def hann_window(n_fft: int, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def hann_window(n_fft: int, *, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
     """Periodic Hann window (as ``scipy.signal.get_window('hann')``).
 
     Parameters
@@ -109,12 +109,14 @@ def hann_window(n_fft: int, *, dtype: torch.dtype = torch.float32) -> torch.Tens
         Its length.
     dtype : torch.dtype, keyword-only
         Its dtype.
+    device : torch.device or str, optional, keyword-only
+        Where it is made (the signal's device; default the CPU).
 
     Returns
     -------
     torch.Tensor [shape=(n_fft,)]
     """
-    return torch.hann_window(n_fft, periodic=True, dtype=dtype)
+    return torch.hann_window(n_fft, periodic=True, dtype=dtype, device=device)
 
 
 WINDOWS = ("hann", "low-delay")
@@ -265,7 +267,7 @@ def stft(y: torch.Tensor | np.ndarray, *, n_fft: int = 2048, hop_length: int = 5
     if flat.shape[-1] < n_fft:
         raise ParameterError(f"signal of {shape[-1]} samples is shorter than n_fft={n_fft}")
     S = torch.stft(
-        flat, n_fft, hop_length=hop_length, window=hann_window(n_fft, dtype=flat.dtype),
+        flat, n_fft, hop_length=hop_length, window=hann_window(n_fft, dtype=flat.dtype, device=flat.device),
         center=False, return_complex=True,
     )
     return S.reshape(*shape[:-1], *S.shape[-2:])
@@ -295,7 +297,7 @@ def istft(S: torch.Tensor | np.ndarray, *, n_fft: int = 2048, hop_length: int = 
     shape = S.shape
     flat = S.reshape(-1, *shape[-2:])
     y = torch.istft(
-        flat, n_fft, hop_length=hop_length, window=hann_window(n_fft, dtype=torch.float32),
+        flat, n_fft, hop_length=hop_length, window=hann_window(n_fft, dtype=torch.float32, device=flat.device),
         center=True, length=length,
     )
     return y.reshape(*shape[:-2], y.shape[-1])
@@ -369,7 +371,7 @@ def causal_frames(y: torch.Tensor | np.ndarray, *, n_fft: int, hop_length: int, 
     padded = torch.nn.functional.pad(y, (n_fft - hop_length, 0))
     frames = padded.unfold(-1, n_fft, hop_length)[..., :k, :]
     wa = frame_windows(n_fft, hop_length, window=window, synthesis_length=synthesis_length)[0]
-    X = torch.fft.rfft(frames * wa, dim=-1)
+    X = torch.fft.rfft(frames * wa.to(frames.device), dim=-1)
     return X.transpose(-1, -2)
 
 
@@ -415,13 +417,13 @@ def overlap_add(X: torch.Tensor | np.ndarray, *, n_fft: int, hop_length: int, wi
     _, ws, L = frame_windows(n_fft, hop_length, window=window, synthesis_length=synthesis_length)
     X = _as_tensor(X)
     k = X.shape[-1]
-    frames = torch.fft.irfft(X.transpose(-1, -2), n=n_fft, dim=-1)[..., n_fft - L:] * ws[n_fft - L:]
+    frames = torch.fft.irfft(X.transpose(-1, -2), n=n_fft, dim=-1)[..., n_fft - L:] * ws[n_fft - L:].to(X.device)
     lead = frames.shape[:-2]
     flat = frames.reshape(-1, k, L).transpose(1, 2)  # (B, L, k) for fold
     total = (k - 1) * hop_length + L
     out = torch.nn.functional.fold(flat, output_size=(1, total), kernel_size=(1, L), stride=(1, hop_length))
     out = out.reshape(*lead, total)[..., : k * hop_length]
-    env = _ola_envelope(n_fft, hop_length, window, synthesis_length).repeat(k)
+    env = _ola_envelope(n_fft, hop_length, window, synthesis_length).to(out.device).repeat(k)
     return out / env
 
 
@@ -669,7 +671,7 @@ def lifter(ceps: torch.Tensor | np.ndarray, order: int) -> torch.Tensor:
     ceps = _as_tensor(ceps)
     n = ceps.shape[-2]
     order = check_int(order, "lifter order", lo=0, hi=n // 2 - 1)
-    w = torch.zeros(n, 1, dtype=ceps.dtype)
+    w = torch.zeros(n, 1, dtype=ceps.dtype, device=ceps.device)
     w[: order + 1] = 1
     if order > 0:
         w[n - order:] = 1
@@ -843,7 +845,7 @@ def chroma_onehot(mag: torch.Tensor | np.ndarray, *, sr: int, n_fft: int, floor:
         One-hot, pitch class C first.
     """
     mag = _as_tensor(mag)
-    fb = chroma_filterbank(sr=sr, n_fft=n_fft).to(mag.dtype)
+    fb = chroma_filterbank(sr=sr, n_fft=n_fft).to(device=mag.device, dtype=mag.dtype)
     if mag.shape[-1] != fb.shape[1]:
         raise ParameterError(f"frames have {mag.shape[-1]} bins; expected n_fft // 2 + 1 = {fb.shape[1]}")
     energy = (mag**2) @ fb.T
@@ -920,6 +922,7 @@ def frame_f0_bins(mag: torch.Tensor | np.ndarray, *, min_bins: float = 2.5, max_
     lead = s.shape[:-1]
     s2 = s.reshape(-1, 1, bins)
     s2 = torch.nn.functional.max_pool1d(s2, 3, stride=1, padding=1)[:, 0]
+    M, cands, total = M.to(s2.device), cands.to(s2.device), total.to(s2.device)  # cached on the CPU
     score = (s2 @ M.T.to(s2.dtype)) / total.to(s2.dtype)  # (N, candidates)
     # A multiple of f0 explains the same peaks about as well as f0 (every k-th harmonic is still a
     # harmonic): a mild preference for low candidates (3 % an octave) breaks that tie, and is far

@@ -43,11 +43,12 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "ddsp":
         from models.ddsp_train import train_ddsp
 
-        if args.resume or args.device != "cpu":
-            raise ParameterError("--method ddsp trains on the CPU from the start; --resume and --device are for "
-                                 "the autoencoder")
+        from models.distributed import resolve_device
+
+        if args.resume:
+            raise ParameterError("--resume: --method ddsp trains from the start; --resume is for the autoencoder")
         meta = train_ddsp(resolve_target(args.target), cfg, args.out, progress=not args.quiet,
-                          describe={"target": args.target})
+                          describe={"target": args.target}, device=resolve_device(args.device))
         p = meta["pitch_midi"]
         print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
               f"loss {meta['best_valid_loss']:.4f} at epoch {meta['best_epoch']}; pitch range MIDI {p['p5']:.0f}-"
