@@ -17,7 +17,7 @@ import torch
 
 from workbench.spectral import cepstral_envelope
 
-__all__ = ["shift_pitch", "random_envelope", "whiten", "add_noise"]
+__all__ = ["shift_pitch", "shift_pitch_batch", "random_envelope", "whiten", "add_noise", "augment_batch"]
 
 
 def shift_pitch(mag: torch.Tensor, semitones: float, *, order: int = 30) -> torch.Tensor:
@@ -133,3 +133,74 @@ def add_noise(mag: torch.Tensor, *, level_db: float, generator: torch.Generator)
     peak = mag.amax(dim=-1, keepdim=True)
     noise = torch.randn(mag.shape, generator=generator, device=generator.device).abs().to(mag.device)
     return mag + noise * peak * 10 ** (level_db / 20)
+
+
+def shift_pitch_batch(mag: torch.Tensor, semitones: torch.Tensor, *, order: int = 30) -> torch.Tensor:
+    """:func:`shift_pitch` of a batch of sequences, each by its own amount, in one pass.
+
+    Parameters
+    ----------
+    mag : torch.Tensor [shape=(B, T, bins)]
+        Magnitude frames.
+    semitones : torch.Tensor [shape=(B,)]
+        Each sequence's shift (0 leaves that sequence as it is).
+    order : int, keyword-only
+        As for :func:`shift_pitch`.
+
+    Returns
+    -------
+    torch.Tensor [shape=(B, T, bins)]
+    """
+    B, T, F = mag.shape
+    semitones = semitones.to(device=mag.device, dtype=mag.dtype)
+    env = cepstral_envelope(mag.transpose(-1, -2).clamp_min(1e-9), order=min(order, F - 2)).transpose(-1, -2)
+    fine = mag / env
+    pos = torch.arange(F, dtype=mag.dtype, device=mag.device)[None] / (2 ** (semitones / 12))[:, None]  # (B, F)
+    lo = pos.floor().long().clamp(max=F - 1)
+    hi = (lo + 1).clamp(max=F - 1)
+    w = (pos - lo.to(mag.dtype)).clamp(0, 1)[:, None]
+    a = fine.gather(-1, lo[:, None].expand(B, T, F))
+    b = fine.gather(-1, hi[:, None].expand(B, T, F))
+    shifted = torch.where(pos[:, None] <= F - 1, a * (1 - w) + b * w, torch.zeros_like(fine))
+    return torch.where((semitones != 0)[:, None, None], (shifted * env).clamp_min(0), mag)
+
+
+def augment_batch(win: torch.Tensor, *, semitones: torch.Tensor, envelope: torch.Tensor, corrupt: torch.Tensor,
+                  noise_db: torch.Tensor, shift_order: int, generator: torch.Generator | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training perturbations of a batch, applied where the batch lives (drawn beforehand).
+
+    Each sequence is pitch-shifted (the clean target), then its input gets a foreign envelope
+    (whitened, times ``envelope``) where ``corrupt``, then a noise floor ``noise_db`` below each
+    frame's peak. The per-sequence draws are made on the CPU from seeded generators
+    (:class:`models.train.FrameSequences`), so they do not depend on the device or batch.
+
+    Parameters
+    ----------
+    win : torch.Tensor [shape=(B, T, bins)]
+        Clean magnitude frames.
+    semitones : torch.Tensor [shape=(B,)], keyword-only
+        Pitch shifts (0: none).
+    envelope : torch.Tensor [shape=(B, bins)], keyword-only
+        Foreign envelopes (linear gains; :func:`random_envelope`).
+    corrupt : torch.Tensor [shape=(B,), dtype=bool], keyword-only
+        Which sequences get their envelope.
+    noise_db : torch.Tensor [shape=(B,)], dB, keyword-only
+        Noise floor relative to each frame's peak (``-inf``: none).
+    shift_order : int, keyword-only
+        Cepstral order kept by the shift (0: the whole frame moves).
+    generator : torch.Generator, optional, keyword-only
+        Draws the noise (on the batch's device).
+
+    Returns
+    -------
+    clean, noisy : torch.Tensor [shape=(B, T, bins)]
+        The target and the network's input.
+    """
+    dev, dt = win.device, win.dtype
+    clean = shift_pitch_batch(win, semitones, order=shift_order)
+    corrupt = corrupt.to(dev)
+    noisy = torch.where(corrupt[:, None, None], whiten(clean) * envelope.to(device=dev, dtype=dt)[:, None], clean)
+    peak = noisy.amax(dim=-1, keepdim=True)
+    noise = torch.randn(noisy.shape, generator=generator, device=dev, dtype=dt).abs()
+    return clean, noisy + noise * peak * (10 ** (noise_db.to(device=dev, dtype=dt) / 20))[:, None, None]

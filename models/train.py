@@ -10,19 +10,20 @@ set-up for that lives in :mod:`models.distributed`. :class:`Trainer` holds the s
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, SequentialSampler
+from torch.utils.data import Dataset
 
 from models import distributed
-from models.augment import add_noise, random_envelope, shift_pitch, whiten
+from models.augment import augment_batch, random_envelope
 from models.checkpoint import cpu_state, save_run, update_meta
 from models.lstm_ae import LSTMAutoencoder, input_options, prepare_input, stack_context
 from workbench.audio import load
@@ -31,8 +32,8 @@ from workbench.errors import ParameterError
 from workbench.spectral import causal_frames, chroma_onehot
 
 __all__ = [
-    "EpochSampler", "FrameSequences", "DataSplit", "Trainer", "clip_magnitudes", "split_clips", "split_data",
-    "split_indices", "build_model", "train", "model_kwargs",
+    "EpochSampler", "FrameSequences", "prepare_batch", "DataSplit", "Trainer", "clip_magnitudes", "split_clips", "split_data",
+    "split_indices", "build_model", "train", "model_kwargs", "device_schedule",
 ]
 
 
@@ -162,13 +163,13 @@ def split_clips(mags: list[torch.Tensor], *, valid_fraction: float, seed: int,
 class FrameSequences(Dataset):
     """Sequences of ``seq_len`` frames (plus ``context`` frames of history) cut from clips.
 
-    Items are ``(x, target, code, chroma, f0)``: ``x`` ``(seq_len, context + 1, bins)`` compressed
-    normalised input windows (augmented when ``augment``), ``target`` ``(seq_len, bins)`` the
-    clean compressed normalised frames, ``code`` ``(seq_len, codes)`` the clip's instrument
-    one-hot and ``chroma`` ``(seq_len, 12)`` the input frames' one-hot chroma (both width 0 when
-    the model does not use them) and ``f0`` ``(seq_len,)`` the input frames' pitch in bins for a
-    ``harmonics`` model (empty otherwise). Augmentation is drawn from a generator seeded by
-    ``(seed, epoch, index)``, so results do not depend on worker count or sampling order.
+    The clips are framed once per run and kept as one tensor on ``device``. Item ``i`` is its
+    window ``(context + seq_len, bins)`` of clean magnitudes and its augmentation draws (pitch
+    shift, foreign envelope, noise level), drawn on the CPU from a generator seeded by
+    ``(seed, epoch, i)``, so they do not depend on the device, batch or sampling order.
+    :meth:`batch` gathers a batch's windows in one indexing operation and
+    :func:`prepare_batch` augments them and prepares the network's input there, in batches
+    (a GPU is then fed whole batches, not one sequence at a time).
 
     Parameters
     ----------
@@ -184,24 +185,34 @@ class FrameSequences(Dataset):
         Frames between sequence starts (default ``seq_len``).
     codes : list of int, optional
         Each clip's instrument code (conditioned models).
+    device : torch.device or str
+        Where the framed clips are kept and batches are made.
     """
 
     def __init__(self, mags: list[torch.Tensor], cfg: Config, *, augment: bool, seed: int = 0, stride: int | None = None,
-                 codes: list[int] | None = None):
+                 codes: list[int] | None = None, device: torch.device | str = "cpu"):
         self.cfg, self.augment, self.seed, self.epoch = cfg, augment, seed, 0
         L, C = cfg.train.seq_len, cfg.model.context
         stride = stride or L
-        self.clips, self.index, self.codes = [], [], []
+        parts, starts, clip_codes = [], [], []
+        offset = 0
         for j, m in enumerate(mags):
             if m.shape[0] < 2:
                 continue
-            padded = torch.cat([m.new_zeros(C, m.shape[1]), m])  # zero history before the first frame
-            self.clips.append(padded)
-            self.codes.append(codes[j] if codes is not None else 0)
-            starts = list(range(0, max(m.shape[0] - L, 0) + 1, stride))
-            self.index += [(len(self.clips) - 1, s) for s in starts]
-        if not self.index:
+            # zero history before the first frame and silence after the last (a clip shorter than seq_len)
+            padded = torch.cat([m.new_zeros(C, m.shape[1]), m, m.new_zeros(max(L - m.shape[0], 0), m.shape[1])])
+            parts.append(padded)
+            for s in range(0, max(m.shape[0] - L, 0) + 1, stride):
+                starts.append(offset + s)
+                clip_codes.append(codes[j] if codes is not None else 0)
+            offset += padded.shape[0]
+        if not starts:
             raise ParameterError(f"clips are shorter than one training sequence of {L} frames; lower train.seq_len")
+        self.bins = parts[0].shape[1]
+        self.frames = torch.cat(parts).to(device)
+        self.starts = torch.tensor(starts, device=device)
+        self.codes = torch.tensor(clip_codes, device=device)
+        self.device = torch.device(device)
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the next augmentations for ``epoch``.
@@ -214,42 +225,118 @@ class FrameSequences(Dataset):
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        return len(self.index)
+        return int(self.starts.numel())
 
-    def __getitem__(self, i: int):
-        ci, s = self.index[i]
-        m, t, C, L = self.cfg.model, self.cfg.train, self.cfg.model.context, self.cfg.train.seq_len
-        win = self.clips[ci][s: s + C + L]
-        if win.shape[0] < C + L:  # a clip shorter than seq_len: pad with silence at the end
-            win = torch.cat([win, win.new_zeros(C + L - win.shape[0], win.shape[1])])
-        clean = win
-        noisy = win
-        if self.augment:
-            g = torch.Generator().manual_seed(hash((self.seed, self.epoch, i)) & 0x7FFFFFFF)
-            lo, hi = t.pitch_shift
-            if hi > lo and torch.rand((), generator=g) < t.pitch_shift_prob:
-                semis = float(lo + (hi - lo) * torch.rand((), generator=g))
-                clean = shift_pitch(win, semis, order=30 if t.pitch_shift_mode == "formant" else 0)
-            noisy = clean
-            if torch.rand((), generator=g) < t.corrupt_prob:
-                # replace the instrument's envelope by a foreign one, one per sequence
-                env = random_envelope(win.shape[1], order=t.corrupt_order, std_db=t.corrupt_db, generator=g)
-                noisy = whiten(noisy) * env
-            if t.noise_db > -200:
-                level = t.noise_db - 20 * float(torch.rand((), generator=g))
-                noisy = add_noise(noisy, level_db=level, generator=g)
-        kw = input_options(m)
-        x, _, f0 = prepare_input(noisy, **kw)
-        y, _, _ = prepare_input(clean[C:], **{**kw, "whiten": 0, "harmonics": 0})  # the target keeps its timbre
-        x = stack_context(x[C:][None], C, x[:C][None])[0]
-        n_codes = len(m.codes) if m.condition != "none" else 0
-        code = torch.nn.functional.one_hot(torch.full((L,), self.codes[ci]), n_codes).float() if n_codes \
-            else x.new_zeros(L, 0)
-        # chroma of the input's current frames, as the effect will see it
-        chroma = chroma_onehot(noisy[C:], sr=self.cfg.audio.sr, n_fft=self.cfg.audio.n_fft) if m.chroma \
-            else x.new_zeros(L, 0)
-        f0 = f0[C:] if f0 is not None else x.new_zeros(0)
-        return x, y, code, chroma, f0
+    def draws(self, i: int) -> tuple[float, bool, torch.Tensor | None, float]:
+        """Item ``i``'s augmentation draws this epoch: semitones, corrupt, envelope ``(bins,)``, noise dB.
+
+        Parameters
+        ----------
+        i : int
+            Item index.
+
+        Returns
+        -------
+        tuple
+            ``(semitones, corrupt, envelope or None, noise_db)``; ``noise_db`` is ``-inf`` for none.
+        """
+        t = self.cfg.train
+        semis, corrupt, env, level = 0.0, False, None, -math.inf
+        if not self.augment:
+            return semis, corrupt, env, level
+        g = torch.Generator().manual_seed(hash((self.seed, self.epoch, i)) & 0x7FFFFFFF)
+        lo, hi = t.pitch_shift
+        if hi > lo and torch.rand((), generator=g) < t.pitch_shift_prob:
+            semis = float(lo + (hi - lo) * torch.rand((), generator=g))
+        if torch.rand((), generator=g) < t.corrupt_prob:
+            # replace the instrument's envelope by a foreign one, one per sequence
+            corrupt = True
+            env = random_envelope(self.bins, order=t.corrupt_order, std_db=t.corrupt_db, generator=g)
+        if t.noise_db > -200:
+            level = t.noise_db - 20 * float(torch.rand((), generator=g))
+        return semis, corrupt, env, level
+
+    def __getitem__(self, i: int) -> dict:
+        return self.batch([i])
+
+    def batch(self, items: Sequence[int]) -> dict:
+        """The windows and draws of ``items``, stacked, on the dataset's device.
+
+        Parameters
+        ----------
+        items : sequence of int
+            Item indices.
+
+        Returns
+        -------
+        dict
+            ``win`` ``(B, context + seq_len, bins)``, ``code`` ``(B,)`` code indices, and the
+            draws ``semitones``, ``corrupt``, ``envelope`` ``(B, bins)``, ``noise_db`` (:func:`augment_batch`).
+        """
+        C, L = self.cfg.model.context, self.cfg.train.seq_len
+        idx = torch.as_tensor(list(items), device=self.device)
+        rows = self.starts[idx][:, None] + torch.arange(C + L, device=self.device)
+        d = [self.draws(int(i)) for i in items]
+        ones = torch.ones(self.bins)
+        return {"win": self.frames[rows], "code": self.codes[idx],
+                "semitones": torch.tensor([x[0] for x in d]), "corrupt": torch.tensor([x[1] for x in d]),
+                "envelope": torch.stack([ones if x[2] is None else x[2] for x in d]),
+                "noise_db": torch.tensor([x[3] for x in d], dtype=torch.float32)}
+
+    def batches(self, order: Sequence[int], batch_size: int) -> Iterator[dict]:
+        """:meth:`batch` of consecutive ``batch_size`` items of ``order`` (the last one shorter).
+
+        Parameters
+        ----------
+        order : sequence of int
+            Item indices in sampling order.
+        batch_size : int
+            Items per batch.
+
+        Yields
+        ------
+        dict
+        """
+        order = list(order)
+        for k in range(0, len(order), batch_size):
+            yield self.batch(order[k: k + batch_size])
+
+
+def prepare_batch(batch: dict, cfg: Config, *, generator: torch.Generator | None = None) -> dict:
+    """Augment a batch (:meth:`FrameSequences.batch`) and prepare the network's input, where it lives.
+
+    Parameters
+    ----------
+    batch : dict
+        Windows and draws.
+    cfg : Config
+        The model's input settings and the augmentation's shift mode.
+    generator : torch.Generator, optional, keyword-only
+        Draws the noise floor (on the batch's device).
+
+    Returns
+    -------
+    dict
+        ``x`` ``(B, seq_len, context + 1, bins)`` prepared input windows, ``y`` ``(B, seq_len,
+        bins)`` the clean compressed normalised target, and the model's keyword arguments:
+        ``code`` ``(B, seq_len, codes)``, ``chroma`` ``(B, seq_len, 12)`` of the input's frames
+        as the effect will see them, ``f0`` ``(B, seq_len)`` in bins (each None when unused).
+    """
+    m, t, C = cfg.model, cfg.train, cfg.model.context
+    win = batch["win"]
+    clean, noisy = augment_batch(win, semitones=batch["semitones"], envelope=batch["envelope"], corrupt=batch["corrupt"],
+                                 noise_db=batch["noise_db"], shift_order=30 if t.pitch_shift_mode == "formant" else 0,
+                                 generator=generator)
+    kw = input_options(m)
+    x, _, f0 = prepare_input(noisy, **kw)
+    y, _, _ = prepare_input(clean[:, C:], **{**kw, "whiten": 0, "harmonics": 0})  # the target keeps its timbre
+    x = stack_context(x[:, C:], C, x[:, :C])
+    B, L = x.shape[:2]
+    n_codes = len(m.codes) if m.condition != "none" else 0
+    code = torch.nn.functional.one_hot(batch["code"], n_codes).to(x.dtype)[:, None].expand(B, L, n_codes) \
+        if n_codes else None
+    chroma = chroma_onehot(noisy[:, C:], sr=cfg.audio.sr, n_fft=cfg.audio.n_fft) if m.chroma else None
+    return {"x": x, "y": y, "code": code, "chroma": chroma, "f0": f0[:, C:] if f0 is not None else None}
 
 
 class EpochSampler(torch.utils.data.Sampler):
@@ -390,21 +477,60 @@ def _loss_plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def _conditioning(code, chroma, f0, device) -> dict:
-    return {"code": code.to(device) if code.shape[-1] else None,
-            "chroma": chroma.to(device) if chroma.shape[-1] else None,
-            "f0": f0.to(device) if f0.numel() else None}
+def _autocast(device: torch.device | str, amp: str):
+    """bf16 autocast on CUDA when ``train.amp`` asks (``auto``: on CUDA); a no-op elsewhere."""
+    dev = torch.device(device)
+    on = dev.type == "cuda" and amp in ("auto", "bf16")
+    return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=on) if dev.type == "cuda" else contextlib.nullcontext()
 
 
-def _valid_loss(model, loader, device) -> float:
+def _loss(model, b: dict, amp: str, reduction: str = "mean") -> torch.Tensor:
+    with _autocast(b["x"].device, amp):
+        pred, _, _ = model(b["x"], code=b["code"], chroma=b["chroma"], f0=b["f0"])
+    return torch.nn.functional.mse_loss(pred.float(), b["y"], reduction=reduction)
+
+
+def _valid_loss(model, ds: FrameSequences, cfg: Config, seed: int) -> float:
+    """Mean squared error over the valid sequences, with the same noise every time (a generator seeded anew)."""
     model.eval()
     total, n = 0.0, 0
+    g = _generator(ds.device, seed)
     with torch.inference_mode():
-        for x, y, code, chroma, f0 in loader:
-            pred, _, _ = model(x.to(device), **_conditioning(code, chroma, f0, device))
-            total += float(torch.nn.functional.mse_loss(pred, y.to(device), reduction="sum"))
-            n += y.numel()
+        for b in ds.batches(range(len(ds)), cfg.train.batch_size):
+            b = prepare_batch(b, cfg, generator=g)
+            total += float(_loss(model, b, cfg.train.amp, reduction="sum"))
+            n += b["y"].numel()
     return total / max(n, 1)
+
+
+def _generator(device: torch.device, seed: int) -> torch.Generator | None:
+    """A seeded generator on ``device`` (None on ``meta``, which has none: its draws are shapes only)."""
+    return None if device.type == "meta" else torch.Generator(device=device).manual_seed(seed)
+
+
+def device_schedule(cfg: Config, device: torch.device | str) -> Config:
+    """The config a device trains with: on CUDA, ``train.gpu_batch_scale`` times the batch and the
+    learning rate times its square root (Adam's usual rule), so a GPU gets enough work per step.
+
+    Parameters
+    ----------
+    cfg : Config
+        The config asked for.
+    device : torch.device or str
+        The training device.
+
+    Returns
+    -------
+    Config
+        ``cfg`` itself on other devices.
+    """
+    from dataclasses import replace
+
+    k = cfg.train.gpu_batch_scale
+    if torch.device(device).type != "cuda" or k == 1:
+        return cfg
+    t = cfg.train
+    return replace(cfg, train=replace(t, batch_size=t.batch_size * k, lr=t.lr * math.sqrt(k)))
 
 
 def _target_name(paths: list[Path]) -> str:
@@ -441,7 +567,7 @@ class Trainer:
     def __init__(self, cfg: Config, out: str | Path, *, device: str | torch.device = "cpu", world_size: int = 1, rank: int = 0,
                  progress: bool = True):
         cfg.validate()
-        self.cfg, self.out = cfg, Path(out)
+        self.cfg, self.out = device_schedule(cfg, device), Path(out)
         self.device, self.world_size, self.rank, self.progress = device, world_size, rank, progress
         self.rows: list[dict] = []
         self.best, self.bad_epochs, self.start, self.stopped, self.seconds = math.inf, 0, 0, "epochs", 0.0
@@ -482,19 +608,18 @@ class Trainer:
         t = cfg.train
         self.split = split_data(mags, self.codes, valid_fraction=t.valid_fraction, seed=cfg.seed,
                                 min_frames=cfg.model.context + 2)
+        # framed once, kept on the training device; batches are augmented and prepared there
         self.train_ds = FrameSequences(self.split.train, cfg, augment=True, seed=cfg.seed, stride=max(t.seq_len // 2, 1),
-                                       codes=self.split.train_codes)
+                                       codes=self.split.train_codes, device=self.device)
         # Valid scores the training task (perturbed input -> clean frame) with draws fixed at epoch 0;
         # on clean input the identity map would win and stop training at once.
         self.valid_ds = FrameSequences(self.split.valid, cfg, augment=True, seed=cfg.seed + 1,
-                                       codes=self.split.valid_codes)
+                                       codes=self.split.valid_codes, device=self.device)
         if self.world_size > 1:
             self.sampler = distributed.shard_sampler(self.train_ds, world_size=self.world_size, rank=self.rank,
                                                      seed=cfg.seed)
         else:
             self.sampler = EpochSampler(len(self.train_ds), seed=cfg.seed)
-        self.train_dl = DataLoader(self.train_ds, batch_size=t.batch_size, sampler=self.sampler, drop_last=False)
-        self.valid_dl = DataLoader(self.valid_ds, batch_size=t.batch_size, sampler=SequentialSampler(self.valid_ds))
         return self
 
     def build(self) -> Trainer:
@@ -552,17 +677,21 @@ class Trainer:
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(epoch)
         self.net.train()
-        total, n = 0.0, 0
-        for x, y, code, chroma, f0 in self.train_dl:
-            pred, _, _ = self.net(x.to(self.device), **_conditioning(code, chroma, f0, self.device))
-            loss = torch.nn.functional.mse_loss(pred, y.to(self.device))
+        t = self.cfg.train
+        total, n = torch.zeros((), device=self.device), 0
+        # the noise floor's draws are seeded per epoch, so a resumed run draws what a straight one does
+        noise = _generator(torch.device(self.device), self.cfg.seed * 100003 + epoch)
+        for b in self.train_ds.batches(list(self.sampler), t.batch_size):
+            b = prepare_batch(b, self.cfg, generator=noise)
+            loss = _loss(self.net, b, t.amp)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
             self.opt.step()
-            total += loss.item() * y.numel()
-            n += y.numel()
-        return total / max(n, 1)
+            # summed on the device: one synchronisation per epoch, not per step
+            total = total + loss.detach() * b["y"].numel()
+            n += b["y"].numel()
+        return float(total) / max(n, 1)
 
     def validate(self) -> float:
         """The validation loss, averaged over the ranks.
@@ -572,7 +701,7 @@ class Trainer:
         float
             Mean squared error per element of the compressed magnitudes (fixed augmentation).
         """
-        loss = _valid_loss(self.model, self.valid_dl, self.device)
+        loss = _valid_loss(self.model, self.valid_ds, self.cfg, self.cfg.seed + 1)
         return distributed.mean_over_ranks(loss, world_size=self.world_size, device=self.device)
 
     def save_checkpoint(self, epoch: int, *, improved: bool) -> None:

@@ -144,10 +144,13 @@ class TrainConfig:
     noise_db: float = -50.0  # added noise floor relative to the frame peak; <= -200 disables
     max_seconds: float = 0.0  # wall-clock cap on training (0: none)
     threads: int = 0  # torch intra-op threads (0: torch's default)
+    amp: str = "auto"  # bf16 autocast: "auto" (on CUDA), "bf16" (the same, said plainly) or "off"
+    gpu_batch_scale: int = 4  # on CUDA: this many times the batch, sqrt of it times the learning rate
 
     def validate(self) -> None:
         """Raise ParameterError naming the first field out of range; return None when all hold."""
-        for name in ("epochs", "batch_size", "seq_len", "patience"):
+        _choice("train.amp", self.amp, ("auto", "bf16", "off"))
+        for name in ("epochs", "batch_size", "seq_len", "patience", "gpu_batch_scale"):
             if getattr(self, name) <= 0:
                 raise ParameterError(f"train.{name}={getattr(self, name)} must be a positive integer")
         if not 0 < self.valid_fraction < 1:
@@ -420,8 +423,8 @@ def make_config(*, preset: str | None = None, file: str | Path | None = None, ov
 def config_hash(cfg: Config | DDSPConfig) -> str:
     """Stable 12-hex-digit hash of a config (SHA-1 of its sorted JSON).
 
-    ``audio.window`` enters only when it is not the default ``"hann"``, so configs written before
-    the option existed keep their hashes.
+    ``audio.window``, ``train.amp`` and ``train.gpu_batch_scale`` enter only when they are not
+    their defaults, so configs written before the options existed keep their hashes.
 
     Parameters
     ----------
@@ -436,4 +439,8 @@ def config_hash(cfg: Config | DDSPConfig) -> str:
     d = cfg.to_dict()
     if d.get("audio", {}).get("window") == "hann":
         del d["audio"]["window"]
+    # likewise the hardware options, at their defaults (they say how a device trains, not what)
+    for key, default in (("amp", "auto"), ("gpu_batch_scale", 4)):
+        if d.get("train", {}).get(key, default) == default:
+            d.get("train", {}).pop(key, None)
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]

@@ -42,7 +42,6 @@ def run(args: argparse.Namespace) -> int:
     cfg = make_config(preset=args.preset, file=args.config, overrides=args.set, seed=args.seed, method=args.method)
     if args.method == "ddsp":
         from models.ddsp_train import train_ddsp
-
         from models.distributed import resolve_device
 
         if args.resume:
