@@ -146,11 +146,14 @@ class ScatteringStats(TransformerMixin, BaseEstimator):
         Notes per torch batch.
     eps : float, keyword-only
         Added before the log.
+    device : str, keyword-only
+        Where the transform runs (``cpu``, ``cuda``, ``cuda:N``); features come back as NumPy.
     """
 
     def __init__(self, *, J: int = 6, Q: int = 8, T: int | None = None, log2_length: int = 14,
-                 batch_size: int = 32, eps: float = 1e-6):
+                 batch_size: int = 32, eps: float = 1e-6, device: str = "cpu"):
         self.J, self.Q, self.T, self.log2_length, self.batch_size, self.eps = J, Q, T, log2_length, batch_size, eps
+        self.device = device
 
     def _transform_obj(self):
         # kymatio's package __init__ imports 3-D code that needs a SciPy function removed in 1.17;
@@ -172,7 +175,7 @@ class ScatteringStats(TransformerMixin, BaseEstimator):
         ScatteringStats
             ``self``, with ``scattering_`` and ``n_coefficients_``.
         """
-        self.scattering_ = self._transform_obj()
+        self.scattering_ = self._transform_obj().to(self.device)
         self.n_coefficients_ = len(self.scattering_.meta()["order"])
         return self
 
@@ -198,9 +201,9 @@ class ScatteringStats(TransformerMixin, BaseEstimator):
         rows = []
         with torch.inference_mode():
             for i in range(0, len(X), self.batch_size):
-                S = self.scattering_(torch.from_numpy(X[i: i + self.batch_size]))  # (b, coeffs, time)
+                S = self.scattering_(torch.from_numpy(X[i: i + self.batch_size]).to(self.device))  # (b, coeffs, time)
                 # order 0 is a low-pass of the signal itself (signed); orders 1-2 are moduli
-                rows.append(torch.log(S.abs() + self.eps).mean(-1).numpy())
+                rows.append(torch.log(S.abs() + self.eps).mean(-1).cpu().numpy())
         return np.concatenate(rows).astype(np.float32)
 
 
