@@ -37,7 +37,8 @@ import numpy as np
 from workbench.errors import ParameterError
 
 __all__ = ["harmonic_levels", "judged_frames", "JudgedFrames", "HarmonicReference", "TimbreDistance", "TimbreScore",
-           "gap_closed", "score_methods", "target_reference", "NO_PITCH", "PITCH_TOLERANCE_CENTS"]
+           "gap_closed", "score_methods", "target_reference",
+           "fit_reference", "NO_PITCH", "PITCH_TOLERANCE_CENTS"]
 
 log = logging.getLogger(__name__)
 
@@ -695,8 +696,36 @@ def target_reference(target: str | Path, *, sr: int, seed: int = 0, min_judged: 
     else:
         tr, va = split_indices(len(clips), valid_fraction=0.1, seed=seed)
         fit, held = [clips[i] for i in tr], [clips[i] for i in va]
-    ref = HarmonicReference(min_judged=min_judged).fit(fit, sr=sr, name=str(target))
-    d = ref.distance(held, sr=sr)
+    return fit_reference(fit, held, sr=sr, name=str(target), min_judged=min_judged)
+
+
+def fit_reference(fit: Sequence[np.ndarray], held: Sequence[np.ndarray], *, sr: int, name: str,
+                  min_judged: float = 0.5) -> tuple[HarmonicReference, float]:
+    """A reference fitted on some reference notes, and the distance of others held out from it.
+
+    Parameters
+    ----------
+    fit, held : sequence of np.ndarray [shape=(n,)]
+        Mono reference notes to fit on, and disjoint ones for the floor (the ``1`` of the gap).
+    sr : int, Hz, keyword-only
+        Their rate.
+    name : str, keyword-only
+        The material's name, for messages.
+    min_judged : float, keyword-only
+        :class:`HarmonicReference`'s share of judged frames below which there is no score.
+
+    Returns
+    -------
+    reference : HarmonicReference
+    held_out_db : float, dB
+
+    Raises
+    ------
+    ParameterError
+        Too little pitched material to fit on, or held-out notes with no pitched frame.
+    """
+    ref = HarmonicReference(min_judged=min_judged).fit(fit, sr=sr, name=name)
+    d = ref.distance(list(held), sr=sr)
     if d.distance_db is None:
-        raise ParameterError(f"{target}: its held-out part has no pitched frames; expected pitched target material")
+        raise ParameterError(f"{name}: its held-out part has no pitched frames; expected pitched target material")
     return ref, d.distance_db
