@@ -380,8 +380,11 @@ def compare_method(effect: Effect, audio: np.ndarray, sr: int, *, notes: list[di
         The input's f0 track, when already computed.
     reference : (HarmonicReference, float), optional, keyword-only
         The target material's matched-pitch reference and its held-out distance
-        (:func:`analysis.harmonic_timbre.target_reference`): adds ``timbre_distance_db`` and
-        ``timbre_gap_closed`` (None, with ``timbre_status`` "no pitched frames", when there are none).
+        (:func:`analysis.harmonic_timbre.target_reference`): adds the output judged at the input's
+        pitch, ``timbre_distance_db`` (the output's), ``timbre_input_db`` (the input's, same
+        frames), ``timbre_target_db``, ``timbre_gap_closed`` (at most 1), ``timbre_judged_share``
+        and ``timbre_pitch_error_share`` (distances and gap None, with ``timbre_status`` saying
+        why, when there is no score).
 
     Returns
     -------
@@ -389,7 +392,7 @@ def compare_method(effect: Effect, audio: np.ndarray, sr: int, *, notes: list[di
         ``sr``, ``output`` (float32 ``(n,)`` at ``sr``), ``input_track`` and ``output_track`` (times, f0 in Hz, 0 when
         unvoiced), ``metrics`` (``pitch_kept`` share or None, ``raw_pitch_accuracy``,
         ``voicing_recall``, ``loudness_correlation``, ``loudness_l1_db``, ``timbre_accuracy`` or None,
-        ``labelled_as``, ``rtf``, ``timbre_distance_db``, ``timbre_gap_closed``, ``timbre_status``)
+        ``labelled_as``, ``rtf``, the ``timbre_*`` keys above, ``timbre_status``)
         and ``notes`` (per-note records or None).
     """
     from analysis.pitch_notes import measure_notes
@@ -421,13 +424,16 @@ def compare_method(effect: Effect, audio: np.ndarray, sr: int, *, notes: list[di
             metrics["labelled_as"] = str(max(set(labels), key=labels.count))
             if family:
                 metrics["timbre_accuracy"] = float(np.mean([lab == family for lab in labels]))
-    metrics.update(timbre_distance_db=None, timbre_gap_closed=None, timbre_status=None)
+    metrics.update(timbre_distance_db=None, timbre_input_db=None, timbre_target_db=None, timbre_gap_closed=None,
+                   timbre_judged_share=None, timbre_pitch_error_share=None, timbre_status=None)
     if reference is not None:
         from analysis.harmonic_timbre import score_methods
 
         ref, held = reference
         row = score_methods(ref, inputs={"x": x[0]}, outputs={"y": {"x": y}}, target_db=held, sr=sr)[1]
-        metrics.update(timbre_distance_db=row["distance_db"], timbre_gap_closed=row["gap_closed"],
+        metrics.update(timbre_distance_db=row["distance_db"], timbre_input_db=row["input_db"],
+                       timbre_target_db=row["target_db"], timbre_gap_closed=row["gap_closed"],
+                       timbre_judged_share=row["judged_share"], timbre_pitch_error_share=row["pitch_error_share"],
                        timbre_status=row["status"])
     return {"sr": sr, "output": y.astype(np.float32), "input_track": in_track, "output_track": out_track,
             "metrics": metrics, "notes": rows}

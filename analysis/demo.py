@@ -23,10 +23,13 @@ import numpy as np
 from workbench.audio import load, save
 from workbench.corpus.families import programs_for
 from workbench.corpus.melodies import render_melodies
+from workbench.corpus.reference import render_reference_notes
 from workbench.corpus.render import RenderConfig, render_corpus
 from workbench.corpus.voice import render_voice
+from workbench.errors import ParameterError
 
-__all__ = ["run_demo", "render_material", "DemoSize", "DEMO", "DEMO_CORPUS", "DEMO_TRAIN"]
+__all__ = ["run_demo", "render_material", "material_split", "MaterialSplit", "DemoSize", "DEMO", "DEMO_CORPUS",
+           "DEMO_TRAIN"]
 
 # Every family, a third of the pitches, two velocities, at most 12 notes per instrument:
 # about a thousand notes, enough for family probes, rendered in about a minute on 2 cores.
@@ -56,22 +59,87 @@ class DemoSize:
     multi: tuple = tuple(DEMO_MULTI)
     protocol: tuple = (DEMO_PROTOCOL["melodies"], DEMO_PROTOCOL["notes"])
     judge_voices: int = 8
+    reference_step: int = 1  # semitones between the timbre measure's reference notes
 
 
 DEMO = DemoSize()
 SUNG = "sung_000"
 SPOKEN = "spoken_000"
 TARGET_FAMILY = "brass"
+TRUMPET = 56
+
+
+@dataclass(frozen=True)
+class MaterialSplit:
+    """Which trumpet clips each part of the demo may see.
+
+    ``target``: the clips the autoencoder trains on and the baselines (cepstral, mosaic) take as
+    target material; ``held``: the training's held-out clips (reconstruction). ``reference`` and
+    ``floor``: the timbre measure's reference notes, rendered apart from the melodies, and those
+    held out from it, whose distance is the ``1`` of the gap. The floor is in no other part: a
+    method whose target held the floor clips could copy them and score as the instrument.
+    """
+
+    target: tuple[Path, ...]
+    held: tuple[Path, ...]
+    reference: tuple[Path, ...]
+    floor: tuple[Path, ...]
+
+
+def material_split(data: str | Path, *, valid_fraction: float, seed: int) -> MaterialSplit:
+    """The demo's split of ``data/trumpet`` (melodies) and ``data/trumpet-reference`` (reference notes).
+
+    Parameters
+    ----------
+    data : str or Path
+        The data folder.
+    valid_fraction : float, keyword-only
+        The training's held-out share (``train.valid_fraction`` of the run), so ``target`` is the
+        clips the model trained on.
+    seed : int, keyword-only
+        The run's seed (the training's clip split) and the reference notes' split (10 % held out).
+
+    Returns
+    -------
+    MaterialSplit
+
+    Raises
+    ------
+    ParameterError
+        A part with no file, or a file in two parts (the folders overlap).
+    """
+    from models.train import split_indices
+
+    data = Path(data)
+    melodies = sorted((data / "trumpet").glob("melody_*.wav"))
+    notes = sorted((data / "trumpet-reference").glob("note_*.wav"))
+    if len(melodies) < 2 or len(notes) < 2:
+        raise ParameterError(f"{data}: {len(melodies)} trumpet melodies and {len(notes)} reference notes found; "
+                             "expected at least 2 of each (run the demo's rendering)")
+    tr, va = split_indices(len(melodies), valid_fraction=valid_fraction, seed=seed)
+    fit, floor = split_indices(len(notes), valid_fraction=0.1, seed=seed)
+    split = MaterialSplit(target=tuple(melodies[i] for i in tr), held=tuple(melodies[i] for i in va),
+                          reference=tuple(notes[i] for i in fit), floor=tuple(notes[i] for i in floor))
+    keys = ("target", "held", "reference", "floor")
+    parts = {k: {p.resolve() for p in getattr(split, k)} for k in keys}
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            if parts[a] & parts[b]:
+                raise ParameterError(f"{sorted(parts[a] & parts[b])[0]} is in both {a} and {b}; expected disjoint "
+                                     "material")
+    return split
 
 
 def render_material(data: str | Path = "data", *, seed: int = 0, progress: bool = True) -> dict:
-    """Render the demo corpus, trumpet melodies and voice material into ``data`` (missing parts only).
+    """Render the demo corpus, trumpet melodies, voice material and trumpet reference notes into
+    ``data`` (missing parts only).
 
     Parameters
     ----------
     data : str or Path
         The data folder: ``gm/`` (corpus), ``trumpet/`` (40 melodies of 8 s) and ``voice/``
-        (8 sung, 3 spoken phrases); a part whose ``render.json`` / ``index.json`` exists is kept.
+        (8 sung, 3 spoken phrases), ``trumpet-reference/`` (sustained notes at other velocities,
+        for the timbre measure); a part whose ``render.json`` / ``index.json`` exists is kept.
     seed : int, keyword-only
         Seed of every part.
     progress : bool, keyword-only
@@ -80,23 +148,28 @@ def render_material(data: str | Path = "data", *, seed: int = 0, progress: bool 
     Returns
     -------
     dict
-        The parts rendered now: ``corpus`` (notes, notes per second), ``trumpet``, ``voice``.
+        The parts rendered now: ``corpus`` (notes, notes per second), ``trumpet``, ``voice``,
+        ``reference``.
     """
     return _render(Path(data), seed, progress)
 
 
-def _render(data: Path, seed: int, progress: bool) -> dict:
+def _render(data: Path, seed: int, progress: bool, size: DemoSize = DEMO) -> dict:
     steps = {}
     corpus, trumpet, voice = data / "gm", data / "trumpet", data / "voice"
+    reference = data / "trumpet-reference"
     if not (corpus / "render.json").is_file():
         s = render_corpus(corpus, replace(DEMO_CORPUS, seed=seed), progress=progress)
         steps["corpus"] = {"notes": s["written"], "notes_per_second": s["notes_per_second"]}
     if not (trumpet / "index.json").is_file():
-        render_melodies(trumpet, program=56, count=40, seconds=8.0, seed=seed, progress=progress)
+        render_melodies(trumpet, program=TRUMPET, count=40, seconds=8.0, seed=seed, progress=progress)
         steps["trumpet"] = {"melodies": 40}
     if not (voice / "index.json").is_file():
         render_voice(voice, count=8, spoken=3, seed=seed, progress=progress)
         steps["voice"] = {"sung": 8, "spoken": 3}
+    if not (reference / "index.json").is_file():
+        s = render_reference_notes(reference, program=TRUMPET, step=size.reference_step, progress=progress)
+        steps["reference"] = {"notes": len(s["items"])}
     return steps
 
 
@@ -233,11 +306,10 @@ def run_demo(data: str | Path = "data", *, runs: str | Path = "runs", reports: s
     from effects.cepstral import CepstralEffect
     from effects.mosaic import MosaicEffect
     from models.checkpoint import load_run
-    from models.train import split_indices
 
     data, runs, reports = Path(data), Path(runs), Path(reports)
     t0 = time.perf_counter()
-    rendered = _render(data, seed, progress)
+    rendered = _render(data, seed, progress, size)
     run_dir = _train(data, runs, seed, progress, size)
     run = load_run(run_dir)
     sr = run.config.audio.sr
@@ -248,16 +320,16 @@ def run_demo(data: str | Path = "data", *, runs: str | Path = "runs", reports: s
     spoken, _ = load(data / "voice" / f"{SPOKEN}.wav", sr=sr, mono=True)
     save(out / "input.wav", voice, sr)
     save(out / "input_spoken.wav", spoken, sr)
-    trumpet_dir = data / "trumpet"
+    split = material_split(data, valid_fraction=run.config.train.valid_fraction, seed=run.config.seed)
+    target = list(split.target)  # the baselines see what the model trained on, nothing held out
     methods = {
         "autoencoder": AutoencoderEffect(model=run),
-        "cepstral (mean envelope)": CepstralEffect(target=trumpet_dir, envelope="mean"),
-        "cepstral (time-varying)": CepstralEffect(target=trumpet_dir, envelope="timevarying"),
-        "mosaic": MosaicEffect(target=trumpet_dir),
+        "cepstral (mean envelope)": CepstralEffect(target=target, envelope="mean"),
+        "cepstral (time-varying)": CepstralEffect(target=target, envelope="timevarying"),
+        "mosaic": MosaicEffect(target=target),
     }
     outputs, pitch, timbre, rtf = {}, {}, {}, {}
-    trumpet_files = sorted((data / "trumpet").glob("melody_*.wav"))
-    profile = mfcc_profile([load(p, sr=sr, mono=True)[0] for p in trumpet_files], sr=sr)
+    profile = mfcc_profile([load(p, sr=sr, mono=True)[0] for p in target], sr=sr)
     timbre["input"] = timbre_distance(voice, profile, sr=sr)
     spoken_out = {}
     for name, fx in methods.items():
@@ -270,13 +342,11 @@ def run_demo(data: str | Path = "data", *, runs: str | Path = "runs", reports: s
         timbre[name] = timbre_distance(y, profile, sr=sr)
         rtf[name] = real_time_factor(fx, voice, sr)  # after the first run: targets are loaded once
     # held-out reconstruction on the clips the training left out (the same clip-level split)
-    train_i, valid_i = split_indices(len(trumpet_files), valid_fraction=run.config.train.valid_fraction,
-                                     seed=run.config.seed)
-    valid_files = [trumpet_files[i] for i in valid_i]
+    valid_files = list(split.held)
     held = [load(p, sr=sr, mono=True)[0][0] for p in valid_files]
     _figures(out, sr, {"sung": voice[0], "spoken": spoken[0]}, {m: {"sung": outputs[m], "spoken": spoken_out[m]}
                                                                   for m in methods}, pitch, held[0])
-    matched = _matched_pitch([trumpet_files[i] for i in train_i], held, {SUNG: voice[0], SPOKEN: spoken[0]},
+    matched = _matched_pitch(split, {SUNG: voice[0], SPOKEN: spoken[0]},
                              {m: {SUNG: outputs[m], SPOKEN: spoken_out[m]} for m in methods}, sr, data=data,
                              work=reports / "judge", voices=size.judge_voices)
     recon = reconstruction(run, valid_files)
@@ -313,25 +383,26 @@ def run_demo(data: str | Path = "data", *, runs: str | Path = "runs", reports: s
     return figures
 
 
-def _matched_pitch(train_files, held: list, inputs: dict, outputs: dict, sr: int, *, data: Path,
+def _matched_pitch(split: MaterialSplit, inputs: dict, outputs: dict, sr: int, *, data: Path,
                    work: Path, voices: int) -> dict:
-    """The matched-pitch table against the trumpet clips the model trained on (analysis.harmonic_timbre),
+    """Timbre at the input's pitch (analysis.harmonic_timbre) against the trumpet reference notes,
     with the instrument judge's share of windows labelled brass for every row."""
-    from analysis.harmonic_timbre import HarmonicReference, score_methods
+    from analysis.harmonic_timbre import fit_reference, score_methods
     from analysis.instrument_judge import fitted_judge
 
-    ref = HarmonicReference().fit([load(p, sr=sr, mono=True)[0][0] for p in train_files], sr=sr,
-                                  name="trumpet training clips")
-    target = ref.distance(held, sr=sr)
-    rows = score_methods(ref, inputs=inputs, outputs=outputs, target_db=target.distance_db, sr=sr)
-    judge = fitted_judge(data / "gm", voice_dir=data / "voice", work=work, extra={TARGET_FAMILY: list(train_files)},
+    floor = [load(p, sr=sr, mono=True)[0][0] for p in split.floor]
+    ref, target_db = fit_reference([load(p, sr=sr, mono=True)[0][0] for p in split.reference], floor, sr=sr,
+                                   name="trumpet reference notes")
+    rows = score_methods(ref, inputs=inputs, outputs=outputs, target_db=target_db, sr=sr)
+    judge = fitted_judge(data / "gm", voice_dir=data / "voice", work=work, extra={TARGET_FAMILY: list(split.target)},
                          voices=voices)
     for r in rows:
         y = inputs[r["input"]] if r["method"] == "input" else outputs[r["method"]][r["input"]]
         r["judge"] = judge.share(y, TARGET_FAMILY, sr=sr)
-    return {"target_db": target.distance_db, "reference_seconds": ref.seconds_,
+    return {"target_db": target_db, "reference_seconds": ref.seconds_,
             "reference_range": [float(ref.pitches_[0]), float(ref.pitches_[-1])], "rows": rows,
-            "target_judge": judge.share(held, TARGET_FAMILY, sr=sr)}
+            "target_judge": judge.share(floor, TARGET_FAMILY, sr=sr),
+            "split": {k: [p.name for p in getattr(split, k)] for k in ("target", "held", "reference", "floor")}}
 
 
 def _scoreboard(data: Path, run_dir: Path, out: Path, seed: int, progress: bool, size: tuple) -> dict:
@@ -349,7 +420,7 @@ def _scoreboard(data: Path, run_dir: Path, out: Path, seed: int, progress: bool,
 
 
 def _fmt(v, spec: str) -> str:
-    return "no pitched frames" if v is None else format(v, spec)
+    return "-" if v is None else format(v, spec)
 
 
 def _matched_rows(rows: list[dict]) -> list[str]:
@@ -359,8 +430,11 @@ def _matched_rows(rows: list[dict]) -> list[str]:
         cells = []
         for name in (SUNG, SPOKEN):
             r = next(r for r in rows if r["method"] == m and r["input"] == name)
-            cells += [_fmt(r["distance_db"], ".2f"), _fmt(r["gap_closed"], ".2f") if r["distance_db"] is not None
-                      else "-", _fmt(r["judge"], ".2f")]
+            if r["distance_db"] is None:  # no score: say why in place of the numbers
+                cells += [r["status"], "-", "-", _fmt(r["pitch_error_share"], ".2f"), _fmt(r["judge"], ".2f")]
+                continue
+            cells += [_fmt(r["distance_db"], ".2f"), _fmt(r["input_db"], ".2f"), _fmt(r["gap_closed"], ".2f"),
+                      _fmt(r["pitch_error_share"], ".2f"), _fmt(r["judge"], ".2f")]
         out.append(f"| {'input (no processing)' if m == 'input' else m} | " + " | ".join(cells) + " |")
     return out
 
@@ -371,7 +445,7 @@ def _matched_verdict(rows: list[dict]) -> list[str]:
     for name in (SUNG, SPOKEN):
         scored = [r for r in rows if r["input"] == name and r["method"] != "input" and r["gap_closed"] is not None]
         if not scored:
-            lines.append(f"- {name}: no pitched frames, no verdict.")
+            lines.append(f"- {name}: no method scored, no verdict.")
             continue
         best = max(scored, key=lambda r: r["gap_closed"])
         ae = next((r for r in scored if r["method"] == "autoencoder"), None)
@@ -398,21 +472,26 @@ def _report(out: Path, f: dict, run_dir: Path, data: Path) -> None:
         "",
         f"A sung phrase (`{data / 'voice' / SUNG}.wav`, Festival) and a spoken one (`{SPOKEN}.wav`, espeak-ng) "
         f"played through a trumpet model trained on 40 rendered trumpet melodies (`{data / 'trumpet'}`), and "
-        f"through the two classical baselines with the same melodies as their target: cepstral-envelope "
+        f"through the two classical baselines with the same training melodies as their target: cepstral-envelope "
         f"hybridization (the trumpet's mean envelope, and frame by frame) and MFCC mosaicing. Figures measured "
         f"by this run.",
         "",
-        "## Does it sound like the trumpet? Timbre at matched pitch",
-        "Each voiced frame's harmonic levels (dB, relative) against the trumpet training clips' own notes at the "
-        f"same pitch (MIDI {mp['reference_range'][0]:.0f}-{mp['reference_range'][1]:.0f}, nearest notes below "
-        "or above). Gap closed: 0 = the input unchanged, 1 = as close as held-out trumpet clips "
-        f"({mp['target_db']:.2f} dB).",
+        "## Does it sound like the trumpet? Timbre at the input's pitch",
+        "For each of the input's pitched frames, the output's harmonic levels (dB, relative), read at the "
+        "*input's* pitch, against trumpet reference notes at that pitch: sustained notes rendered apart from "
+        f"the training melodies, at other velocities (`{data / 'trumpet-reference'}`, MIDI "
+        f"{mp['reference_range'][0]:.0f}-{mp['reference_range'][1]:.0f}, nearest notes below or above). "
+        "Output and input distances are on the same frames. Gap closed: 0 = the input unchanged, 1 = as close "
+        f"as held-out reference notes ({mp['target_db']:.2f} dB), never more. Pitch errors: share of frames "
+        "where the output's own pitch is more than 50 cents from the input's (judged at the input's pitch all "
+        "the same). No score when the output sounds in less than half of the input's pitched frames.",
         "",
-        "| method | " + " | ".join(f"{n}: distance dB | gap closed | judged brass" for n in (SUNG, SPOKEN)) + " |",
-        "|---|" + "---|---|---|" * 2,
+        "| method | " + " | ".join(f"{n}: output dB | input dB | gap closed | pitch errors | judged brass"
+                                   for n in (SUNG, SPOKEN)) + " |",
+        "|---|" + "---|---|---|---|---|" * 2,
         *_matched_rows(mp["rows"]),
-        f"| trumpet (held-out clips) | {mp['target_db']:.2f} | 1 | {mp['target_judge']:.2f} | {mp['target_db']:.2f} | 1 "
-        f"| {mp['target_judge']:.2f} |",
+        f"| trumpet (held-out reference notes) | {mp['target_db']:.2f} | | 1 | | {mp['target_judge']:.2f} "
+        f"| {mp['target_db']:.2f} | | 1 | | {mp['target_judge']:.2f} |",
         "",
         "Judged brass: the share of 2 s windows the instrument judge (analysis.instrument_judge: corpus families "
         "plus a voice class, phrase-level features) labels as brass.",

@@ -1,21 +1,27 @@
-"""Timbre at matched pitch: the relative levels of a sound's harmonics against the target
-instrument's own notes at the same pitch.
+"""Timbre at the input's pitch: the relative levels of an output's harmonics, measured where the
+input's notes put them, against the target instrument's own notes at that pitch.
 
 An instrument's harmonic levels change with pitch (a trumpet's low notes are darker than its high
 ones), so comparing a sung phrase with an instrument's average spectrum mixes timbre with
-register. Here every voiced frame is compared with the target material *at that frame's pitch*:
+register. Here every frame is compared with reference notes *at the input's pitch*:
 
 1. :func:`harmonic_levels`: pYIN f0 per frame, then the peak magnitude near each harmonic
    ``k * f0`` (``k = 1..harmonics``, below ``fmax``), in dB relative to the frame's strongest
    harmonic, floored at ``floor_db``.
-2. :class:`HarmonicReference`: the target material's frames pooled per semitone (median level of
-   each harmonic); a query pitch gets the two nearest populated semitones, interpolated, or the
-   nearest one outside the material's range.
-3. :meth:`HarmonicReference.distance`: per voiced frame, the mean absolute dB difference over the
-   harmonics both have, after removing the mean offset (so overall level does not count); the
-   mean over frames.
-4. :func:`gap_closed`: ``(d_input - d_output) / (d_input - d_target)``; 0 is the input unchanged,
-   1 is as close as held-out material of the instrument itself.
+2. :func:`judged_frames`: the same levels of an *output*, read at the *input's* f0 in the same
+   frame. An output that plays other notes than the input has its harmonics elsewhere and scores
+   as far as it sounds; such frames (the output's own f0 more than 50 cents away, or none) are
+   also counted apart as the pitch-error share.
+3. :class:`HarmonicReference`: reference notes' frames pooled per semitone (median level of each
+   harmonic); a query pitch gets the two nearest populated semitones, interpolated, or the
+   nearest one outside the notes' range.
+4. :meth:`HarmonicReference.compare`: per judged frame, the mean absolute dB difference over the
+   harmonics both have, after removing the mean offset (overall level is not timbre), for the
+   output and for the input on the same frames; fewer judged frames than ``min_judged`` of the
+   input's pitched frames gives no score, with the reason.
+5. :func:`gap_closed`: ``(d_input - d_output) / (d_input - d_target)``, at most 1; 0 is the
+   input unchanged, 1 is as close as held-out reference notes, negative is further than the input.
+   Every report shows the three distances beside it.
 """
 
 from __future__ import annotations
@@ -30,12 +36,82 @@ import numpy as np
 
 from workbench.errors import ParameterError
 
-__all__ = ["harmonic_levels", "HarmonicReference", "TimbreDistance", "gap_closed", "score_methods", "target_reference",
-           "NO_PITCH"]
+__all__ = ["harmonic_levels", "judged_frames", "JudgedFrames", "HarmonicReference", "TimbreDistance", "TimbreScore",
+           "gap_closed", "score_methods", "target_reference",
+           "fit_reference", "NO_PITCH", "PITCH_TOLERANCE_CENTS"]
 
 log = logging.getLogger(__name__)
 
 NO_PITCH = "no pitched frames"
+PITCH_TOLERANCE_CENTS = 50.0  # as raw pitch accuracy (mir_eval): further than this is another note
+_SILENT_DB = -190.0  # frame level of digital silence (the level's floor is -200 dB)
+
+
+def _frames(y: np.ndarray, *, sr: int, n_fft: int, hop_length: int,
+            f0_range: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """pYIN f0 (NaN where unvoiced), magnitude spectra and frame levels (dB), frame-aligned."""
+    import librosa
+
+    f0, voiced, _ = librosa.pyin(y, fmin=f0_range[0], fmax=min(f0_range[1], sr / 4), sr=sr, frame_length=n_fft,
+                                 hop_length=hop_length, center=True)
+    # 4x zero padding: the peak of a harmonic between two bins loses at most ~0.1 dB (1.4 dB without)
+    S = np.abs(librosa.stft(y, n_fft=4 * n_fft, win_length=n_fft, hop_length=hop_length,
+                            window="hann", center=True))
+    n = min(S.shape[1], f0.size)
+    f0 = np.where(voiced[:n] & np.isfinite(f0[:n]), f0[:n], np.nan)
+    level = 10 * np.log10(np.maximum((S[:, :n] ** 2).sum(0), 1e-20))
+    return f0, S[:, :n], level
+
+
+def _peaks(S: np.ndarray, f0: np.ndarray, *, sr: int, n_fft: int, harmonics: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame (columns of ``S``), the peak near each harmonic ``k * f0`` and the peak halfway
+    between ``k`` and ``k + 1``; both ``(frames, harmonics)``, linear magnitude."""
+    freqs = np.arange(S.shape[0]) * sr / (4 * n_fft)
+    h = freqs[None, :] / f0[:, None]  # (frames, bins): position in harmonics
+    k = np.rint(h).astype(int)
+    # the peak within a quarter of f0 of each harmonic (tolerates slight inharmonicity and vibrato)
+    near = (np.abs(h - k) <= 0.25) & (k >= 1) & (k <= harmonics)
+    amp = np.zeros((f0.size, harmonics + 1))
+    rows = np.broadcast_to(np.arange(f0.size)[:, None], h.shape)
+    np.maximum.at(amp, (rows[near], k[near]), S.T[near])
+    # the peak halfway between harmonics: a pitched frame's harmonics stand out from it, noise that
+    # pYIN happens to call voiced does not
+    kv = np.floor(h).astype(int)
+    mid = (np.abs(h - kv - 0.5) <= 0.25) & (kv >= 1) & (kv <= harmonics)
+    valley = np.zeros_like(amp)
+    np.maximum.at(valley, (rows[mid], kv[mid]), S.T[mid])
+    return amp[:, 1:], valley[:, 1:]
+
+
+def _above(f0: np.ndarray, *, sr: int, n_fft: int, harmonics: int, fmax: float) -> np.ndarray:
+    """Which harmonics of each frame lie above ``fmax`` (or next to Nyquist): not measured."""
+    return np.arange(1, harmonics + 1)[None, :] * f0[:, None] > min(fmax, sr / 2 - sr / n_fft)
+
+
+def _relative_db(amp: np.ndarray, above: np.ndarray, floor_db: float) -> np.ndarray:
+    """Levels in dB relative to each frame's strongest harmonic, floored; NaN above ``fmax``."""
+    db = 20 * np.log10(np.maximum(amp, 1e-10))
+    db[above] = np.nan
+    return np.maximum(db - np.nanmax(db, axis=1, keepdims=True), floor_db)
+
+
+def _pitched(amp: np.ndarray, valley: np.ndarray, above: np.ndarray, min_contrast_db: float) -> np.ndarray:
+    """Frames whose first 8 harmonics stand ``min_contrast_db`` (median) above the peaks between them."""
+    contrast = np.where(above, np.nan, 20 * np.log10(np.maximum(amp, 1e-10))
+                        - 20 * np.log10(np.maximum(valley, 1e-10)))[:, :8]
+    with np.errstate(all="ignore"):
+        return np.nanmedian(np.where(np.isnan(contrast), -np.inf, contrast), axis=1) >= min_contrast_db
+
+
+def _mono(y: np.ndarray, name: str) -> np.ndarray:
+    y = np.asarray(y, np.float32)
+    if y.ndim == 2 and y.shape[0] == 1:
+        y = y[0]
+    if y.ndim != 1:
+        raise ParameterError(f"{name} has shape {y.shape}; expected mono audio of shape (n,) or (1, n)")
+    if not np.isfinite(y).all():
+        raise ParameterError(f"{name} contains NaN or Inf samples; expected finite audio")
+    return y
 
 
 def harmonic_levels(y: np.ndarray, *, sr: int, n_fft: int = 2048, hop_length: int = 256, harmonics: int = 24,
@@ -76,56 +152,152 @@ def harmonic_levels(y: np.ndarray, *, sr: int, n_fft: int = 2048, hop_length: in
     """
     import librosa
 
-    y = np.asarray(y, np.float32).reshape(-1)
-    if not np.isfinite(y).all():
-        raise ParameterError("audio contains NaN or Inf samples; expected finite audio")
+    y = _mono(y, "audio")
     empty = np.zeros(0), np.zeros((0, harmonics))
     if y.size < n_fft or not np.any(y):
         return empty
-    f0, voiced, _ = librosa.pyin(y, fmin=f0_range[0], fmax=min(f0_range[1], sr / 4), sr=sr, frame_length=n_fft,
-                                 hop_length=hop_length, center=True)
-    # 4x zero padding: the peak of a harmonic between two bins loses at most ~0.1 dB (1.4 dB without)
-    S = np.abs(librosa.stft(y, n_fft=4 * n_fft, win_length=n_fft, hop_length=hop_length,
-                            window="hann", center=True))
-    n = min(S.shape[1], f0.size)
-    S, f0, voiced = S[:, :n], f0[:n], voiced[:n]
-    level = 10 * np.log10(np.maximum((S ** 2).sum(0), 1e-20))  # frame level (dB), for the range gate
-    keep = voiced & np.isfinite(f0) & (level > level.max() - range_db)
+    f0, S, level = _frames(y, sr=sr, n_fft=n_fft, hop_length=hop_length, f0_range=f0_range)
+    keep = np.isfinite(f0) & (level > level.max() - range_db)
     if not keep.any():
         return empty
     S, f0 = S[:, keep], f0[keep]
-    freqs = np.arange(S.shape[0]) * sr / (4 * n_fft)
-    h = freqs[None, :] / f0[:, None]  # (frames, bins): position in harmonics
-    k = np.rint(h).astype(int)
-    # the peak within a quarter of f0 of each harmonic (tolerates slight inharmonicity and vibrato)
-    near = (np.abs(h - k) <= 0.25) & (k >= 1) & (k <= harmonics)
-    amp = np.zeros((f0.size, harmonics + 1))
-    rows = np.broadcast_to(np.arange(f0.size)[:, None], h.shape)
-    np.maximum.at(amp, (rows[near], k[near]), S.T[near])
-    # the peak halfway between harmonics k and k + 1: a pitched frame's harmonics stand out from it,
-    # noise that pYIN happens to call voiced does not
-    kv = np.floor(h).astype(int)
-    mid = (np.abs(h - kv - 0.5) <= 0.25) & (kv >= 1) & (kv <= harmonics)
-    valley = np.zeros_like(amp)
-    np.maximum.at(valley, (rows[mid], kv[mid]), S.T[mid])
-    amp, valley = amp[:, 1:], valley[:, 1:]
-    db = 20 * np.log10(np.maximum(amp, 1e-10))
-    top = np.arange(1, harmonics + 1)[None, :] * f0[:, None]
-    above = top > min(fmax, sr / 2 - sr / n_fft)
-    contrast = np.where(above, np.nan, db - 20 * np.log10(np.maximum(valley, 1e-10)))[:, :8]
-    with np.errstate(all="ignore"):
-        pitched = np.nanmedian(np.where(np.isnan(contrast), -np.inf, contrast), axis=1) >= min_contrast_db
-    db, f0 = db[pitched], f0[pitched]
-    db[above[pitched]] = np.nan
-    db = db - np.nanmax(db, axis=1, keepdims=True)
-    if not f0.size:
+    amp, valley = _peaks(S, f0, sr=sr, n_fft=n_fft, harmonics=harmonics)
+    above = _above(f0, sr=sr, n_fft=n_fft, harmonics=harmonics, fmax=fmax)
+    pitched = _pitched(amp, valley, above, min_contrast_db)
+    if not pitched.any():
         return empty
-    return librosa.hz_to_midi(f0), np.maximum(db, floor_db)
+    return librosa.hz_to_midi(f0[pitched]), _relative_db(amp[pitched], above[pitched], floor_db)
+
+
+@dataclass(frozen=True)
+class JudgedFrames:
+    """An output's harmonic levels at its input's pitch, on the frames where both can be judged.
+
+    ``midi``, ``input_levels``, ``output_levels`` and ``pitch_error`` hold the judged frames
+    (``frames``); ``input_frames`` counts the input's pitched frames, the denominator of the
+    judged share.
+    """
+
+    midi: np.ndarray
+    input_levels: np.ndarray
+    output_levels: np.ndarray
+    pitch_error: np.ndarray
+    input_frames: int
+
+    @property
+    def frames(self) -> int:
+        """Judged frames."""
+        return int(self.midi.size)
+
+
+@dataclass(frozen=True)
+class _InputFrames:
+    """An input's pitched frames, analysed once for every output judged against it."""
+
+    size: int
+    f0: np.ndarray  # (frames,), Hz, of every frame
+    keep: np.ndarray  # indices of the pitched frames
+    amp: np.ndarray  # (pitched, harmonics), linear peaks
+    above: np.ndarray  # (pitched, harmonics), bool: above fmax
+
+    @property
+    def frames(self) -> int:
+        return int(self.keep.size)
+
+
+def _input_frames(x: np.ndarray, *, sr: int, n_fft: int = 2048, hop_length: int = 256, harmonics: int = 24,
+                  fmax: float = 5000.0, f0_range: tuple[float, float] = (50.0, 1600.0), floor_db: float = -50.0,
+                  range_db: float = 35.0, min_contrast_db: float = 6.0) -> _InputFrames:
+    x = _mono(x, "input")
+    none = _InputFrames(x.size, np.zeros(0), np.zeros(0, int), np.zeros((0, harmonics)), np.zeros((0, harmonics), bool))
+    if x.size < n_fft or not np.any(x):
+        return none
+    f0, S, level = _frames(x, sr=sr, n_fft=n_fft, hop_length=hop_length, f0_range=f0_range)
+    keep = np.flatnonzero(np.isfinite(f0) & (level > level.max() - range_db))
+    if not keep.size:
+        return none
+    amp, valley = _peaks(S[:, keep], f0[keep], sr=sr, n_fft=n_fft, harmonics=harmonics)
+    above = _above(f0[keep], sr=sr, n_fft=n_fft, harmonics=harmonics, fmax=fmax)
+    pitched = _pitched(amp, valley, above, min_contrast_db)
+    return _InputFrames(x.size, f0, keep[pitched], amp[pitched], above[pitched])
+
+
+def _judge(inp: _InputFrames, y: np.ndarray, *, sr: int, n_fft: int = 2048, hop_length: int = 256,
+           harmonics: int = 24, fmax: float = 5000.0, f0_range: tuple[float, float] = (50.0, 1600.0),
+           floor_db: float = -50.0, range_db: float = 35.0, min_contrast_db: float = 6.0) -> JudgedFrames:
+    import librosa
+
+    y = _mono(y, "output")
+    if abs(inp.size - y.size) > n_fft:
+        raise ParameterError(f"output has {y.size} samples, the input {inp.size}; expected the same length "
+                             f"(within {n_fft}): frames are compared in time")
+    none = JudgedFrames(np.zeros(0), np.zeros((0, harmonics)), np.zeros((0, harmonics)), np.zeros(0, bool),
+                        inp.frames)
+    if not inp.frames or y.size < n_fft or not np.any(y):
+        return none
+    f0_out, S_out, level_out = _frames(y, sr=sr, n_fft=n_fft, hop_length=hop_length, f0_range=f0_range)
+    # the output's frames line up with the input's (same hop, centred); beyond its end it is silent
+    keep = inp.keep
+    inside = keep < level_out.size
+    sounding = np.zeros(keep.size, bool)
+    sounding[inside] = level_out[keep[inside]] > max(level_out.max() - range_db, _SILENT_DB)
+    at = keep[sounding]
+    if not at.size:
+        return none
+    f0 = inp.f0[at]
+    amp_out, _ = _peaks(S_out[:, at], f0, sr=sr, n_fft=n_fft, harmonics=harmonics)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        off = np.abs(1200 * np.log2(f0_out[at] / f0))
+    return JudgedFrames(midi=librosa.hz_to_midi(f0),
+                        input_levels=_relative_db(inp.amp[sounding], inp.above[sounding], floor_db),
+                        output_levels=_relative_db(amp_out, inp.above[sounding], floor_db),
+                        pitch_error=~(off <= PITCH_TOLERANCE_CENTS), input_frames=inp.frames)
+
+
+def judged_frames(x: np.ndarray, y: np.ndarray, *, sr: int, n_fft: int = 2048, hop_length: int = 256,
+                  harmonics: int = 24, fmax: float = 5000.0, f0_range: tuple[float, float] = (50.0, 1600.0),
+                  floor_db: float = -50.0, range_db: float = 35.0, min_contrast_db: float = 6.0) -> JudgedFrames:
+    """Harmonic levels of output ``y`` read at the pitch of input ``x``, frame by frame.
+
+    The input's pitched frames are those :func:`harmonic_levels` keeps. Of these, a frame is
+    judged when the output sounds there (within ``range_db`` of the output's loudest frame);
+    the output's levels are then read at ``k * f0`` of the *input*, so an output that plays
+    other notes is measured where its notes should have been. The output's own pYIN f0 marks
+    the frame a pitch error when it is more than :data:`PITCH_TOLERANCE_CENTS` from the input's,
+    or unvoiced.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n,) or (1, n)]
+        Mono input.
+    y : np.ndarray [shape=(m,) or (1, m)]
+        Mono output, time-aligned with ``x`` (``|m - n| <= n_fft``; the common frames count).
+    sr : int, Hz, keyword-only
+        Rate of both.
+    n_fft, hop_length, harmonics, fmax, f0_range, floor_db, range_db, min_contrast_db
+        As :func:`harmonic_levels`.
+
+    Returns
+    -------
+    JudgedFrames
+        ``midi`` (input pitch, MIDI), ``input_levels`` and ``output_levels`` (dB, ``(frames,
+        harmonics)``), ``pitch_error`` (bool), ``input_frames``.
+
+    Raises
+    ------
+    ParameterError
+        Non-mono or non-finite audio, or lengths more than a frame apart.
+    """
+    return _judge(_input_frames(x, sr=sr, n_fft=n_fft, hop_length=hop_length, harmonics=harmonics, fmax=fmax,
+                                f0_range=f0_range, floor_db=floor_db, range_db=range_db,
+                                min_contrast_db=min_contrast_db),
+                  y, sr=sr, n_fft=n_fft, hop_length=hop_length, harmonics=harmonics, fmax=fmax, f0_range=f0_range,
+                  floor_db=floor_db, range_db=range_db, min_contrast_db=min_contrast_db)
 
 
 @dataclass(frozen=True)
 class TimbreDistance:
-    """The matched-pitch distance of one sound (or several) to a reference.
+    """The distance of one sound (or several) to a reference at its own pitch.
 
     ``distance_db`` is ``None`` when there was no pitched frame (``status`` says so).
     """
@@ -138,8 +310,59 @@ class TimbreDistance:
         return self.status if self.distance_db is None else f"{self.distance_db:.2f} dB over {self.frames} frames"
 
 
+@dataclass(frozen=True)
+class TimbreScore:
+    """An output judged at its input's pitch (:meth:`HarmonicReference.compare`).
+
+    Attributes
+    ----------
+    output_db, input_db : float or None, dB
+        Distances of the output and of the input to the reference, on the same judged frames;
+        None when there is no score (``status`` says why).
+    target_db : float or None, dB
+        The held-out reference notes' distance (the ``1`` of the gap), as given.
+    gap_closed : float or None
+        :func:`gap_closed` of the three, at most 1.
+    frames, input_frames : int
+        Judged frames, and the input's pitched frames.
+    judged_share : float
+        ``frames / input_frames`` (0 with no pitched input frame).
+    pitch_error_share : float or None
+        Share of judged frames where the output's own f0 is more than 50 cents from the input's
+        (or unvoiced); None with no judged frame.
+    status : str
+        ``"ok"``, :data:`NO_PITCH`, or why too few frames were judged.
+    """
+
+    output_db: float | None
+    input_db: float | None
+    target_db: float | None
+    gap_closed: float | None
+    frames: int
+    input_frames: int
+    judged_share: float
+    pitch_error_share: float | None
+    status: str = "ok"
+
+    def __str__(self) -> str:
+        if self.output_db is None:
+            return self.status
+        gap = "-" if self.gap_closed is None else f"{self.gap_closed:.2f}"
+        target = "-" if self.target_db is None else f"{self.target_db:.2f}"
+        return (f"{self.output_db:.2f} dB (input {self.input_db:.2f}, target {target}) over {self.frames} frames "
+                f"({self.judged_share:.0%} judged), gap closed {gap}, pitch errors {self.pitch_error_share:.0%}")
+
+
+def _pairs(x, y) -> list[tuple[np.ndarray, np.ndarray]]:
+    single = isinstance(x, np.ndarray) and (x.ndim == 1 or x.shape[0] == 1)
+    xs, ys = ([x], [y]) if single else (list(x), list(y))
+    if len(xs) != len(ys):
+        raise ParameterError(f"{len(ys)} outputs for {len(xs)} inputs; expected one output per input")
+    return list(zip(xs, ys))
+
+
 class HarmonicReference:
-    """The target material's harmonic levels per semitone; scores other sounds against them.
+    """Reference notes' harmonic levels per semitone; scores other sounds against them.
 
     Parameters
     ----------
@@ -150,19 +373,25 @@ class HarmonicReference:
     max_seconds : float, seconds, keyword-only
         At most this much material is analysed (evenly across the signals), to bound the pYIN
         time.
+    min_judged : float, keyword-only
+        In ``(0, 1]``: the share of the input's pitched frames in which the output must sound for
+        :meth:`compare` to give a score (fewer: no score, and the reason).
     **levels
         Keywords of :func:`harmonic_levels`.
 
     Examples
     --------
-    >>> ref = HarmonicReference().fit(trumpet_melodies, sr=16000, name="data/trumpet")  # doctest: +SKIP
-    >>> ref.distance([voice], sr=16000)                                                 # doctest: +SKIP
-    TimbreDistance(distance_db=9.8, frames=412, status='ok')
+    >>> ref = HarmonicReference().fit(trumpet_notes, sr=16000, name="data/trumpet-reference")  # doctest: +SKIP
+    >>> ref.compare(voice, output, sr=16000, target_db=2.1).gap_closed                           # doctest: +SKIP
+    0.41
     """
 
     def __init__(self, *, min_frames: int = 5, min_seconds: float = 5.0, max_seconds: float = 120.0,
-                 **levels: object):
+                 min_judged: float = 0.5, **levels: object):
+        if not 0 < float(min_judged) <= 1:
+            raise ParameterError(f"min_judged={min_judged} must be a share in (0, 1]")
         self.min_frames, self.min_seconds, self.max_seconds = int(min_frames), float(min_seconds), float(max_seconds)
+        self.min_judged = float(min_judged)
         self.levels = levels
 
     def _analyse(self, signals, sr: int) -> tuple[np.ndarray, np.ndarray]:
@@ -296,39 +525,98 @@ class HarmonicReference:
         return TimbreDistance(float(self.frame_distances(midi, lev).mean()), int(midi.size))
 
 
+    def compare(self, inputs: np.ndarray | Sequence[np.ndarray], outputs: np.ndarray | Sequence[np.ndarray], *,
+                sr: int, target_db: float | None = None) -> TimbreScore:
+        """Judge outputs at their inputs' pitch: the output's and the input's distance on the same frames.
+
+        Parameters
+        ----------
+        inputs : np.ndarray [shape=(n,)] or sequence of them
+            One mono input or several.
+        outputs : np.ndarray [shape=(n,)] or sequence of them
+            The output of each input, time-aligned with it (:func:`judged_frames`); frames of
+            several pairs are pooled.
+        sr : int, Hz, keyword-only
+            Rate of every signal.
+        target_db : float or None, dB, keyword-only
+            The held-out reference notes' distance (:meth:`distance`), the ``1`` of the gap.
+
+        Returns
+        -------
+        TimbreScore
+            No distances and no gap (``status`` says why) when the inputs have no pitched frame,
+            or when the output sounds in less than ``min_judged`` of them.
+
+        Raises
+        ------
+        ParameterError
+            A bad sample rate, unequal counts or lengths of inputs and outputs, or bad audio.
+        """
+        if not isinstance(sr, (int, np.integer)) or sr <= 0:
+            raise ParameterError(f"sr={sr!r} must be a positive integer (Hz)")
+        return self._score([judged_frames(x, y, sr=sr, **self.levels) for x, y in _pairs(inputs, outputs)],
+                           target_db)
+
+    def _score(self, parts: list[JudgedFrames], target_db: float | None) -> TimbreScore:
+        pitched = sum(p.input_frames for p in parts)
+        judged = sum(p.frames for p in parts)
+        share = judged / pitched if pitched else 0.0
+        errors = float(np.concatenate([p.pitch_error for p in parts]).mean()) if judged else None
+        if not pitched:
+            return TimbreScore(None, None, target_db, None, 0, 0, 0.0, None, NO_PITCH)
+        if share < self.min_judged:
+            why = (f"too few judged frames: the output sounds in {share:.0%} of the input's {pitched} pitched frames; "
+                   f"at least {self.min_judged:.0%} needed")
+            return TimbreScore(None, None, target_db, None, judged, pitched, share, errors, why)
+        midi = np.concatenate([p.midi for p in parts])
+        d_out = float(self.frame_distances(midi, np.concatenate([p.output_levels for p in parts])).mean())
+        d_in = float(self.frame_distances(midi, np.concatenate([p.input_levels for p in parts])).mean())
+        return TimbreScore(d_out, d_in, target_db, gap_closed(d_in, d_out, target_db), judged, pitched, share, errors)
+
+
 def gap_closed(input_db: float | None, output_db: float | None, target_db: float | None) -> float | None:
     """Share of the input-to-target distance the output closed: 0 unchanged, 1 the instrument itself.
 
     Parameters
     ----------
     input_db, output_db, target_db : float or None, dB
-        Matched-pitch distances of the input, the output and held-out target material.
+        Distances of the input, the output (on the same frames) and held-out reference notes.
 
     Returns
     -------
     float or None
-        ``(input_db - output_db) / (input_db - target_db)`` (negative: further than the input);
-        None when a distance is missing or the input is already as close as the target material.
+        ``(input_db - output_db) / (input_db - target_db)``, capped at 1: an output closer than
+        the instrument's own held-out notes is as close as the measure can tell, not closer
+        (negative: further than the input). None when a distance is missing or the input is
+        already as close as the target material.
+
+    Raises
+    ------
+    ParameterError
+        A distance that is negative or not finite.
     """
+    for name, v in (("input_db", input_db), ("output_db", output_db), ("target_db", target_db)):
+        if v is not None and not (np.isfinite(v) and v >= 0):
+            raise ParameterError(f"{name}={v} must be a finite distance >= 0 dB (or None)")
     if input_db is None or output_db is None or target_db is None or input_db - target_db <= 1e-9:
         return None
-    return float((input_db - output_db) / (input_db - target_db))
+    return min(float((input_db - output_db) / (input_db - target_db)), 1.0)
 
 
 def score_methods(reference: HarmonicReference, *, inputs: dict, outputs: dict, target_db: float | None,
                   sr: int) -> list[dict]:
-    """The matched-pitch table: every input, and every method's output of it, against ``reference``.
+    """The table of timbre at the input's pitch: every input, and every method's output of it.
 
     Parameters
     ----------
     reference : HarmonicReference
-        Fitted on the target material.
+        Fitted on the reference notes.
     inputs : dict, keyword-only
         ``name -> mono audio [shape=(n,)]`` at ``sr``.
     outputs : dict, keyword-only
-        ``method -> {input name -> mono audio}``.
+        ``method -> {input name -> mono audio}``, each time-aligned with its input.
     target_db : float or None, dB, keyword-only
-        The distance of held-out target material (the ``1`` of the gap).
+        The distance of held-out reference notes (the ``1`` of the gap).
     sr : int, Hz, keyword-only
         Sample rate of every signal.
 
@@ -336,26 +624,38 @@ def score_methods(reference: HarmonicReference, *, inputs: dict, outputs: dict, 
     -------
     list of dict
         One row per input and method (the input itself first, as ``method="input"``): ``input``,
-        ``method``, ``distance_db`` (None with no pitched frame), ``gap_closed`` (None likewise),
-        ``frames``, ``status``.
+        ``method``, ``distance_db`` (the output's; None without a score), ``input_db`` (the
+        input's, on the same frames), ``target_db``, ``gap_closed`` (at most 1; None without a
+        score), ``frames`` (judged), ``judged_share``, ``pitch_error_share``, ``status``.
     """
+    if not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise ParameterError(f"sr={sr!r} must be a positive integer (Hz)")
     rows = []
     for name, x in inputs.items():
-        d_in = reference.distance(x, sr=sr)
-        rows.append({"input": name, "method": "input", "distance_db": d_in.distance_db,
-                     "gap_closed": 0.0 if d_in.distance_db is not None else None, "frames": d_in.frames,
-                     "status": d_in.status})
+        inp = _input_frames(x, sr=sr, **reference.levels)  # tracked once for every method
+        d_in = None
+        if inp.frames:
+            lev = _relative_db(inp.amp, inp.above, reference.levels.get("floor_db", -50.0))
+            d_in = float(reference.frame_distances(12 * np.log2(inp.f0[inp.keep] / 440.0) + 69, lev).mean())
+        rows.append({"input": name, "method": "input", "distance_db": d_in, "input_db": d_in, "target_db": target_db,
+                     "gap_closed": 0.0 if d_in is not None else None, "frames": inp.frames,
+                     "judged_share": 1.0 if inp.frames else 0.0, "pitch_error_share": 0.0 if inp.frames else None,
+                     "status": "ok" if inp.frames else NO_PITCH})
         for method, per_input in outputs.items():
-            d = reference.distance(per_input[name], sr=sr)
-            rows.append({"input": name, "method": method, "distance_db": d.distance_db,
-                         "gap_closed": gap_closed(d_in.distance_db, d.distance_db, target_db), "frames": d.frames,
-                         "status": d.status})
+            s = reference._score([_judge(inp, per_input[name], sr=sr, **reference.levels)], target_db)
+            rows.append({"input": name, "method": method, "distance_db": s.output_db, "input_db": s.input_db,
+                         "target_db": target_db, "gap_closed": s.gap_closed, "frames": s.frames,
+                         "judged_share": s.judged_share, "pitch_error_share": s.pitch_error_share,
+                         "status": s.status})
     return rows
 
 
-def target_reference(target: str | Path, *, sr: int, seed: int = 0,
+def target_reference(target: str | Path, *, sr: int, seed: int = 0, min_judged: float = 0.5,
                      progress: bool = False) -> tuple[HarmonicReference, float]:
-    """A reference fitted on target material and the distance of its held-out part.
+    """A reference fitted on reference notes and the distance of their held-out part.
+
+    Best fitted on notes rendered apart from any training or target material
+    (:func:`workbench.corpus.reference.render_reference_notes`), as an outside listener's notes.
 
     Parameters
     ----------
@@ -366,6 +666,8 @@ def target_reference(target: str | Path, *, sr: int, seed: int = 0,
     seed : int, keyword-only
         Seed of the held-out split: the training's clip-level split (10 %), or the last fifth of
         a single file.
+    min_judged : float, keyword-only
+        :class:`HarmonicReference`'s share of judged frames below which there is no score.
     progress : bool, keyword-only
         Not used (nothing here reports progress).
 
@@ -394,8 +696,36 @@ def target_reference(target: str | Path, *, sr: int, seed: int = 0,
     else:
         tr, va = split_indices(len(clips), valid_fraction=0.1, seed=seed)
         fit, held = [clips[i] for i in tr], [clips[i] for i in va]
-    ref = HarmonicReference().fit(fit, sr=sr, name=str(target))
-    d = ref.distance(held, sr=sr)
+    return fit_reference(fit, held, sr=sr, name=str(target), min_judged=min_judged)
+
+
+def fit_reference(fit: Sequence[np.ndarray], held: Sequence[np.ndarray], *, sr: int, name: str,
+                  min_judged: float = 0.5) -> tuple[HarmonicReference, float]:
+    """A reference fitted on some reference notes, and the distance of others held out from it.
+
+    Parameters
+    ----------
+    fit, held : sequence of np.ndarray [shape=(n,)]
+        Mono reference notes to fit on, and disjoint ones for the floor (the ``1`` of the gap).
+    sr : int, Hz, keyword-only
+        Their rate.
+    name : str, keyword-only
+        The material's name, for messages.
+    min_judged : float, keyword-only
+        :class:`HarmonicReference`'s share of judged frames below which there is no score.
+
+    Returns
+    -------
+    reference : HarmonicReference
+    held_out_db : float, dB
+
+    Raises
+    ------
+    ParameterError
+        Too little pitched material to fit on, or held-out notes with no pitched frame.
+    """
+    ref = HarmonicReference(min_judged=min_judged).fit(fit, sr=sr, name=name)
+    d = ref.distance(list(held), sr=sr)
     if d.distance_db is None:
-        raise ParameterError(f"{target}: its held-out part has no pitched frames; expected pitched target material")
+        raise ParameterError(f"{name}: its held-out part has no pitched frames; expected pitched target material")
     return ref, d.distance_db

@@ -5,9 +5,11 @@ Builds on :mod:`analysis.pitch_eval` (same inputs, outputs and pitch judgement, 
 f0 L1 in semitones and f0 outlier share over the frames where the input's tracker is confident,
 :func:`analysis.pitch_notes.f0_match`) and adds:
 
-- timbre at matched pitch (:mod:`analysis.harmonic_timbre`): each output's harmonic levels against
-  the target family's train notes at the same pitch; the distance in dB and the share of the dry
-  input's distance to the target closed (0 unchanged, 1 as close as the family's held-out test notes);
+- timbre at the input's pitch (:mod:`analysis.harmonic_timbre`): each output's harmonic levels, read
+  at its input's pitch, against the target family's train notes at that pitch; the output's and the
+  dry input's distance in dB on the same frames, and the share of the gap closed (0 unchanged, 1 as
+  close as the family's held-out test notes, never more; no score when the output sounds in less
+  than half of the input's pitched frames);
 - target-timbre accuracy: the phrase-level instrument judge (:mod:`analysis.instrument_judge`:
   corpus families plus a voice class) labels every 2 s window of every output; the share
   labelled as the target's family;
@@ -44,8 +46,9 @@ METRICS = (
     ("raw_pitch_accuracy", "raw pitch accuracy", True),
     ("f0_l1_semitones", "f0 L1 (semitones)", False),
     ("f0_outlier_share", "f0 outliers (>12 semitones)", False),
-    ("gap_closed", "timbre gap closed (matched pitch)", True),
+    ("gap_closed", "timbre gap closed (at the input's pitch, at most 1)", True),
     ("timbre_distance_db", "matched-pitch distance (dB)", False),
+    ("timbre_input_db", "input's distance, same frames (dB)", False),
     ("timbre_accuracy", "judged as target", True),
     ("loudness_correlation", "loudness correlation", True),
     ("loudness_l1_db", "loudness L1 (dB)", False),
@@ -308,7 +311,7 @@ def run_scoreboard(protocol: Protocol, factories: Mapping[str, Callable], *, cor
     out = Path(out)
     pitch = run_pitch_protocol(protocol, factories, out=out, progress=progress)
     sr = protocol.sr
-    from analysis.harmonic_timbre import HarmonicReference, gap_closed
+    from analysis.harmonic_timbre import HarmonicReference
     from analysis.instrument_judge import fitted_judge
 
     judge = fitted_judge(corpus, work=out / "judge", voices=judge_voices, progress=progress)
@@ -321,7 +324,6 @@ def run_scoreboard(protocol: Protocol, factories: Mapping[str, Callable], *, cor
     test_notes = {c: _target_material(corpus, c, "test", sr, limit=20) for c in protocol.classes}
     held_db = {c: refs[c].distance(test_notes[c], sr=sr).distance_db if test_notes[c] else None
                for c in protocol.classes}
-    dry_db = {c: refs[c].distance(list(dry.values()), sr=sr).distance_db for c in protocol.classes}
     per_class = []
     for method in tqdm(pitch["methods"], desc="scoreboard", unit="method", disable=not progress):
         for c in protocol.classes:
@@ -335,14 +337,16 @@ def run_scoreboard(protocol: Protocol, factories: Mapping[str, Callable], *, cor
                 loud.append(loudness_match(dry[name], y, sr=sr))
                 frames.append(mfcc_frames([y], sr=sr))
                 ys.append(y)
-            d = refs[c].distance(ys, sr=sr).distance_db
-            g = gap_closed(dry_db[c], d, held_db[c])
+            # judged at the inputs' pitch, the input on the same frames (analysis.harmonic_timbre)
+            score = refs[c].compare([dry[name] for name in inputs], ys, sr=sr, target_db=held_db[c])
+            d, g = score.output_db, score.gap_closed
             s = pitch["by_method_class"][method][c]
             per_class.append({
                 "method": method, "class": c, "kept_percent": 100 - s["lost_percent"],
                 "raw_pitch_accuracy": s["raw_pitch_accuracy"], "f0_l1_semitones": s["f0_l1_semitones"],
                 "f0_outlier_share": s["f0_outlier_share"], "timbre_accuracy": hits / max(total, 1),
                 "timbre_distance_db": float("nan") if d is None else d,
+                "timbre_input_db": float("nan") if score.input_db is None else score.input_db,
                 "gap_closed": float("nan") if g is None else (0.0 if method == "dry" else g),
                 "loudness_correlation": float(np.nanmean([v["loudness_correlation"] for v in loud])),
                 "loudness_l1_db": float(np.nanmean([v["loudness_l1_db"] for v in loud])),
@@ -361,7 +365,7 @@ def run_scoreboard(protocol: Protocol, factories: Mapping[str, Callable], *, cor
         row["labelled_as"] = max(set(labels), key=labels.count)  # the judge's most frequent verdict
         rows.append(row)
     ref = {"method": "target (held-out notes)", "kept_percent": float("nan"), "raw_pitch_accuracy": float("nan"),
-           "f0_l1_semitones": float("nan"), "f0_outlier_share": float("nan"),
+           "f0_l1_semitones": float("nan"), "f0_outlier_share": float("nan"), "timbre_input_db": float("nan"),
            "loudness_correlation": float("nan"), "loudness_l1_db": float("nan"), "rtf": float("nan"),
            "labelled_as": "-"}
     accs, fds, dbs = [], [], []

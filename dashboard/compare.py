@@ -115,11 +115,13 @@ for name, res in results.items():
     c[2].metric("Loudness correlation", _fmt(k["loudness_correlation"]))
     c[3].metric("Target-timbre accuracy", _fmt(k["timbre_accuracy"]),
                 help=f"the probe's usual verdict: {k['labelled_as']}" if k["labelled_as"] else None)
-    c[4].metric("Timbre gap closed", _fmt(k.get("timbre_gap_closed")) if k.get("timbre_status") != "no pitched frames"
-                else "no pitched frames",
-                help=None if k.get("timbre_distance_db") is None else
-                f"matched-pitch distance to the target {k['timbre_distance_db']:.2f} dB (0 = input unchanged, "
-                "1 = the target material itself)")
+    c[4].metric("Timbre gap closed", _fmt(k.get("timbre_gap_closed")) if k.get("timbre_distance_db") is not None
+                else "no score",
+                help=k.get("timbre_status") if k.get("timbre_distance_db") is None else
+                f"at the input's pitch: output {k['timbre_distance_db']:.2f} dB, input {k['timbre_input_db']:.2f} dB, "
+                f"held-out target notes {k['timbre_target_db']:.2f} dB; pitch errors "
+                f"{k['timbre_pitch_error_share']:.0%} of {k['timbre_judged_share']:.0%} of frames judged "
+                "(0 = input unchanged, 1 = the target material itself, never more)")
     c[5].metric("Real-time factor", _fmt(k["rtf"], ".1f", suffix="x"))
     st.audio(res["output"], sample_rate=res["sr"])
     left, right = st.columns(2)

@@ -239,3 +239,35 @@ def test_cli_render_bad_args(tmp_path, args, match):
 def test_small_programs_cover_splits():
     splits = assign_splits(SMALL_PROGRAMS, seed=3)
     assert set(splits.values()) == {"train", "valid", "test"}
+
+
+@needs_soundfont
+def test_reference_notes_are_sustained_at_other_velocities_than_the_training_melodies(tmp_path):
+    """Issue 25: the timbre measure's reference is rendered apart from the training material:
+    sustained notes at velocities the melodies never play, at the asked pitches."""
+    from workbench.corpus.melodies import random_melody
+    from workbench.corpus.reference import render_reference_notes
+
+    s = render_reference_notes(tmp_path / "ref", program=56, low=58, high=66, step=4, progress=False)
+    assert [(i["pitch"], i["velocity"]) for i in s["items"]] == [(p, v) for p in (58, 62, 66) for v in (40, 124)]
+    melody = random_melody(np.random.default_rng(0), low=54, high=82, seconds=60.0)
+    assert not {n["velocity"] for n in melody} & set(s["velocities"])
+    assert s["hold"] > max(n["offset"] - n["onset"] for n in melody)
+    for item in s["items"][::2]:
+        y, sr = sf.read(tmp_path / "ref" / f"{item['name']}.wav")
+        assert y.size == int(2.5 * sr)
+        f0, voiced, _ = librosa.pyin(y[int(0.3 * sr): int(1.8 * sr)], fmin=100, fmax=1000, sr=sr)
+        assert abs(np.nanmedian(librosa.hz_to_midi(f0[voiced])) - item["pitch"]) < 0.3
+    assert json.loads((tmp_path / "ref" / "index.json").read_text())["items"] == s["items"]
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"velocities": (0, 64)}, r"^velocities=\(0, 64\) must be MIDI velocities in \[1, 127\]$"),
+    ({"hold": 3.0}, r"^hold=3.0 must be in \(0, seconds=2.5\) seconds$"),
+    ({"low": 70, "high": 60}, r"^range \[70, 60\] must be MIDI notes with low <= high$"),
+])
+def test_reference_notes_bad_args(tmp_path, kw, match):
+    from workbench.corpus.reference import render_reference_notes
+
+    with pytest.raises(ParameterError, match=match):
+        render_reference_notes(tmp_path, program=56, progress=False, **kw)

@@ -1,12 +1,14 @@
-"""The matched-pitch timbre measure, validated on tones whose harmonic levels are known."""
+"""The timbre measure at the input's pitch, validated on tones whose harmonic levels are known."""
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import pytest
 import scipy.signal
 
-from analysis.harmonic_timbre import NO_PITCH, HarmonicReference, gap_closed, harmonic_levels
+from analysis.harmonic_timbre import NO_PITCH, HarmonicReference, gap_closed, harmonic_levels, score_methods
 from workbench.errors import ParameterError
 
 SR = 16000
@@ -106,9 +108,104 @@ def test_nan_audio_is_refused(dark_reference):
         dark_reference.distance(y, sr=SR)
 
 
+@pytest.fixture(scope="module")
+def bright_input():
+    """A sung-like input: bright (0.5 dB per harmonic) at MIDI 60, and the held-out floor."""
+    return tone(60, 0.5, seconds=0.6)
+
+
+@pytest.fixture(scope="module")
+def held(dark_reference) -> float:
+    """The held-out floor: another note of the instrument."""
+    return dark_reference.distance(tone(61.5, 4.0, seconds=0.6, seed=9), sr=SR).distance_db
+
+
+def test_an_output_at_another_pitch_scores_low_and_counts_as_pitch_errors(dark_reference, bright_input, held):
+    """The instrument's own timbre four semitones away from the input's note: matched at its own
+    pitch (the old measure) it looked perfect; at the input's pitch its harmonics are elsewhere."""
+    wrong = tone(64, 4.0, seconds=0.6, seed=3)
+    old = gap_closed(dark_reference.distance(bright_input, sr=SR).distance_db,
+                     dark_reference.distance(wrong, sr=SR).distance_db, held)
+    s = dark_reference.compare(bright_input, wrong, sr=SR, target_db=held)
+    assert old > 0.95
+    assert s.status == "ok" and s.judged_share > 0.9
+    assert s.gap_closed < 0.3 and s.pitch_error_share > 0.9
+    assert s.output_db > 0.5 * s.input_db and s.target_db == held
+
+
+def test_the_instrument_at_the_input_pitch_scores_about_one_never_more(dark_reference, bright_input, held):
+    s = dark_reference.compare(bright_input, tone(60, 4.0, seconds=0.6, seed=5), sr=SR, target_db=held)
+    assert 0.95 < s.gap_closed <= 1.0 and s.pitch_error_share < 0.05
+    assert s.input_db > 8.0 and s.output_db < 1.0
+    # an output closer than the held-out notes themselves is capped at 1
+    assert dark_reference.compare(bright_input, tone(60, 4.0, seconds=0.6, seed=5), sr=SR,
+                                  target_db=s.output_db + 0.5).gap_closed == 1.0
+    assert gap_closed(10.0, 0.0, 1.0) == 1.0 and gap_closed(10.0, 14.0, 2.0) == pytest.approx(-0.5)
+    # the input itself closes nothing, and a half-way timbre about half
+    assert dark_reference.compare(bright_input, bright_input, sr=SR, target_db=held).gap_closed == pytest.approx(0.0)
+    assert 0.2 < dark_reference.compare(bright_input, tone(60, 2.2, seconds=0.6), sr=SR,
+                                        target_db=held).gap_closed < 0.8
+
+
+def test_too_few_judged_frames_gives_no_score_and_the_reason(dark_reference, bright_input):
+    """The instrument's timbre for the first fifth of the input's note, then silence."""
+    y = bright_input.copy()
+    y[:] = 0
+    y[: SR // 8] = tone(60, 4.0, seconds=0.125, seed=5)
+    s = dark_reference.compare(bright_input, y, sr=SR, target_db=1.0)
+    assert s.gap_closed is None and s.output_db is None and s.input_db is None
+    assert s.judged_share < 0.5 and s.frames > 0
+    assert s.status.startswith("too few judged frames: the output sounds in ") and "at least 50% needed" in s.status
+    assert str(s) == s.status
+    lenient = copy.copy(dark_reference)
+    lenient.min_judged = s.judged_share / 2
+    assert lenient.compare(bright_input, y, sr=SR, target_db=1.0).gap_closed > 0.8
+    silent = dark_reference.compare(bright_input, np.zeros_like(bright_input), sr=SR, target_db=1.0)
+    assert silent.gap_closed is None and silent.frames == 0 and silent.pitch_error_share is None
+
+
+def test_score_rows_carry_the_raw_distances_beside_the_gap(dark_reference, bright_input, held):
+    noise = 0.05 * np.random.default_rng(4).standard_normal(bright_input.size).astype(np.float32)
+    rows = score_methods(dark_reference, inputs={"sung": bright_input, "noise": noise},
+                         outputs={"good": {"sung": tone(60, 4.0, seconds=0.6, seed=5), "noise": noise},
+                                  "octave": {"sung": tone(72, 4.0, seconds=0.6), "noise": noise}},
+                         target_db=held, sr=SR)
+    by = {(r["input"], r["method"]): r for r in rows}
+    assert [k for k in by] == [("sung", "input"), ("sung", "good"), ("sung", "octave"), ("noise", "input"),
+                               ("noise", "good"), ("noise", "octave")]
+    for r in rows:
+        assert {"distance_db", "input_db", "target_db", "gap_closed", "judged_share", "pitch_error_share",
+                "status"} <= r.keys()
+    good, octave = by["sung", "good"], by["sung", "octave"]
+    assert good["target_db"] == held and good["input_db"] > good["distance_db"]
+    assert good["gap_closed"] > 0.95 and octave["gap_closed"] < 0.5 and octave["pitch_error_share"] > 0.9
+    assert by["noise", "good"]["gap_closed"] is None and by["noise", "good"]["status"] == NO_PITCH
+    # pairs pooled: the mean of two judged outputs lies between them
+    pooled = dark_reference.compare([bright_input, bright_input], [tone(60, 4.0, seconds=0.6, seed=5),
+                                                                   tone(72, 4.0, seconds=0.6)], sr=SR, target_db=held)
+    assert good["gap_closed"] > pooled.gap_closed > octave["gap_closed"]
+    assert pooled.pitch_error_share == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda r, x: HarmonicReference(min_judged=0), r"^min_judged=0 must be a share in \(0, 1\]$"),
+    (lambda r, x: HarmonicReference(min_judged=1.5), r"^min_judged=1.5 must be a share in \(0, 1\]$"),
+    (lambda r, x: r.compare(x, x[: SR // 4], sr=SR), r"^output has 4000 samples, the input 9600; expected the same "
+                                                      r"length \(within 2048\): frames are compared in time$"),
+    (lambda r, x: r.compare(x, np.stack([x, x]), sr=SR), r"^output has shape \(2, 9600\); expected mono audio"),
+    (lambda r, x: r.compare(x, x, sr=0), r"^sr=0 must be a positive integer \(Hz\)$"),
+    (lambda r, x: r.compare([x, x], [x], sr=SR), r"^1 outputs for 2 inputs; expected one output per input$"),
+    (lambda r, x: gap_closed(3.0, float("nan"), 1.0), r"^output_db=nan must be a finite distance >= 0 dB"),
+    (lambda r, x: gap_closed(-1.0, 2.0, 1.0), r"^input_db=-1.0 must be a finite distance >= 0 dB"),
+])
+def test_bad_inputs_name_the_value(dark_reference, bright_input, call, message):
+    with pytest.raises(ParameterError, match=message):
+        call(dark_reference, bright_input)
+
+
 def test_cli_evaluate_timbre_and_transfer_of_an_unpitched_input(trumpet_melodies, tiny_run, tmp_path):
-    """Through the command a user runs: the trumpet itself scores ~1, noise gets one line and the
-    transfer of noise still writes its output."""
+    """Through the command a user runs: noise in gets one line, and the transfer of noise still
+    writes its output; a trumpet melody judged against itself shows the three distances."""
     import soundfile as sf
 
     from tests.conftest import run_cli
@@ -120,12 +217,16 @@ def test_cli_evaluate_timbre_and_transfer_of_an_unpitched_input(trumpet_melodies
                 "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert sf.info(out).frames == SR
-    melody = sorted(trumpet_melodies.glob("melody_*.wav"))[0]
-    r = run_cli("evaluate", "timbre", "--target", str(trumpet_melodies), "--input", str(noise), str(melody))
+    r = run_cli("evaluate", "timbre", "--target", str(trumpet_melodies), "--input", str(noise), str(out))
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
-    assert lines[1] == f"{noise}: no pitched frames"
-    assert lines[2].startswith(f"{melody}: ") and lines[2].endswith("gap closed -")  # no input distance to close
+    assert lines[1:] == [f"{noise}: no pitched frames", f"{out}: no pitched frames"]
+    melody = sorted(trumpet_melodies.glob("melody_*.wav"))[0]
+    r = run_cli("evaluate", "timbre", "--target", str(trumpet_melodies), "--input", str(melody), str(melody))
+    assert r.returncode == 0, r.stderr
+    line = r.stdout.strip().splitlines()[2]
+    assert line.startswith(f"{melody}: output ") and "(input " in line and ", target " in line
+    assert "pitch errors 0%" in line
 
 
 def test_cli_target_with_too_little_pitched_material(tmp_path):

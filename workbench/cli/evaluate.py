@@ -48,15 +48,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         e.add_argument("--out", required=True)
         e.add_argument("--seed", type=_int, default=0)
 
-    t = esub.add_parser("timbre", help="timbre at matched pitch of files against target material",
-                        description="Each voiced frame's harmonic levels (dB) against the target material's own "
-                                    "notes at the same pitch. Prints the distance of the input, of each output and "
-                                    "of held-out target material, and the share of the input-to-target gap each "
-                                    "output closes (0 unchanged, 1 the instrument itself).")
+    t = esub.add_parser("timbre", help="timbre at the input's pitch of files against target notes",
+                        description="Each of the input's pitched frames: the output's harmonic levels (dB), read "
+                                    "at the input's pitch, against the target material's own notes at that pitch. "
+                                    "Prints the distance of the input, of each output (with the input's on the "
+                                    "same frames and held-out target material's), the share of the "
+                                    "input-to-target gap each output closes (0 unchanged, 1 the instrument itself, "
+                                    "never more), the share of frames judged and of pitch errors (output more than "
+                                    "50 cents off the input). Outputs must be time-aligned with the input.")
     t.add_argument("--target", required=True, help="target material: audio file, folder or CORPUS:key=value")
     t.add_argument("--input", required=True, help="the unprocessed input")
     t.add_argument("outputs", nargs="*", help="processed versions of the input")
     t.add_argument("--sr", type=_int, default=16000, help="analysis rate in Hz (default 16000)")
+    t.add_argument("--min-judged", type=_float, default=0.5,
+                   help="share of the input's pitched frames the output must sound in to be scored (default 0.5)")
     t.add_argument("--seed", type=_int, default=0)
     ev.set_defaults(handler=run)
 
@@ -123,7 +128,7 @@ def _evaluate_timbre(args: argparse.Namespace) -> int:
     from analysis.harmonic_timbre import score_methods, target_reference
     from workbench.audio import load
 
-    ref, held = target_reference(args.target, sr=args.sr, seed=args.seed)
+    ref, held = target_reference(args.target, sr=args.sr, seed=args.seed, min_judged=args.min_judged)
     x = load(args.input, sr=args.sr, mono=True)[0][0]
     outs = {str(p): {"input": load(p, sr=args.sr, mono=True)[0][0]} for p in args.outputs}
     print(f"reference: {args.target}, {ref.seconds_:.0f} pitched s, MIDI {ref.pitches_[0]:.0f}-{ref.pitches_[-1]:.0f}; "
@@ -132,7 +137,11 @@ def _evaluate_timbre(args: argparse.Namespace) -> int:
         name = args.input if r["method"] == "input" else r["method"]
         if r["distance_db"] is None:
             print(f"{name}: {r['status']}")
+        elif r["method"] == "input":
+            print(f"{name}: {r['distance_db']:.2f} dB over {r['frames']} frames")
         else:
             gap = "-" if r["gap_closed"] is None else f"{r['gap_closed']:.2f}"
-            print(f"{name}: {r['distance_db']:.2f} dB over {r['frames']} frames, gap closed {gap}")
+            print(f"{name}: output {r['distance_db']:.2f} dB (input {r['input_db']:.2f}, target {held:.2f}) over "
+                  f"{r['frames']} frames ({r['judged_share']:.0%} judged), gap closed {gap}, "
+                  f"pitch errors {r['pitch_error_share']:.0%}")
     return 0
