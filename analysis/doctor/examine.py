@@ -52,7 +52,7 @@ def _pct(x: np.ndarray, q) -> list:
     return [round(float(v), 1) for v in np.percentile(x, q)] if x.size else [None] * len(q)
 
 
-def examine(target: str | os.PathLike | list, *, pitch_seconds: float = 60.0, budget_seconds: float = 7200.0,
+def examine(target: str | os.PathLike | list, *, name: str | None = None, pitch_seconds: float = 60.0, budget_seconds: float = 7200.0,
             file_seconds: float = 1800.0, instrument_range: tuple[int, int] | None = None, family: str | None = None,
             judge=None, throughput: dict | None = None, progress: bool = False) -> dict:
     """Read training material and say what a careful engineer would check before training on it.
@@ -61,6 +61,8 @@ def examine(target: str | os.PathLike | list, *, pitch_seconds: float = 60.0, bu
     ----------
     target : path or list of paths
         A folder of audio files, one audio file, or a list of files (a corpus selection).
+    name : str, optional, keyword-only
+        How the material is named in the report (default the path, or the number of files).
     pitch_seconds : float, s, keyword-only
         How much of the material is pitch-tracked (pYIN), spread over the files.
     budget_seconds : float, s, keyword-only
@@ -97,12 +99,12 @@ def examine(target: str | os.PathLike | list, *, pitch_seconds: float = 60.0, bu
     from workbench.config import AudioConfig
 
     if isinstance(target, (list, tuple)):
-        paths, other, name = [Path(p) for p in target], [], f"{len(target)} files"
+        paths, other, name = [Path(p) for p in target], [], name or f"{len(target)} files"
         if not paths:
             raise ParameterError("no audio files given; expected a folder, a file or a list of files")
     else:
         paths, other = list_material(target)
-        name = str(target)
+        name = name or str(target)
     heads, unreadable = [], []
     for p in paths:
         try:
@@ -166,5 +168,5 @@ def examine(target: str | os.PathLike | list, *, pitch_seconds: float = 60.0, bu
     report["training"] = training_estimate(total, throughput=throughput)
     report["findings"] = findings(report)
     report["verdict"] = verdict(report)
-    log.info("doctor %s: %s", name, report["verdict"]["verdict"])
+    log.debug("doctor %s: %s", name, report["verdict"]["verdict"])
     return report
