@@ -21,11 +21,12 @@ log = logging.getLogger(__name__)
 
 SR, HOP = 16000, 512  # the model's default rate; 32 ms pYIN frames keep tracking affordable
 FMIN_HZ, FMAX_HZ = 50.0, 1600.0  # G1 .. G6: a low voice's octave below to a flute's upper register
-_EXCERPT = 10.0  # s
+_EXCERPT = 2.0  # s: short excerpts, many of them, sample a file's pitch range better than a few long ones
 # Typical f0 ranges, MIDI: sung, bass E2 to soprano C6; spoken, a low male voice's 75 Hz to a
 # child's or raised female voice's 400 Hz. The material is played with voices, and outside its
 # own range a model repeats its nearest trained note's timbre.
 VOICE_RANGES = {"sung": (40, 84), "spoken": (38, 67)}
+_MIN_PROB = 0.3
 _COVERED = 0.005  # a semitone holding this share of the pitched frames counts as covered
 
 
@@ -33,7 +34,7 @@ def pitch_excerpts(scans: list[FileScan], *, seconds: float) -> list[tuple[FileS
     """Which excerpts to track: ``(scan, start_s, length_s)``, about ``seconds`` in all.
 
     Each file gets a share in proportion to its duration (at least 2 s, or all of it when
-    shorter), read as excerpts of up to 10 s evenly spread over the file.
+    shorter), read as excerpts of up to 2 s evenly spread over the file.
     """
     total = sum(s.seconds for s in scans)
     out = []
@@ -71,7 +72,10 @@ def track_excerpts(excerpts, *, floor_db: float | None, min_db: float = -60.0) -
         y = read_excerpt(scan.path, start=start, seconds=length, sr=SR)
         if y.size < 2048:  # shorter than pYIN's frame: pad with silence (a 0.1 s file still gets a look)
             y = np.pad(y, (0, 2048 - y.size))
-        _, f0 = track_f0(y, sr=SR, fmin=FMIN_HZ, fmax=FMAX_HZ, hop_length=HOP)
+        _, f0, prob = track_f0(y, sr=SR, fmin=FMIN_HZ, fmax=FMAX_HZ, hop_length=HOP, with_confidence=True)
+        # pYIN's Viterbi path calls much of white noise voiced at a voiced probability of 0.01;
+        # notes sit above 0.9 and their transitions above 0.1
+        f0 = np.where(prob >= _MIN_PROB, f0, 0.0)
         ms = librosa.feature.rms(y=y, frame_length=2048, hop_length=HOP, center=True)[0] ** 2
         n = min(len(f0), len(ms))
         with np.errstate(divide="ignore"):

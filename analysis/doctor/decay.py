@@ -2,11 +2,14 @@
 
 Method (a free-decay reading, as a room's T20 is read from an impulse response, here applied to
 the material's own note ends). The mono level in dBFS over 10 ms frames is searched for peaks
-that stand at least ``min_range_db`` above their surroundings. After each peak the decay starts
-at the last frame within 5 dB of the peak and ends where the level first falls 25 dB below it
-(a T20 range); when the noise floor stops it sooner, at least 10 dB of fall are needed. A line
-is fitted to the levels in that range; its slope ``s`` (dB/s, negative) gives ``RT60 = -60 / s``.
-Fits that are not straight (r^2 < 0.9: a new note, a crescendo) are dropped. The material's
+that stand at least ``min_range_db`` above their surroundings. A note's tail runs from its last
+frame within 5 dB of the peak to the valley before the next note, or to 5 dB above the noise
+floor. Schroeder's backward integral of the tail's energy (floor subtracted) is read between
+-5 and -25 dB (T20; at least 10 dB of it); its line's slope ``s`` (dB/s) gives
+``RT60 = -60 / s``. A tail cut short bends the integral down, so the energy an exponential
+continuation at the fitted rate would hold is added and the line refitted, twice (as Lundeby's
+method compensates truncation). Fits that are not straight (r^2 < 0.9: a new note, a crescendo)
+are dropped; tails that reach the floor within 0.1 s count as their upper bound. The material's
 figure is the median over the decays found.
 
 What it measures is the slower of the room and the note's own release, so it is an upper bound
@@ -78,18 +81,31 @@ def decay_rt60s(levels_db: np.ndarray, *, frame_seconds: float = 0.01, floor_db:
         S = np.cumsum(e[::-1])[::-1]
         if S[0] <= 0:
             continue
-        with np.errstate(divide="ignore"):
-            sdb = 10 * np.log10(S / S[0])
-        k = np.flatnonzero((sdb <= -_START_DB) & (sdb >= -_END_DB))
-        if k.size < 3 or sdb[k[0]] - sdb[k[-1]] < _MIN_FIT_DB:
+        fit = _fit(S, frame_seconds)
+        for _ in range(2):  # a tail cut short (next note, floor) bends the integral down: add the
+            if fit is None or fit[0] >= 0:  # energy an exponential continuation would hold, refit
+                break
+            r = 10 ** (fit[0] * frame_seconds / 10)
+            fit = _fit(S + e[-1] * r / (1 - r), frame_seconds)
+        if fit is None:
             continue
-        t = k * frame_seconds
-        slope, icpt = np.polyfit(t, sdb[k], 1)
-        resid = sdb[k] - (slope * t + icpt)
-        r2 = 1 - resid.var() / max(sdb[k].var(), 1e-12)
+        slope, r2 = fit
         if slope < 0 and r2 >= 0.9:
             out.append(-60.0 / slope)
     return np.asarray(out, float)
+
+
+def _fit(S: np.ndarray, frame_seconds: float):
+    """Slope (dB/s) and r^2 of the Schroeder curve ``S`` between -5 and -25 dB; None when too short."""
+    with np.errstate(divide="ignore"):
+        sdb = 10 * np.log10(S / S[0])
+    k = np.flatnonzero((sdb <= -_START_DB) & (sdb >= -_END_DB))
+    if k.size < 3 or sdb[k[0]] - sdb[k[-1]] < _MIN_FIT_DB:
+        return None
+    t = k * frame_seconds
+    slope, icpt = np.polyfit(t, sdb[k], 1)
+    resid = sdb[k] - (slope * t + icpt)
+    return slope, 1 - resid.var() / max(sdb[k].var(), 1e-12)
 
 
 def rt60_summary(rt60s: np.ndarray, *, min_decays: int = 3) -> dict:

@@ -52,7 +52,8 @@ def _pct(x: np.ndarray, q) -> list:
     return [round(float(v), 1) for v in np.percentile(x, q)] if x.size else [None] * len(q)
 
 
-def examine(target: str | os.PathLike | list, *, name: str | None = None, pitch_seconds: float = 60.0, budget_seconds: float = 7200.0,
+def examine(target: str | os.PathLike | list, *, name: str | None = None, pitch_seconds: float = 60.0,
+            budget_seconds: float = 7200.0,
             file_seconds: float = 1800.0, instrument_range: tuple[int, int] | None = None, family: str | None = None,
             judge=None, throughput: dict | None = None, progress: bool = False) -> dict:
     """Read training material and say what a careful engineer would check before training on it.
