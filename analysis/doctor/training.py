@@ -30,9 +30,11 @@ log = logging.getLogger(__name__)
 
 # From BENCHMARKS.md's figures on an idle x86_64 with 2 cores and no GPU: the demo's autoencoder
 # (36 epochs in 153 s over 288 s of training clips) and issue 14's DDSP runs (epochs of 2.3 s
-# median; CREPE-tiny controls 40 s for 320 s of audio). measure_throughput() on the same machine
-# shared with two other jobs gave 10-50x these (load average above 3), which is why a run-time
-# measurement is an option, not the default.
+# median; CREPE-tiny controls 40 s for 320 s of audio). measure_throughput() on the same kind of
+# machine shared with two other jobs (load average 3-3.5) gave 4.5-7x the autoencoder figure,
+# 5-12x the DDSP epoch and 7-33x the controls (BENCHMARKS.md, 2026-12-04): torch's threads
+# contend for the cores. Hence a run-time measurement is an option (--measure-training), not
+# the default, and the estimate is for a machine the training has to itself.
 THROUGHPUT = {"autoencoder_epoch_s_per_audio_s": 0.015, "ddsp_epoch_s": 2.3, "ddsp_controls_s_per_audio_s": 0.125,
               "source": "constants from BENCHMARKS.md (idle x86_64, 2 cores, no GPU; demo run and issue 14)"}
 _DDSP_EPOCHS = (40, 105)  # epochs to the plateau seen in BENCHMARKS.md, issue 14
