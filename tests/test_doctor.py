@@ -77,6 +77,9 @@ def test_rt60_of_exponential_decays(tmp_path, rt60):
 
 def test_legato_gives_no_estimate():
     assert rt60_summary(decay_rt60s(np.full(1000, -20.0)))["rt60_s"] is None
+    # notes that run to the end of the track (or of an excerpt) have no decay to read
+    assert decay_rt60s(np.r_[np.full(50, -100.0), np.full(50, -10.0)]).size == 0
+    assert decay_rt60s(np.tile(np.r_[np.full(50, -100.0), np.full(50, -10.0)], 4)).size == 3
 
 
 @needs_sox

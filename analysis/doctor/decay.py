@@ -74,6 +74,8 @@ def decay_rt60s(levels_db: np.ndarray, *, frame_seconds: float = 0.01, floor_db:
             if top - _START_DB - lim >= 30:
                 out.append(60.0 * (tail.size + 1) * frame_seconds / (top - _START_DB - lim))
             continue
+        if tail.size < 4:  # the note runs to the end of the track: no decay to read
+            continue
         # Schroeder's backward integral of the tail's energy (floor removed): a smooth decay curve,
         # read after the direct sound has stopped, so a dry step into a quieter reverb tail does not
         # count as decay

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{mark[f['level']]}] {f['check']}: {f['message']}" + (f"\n      -> {f['action']}" if f["action"] else ""))
     tr = r["training"]
     print(f"training here: autoencoder about {tr['autoencoder']['epoch_s']} s/epoch, up to "
-          f"{tr['autoencoder']['max_s'] / 60:.0f} min for {tr['autoencoder']['max_epochs']} epochs; DDSP-style "
+          f"{tr['autoencoder']['max_s'] / 60:.1f} min for {tr['autoencoder']['max_epochs']} epochs; DDSP-style "
           f"{tr['ddsp']['low_s'] / 60:.0f}-{tr['ddsp']['high_s'] / 60:.0f} min ({tr['source']})")
     print(f"verdict: {r['verdict']['verdict']} ({r['verdict']['reason']})")
     print(f"report: {out / 'doctor.md'}, {out / 'doctor.json'}")
