@@ -2,7 +2,7 @@
 
 Each verb (or small group of related verbs) has its module here, with ``add_parser(sub)`` that
 builds its subparser and a ``run(args)`` that calls the library: ``corpus``, ``train``,
-``transfer``, ``mix``, ``synth`` (synth, mesh), ``devices``, ``live``, ``play``, ``probe``
+``transfer``, ``mix``, ``synth`` (synth, mesh), ``doctor``, ``devices``, ``live``, ``play``, ``probe``
 (probe, pitchcnn), ``embed``, ``evaluate``, ``info``, ``demo``, ``dashboard``, ``export``;
 ``console`` drives the live and play streams in a terminal. This module holds :func:`main`
 (error handling and exit codes), the wiring and the helpers several verbs share: argument
@@ -30,6 +30,7 @@ _VERBS = """verbs:
   corpus melodies   render random melodies of one GM instrument with MIDI + ground truth
   corpus voice      sung (Festival) and spoken (espeak-ng) phrases with ground truth
   corpus info       summarise an NSynth-format corpus (a real NSynth download too)
+  doctor            check training material (levels, noise, reverb, pitch coverage) and say if it is enough
   train             train an instrument autoencoder on a file, a folder or a corpus selection
   transfer          play an audio file through a method (autoencoder, cepstral, mosaic)
   mix               latent mixing between instruments (blend, shift, linear map, morph, faders)
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         dashboard,
         demo,
         devices,
+        doctor,
         embed,
         evaluate,
         export,
@@ -100,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     sub = p.add_subparsers(dest="verb", metavar="VERB")
     # the order of the verbs in --help
-    for verbs in (corpus, train, transfer, mix, synth, devices, live, play, probe, embed, evaluate, info, demo,
+    for verbs in (corpus, doctor, train, transfer, mix, synth, devices, live, play, probe, embed, evaluate, info, demo,
                   dashboard, export):
         verbs.add_parser(sub)
     return p

@@ -31,7 +31,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--device", default="cpu",
                    help="cpu, cuda, cuda:N or auto (default cpu). Under torchrun each process takes its "
                         "LOCAL_RANK's GPU, or the CPU with the gloo backend")
+    t.add_argument("--force", action="store_true",
+                   help="train even on material `workbench doctor` calls not enough")
     t.set_defaults(handler=run)
+
+
+def _check_material(paths, target: str) -> None:
+    """Refuse material the doctor calls "not enough" (a quick look: 20 s pitch-tracked)."""
+    from analysis.doctor import examine
+
+    verdict = examine(list(paths), name=target, pitch_seconds=20.0, budget_seconds=1800.0)["verdict"]
+    if verdict["verdict"] == "not enough":
+        raise ParameterError(f"{verdict['reason']}; `workbench doctor` explains, --force trains anyway")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,8 +57,12 @@ def run(args: argparse.Namespace) -> int:
 
         if args.resume:
             raise ParameterError("--resume: --method ddsp trains from the start; --resume is for the autoencoder")
-        meta = train_ddsp(resolve_target(args.target), cfg, args.out, progress=not args.quiet,
-                          describe={"target": args.target}, device=resolve_device(args.device))
+        device = resolve_device(args.device)
+        paths = resolve_target(args.target)
+        if not args.force:
+            _check_material(paths, args.target)
+        meta = train_ddsp(paths, cfg, args.out, progress=not args.quiet,
+                          describe={"target": args.target}, device=device)
         p = meta["pitch_midi"]
         print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
               f"loss {meta['best_valid_loss']:.4f} at epoch {meta['best_epoch']}; pitch range MIDI {p['p5']:.0f}-"
@@ -61,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         paths, labels = target_labels(args.target, by=cfg.model.code_by)
     else:
         paths = resolve_target(args.target)
+    if not args.force and not args.resume:
+        _check_material(paths, args.target)
     with process_group(args.device) as where:  # under torchrun: this rank's device, joined to the others
         meta = train(paths, cfg, args.out, labels=labels, resume=args.resume, progress=not args.quiet,
                      device=where.device, world_size=where.world_size, rank=where.rank,
