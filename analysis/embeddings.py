@@ -173,7 +173,7 @@ def embed_corpus(corpus: str | Path, *, features: str = "mfcc", methods: Sequenc
     ParameterError
         No notes in the split.
     """
-    from analysis.features import feature_matrix
+    from analysis.feature_cache import feature_matrix
     from workbench.corpus.nsynth import NSynth
 
     ds = NSynth(corpus, split=split)

@@ -2,15 +2,11 @@
 autoencoder's latents. Each maps a batch of equal-length mono notes ``(n, samples)`` (or a list
 of 1-D arrays, padded or cut to the first one's length) to a matrix ``(n, d)``.
 
-:func:`cached_features` stores results on disk keyed by the corpus's content and the
-transformer's configuration, so a second probe on the same corpus does not recompute them.
+:mod:`analysis.feature_cache` runs them over a corpus in cached, resumable shards.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from workbench.errors import ParameterError
 from workbench.spectral import mfcc
 
-__all__ = ["MFCCStats", "ScatteringStats", "LatentStats", "as_batch", "cached_features", "make_features"]
+__all__ = ["MFCCStats", "ScatteringStats", "LatentStats", "as_batch", "make_features"]
 
 
 def as_batch(X: np.ndarray | Sequence[np.ndarray], *, length: int | None = None) -> np.ndarray:
@@ -218,10 +214,12 @@ class LatentStats(TransformerMixin, BaseEstimator):
         A run folder from ``workbench train``; notes must be at the model's rate.
     batch_size : int, keyword-only
         Notes per batch.
+    device : str, keyword-only
+        Where the run encodes (``cpu``, ``cuda``, ``cuda:N``).
     """
 
-    def __init__(self, *, run: str = "", batch_size: int = 32):
-        self.run, self.batch_size = run, batch_size
+    def __init__(self, *, run: str = "", batch_size: int = 32, device: str = "cpu"):
+        self.run, self.batch_size, self.device = run, batch_size, device
 
     def fit(self, X: object, y: object = None) -> LatentStats:
         """Load the run (nothing is learned from ``X``).
@@ -246,6 +244,7 @@ class LatentStats(TransformerMixin, BaseEstimator):
         if not self.run:
             raise ParameterError("LatentStats needs run=RUN_DIR (a model from `workbench train`)")
         self.run_ = load_run(self.run)
+        self.run_.model.to(self.device)
         return self
 
     def cache_token(self) -> str:
@@ -277,11 +276,11 @@ class LatentStats(TransformerMixin, BaseEstimator):
         rows = []
         for i in range(0, len(X), self.batch_size):
             z = self.run_.encode(X[i: i + self.batch_size]).z
-            rows.append(torch.cat([z.mean(1), z.std(1)], dim=1).numpy())
+            rows.append(torch.cat([z.mean(1), z.std(1)], dim=1).cpu().numpy())
         return np.concatenate(rows).astype(np.float32)
 
 
-def make_features(spec: str, *, sr: int = 16000) -> MFCCStats | ScatteringStats | LatentStats:
+def make_features(spec: str, *, sr: int = 16000, device: str = "cpu") -> MFCCStats | ScatteringStats | LatentStats:
     """A transformer from a short spec.
 
     Parameters
@@ -290,6 +289,8 @@ def make_features(spec: str, *, sr: int = 16000) -> MFCCStats | ScatteringStats 
         ``mfcc``, ``scattering`` or ``latent:RUN_DIR``.
     sr : int, Hz, keyword-only
         Rate of the notes (used by ``mfcc``).
+    device : str, keyword-only
+        Where ``scattering`` and ``latent`` run (MFCC runs on the CPU, in NumPy/librosa).
 
     Returns
     -------
@@ -300,92 +301,7 @@ def make_features(spec: str, *, sr: int = 16000) -> MFCCStats | ScatteringStats 
     if name == "mfcc":
         return MFCCStats(sr=sr)
     if name == "scattering":
-        return ScatteringStats()
+        return ScatteringStats(device=device)
     if name == "latent":
-        return LatentStats(run=arg)
+        return LatentStats(run=arg, device=device)
     raise ParameterError(f"features={spec!r} is not valid; expected mfcc, scattering or latent:RUN_DIR")
-
-
-def feature_matrix(spec: str, paths: Sequence[str | Path], *, cache_dir: str | Path, sr: int) -> tuple[np.ndarray, float]:
-    """Features named by ``spec`` for the notes at ``paths``; ``a+b`` joins feature sets side by side.
-
-    Each part is cached on its own (:func:`cached_features`).
-
-    Parameters
-    ----------
-    spec : str
-        Specs of :func:`make_features` joined by ``+``.
-    paths : sequence of str or Path
-        The notes' audio files.
-    cache_dir : str or Path, keyword-only
-        The feature cache.
-    sr : int, Hz, keyword-only
-        Rate the notes are loaded at.
-
-    Returns
-    -------
-    features : np.ndarray [shape=(n, d)]
-        The parts side by side.
-    seconds : float, seconds
-        Time spent extracting (0 for parts found in the cache).
-    """
-    parts = [p.strip() for p in spec.split("+")]
-    if not all(parts):
-        raise ParameterError(f"features={spec!r} has an empty part; expected e.g. mfcc+scattering")
-    mats, seconds = [], 0.0
-    for part in parts:
-        F, info = cached_features(make_features(part, sr=sr), paths, cache_dir=cache_dir, sr=sr)
-        mats.append(F)
-        seconds += info["seconds"]
-    return np.hstack(mats), seconds
-
-
-def _corpus_key(paths) -> str:
-    h = hashlib.sha1()
-    for p in paths:
-        st = Path(p).stat()
-        h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:16]
-
-
-def cached_features(transformer: MFCCStats | ScatteringStats | LatentStats, paths: Sequence[str | Path], *,
-                    cache_dir: str | Path, sr: int) -> tuple[np.ndarray, dict]:
-    """Features of the notes at ``paths``, from ``cache_dir`` when the same corpus content and
-    transformer configuration were computed before. Stored as ``.npy`` + ``.json``, no pickles.
-
-    Parameters
-    ----------
-    transformer : MFCCStats, ScatteringStats or LatentStats
-        The features (its parameters, and ``cache_token()`` where it has one, enter the key).
-    paths : sequence of str or Path
-        The notes' audio files (their paths, sizes and modification times enter the key).
-    cache_dir : str or Path, keyword-only
-        The cache folder (created).
-    sr : int, Hz, keyword-only
-        Rate the notes are loaded at (mono).
-
-    Returns
-    -------
-    features : np.ndarray [shape=(n, d)]
-    info : dict
-        The cached configuration, ``cached`` (bool) and ``seconds`` (time spent extracting, 0 on
-        a cache hit).
-    """
-    from workbench.audio import load
-
-    cfg = {"class": type(transformer).__name__, "params": transformer.get_params(), "sr": sr}
-    if hasattr(transformer, "cache_token"):
-        cfg["token"] = transformer.cache_token()
-    key = hashlib.sha1((_corpus_key(paths) + json.dumps(cfg, sort_keys=True, default=str)).encode()).hexdigest()[:16]
-    cache_dir = Path(cache_dir)
-    npy, meta = cache_dir / f"{key}.npy", cache_dir / f"{key}.json"
-    if npy.is_file() and meta.is_file():
-        return np.load(npy, allow_pickle=False), {**json.loads(meta.read_text()), "cached": True, "seconds": 0.0}
-    t = time.perf_counter()
-    F = transformer.fit(None).transform([load(p, sr=sr, mono=True)[0][0] for p in paths])
-    seconds = time.perf_counter() - t
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    np.save(npy, F, allow_pickle=False)
-    info = {**cfg, "notes": len(paths), "dims": int(F.shape[1]), "extract_seconds": round(seconds, 3)}
-    meta.write_text(json.dumps(info, indent=1, default=str))
-    return F, {**info, "cached": False, "seconds": seconds}

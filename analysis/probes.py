@@ -266,7 +266,7 @@ def probe_corpus(corpus: str | Path, *, features: str = "mfcc,scattering", label
     ParameterError
         A corpus without notes in train/valid or in test.
     """
-    from analysis.features import feature_matrix
+    from analysis.feature_cache import feature_matrix
     from workbench.corpus.nsynth import NSynth
 
     train = NSynth(corpus, split=["train", "valid"])

@@ -248,7 +248,8 @@ class LoadedRun:
         if self.method != "autoencoder":
             raise ParameterError(f"{str(self.path)!r} is a {self.method} run; expected an autoencoder run to encode")
         a, m = self.config.audio, self.config.model
-        x = torch.as_tensor(y, dtype=torch.float32)
+        # the audio goes where the model is (a run moved to a GPU encodes there)
+        x = torch.as_tensor(y, dtype=torch.float32, device=next(self.model.parameters()).device)
         x = x[None] if x.ndim == 1 else x
         with torch.inference_mode():
             mag = causal_frames(x, n_fft=a.n_fft, hop_length=a.hop_length, window=a.window).abs().transpose(-1, -2)

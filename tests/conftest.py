@@ -148,7 +148,7 @@ def dashboard_roots(tmp_path_factory, small_corpus, trumpet_melodies, tiny_run) 
     melodies, the tiny run, and real reports written by the library on them (embedding maps, a
     probe, a pitch-CNN report and a scoreboard of one melody of three notes)."""
     from analysis.embeddings import write_maps
-    from analysis.features import feature_matrix
+    from analysis.feature_cache import feature_matrix
     from analysis.pitch_eval import method_factories
     from analysis.pitch_probe import run_pitch_cnn
     from analysis.pitch_protocol import Protocol

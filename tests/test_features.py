@@ -10,13 +10,12 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from analysis.feature_cache import cached_features, feature_matrix
 from analysis.features import (
     LatentStats,
     MFCCStats,
     ScatteringStats,
     as_batch,
-    cached_features,
-    feature_matrix,
     make_features,
 )
 from workbench.errors import ParameterError
