@@ -9,12 +9,16 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from workbench.errors import ParameterError
 from workbench.report_io import read_csv_rows
+
+if TYPE_CHECKING:
+    from analysis.parallel import Compute
 
 __all__ = ["METHODS", "embed", "write_maps", "embedding_files", "load_embedding"]
 
@@ -147,7 +151,8 @@ def write_maps(F: np.ndarray, meta: list[dict], *, methods: Sequence[str] = ("pc
 
 def embed_corpus(corpus: str | Path, *, features: str = "mfcc", methods: Sequence[str] = ("pca", "tsne", "tsne3d", "umap"),
                  color: Sequence[str] = ("family", "pitch"), split: str | Sequence[str] | None = None,
-                 cache: str | Path = "reports/cache", out: str | Path, seed: int = 0) -> dict:
+                 cache: str | Path = "reports/cache", out: str | Path, seed: int = 0, compute: Compute | None = None,
+                 progress: bool = False) -> dict:
     """Maps of a rendered corpus's notes by one feature set; written to ``out`` (:func:`write_maps`).
 
     Parameters
@@ -162,6 +167,10 @@ def embed_corpus(corpus: str | Path, *, features: str = "mfcc", methods: Sequenc
         Only these splits (default all).
     cache : str or Path, keyword-only
         Feature cache folder.
+    compute : Compute, optional, keyword-only
+        Where feature shards run, and the features' device (default this process, CPU).
+    progress : bool, keyword-only
+        A progress bar over the feature shards.
 
     Returns
     -------
@@ -174,13 +183,14 @@ def embed_corpus(corpus: str | Path, *, features: str = "mfcc", methods: Sequenc
         No notes in the split.
     """
     from analysis.feature_cache import feature_matrix
+    from analysis.parallel import Compute
     from workbench.corpus.nsynth import NSynth
 
     ds = NSynth(corpus, split=split)
     if not len(ds):
         raise ParameterError(f"corpus={str(corpus)!r} has no notes for split={split!r}")
     sr = int(ds.examples[0]["sample_rate"])
-    F, _ = feature_matrix(features, ds.paths(), cache_dir=cache, sr=sr)
+    F, _ = feature_matrix(features, ds.paths(), cache_dir=cache, sr=sr, compute=compute or Compute(), progress=progress)
     write_maps(F, ds.examples, methods=list(methods), color=list(color), out=out, seed=seed, title=features)
     return {"notes": len(ds), "dims": int(F.shape[1])}
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,7 +32,10 @@ from workbench.audio import load, save
 from workbench.errors import ParameterError
 from workbench.pitch import hz_to_midi, melody_scores, track_f0
 
-__all__ = ["method_factories", "class_run", "process_all", "run_pitch_protocol", "write_pitch_report"]
+if TYPE_CHECKING:
+    from analysis.parallel import Compute
+
+__all__ = ["method_factories", "class_run", "train_class_runs", "process_all", "run_pitch_protocol", "write_pitch_report"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -39,7 +43,8 @@ __all__ = ["method_factories", "class_run", "process_all", "run_pitch_protocol",
 
 
 def class_run(family: str, *, corpus: str | Path, runs: str | Path = "runs", train_seconds: float = 60.0,
-              seed: int = 0, overrides: Iterable[str] = (), progress: bool = True, method: str = "autoencoder") -> Path:
+              seed: int = 0, overrides: Iterable[str] = (), progress: bool = True, method: str = "autoencoder",
+              device: str = "cpu") -> Path:
     """The ``method`` run for ``family``, trained on the corpus's train-split notes of that family
     if it is not there yet (reused afterwards).
 
@@ -61,6 +66,8 @@ def class_run(family: str, *, corpus: str | Path, runs: str | Path = "runs", tra
         Show training's progress.
     method : {"autoencoder", "ddsp"}, keyword-only
         Which model.
+    device : str, keyword-only
+        Where it trains (``cpu``, ``cuda``, ``cuda:N``).
 
     Returns
     -------
@@ -79,12 +86,54 @@ def class_run(family: str, *, corpus: str | Path, runs: str | Path = "runs", tra
     if method == "ddsp":
         from models.ddsp_train import train_ddsp
 
-        train_ddsp(resolve_target(target), cfg, run, progress=progress, describe=describe)
+        train_ddsp(resolve_target(target), cfg, run, progress=progress, describe=describe, device=device)
     else:
         from models.train import train
 
-        train(resolve_target(target), cfg, run, progress=progress, describe=describe)
+        train(resolve_target(target), cfg, run, progress=progress, describe=describe, device=device)
     return run
+
+
+def _class_run_task(task: tuple) -> str:
+    family, kw = task
+    return str(class_run(family, **kw))
+
+
+def train_class_runs(classes: Iterable[str], methods: Iterable[str], *, corpus: str | Path, runs: str | Path = "runs",
+                     train_seconds: float = 60.0, ddsp_seconds: float = 300.0, seed: int = 0,
+                     overrides: Iterable[str] = (), compute: Compute | None = None,
+                     progress: bool = True) -> dict[tuple[str, str], Path]:
+    """Train the missing class runs of the model-bound ``methods``, each class one task where
+    ``compute`` says (a local Ray trains them side by side: these models are too small for one to
+    fill a machine). Runs already there are reused, as :func:`class_run` does.
+
+    Parameters
+    ----------
+    classes : iterable of str
+        The protocol's families.
+    methods : iterable of str
+        Methods; ``autoencoder`` and ``ddsp`` have class runs, the others are skipped.
+    corpus, runs, train_seconds, ddsp_seconds, seed, overrides : keyword-only
+        As for :func:`class_run` (``overrides`` apply to the autoencoder).
+    compute : Compute, optional, keyword-only
+        Where (default this process) and on which device.
+    progress : bool, keyword-only
+        A progress bar over the runs.
+
+    Returns
+    -------
+    dict
+        ``(family, method) -> run folder``.
+    """
+    from analysis.parallel import Compute, collect
+
+    compute = compute or Compute()
+    jobs = [(f, m) for m in methods if m in ("autoencoder", "ddsp") for f in classes]
+    tasks = [(f, {"corpus": str(corpus), "runs": str(runs), "seed": seed, "method": m, "progress": False,
+                  "train_seconds": train_seconds if m == "autoencoder" else ddsp_seconds, "device": compute.device,
+                  "overrides": tuple(overrides) if m == "autoencoder" else ()}) for f, m in jobs]
+    done = collect(_class_run_task, tasks, compute=compute, gpu=True, desc="class models", progress=progress)
+    return {job: Path(r) for job, r in zip(jobs, done)}
 
 
 def _weights_token(run) -> str:

@@ -46,7 +46,7 @@ def load_waveforms(paths: Sequence[str | Path], *, sr: int, n_samples: int, prog
 
 
 def run_pitch_cnn(corpus: str | Path, *, out: str | Path, epochs: int = 15, seconds: float = 4.0, lr: float = 1e-3,
-                  batch_size: int = 32, seed: int = 0, progress: bool = True) -> dict:
+                  batch_size: int = 32, seed: int = 0, progress: bool = True, device: str = "cpu") -> dict:
     """Train :class:`models.pitch_cnn.RawPitchCNN` on ``corpus`` and write its report into ``out``.
 
     Train on train+valid, test on the test split (no instrument in both, asserted). Besides exact
@@ -73,6 +73,8 @@ def run_pitch_cnn(corpus: str | Path, *, out: str | Path, epochs: int = 15, seco
         Training seed.
     progress : bool, keyword-only
         Show progress bars.
+    device : str, keyword-only
+        Where the network trains (``cpu``, ``cuda``, ``cuda:N``).
 
     Returns
     -------
@@ -108,7 +110,7 @@ def run_pitch_cnn(corpus: str | Path, *, out: str | Path, epochs: int = 15, seco
     y_tr = np.array([int(m["pitch"]) for m in train.examples])
     y_te = np.array([int(m["pitch"]) for m in test.examples])
     res = fit_pitch_cnn(X_tr, y_tr, X_te, y_te, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                        progress=progress)
+                        progress=progress, device=device)
     pred = res.pop("test_predictions")
     diff = pred - y_te
     fams = np.array([m["instrument_family_str"] for m in test.examples])

@@ -69,7 +69,7 @@ class RawPitchCNN(nn.Module):
 
 def fit_pitch_cnn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, *,
                   epochs: int = 20, lr: float = 1e-3, batch_size: int = 32, seed: int = 0, progress: bool = True,
-                  **model_kw: object) -> dict:
+                  device: str = "cpu", **model_kw: object) -> dict:
     """Train on waveforms with integer pitch labels; score the test set each epoch.
 
     Parameters
@@ -88,6 +88,8 @@ def fit_pitch_cnn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, 
         Seed of the weights and the shuffling.
     progress : bool, keyword-only
         Show a progress bar.
+    device : str, keyword-only
+        Where the network trains (the waveforms are moved there once).
     **model_kw
         More :class:`RawPitchCNN` keywords (``n_samples`` comes from the data).
 
@@ -101,9 +103,11 @@ def fit_pitch_cnn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, 
     from tqdm import tqdm
 
     torch.manual_seed(seed)
-    Xtr, Xte = torch.from_numpy(np.asarray(X_train, np.float32)), torch.from_numpy(np.asarray(X_test, np.float32))
-    ytr, yte = torch.as_tensor(y_train, dtype=torch.long), torch.as_tensor(y_test, dtype=torch.long)
-    model = RawPitchCNN(n_samples=Xtr.shape[1], **model_kw)
+    Xtr = torch.as_tensor(np.asarray(X_train, np.float32), device=device)
+    Xte = torch.as_tensor(np.asarray(X_test, np.float32), device=device)
+    ytr = torch.as_tensor(y_train, dtype=torch.long, device=device)
+    yte = torch.as_tensor(y_test, dtype=torch.long, device=device)
+    model = RawPitchCNN(n_samples=Xtr.shape[1], **model_kw).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
     history, t0 = [], time.perf_counter()
@@ -116,7 +120,7 @@ def fit_pitch_cnn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, 
 
     for epoch in tqdm(range(epochs), desc="pitch cnn", unit="epoch", disable=not progress):
         model.train()
-        perm = torch.randperm(len(Xtr), generator=g)
+        perm = torch.randperm(len(Xtr), generator=g).to(device)
         total = 0.0
         for i in range(0, len(perm), batch_size):
             idx = perm[i: i + batch_size]
@@ -124,14 +128,14 @@ def fit_pitch_cnn(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += loss.item() * len(idx)
+            total += float(loss.detach()) * len(idx)
         history.append({"epoch": epoch, "train_loss": total / len(Xtr), "train_accuracy": accuracy(Xtr, ytr),
                         "test_accuracy": accuracy(Xte, yte)})
     counts = np.bincount(np.asarray(y_test), minlength=1)
     model.eval()
     with torch.inference_mode():
         pred = torch.cat([model(Xte[i: i + 128]).argmax(1) for i in range(0, len(Xte), 128)])
-    return {"history": history, "test_predictions": pred.numpy(), "test_accuracy": history[-1]["test_accuracy"],
+    return {"history": history, "test_predictions": pred.cpu().numpy(), "test_accuracy": history[-1]["test_accuracy"],
             "best_test_accuracy": max(h["test_accuracy"] for h in history),
             "chance": float(counts.max() / counts.sum()), "uniform_chance": 1 / 128,
             "seconds": round(time.perf_counter() - t0, 1), "parameters": sum(p.numel() for p in model.parameters())}

@@ -47,7 +47,10 @@ def test_run_probes_reports(tmp_path):
     assert all(p["test_accuracy"] >= 0.95 and p["cv_accuracy_mean"] >= 0.95 for p in res["probes"])
     assert set(res["probes"][0]["per_class"]) == {"brass", "flute"}
     assert json.loads((tmp_path / "results.json").read_text())["label"] == "family"
-    assert (tmp_path / "results.md").read_text().count("| toy |") == 2
+    # the instrument-disjoint table, then seed 000's note-level split (SVM and MLP) beside it
+    assert (tmp_path / "results.md").read_text().count("| toy |") == 4
+    assert [(r["classifier"], r["test_notes"]) for r in res["note_split"]] == [("svm", 32), ("mlp", 32)]
+    assert all(r["test_accuracy"] >= 0.9 for r in res["note_split"])
     assert (tmp_path / "confusion_toy_logreg.csv").read_text().startswith("true \\ predicted,brass,flute")
     assert (tmp_path / "confusion_toy_knn.png").stat().st_size > 1000
     with pytest.raises(AssertionError, match="both the training and the test"):

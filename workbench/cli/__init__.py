@@ -108,6 +108,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_compute_args(p, *, ray: bool = True) -> None:
+    """``--device`` (and ``--workers``, ``--ray-address`` where tasks can go to Ray)."""
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    if ray:
+        p.add_argument("--workers", type=_int, default=0,
+                       help="0: in this process (default); N: a local Ray with N worker processes")
+        p.add_argument("--ray-address", default=None, help="run the tasks on this Ray cluster (e.g. ray://head:10001)")
+
+
+def _compute(args):
+    """The :class:`analysis.parallel.Compute` the command line asks for (device checked here)."""
+    from analysis.parallel import Compute
+    from models.distributed import resolve_device
+
+    return Compute(device=resolve_device(args.device), workers=getattr(args, "workers", 0),
+                   ray_address=getattr(args, "ray_address", None))
+
+
 def _choices(text: str, name: str, allowed) -> list[str]:
     """A comma list of names, each checked against ``allowed`` (one-line error naming the bad one)."""
     items = [t.strip() for t in text.split(",") if t.strip()]

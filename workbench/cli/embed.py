@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli import _choices, _int
+from workbench.cli import _add_compute_args, _choices, _compute, _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     em.add_argument("--cache", default="reports/cache")
     em.add_argument("--out", required=True)
     em.add_argument("--seed", type=_int, default=0)
+    _add_compute_args(em)
     em.set_defaults(handler=run)
 
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     methods = _choices(args.methods, "method", METHODS)
     r = embed_corpus(args.corpus, features=args.features, methods=methods,
                      color=_choices(args.color, "color", tuple(COLOR_FIELDS)), split=args.split, cache=args.cache,
-                     out=args.out, seed=args.seed)
+                     out=args.out, seed=args.seed, compute=_compute(args), progress=not args.quiet)
     print(f"embedded {r['notes']} notes ({args.features}, {r['dims']} dims) with {', '.join(methods)}; "
           f"maps in {args.out}")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbench.cli import _choices, _float, _int
+from workbench.cli import _add_compute_args, _choices, _compute, _float, _int
 from workbench.errors import ParameterError
 
 
@@ -47,6 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="training budget per ddsp class model (default 300)")
         e.add_argument("--out", required=True)
         e.add_argument("--seed", type=_int, default=0)
+        _add_compute_args(e)
 
     t = esub.add_parser("timbre", help="timbre at the input's pitch of files against target notes",
                         description="Each of the input's pitched frames: the output's harmonic levels (dB), read "
@@ -68,7 +69,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the pitch protocol or the scoreboard (or timbre); returns the exit status."""
-    from analysis.pitch_eval import method_factories, run_pitch_protocol
+    from analysis.pitch_eval import method_factories, run_pitch_protocol, train_class_runs
     from analysis.pitch_protocol import DEFAULT_CLASSES, METHODS, Protocol
     from workbench.corpus.families import FAMILIES
 
@@ -94,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
         models.setdefault(fam, []).append(run)
     protocol = Protocol(melodies=args.melodies, notes=args.notes, classes=classes, source=args.source, low=args.low,
                         high=args.high, tolerance=args.tolerance, tracker=args.tracker, seed=args.seed).validate()
+    missing = [c for c in classes if c not in models]  # given runs are not trained again
+    train_class_runs(missing, methods, corpus=args.corpus, runs=args.runs, train_seconds=args.train_seconds,
+                     ddsp_seconds=args.ddsp_seconds, seed=args.seed, compute=_compute(args), progress=not args.quiet)
     factories = method_factories(methods, corpus=args.corpus, models=models, runs=args.runs,
                                  train_seconds=args.train_seconds, ddsp_seconds=args.ddsp_seconds, seed=args.seed,
                                  progress=not args.quiet)

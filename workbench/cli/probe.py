@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli import _choices, _float, _int
+from workbench.cli import _add_compute_args, _choices, _compute, _float, _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--cache", default="reports/cache", help="feature cache folder")
     pr.add_argument("--out", required=True)
     pr.add_argument("--seed", type=_int, default=0)
+    _add_compute_args(pr)
 
     pc = sub.add_parser("pitchcnn", help="raw-audio pitch CNN probe",
                         description="Train seed 001's raw-waveform pitch classifier (conv + average pooling, "
@@ -33,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pc.add_argument("--lr", type=_float, default=1e-3)
     pc.add_argument("--out", required=True)
     pc.add_argument("--seed", type=_int, default=0)
+    _add_compute_args(pc, ray=False)
     pr.set_defaults(handler=run_probe)
     pc.set_defaults(handler=run_pitchcnn)
 
@@ -43,7 +45,7 @@ def run_probe(args: argparse.Namespace) -> int:
 
     res = probe_corpus(args.corpus, features=args.features, label=args.label,
                        classifiers=_choices(args.classifiers, "classifier", CLASSIFIERS), folds=args.folds,
-                       cache=args.cache, out=args.out, seed=args.seed, progress=not args.quiet)
+                       cache=args.cache, out=args.out, seed=args.seed, progress=not args.quiet, compute=_compute(args))
     best = max(res["probes"], key=lambda r: r["test_accuracy"])
     print(f"probed {len(res['probes'])} feature/classifier pairs on {res['train_notes']}+{res['test_notes']} notes; "
           f"best test accuracy {best['test_accuracy']:.3f} ({best['features']} + {best['classifier']}); "
@@ -56,7 +58,7 @@ def run_pitchcnn(args: argparse.Namespace) -> int:
     from analysis.pitch_probe import run_pitch_cnn
 
     r = run_pitch_cnn(args.corpus, out=args.out, epochs=args.epochs, seconds=args.seconds, lr=args.lr,
-                      seed=args.seed, progress=not args.quiet)
+                      seed=args.seed, progress=not args.quiet, device=_compute(args).device)
     print(f"pitch CNN: test accuracy {r['test_accuracy']:.3f} on {r['test_notes']} notes of unseen instruments "
           f"(within a semitone {r['within_semitone']:.3f}; majority pitch {r['chance_majority']:.3f}); "
           f"report in {args.out}/results.md")
