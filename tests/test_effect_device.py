@@ -3,7 +3,7 @@ the edges only. As in ``tests/test_device.py``, PyTorch's ``meta`` device stands
 tensor made on the CPU and mixed with the effect's ``meta`` state raises as it would on a GPU, so a
 few streaming hops on ``meta`` find any state allocated without ``device=``. ``meta`` tensors hold
 no values, so these hops go through :meth:`Effect.process_tensor`, which leaves the output on the
-device; ``scripts/gpu_check.sh`` plays the same effects on a real GPU."""
+device. Playing these effects on a real GPU is not yet part of ``scripts/gpu_check.sh``."""
 
 from __future__ import annotations
 
