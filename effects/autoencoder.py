@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from effects.base import model_on
 from effects.frame_effect import FrameEffect, a_weighting, match_energy
 from models.checkpoint import LoadedRun, load_run
 from models.lstm_ae import decompress, input_options, prepare_input, stack_context
@@ -44,7 +45,11 @@ class AutoencoderEffect(FrameEffect):
         when a block is a whole number of hops: the same computation with less Python around its
         ~300 small tensor operations (per-hop compute 0.23 of the hop instead of 0.33 for the
         low-latency preset on one idle core; BENCHMARKS.md). Blocks of any other size take the Python
-        path, on the same state. Single-instrument runs without chroma only.
+        path, on the same state. Single-instrument runs without chroma only; CPU only.
+    device : torch.device or str, keyword-only
+        Where the model and all streaming state live (``"cpu"``, ``"cuda"``, ``"cuda:N"``;
+        :func:`effects.base.check_device`). :meth:`process_block` still takes and returns float32
+        NumPy blocks on the CPU, moving each block in and out once. The run keeps its CPU model.
 
     Examples
     --------
@@ -56,19 +61,20 @@ class AutoencoderEffect(FrameEffect):
 
     def __init__(self, *, model: str | Path | LoadedRun, instrument: str | None = None, window: str | None = None,
                  synthesis_length: int | None = None, mix: float = 1.0, gate_db: float = -60.0,
-                 gain_db: float = 0.0, torchscript: bool = False):
+                 gain_db: float = 0.0, torchscript: bool = False,
+                 device: torch.device | str = "cpu"):
         self.run = model if isinstance(model, LoadedRun) else load_run(model)
         if self.run.method != "autoencoder":
             raise ParameterError(f"model={str(self.run.path)!r} is a {self.run.method} run; play it with "
                                  f"--method {self.run.method}")
-        self.model = self.run.model.eval()
         cfg = self.run.config
         m = cfg.model
         self.codes = tuple(m.codes) if m.condition != "none" else ()
         self.instrument = None
         super().__init__(n_fft=cfg.audio.n_fft, hop_length=cfg.audio.hop_length,
                          window=cfg.audio.window if window is None else window, synthesis_length=synthesis_length,
-                         mix=mix, gate_db=gate_db, gain_db=gain_db)
+                         mix=mix, gate_db=gate_db, gain_db=gain_db, device=device)
+        self.model = model_on(self.run.model, self.device)
         self.set_params(instrument=instrument if instrument is not None else (self.codes[0] if self.codes else None))
         self.model_sr = cfg.audio.sr
         self._io = input_options(m)
@@ -77,6 +83,8 @@ class AutoencoderEffect(FrameEffect):
         self.latent_dim = m.latent
         if not isinstance(torchscript, bool):
             raise ParameterError(f"torchscript={torchscript!r} is not valid; expected True or False")
+        if torchscript and self.device.type != "cpu":  # the traced step is the CPU's per-hop speed-up
+            raise ParameterError(f"torchscript=True runs on the CPU only; got device={device!r} (leave torchscript off)")
         self.torchscript = torchscript
         self._step = self._gate = None
 
@@ -103,11 +111,11 @@ class AutoencoderEffect(FrameEffect):
         Returns
         -------
         torch.Tensor [shape=(len(codes),)] or None
-            The code; None for an unconditioned model.
+            The code, on the effect's ``device``; None for an unconditioned model.
         """
         if not self.codes:
             return None
-        v = torch.zeros(len(self.codes))
+        v = torch.zeros(len(self.codes), device=self.device)
         for name, w in weights.items():
             v[self.codes.index(name)] += float(w)
         return v
@@ -119,13 +127,13 @@ class AutoencoderEffect(FrameEffect):
         # the output keeps the input's A-weighted level frame by frame: its loudness, not just its
         # energy (an instrument's balance differs from the voice's, and raw energy matching would
         # let the loudness wander with it)
-        self._loudness_weights = a_weighting(sr=self.model_sr, n_fft=self.n_fft)
+        self._loudness_weights = a_weighting(sr=self.model_sr, n_fft=self.n_fft).to(self.device)
         torch.set_flush_denormal(True)  # subnormal arithmetic would spike the per-block time (process-wide)
         self._step = None  # traced for these channels at the reset below
 
     def _reset_frames(self):
         self._state = None
-        self._history = torch.zeros(self.channels, self.context, self.n_fft // 2 + 1)
+        self._history = torch.zeros(self.channels, self.context, self.n_fft // 2 + 1, device=self.device)
         self._offset = 0  # samples since the reset, modulo the hop: the traced step needs whole hops
         if self.torchscript and self._step is None and type(self) is AutoencoderEffect:
             from effects.export import trace_wet_step

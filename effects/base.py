@@ -18,7 +18,7 @@ from workbench.audio import validate_audio
 from workbench.errors import ParameterError
 from workbench.validate import check_int, check_number
 
-__all__ = ["Effect", "Chain", "soft_limit", "check_mix_and_levels"]
+__all__ = ["Effect", "Chain", "soft_limit", "check_mix_and_levels", "check_device", "model_on"]
 
 OFFLINE_BLOCK = 65536  # samples per block when processing a whole file
 
@@ -38,11 +38,14 @@ def soft_limit(x: torch.Tensor, *, knee: float = 0.9) -> torch.Tensor:
     Returns
     -------
     torch.Tensor [shape=(...)]
-        ``x`` itself when no sample exceeds ``knee`` (outside a trace), else the limited samples.
+        ``x`` itself when no sample exceeds ``knee`` (on the CPU, outside a trace), else the
+        limited samples (the same values where nothing exceeds ``knee``).
     """
     x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
     a = x.abs()
-    if not torch.jit.is_tracing() and float(a.max()) <= knee:  # the usual case: nothing to limit (a trace keeps both)
+    # the usual case on the CPU: nothing to limit (a trace keeps both; on another device reading the
+    # peak back would wait for the device every block, and torch.where gives the same values)
+    if x.device.type == "cpu" and not torch.jit.is_tracing() and float(a.max()) <= knee:
         return x
     over = knee + (1 - knee) * torch.tanh((a - knee) / (1 - knee))
     return torch.where(a > knee, torch.sign(x) * over, x)
@@ -66,6 +69,62 @@ def check_mix_and_levels(name: str, value: object) -> None:
         check_number(value, name, lo=-200, hi=48, what=" (a level in dB)")
 
 
+def check_device(device: torch.device | str) -> torch.device:
+    """The device an effect's model and streaming state live on, checked.
+
+    Parameters
+    ----------
+    device : torch.device or str
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"``, or ``"meta"`` (shapes only: tests that a path
+        keeps to one device). ``--device auto`` is the CLI's (:func:`models.distributed.resolve_device`).
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ParameterError
+        Not a device name, another device type, or CUDA this machine does not have.
+    """
+    d = None
+    if isinstance(device, (str, torch.device)):  # torch would take a bare int as a CUDA ordinal
+        try:
+            d = torch.device(device)
+        except (RuntimeError, TypeError, ValueError):
+            pass
+    if d is None or d.type not in ("cpu", "cuda", "meta"):
+        raise ParameterError(f"device={device!r} is not valid; expected cpu, cuda or cuda:N")
+    if d.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError(f"device={device!r}: no CUDA device is available here; expected cpu")
+    if d.type == "cuda" and d.index is not None and d.index >= torch.cuda.device_count():
+        raise ParameterError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return d
+
+
+def model_on(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """A run's model, in eval mode, on ``device``; the run keeps its own (CPU) copy.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The loaded run's model (``LoadedRun.model``), on the CPU.
+    device : torch.device
+        Where the effect runs.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model`` itself on the CPU; elsewhere a copy, so the run (shared with ``LoadedRun.encode``,
+        note latents, other effects) stays on the CPU.
+    """
+    if device.type == "cpu":
+        return model.eval()
+    import copy
+
+    return copy.deepcopy(model).to(device).eval()
+
+
 class Effect(abc.ABC):
     """Base class: audio in, audio out, offline or block by block.
 
@@ -76,13 +135,18 @@ class Effect(abc.ABC):
 
     Parameters are keyword-only, stored as attributes of the same names (scikit-learn
     style) and listed in ``_param_names``; ``set_params`` changes them between blocks.
+
+    ``device`` (fixed at construction, :func:`check_device`) is where the effect's model and
+    streaming state live; :meth:`process_block` moves NumPy blocks there and back, so only the
+    edges copy (nothing extra on the CPU). :meth:`process_tensor` stays on the device.
     """
 
     _param_names: tuple[str, ...] = ()
 
-    def __init__(self):
+    def __init__(self, *, device: torch.device | str = "cpu"):
         self._prepared: tuple[int, int, int] | None = None
         self.input_length: int | None = None  # total input samples when known in advance
+        self.device = check_device(device)
 
     # -- parameters ---------------------------------------------------------------------------
     def get_params(self) -> dict:
@@ -198,21 +262,51 @@ class Effect(abc.ABC):
         Returns
         -------
         np.ndarray [shape=(channels, n), dtype=float32]
-            The output, ``latency_samples`` behind the input.
+            The output, ``latency_samples`` behind the input (on the CPU, whatever ``device``).
         """
+        x = self._check_block(torch.as_tensor(np.asarray(block, dtype=np.float32)))
+        if x.shape[1] == 0:
+            return np.zeros((x.shape[0], 0), np.float32)
+        y = self._run_block(x)
+        return (y if y.device.type == "cpu" else y.cpu()).numpy().astype(np.float32, copy=False)
+
+    def process_tensor(self, block: torch.Tensor) -> torch.Tensor:
+        """:meth:`process_block` for a tensor, its output left on the effect's ``device``.
+
+        For callers that keep audio on a device between steps, and for checking that a path
+        keeps to one device (``device="meta"``, whose values cannot be read back).
+
+        Parameters
+        ----------
+        block : torch.Tensor [shape=(channels, n)]
+            ``n <= max_block`` samples on any device (moved to ``device``), taken as float32.
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, n), dtype=float32]
+            The output on ``device``, ``latency_samples`` behind the input.
+        """
+        x = self._check_block(torch.as_tensor(block, dtype=torch.float32))
+        if x.shape[1] == 0:
+            return torch.zeros(x.shape[0], 0, device=self.device)
+        return self._run_block(x)
+
+    def _check_block(self, x: torch.Tensor) -> torch.Tensor:
         self._need_prepared()
-        sr, ch, max_block = self._prepared
-        x = torch.as_tensor(np.asarray(block, dtype=np.float32))
+        _, ch, max_block = self._prepared
         if x.ndim != 2 or x.shape[0] != ch:
             raise ParameterError(f"block of shape {tuple(x.shape)} does not fit; expected ({ch}, n) as prepared")
         if x.shape[1] > max_block:
             raise ParameterError(f"block of {x.shape[1]} samples exceeds max_block={max_block}")
-        if x.shape[1] == 0:
-            return np.zeros((ch, 0), np.float32)
+        return x
+
+    def _run_block(self, x: torch.Tensor) -> torch.Tensor:
+        """A checked, non-empty block through the effect, on its device."""
+        if x.device != self.device:
+            x = x.to(self.device)  # the edge: one copy in (none on the CPU)
         x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         with torch.inference_mode():
-            y = soft_limit(self._process(x))
-        return y.numpy().astype(np.float32, copy=False)
+            return soft_limit(self._process(x))
 
     def process(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
         """Process a whole signal; prepares (and so resets) the effect first.

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from effects.base import Effect, check_mix_and_levels
+from effects.base import Effect, check_mix_and_levels, model_on
 from effects.frame_effect import DelayLine
 from models.checkpoint import LoadedRun, load_run
 from models.ddsp import (
@@ -59,6 +59,11 @@ class DDSPEffect(Effect):
         Output gain.
     seed : int, keyword-only
         Seed of the noise generator (reset restarts it).
+    device : torch.device or str, keyword-only
+        Where the decoder, the pitch tracker and all streaming state live (``"cpu"``, ``"cuda"``,
+        ``"cuda:N"``; :func:`effects.base.check_device`). :meth:`process_block` still takes and
+        returns float32 NumPy blocks; the noise is drawn on the CPU (so every device hears the
+        same noise) and moved over per block. The run keeps its CPU model.
 
     Examples
     --------
@@ -69,14 +74,14 @@ class DDSPEffect(Effect):
     _param_names = ("octave_shift", "mix", "gate_db", "gain_db")
 
     def __init__(self, *, model: str | Path | LoadedRun, octave_shift: int = 0, mix: float = 1.0, gate_db: float = -60.0,
-                 gain_db: float = 0.0, seed: int = 0):
-        super().__init__()
+                 gain_db: float = 0.0, seed: int = 0, device: torch.device | str = "cpu"):
+        super().__init__(device=device)
         self.run = model if isinstance(model, LoadedRun) else load_run(model)
         if self.run.method != "ddsp":
             raise ParameterError(f"model={str(self.run.path)!r} is an {self.run.method} run; play it with "
                                  f"--method {self.run.method}")
         cfg = self.run.config
-        self.model = self.run.model.eval()
+        self.model = model_on(self.run.model, self.device)
         self.model_sr, self.hop = cfg.audio.sr, cfg.audio.hop_length
         self.voicing = tuple(cfg.model.voicing)
         self.noise_taps = 2 * (cfg.model.noise_bands - 1)
@@ -85,6 +90,8 @@ class DDSPEffect(Effect):
         self.trained_range = (pitch["p5"], pitch["p95"]) if "p5" in pitch else None
         self.trained_median = pitch.get("p50", 69.0)
         self.tracker = ControlTracker(capacity=cfg.model.crepe)
+        if self.device.type != "cpu":
+            self.tracker.to(self.device)
         self.set_params(octave_shift=octave_shift, mix=mix, gate_db=gate_db, gain_db=gain_db)
 
     def _check_param(self, name, value):
@@ -107,20 +114,22 @@ class DDSPEffect(Effect):
             raise ParameterError(f"sample_rate={sample_rate} does not match the model's {self.model_sr} Hz; "
                                  f"resample the input (workbench transfer does it for you)")
         torch.set_flush_denormal(True)
-        self._dry = DelayLine(channels, self.latency_samples)
+        self._dry = DelayLine(channels, self.latency_samples, device=self.device)
 
     def _reset(self):
-        ch = self.channels
+        ch, dev = self.channels, self.device
         self._dry.reset()
-        self._in = torch.zeros(ch, CREPE_WINDOW)  # the last window of input, plus samples past its boundary
+        self._in = torch.zeros(ch, CREPE_WINDOW, device=dev)  # the last window of input, plus samples past its boundary
         self._state = None
-        self._phase = torch.zeros(ch, dtype=torch.float64)
-        self._last_f0 = [midi_to_hz(self.trained_median)] * ch
+        self._phase = torch.zeros(ch, dtype=torch.float64, device=dev)
+        # held pitch per channel, a tensor so that a device stream never waits to read it back
+        self._last_f0 = [torch.tensor(float(midi_to_hz(self.trained_median)), device=dev) for _ in range(ch)]
         self._prev = None  # the previous frame: f0 (ch, 1), harmonic amplitudes (ch, 1, H)
         self._noise_rng = np.random.default_rng(self.seed)
-        self._noise = torch.zeros(ch, self.noise_taps - 1)  # noise history for the FIR
-        self._out = torch.zeros(ch, self.hop)  # synthesized samples not yet returned (starts with the pre-fill)
-        self._pitch_hist = np.zeros(128)  # voiced frames per MIDI note (bounded, however long the stream)
+        self._noise = torch.zeros(ch, self.noise_taps - 1, device=dev)  # noise history for the FIR
+        self._out = torch.zeros(ch, self.hop, device=dev)  # synthesized samples not yet returned (the pre-fill)
+        # voiced frames per MIDI note (bounded, however long the stream), counted where the stream runs
+        self._pitch_hist = torch.zeros(128, dtype=torch.float64, device=dev)
 
     def _process(self, x):
         hop = self.hop
@@ -140,15 +149,14 @@ class DDSPEffect(Effect):
         """Audio ``(ch, k * hop)`` for ``k`` new frames of windows ``(ch, k, 1024)``."""
         ch, k, _ = windows.shape
         hop = self.hop
-        f0 = torch.zeros(ch, k)
-        gate = torch.zeros(ch, k)
-        loud = torch.zeros(ch, k)
+        f0, gate, loud = (torch.zeros(ch, k, device=self.device) for _ in range(3))
         for c in range(ch):
             raw, conf, loud[c] = self.tracker(windows[c])
             gate[c] = voicing_gate(conf, low=self.voicing[0], high=self.voicing[1])
             voiced = (gate[c] > 0.5) & (loud[c] > -60)
-            midi = hz_to_midi_t(raw[voiced]).round().clamp(0, 127).long().numpy()
-            np.add.at(self._pitch_hist, midi, 1)
+            # every frame counted with weight 0 or 1: no data-dependent shape, nothing read back
+            midi = hz_to_midi_t(raw).round().clamp(0, 127).long()
+            self._pitch_hist.index_add_(0, midi, voiced.to(torch.float64))
             f0[c], self._last_f0[c] = hold_f0(raw, gate[c], last=self._last_f0[c])
         f0 = f0 * 2.0 ** self.octave_shift
         level = ((loud - self.gate_db) / 12.0).clamp(0, 1)
@@ -169,6 +177,8 @@ class DDSPEffect(Effect):
         self._prev = (f0[:, -1:], harm[:, -1:])
         # one draw per segment, in stream order: the noise does not depend on how blocks were cut
         fresh = [torch.from_numpy(self._noise_rng.uniform(-1, 1, (ch, hop)).astype(np.float32)) for _ in range(k)]
+        if self.device.type != "cpu":
+            fresh = [torch.cat(fresh, dim=1).to(self.device)]  # one copy per block
         noise = torch.cat([self._noise, *fresh], dim=1)
         self._noise = noise[:, -(self.noise_taps - 1):]
         y, self._phase = synthesize(f0_all, harm_all, bands, noise, sr=self.model_sr, hop=hop, phase=self._phase)
@@ -183,10 +193,11 @@ class DDSPEffect(Effect):
             One line naming the input's median pitch (after ``octave_shift``) and the range;
             None when it lay inside, nothing was voiced, or the run records no range.
         """
-        total = self._pitch_hist.sum()
+        hist = self._pitch_hist.cpu().numpy()
+        total = hist.sum()
         if not total or self.trained_range is None:
             return None
-        med = float(np.searchsorted(np.cumsum(self._pitch_hist), total / 2)) + 12 * self.octave_shift
+        med = float(np.searchsorted(np.cumsum(hist), total / 2)) + 12 * self.octave_shift
         lo, hi = self.trained_range
         if lo <= med <= hi:
             return None
@@ -210,7 +221,7 @@ def input_pitch(effect: DDSPEffect, audio: np.ndarray) -> float | None:
     float or None, MIDI
         None when no frame is voiced.
     """
-    x = torch.from_numpy(np.asarray(audio, np.float32).reshape(-1, np.shape(audio)[-1]).mean(0))
+    x = torch.from_numpy(np.asarray(audio, np.float32).reshape(-1, np.shape(audio)[-1]).mean(0)).to(effect.device)
     k = x.numel() // effect.hop + 1
     f0, conf, loud = effect.tracker(causal_windows(x, hop=effect.hop, frames=k))
     voiced = (voicing_gate(conf, low=effect.voicing[0], high=effect.voicing[1]) > 0.5) & (loud > -60) & (f0 > 0)

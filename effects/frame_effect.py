@@ -28,15 +28,17 @@ class DelayLine:
         Channels of every block.
     delay : int, samples
         The delay (zeros come out first).
+    device : torch.device or str, keyword-only
+        Where the line lives; blocks passed in must be there too (default the CPU).
     """
 
-    def __init__(self, channels: int, delay: int):
-        self.channels, self.delay = channels, int(delay)
+    def __init__(self, channels: int, delay: int, *, device: torch.device | str = "cpu"):
+        self.channels, self.delay, self.device = channels, int(delay), torch.device(device)
         self.reset()
 
     def reset(self) -> None:
         """Fill the line with zeros."""
-        self._buf = torch.zeros(self.channels, self.delay)
+        self._buf = torch.zeros(self.channels, self.delay, device=self.device)
 
     def process(self, x: torch.Tensor) -> torch.Tensor:
         """Push a block in and take as many samples out.
@@ -133,13 +135,15 @@ class FrameEffect(Effect):
         Frames whose input level (RMS) is below this are silent; full level 12 dB above.
     gain_db : float, dB, keyword-only
         Output gain.
+    device : torch.device or str, keyword-only
+        Where the streaming state (and a subclass's model) live (:class:`effects.base.Effect`).
     """
 
     _param_names = ("mix", "gate_db", "gain_db")
 
     def __init__(self, *, n_fft: int, hop_length: int, window: str = "hann", synthesis_length: int | None = None,
-                 mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0):
-        super().__init__()
+                 mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0, device: torch.device | str = "cpu"):
+        super().__init__(device=device)
         self.n_fft, self.hop_length = int(n_fft), int(hop_length)
         # fixed at construction (the latency depends on them); raises ParameterError when invalid
         w, _, self._support = frame_windows(self.n_fft, self.hop_length, window=window,
@@ -160,8 +164,8 @@ class FrameEffect(Effect):
     def _prepare(self, sample_rate, channels, max_block):
         self._stream = SpectralStream(n_fft=self.n_fft, hop_length=self.hop_length, channels=channels,
                                       frame_fn=self._frames, window=self.window,
-                                      synthesis_length=self.synthesis_length)
-        self._dry = DelayLine(channels, self.latency_samples)
+                                      synthesis_length=self.synthesis_length, device=self.device)
+        self._dry = DelayLine(channels, self.latency_samples, device=self.device)
         self._prepare_frames(sample_rate, channels)
 
     def _reset(self):

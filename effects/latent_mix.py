@@ -136,6 +136,9 @@ class LatentMixEffect(AutoencoderEffect):
         As :class:`effects.autoencoder.AutoencoderEffect`.
     mix, gate_db, gain_db : float, keyword-only
         As :class:`effects.frame_effect.FrameEffect`.
+    device : torch.device or str, keyword-only
+        Where the model, statistics, second input and trajectory live, as
+        :class:`effects.autoencoder.AutoencoderEffect` (the statistics are measured on the CPU).
     """
 
     _param_names = AutoencoderEffect._param_names + ("mode", "source", "target", "alpha", "scale", "offset",
@@ -146,9 +149,9 @@ class LatentMixEffect(AutoencoderEffect):
                  offset: Sequence[float] | None = None, faders: bool = True, morph: np.ndarray | None = None,
                  material: Mapping[str, Sequence[str | Path | tuple[str | Path, int | None]]] | None = None,
                  trajectory_frames: int = 20000, window: str | None = None, synthesis_length: int | None = None,
-                 mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0):
+                 mix: float = 1.0, gate_db: float = -60.0, gain_db: float = 0.0, device: torch.device | str = "cpu"):
         super().__init__(model=model, window=window, synthesis_length=synthesis_length, mix=mix, gate_db=gate_db,
-                         gain_db=gain_db)
+                         gain_db=gain_db, device=device)
         names = tuple(self.codes) or tuple(material or ())
         self.names = names
         self.material = material
@@ -160,7 +163,8 @@ class LatentMixEffect(AutoencoderEffect):
                         target=target if target is not None else (names[-1] if names else None), alpha=alpha,
                         scale=self.scale if scale is None else scale, offset=self.offset if offset is None else offset,
                         faders=faders, morph=morph)
-        self._traj = np.zeros((int(trajectory_frames), self.latent_dim), np.float32)
+        # on the device: recording a frame reads nothing back to the host
+        self._traj = torch.zeros(int(trajectory_frames), self.latent_dim, device=self.device)
         self._traj_n = 0
 
     # -- parameters -------------------------------------------------------------------------------
@@ -246,9 +250,10 @@ class LatentMixEffect(AutoencoderEffect):
         Xa = np.hstack([A, np.ones((len(A), 1), np.float32)])
         lam = 1e-2 * len(A)
         W = np.linalg.solve(Xa.T @ Xa + lam * np.eye(Xa.shape[1]), Xa.T @ B[pairs])
-        self._stats[key] = {"mu_a": torch.from_numpy(A.mean(0)), "mu_b": torch.from_numpy(B.mean(0)),
-                            "W": torch.from_numpy(W[:-1].astype(np.float32)),
-                            "b": torch.from_numpy(W[-1].astype(np.float32)),
+        dev = self.device
+        self._stats[key] = {"mu_a": torch.from_numpy(A.mean(0)).to(dev), "mu_b": torch.from_numpy(B.mean(0)).to(dev),
+                            "W": torch.from_numpy(W[:-1].astype(np.float32)).to(dev),
+                            "b": torch.from_numpy(W[-1].astype(np.float32)).to(dev),
                             "notes": (len(A), len(B))}
         return self._stats[key]
 
@@ -263,7 +268,7 @@ class LatentMixEffect(AutoencoderEffect):
             raise ParameterError("morph input contains NaN or Inf; expected finite samples")
         self._morph_mag = causal_frames(torch.from_numpy(y), n_fft=self.n_fft, hop_length=self.hop_length,
                                         window=self.window, synthesis_length=self.synthesis_length
-                                        ).abs().T.contiguous()  # (T, bins)
+                                        ).abs().T.contiguous().to(self.device)  # (T, bins)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def _prepare_frames(self, sample_rate, channels):
@@ -277,12 +282,12 @@ class LatentMixEffect(AutoencoderEffect):
         self._pos = 0
         self._traj_n = 0
         self._state_y = None
-        self._history_y = torch.zeros(1, self.context, self.n_fft // 2 + 1)
+        self._history_y = torch.zeros(1, self.context, self.n_fft // 2 + 1, device=self.device)
 
     @property
     def latent_trajectory(self) -> np.ndarray:
         """Latent frames sent to the decoder for channel 0 since the last reset ``(frames, latent)``."""
-        return self._traj[: self._traj_n].copy()
+        return self._traj[: self._traj_n].cpu().numpy().copy()
 
     def _code(self):
         if self.mode == "blend" and self.codes and self.source is not None and self.target is not None:
@@ -294,8 +299,9 @@ class LatentMixEffect(AutoencoderEffect):
     def _morph_latent(self, k: int) -> torch.Tensor:
         """Latents of the second input's frames at the current positions ``(1, k, latent)``."""
         T, bins = self._morph_mag.shape
-        idx = torch.arange(self._pos, self._pos + k)
-        mag = torch.where((idx < T)[:, None], self._morph_mag[idx.clamp(max=T - 1)], torch.zeros(1, bins))[None]
+        idx = torch.arange(self._pos, self._pos + k, device=self.device)
+        mag = torch.where((idx < T)[:, None], self._morph_mag[idx.clamp(max=T - 1)],
+                          torch.zeros(1, bins, device=self.device))[None]
         x, _, _ = prepare_input(mag, **self._io)
         ctx = stack_context(x, self.context, self._history_y)
         if self.context:
@@ -317,10 +323,10 @@ class LatentMixEffect(AutoencoderEffect):
             if a:
                 z = (1 - a) * z + a * zy
         if self.faders:
-            z = z * torch.from_numpy(self.scale) + torch.from_numpy(self.offset)
+            z = z * torch.from_numpy(self.scale).to(z.device) + torch.from_numpy(self.offset).to(z.device)
         n = min(k, len(self._traj) - self._traj_n)
         if n > 0:
-            self._traj[self._traj_n: self._traj_n + n] = z[0, :n].numpy()
+            self._traj[self._traj_n: self._traj_n + n] = z[0, :n]
             self._traj_n += n
         self._pos += k
         return z

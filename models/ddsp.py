@@ -124,11 +124,15 @@ class ControlTracker:
             for i in range(0, idx.numel(), batch):
                 j = idx[i: i + batch]
                 probs[j] = self.crepe(f[j] / std[j, None], embed=False).double()
-        else:
+        elif frames.device.type == "cpu":
             probs = frames.new_zeros(k, 360, dtype=torch.float64)
             for i in range(k):
                 if bool(sounding[i]):
                     probs[i] = self.crepe(f[i: i + 1] / std[i], embed=False)[0].double()
+        else:  # on a device, asking whether a frame sounds would wait for it every frame: run all, mask
+            probs = torch.stack([self.crepe(f[i: i + 1] / std[i].clamp_min(1e-6), embed=False)[0]
+                                 for i in range(k)]).double() if k else frames.new_zeros(0, 360, dtype=torch.float64)
+            probs = torch.where(sounding[:, None], probs, torch.zeros_like(probs))
         f0, conf = self._decode(probs, sounding)
         power = torch.fft.rfft(frames * self.window, dim=-1).abs() ** 2
         loud = 10 * torch.log10((power * self.a_power).mean(-1) * (CREPE_WINDOW / 2) / self._ref + 1e-12)
@@ -468,7 +472,7 @@ def voicing_gate(confidence: torch.Tensor, *, low: float, high: float) -> torch.
     return ((confidence - low) / (high - low)).clamp(0, 1)
 
 
-def hold_f0(f0: torch.Tensor, gate: torch.Tensor, *, last: float) -> tuple[torch.Tensor, float]:
+def hold_f0(f0: torch.Tensor, gate: torch.Tensor, *, last: float | torch.Tensor) -> tuple[torch.Tensor, float | torch.Tensor]:
     """A pitch track whose unvoiced frames hold the last voiced value.
 
     A tracker's guesses on consonants and noise jump by octaves; holding keeps the decoder's
@@ -480,15 +484,16 @@ def hold_f0(f0: torch.Tensor, gate: torch.Tensor, *, last: float) -> tuple[torch
         The track.
     gate : torch.Tensor [shape=(k,)]
         Voicing gate: a frame is voiced where it and ``f0`` are > 0.
-    last : float, Hz, keyword-only
+    last : float or torch.Tensor [shape=()], Hz, keyword-only
         The value held before the first voiced frame (start with the instrument's median pitch).
+        A tensor (on ``f0``'s device) keeps a stream on a GPU from waiting for it every block.
 
     Returns
     -------
     f0 : torch.Tensor [shape=(k,)], Hz
         The held track.
-    last : float, Hz
-        The value to pass with the next frames.
+    last : float or torch.Tensor [shape=()], Hz
+        The value to pass with the next frames, of the type ``last`` was.
     """
     if not f0.numel():
         return f0.clone(), last
@@ -496,8 +501,9 @@ def hold_f0(f0: torch.Tensor, gate: torch.Tensor, *, last: float) -> tuple[torch
     # index of the latest voiced frame at or before each frame (-1: none yet), without a Python loop
     pos = torch.arange(f0.numel(), device=f0.device)
     src = torch.where(voiced, pos, torch.full_like(pos, -1)).cummax(0).values
-    out = torch.where(src >= 0, f0[src.clamp_min(0)], torch.full_like(f0, last))
-    return out, float(out[-1])
+    held = last if isinstance(last, torch.Tensor) else torch.full_like(f0, last)
+    out = torch.where(src >= 0, f0[src.clamp_min(0)], held)
+    return out, (out[-1] if isinstance(last, torch.Tensor) else float(out[-1]))
 
 
 def frame_parameters(decoder: DDSPDecoder, f0: torch.Tensor, loudness: torch.Tensor, gate: torch.Tensor, *,

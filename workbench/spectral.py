@@ -441,6 +441,8 @@ class StreamingAnalyzer:
         Leading size of every block ``(channels, n)``.
     window, synthesis_length : keyword-only
         The window pair (:func:`frame_windows`); the analyzer uses its analysis window.
+    device : torch.device or str, keyword-only
+        Where the window and history live; blocks passed in must be there too (default the CPU).
 
     Examples
     --------
@@ -450,15 +452,17 @@ class StreamingAnalyzer:
     """
 
     def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1, window: str = "hann",
-                 synthesis_length: int | None = None):
+                 synthesis_length: int | None = None, device: torch.device | str = "cpu"):
         self.n_fft, self.hop_length = check_stft_params(n_fft, hop_length)
         self.channels = check_int(channels, "channels")
-        self.window = frame_windows(self.n_fft, self.hop_length, window=window, synthesis_length=synthesis_length)[0]
+        self.device = torch.device(device)
+        self.window = frame_windows(self.n_fft, self.hop_length, window=window,
+                                    synthesis_length=synthesis_length)[0].to(self.device)
         self.reset()
 
     def reset(self) -> None:
         """Forget all history (zeros before the next sample)."""
-        self._hist = torch.zeros(self.channels, self.n_fft - self.hop_length)
+        self._hist = torch.zeros(self.channels, self.n_fft - self.hop_length, device=self.device)
 
     def process(self, block: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Consume a block of samples and return the frames it completes.
@@ -478,7 +482,7 @@ class StreamingAnalyzer:
         k = (x.shape[-1] - (self.n_fft - self.hop_length)) // self.hop_length
         self._hist = x[..., k * self.hop_length:].clone()
         if k == 0:
-            return torch.zeros(self.channels, self.n_fft // 2 + 1, 0, dtype=torch.complex64)
+            return torch.zeros(self.channels, self.n_fft // 2 + 1, 0, dtype=torch.complex64, device=self.device)
         frames = x[..., : (k - 1) * self.hop_length + self.n_fft].unfold(-1, self.n_fft, self.hop_length)
         return torch.fft.rfft(frames * self.window, dim=-1).transpose(-1, -2)
 
@@ -499,16 +503,20 @@ class StreamingSynthesizer:
         Leading size of every frame batch ``(channels, bins, k)``.
     window, synthesis_length : keyword-only
         The window pair (:func:`frame_windows`); the synthesizer uses its synthesis window.
+    device : torch.device or str, keyword-only
+        Where the window and overlap accumulator live; frames passed in must be there too
+        (default the CPU).
     """
 
     def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1, window: str = "hann",
-                 synthesis_length: int | None = None):
+                 synthesis_length: int | None = None, device: torch.device | str = "cpu"):
         self.n_fft, self.hop_length = _check_synthesis(n_fft, hop_length, window, synthesis_length)
         self.channels = check_int(channels, "channels")
+        self.device = torch.device(device)
         _, ws, self.support = frame_windows(self.n_fft, self.hop_length, window=window,
                                             synthesis_length=synthesis_length)
-        self.window = ws[self.n_fft - self.support:].contiguous()  # the nonzero tail
-        self._env = _ola_envelope(self.n_fft, self.hop_length, window, synthesis_length)
+        self.window = ws[self.n_fft - self.support:].contiguous().to(self.device)  # the nonzero tail
+        self._env = _ola_envelope(self.n_fft, self.hop_length, window, synthesis_length).to(self.device)
         self._env_tiled: dict[int, torch.Tensor] = {}
         self.reset()
 
@@ -519,7 +527,7 @@ class StreamingSynthesizer:
 
     def reset(self) -> None:
         """Clear the overlap accumulator."""
-        self._acc = torch.zeros(self.channels, self.support - self.hop_length)
+        self._acc = torch.zeros(self.channels, self.support - self.hop_length, device=self.device)
 
     def process(self, X: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Add frames and return the samples they finish.
@@ -537,7 +545,7 @@ class StreamingSynthesizer:
         X = _as_tensor(X)
         k = X.shape[-1]
         if k == 0:
-            return torch.zeros(self.channels, 0)
+            return torch.zeros(self.channels, 0, device=self.device)
         L = self.support
         frames = torch.fft.irfft(X.transpose(-1, -2), n=self.n_fft, dim=-1)[..., self.n_fft - L:] * self.window
         h = self.hop_length
@@ -575,6 +583,9 @@ class SpectralStream:
         shape (``k >= 1``); None passes them through.
     window, synthesis_length : keyword-only
         The window pair (:func:`frame_windows`).
+    device : torch.device or str, keyword-only
+        Where the windows and all streaming state live; blocks passed in must be there too
+        (default the CPU).
 
     Examples
     --------
@@ -586,9 +597,9 @@ class SpectralStream:
 
     def __init__(self, *, n_fft: int, hop_length: int, channels: int = 1,
                  frame_fn: Callable[[torch.Tensor], torch.Tensor] | None = None, window: str = "hann",
-                 synthesis_length: int | None = None):
+                 synthesis_length: int | None = None, device: torch.device | str = "cpu"):
         kw = dict(n_fft=n_fft, hop_length=hop_length, channels=channels, window=window,
-                  synthesis_length=synthesis_length)
+                  synthesis_length=synthesis_length, device=device)
         self.synthesizer = StreamingSynthesizer(**kw)
         self.analyzer = StreamingAnalyzer(**kw)
         self.frame_fn = frame_fn
@@ -604,7 +615,7 @@ class SpectralStream:
         self.analyzer.reset()
         self.synthesizer.reset()
         # FIFO of finished samples, primed with hop - 1 zeros (see class docstring).
-        self._fifo = torch.zeros(self.analyzer.channels, self.analyzer.hop_length - 1)
+        self._fifo = torch.zeros(self.analyzer.channels, self.analyzer.hop_length - 1, device=self.analyzer.device)
 
     def process(self, block: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Process one block.

@@ -196,6 +196,19 @@ def _make_effect(args, sr: int):
                              f"({kind.get(args.method, 'from `workbench train`')})")
     if args.method not in MODEL_METHODS and not args.target:
         raise ParameterError(f"--method {args.method} needs --target (audio file, folder or CORPUS:key=value)")
+    device = getattr(args, "device", None)  # transfer's --device; live runs on the CPU
+    if device is not None:
+        from models.distributed import resolve_device
+
+        device = resolve_device(device)
+        cpu_only = args.method not in MODEL_METHODS or getattr(args, "torchscript", False)
+        if device != "cpu" and cpu_only and args.device == "auto":
+            device = "cpu"  # auto: the CPU is where this method (or the traced step) runs
+        elif device != "cpu" and args.method not in MODEL_METHODS:
+            raise ParameterError(f"--device {args.device} is for the model methods ({', '.join(MODEL_METHODS)}); "
+                                 f"{args.method} runs on the CPU")
+        if args.method not in MODEL_METHODS:
+            device = None  # the classical methods take no device
     window = getattr(args, "window", None)
     synthesis_length = getattr(args, "synthesis_length", None)
     if getattr(args, "torchscript", False) and args.method != "autoencoder":
@@ -207,12 +220,12 @@ def _make_effect(args, sr: int):
     windows = dict(window=window, synthesis_length=synthesis_length)
     if args.method == "autoencoder":
         return make_effect("autoencoder", model=args.model, torchscript=getattr(args, "torchscript", False) or None,
-                           **windows, **common)
+                           device=device, **windows, **common)
     if args.method == "ddsp":
-        return make_effect("ddsp", model=args.model, octave_shift=args.octave_shift, **common)
+        return make_effect("ddsp", model=args.model, octave_shift=args.octave_shift, device=device, **common)
     if args.method == "latent-mix":
         return make_effect("latent-mix", model=args.model, mode=args.latent_mode, source=args.mix_from,
-                           target=args.mix_to, alpha=args.alpha, **windows, **common)
+                           target=args.mix_to, alpha=args.alpha, device=device, **windows, **common)
     common.update(target=args.target, n_fft=args.n_fft, hop_length=args.hop)
     if args.method == "cepstral":
         return make_effect("cepstral", lifter_input=args.lifter, lifter_target=args.lifter, envelope=args.envelope,

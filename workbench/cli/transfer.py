@@ -28,6 +28,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--channels", default="keep",
                    help="keep (default: process and write every channel), mono (mix down first), or N: write N "
                         "channels (the input's own when it has N, else its mono mix on each)")
+    x.add_argument("--device", default="cpu",
+                   help="where a model method (autoencoder, ddsp, latent-mix) runs: cpu, cuda, cuda:N or auto "
+                        "(default cpu; files are read and written on the CPU either way, and --torchscript is "
+                        "CPU only)")
     x.set_defaults(handler=run)
 
 
