@@ -320,3 +320,4 @@ def test_note_layers_read_the_velocity_of_reference_notes(tmp_path):
     assert note_layers([tmp_path / "a.wav", tmp_path / "b.wav"]) == [40, 124]
     assert note_layers([tmp_path / "a.wav", tmp_path / "m.wav"]) is None  # a melody: no single dynamic
     assert note_layers([tmp_path / "a.wav", tmp_path / "none.wav"]) is None
+
