@@ -274,10 +274,7 @@ def test_reference_notes_bad_args(tmp_path, kw, match):
 
 
 def test_fast_phrase_is_eighth_notes_at_120_bpm():
-    import numpy as np
-
     from workbench.corpus.voice import _phrase_notes, fast_phrase
-    from workbench.errors import ParameterError
 
     phrase = fast_phrase(np.random.default_rng(0), notes=16)
     notes = _phrase_notes(phrase)
