@@ -21,7 +21,8 @@ from workbench.errors import ParameterError
 from workbench.pitch import midi_to_hz, pyin_f0
 from workbench.validate import check_int
 
-__all__ = ["sing", "speak", "random_phrase", "random_phrases", "fast_phrase", "render_fast_voice", "render_voice", "SYLLABLES", "SENTENCES"]
+__all__ = ["sing", "speak", "random_phrase", "random_phrases", "fast_phrase", "render_fast_voice", "render_voice",
+           "SYLLABLES", "SENTENCES"]
 
 SYLLABLES = ("la", "na", "ma", "loo", "noo", "mee", "lay", "no")
 SENTENCES = (
