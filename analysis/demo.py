@@ -23,7 +23,7 @@ import numpy as np
 from workbench.audio import load, save
 from workbench.corpus.families import programs_for
 from workbench.corpus.melodies import render_melodies
-from workbench.corpus.reference import render_reference_notes
+from workbench.corpus.reference import note_layers, render_reference_notes
 from workbench.corpus.render import RenderConfig, render_corpus
 from workbench.corpus.voice import render_voice
 from workbench.errors import ParameterError
@@ -391,8 +391,9 @@ def _matched_pitch(split: MaterialSplit, inputs: dict, outputs: dict, sr: int, *
     from analysis.instrument_judge import fitted_judge
 
     floor = [load(p, sr=sr, mono=True)[0][0] for p in split.floor]
+    # one reference layer per velocity: soft and loud notes pooled describe neither (BENCHMARKS.md)
     ref, target_db = fit_reference([load(p, sr=sr, mono=True)[0][0] for p in split.reference], floor, sr=sr,
-                                   name="trumpet reference notes")
+                                   name="trumpet reference notes", layers=note_layers(split.reference))
     rows = score_methods(ref, inputs=inputs, outputs=outputs, target_db=target_db, sr=sr)
     judge = fitted_judge(data / "gm", voice_dir=data / "voice", work=work, extra={TARGET_FAMILY: list(split.target)},
                          voices=voices)

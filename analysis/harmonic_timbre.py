@@ -13,12 +13,15 @@ register. Here every frame is compared with reference notes *at the input's pitc
    as far as it sounds; such frames (the output's own f0 more than 50 cents away, or none) are
    also counted apart as the pitch-error share.
 3. :class:`HarmonicReference`: reference notes' frames pooled per semitone (median level of each
-   harmonic); a query pitch gets the two nearest populated semitones, interpolated, or the
-   nearest one outside the notes' range.
+   harmonic), per dynamic layer when the notes say their velocity; a query pitch gets the two
+   nearest populated semitones, interpolated, or the nearest one outside the notes' range.
 4. :meth:`HarmonicReference.compare`: per judged frame, the mean absolute dB difference over the
    harmonics both have, after removing the mean offset (overall level is not timbre), for the
-   output and for the input on the same frames; fewer judged frames than ``min_judged`` of the
-   input's pitched frames gives no score, with the reason.
+   output and for the input on the same frames; with several layers, against the nearest of the
+   instrument's dynamics between its softest and loudest layer (an instrument's harmonic levels
+   change with how hard it is played: pooling soft and loud notes into one median describes
+   neither, and held-out notes of the instrument lie far from it). Fewer judged frames than
+   ``min_judged`` of the input's pitched frames gives no score, with the reason.
 5. :func:`gap_closed`: ``(d_input - d_output) / (d_input - d_target)``, at most 1; 0 is the
    input unchanged, 1 is as close as held-out reference notes, negative is further than the input.
    Every report shows the three distances beside it.
@@ -361,6 +364,22 @@ def _pairs(x, y) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(zip(xs, ys))
 
 
+def _blend(a: np.ndarray, b: np.ndarray, w) -> np.ndarray:
+    """``(1 - w) a + w b`` in dB; where one side has a harmonic the other has not (above ``fmax``),
+    the side that has it."""
+    return np.where(np.isnan(a), b, np.where(np.isnan(b), a, (1 - w) * a + w * b))
+
+
+def _frame_distance(levels: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """Mean absolute dB difference per frame over the harmonics both have, mean offset removed."""
+    d = levels - profile
+    ok = np.isfinite(d)
+    n = ok.sum(1).clip(min=1)
+    d0 = np.where(ok, d, 0.0)
+    offset = d0.sum(1, keepdims=True) / n[:, None]
+    return np.where(ok, np.abs(d0 - offset), 0.0).sum(1) / n
+
+
 class HarmonicReference:
     """Reference notes' harmonic levels per semitone; scores other sounds against them.
 
@@ -376,6 +395,9 @@ class HarmonicReference:
     min_judged : float, keyword-only
         In ``(0, 1]``: the share of the input's pitched frames in which the output must sound for
         :meth:`compare` to give a score (fewer: no score, and the reason).
+    dynamic_steps : int, keyword-only
+        With several layers (:meth:`fit`'s ``layers``), the dynamics tried between two adjacent
+        layers, ends included (2: the layers themselves only).
     **levels
         Keywords of :func:`harmonic_levels`.
 
@@ -387,27 +409,35 @@ class HarmonicReference:
     """
 
     def __init__(self, *, min_frames: int = 5, min_seconds: float = 5.0, max_seconds: float = 120.0,
-                 min_judged: float = 0.5, **levels: object):
+                 min_judged: float = 0.5, dynamic_steps: int = 9, **levels: object):
         if not 0 < float(min_judged) <= 1:
             raise ParameterError(f"min_judged={min_judged} must be a share in (0, 1]")
+        if isinstance(dynamic_steps, bool) or not isinstance(dynamic_steps, (int, np.integer)) or dynamic_steps < 2:
+            raise ParameterError(f"dynamic_steps={dynamic_steps!r} must be an integer >= 2")
+        self.dynamic_steps = int(dynamic_steps)
         self.min_frames, self.min_seconds, self.max_seconds = int(min_frames), float(min_seconds), float(max_seconds)
         self.min_judged = float(min_judged)
         self.levels = levels
 
-    def _analyse(self, signals, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    def _analyse(self, signals, sr: int, *, with_source: bool = False):
         if isinstance(signals, np.ndarray) and signals.ndim == 1:
             signals = [signals]
-        mids, levs = [], []
-        for y in signals:
+        mids, levs, src = [], [], []
+        for i, y in enumerate(signals):
             m, lv = harmonic_levels(y, sr=sr, **self.levels)
             mids.append(m)
             levs.append(lv)
+            src.append(np.full(m.size, i))
         k = self.levels.get("harmonics", 24)
-        return (np.concatenate(mids) if mids else np.zeros(0),
-                np.concatenate(levs) if levs else np.zeros((0, k)))
+        midi = np.concatenate(mids) if mids else np.zeros(0)
+        lev = np.concatenate(levs) if levs else np.zeros((0, k))
+        if with_source:
+            return midi, lev, (np.concatenate(src) if src else np.zeros(0, int))
+        return midi, lev
 
-    def fit(self, signals: Sequence[np.ndarray], *, sr: int, name: str = "target") -> HarmonicReference:
-        """Analyse the target material: the median levels of each semitone's frames.
+    def fit(self, signals: Sequence[np.ndarray], *, sr: int, name: str = "target",
+            layers: Sequence[float] | None = None) -> HarmonicReference:
+        """Analyse the target material: the median levels of each semitone's frames, per layer.
 
         Parameters
         ----------
@@ -418,73 +448,97 @@ class HarmonicReference:
             Their sample rate.
         name : str, keyword-only
             The material's name, for messages and the log.
+        layers : sequence of float or None, keyword-only
+            One dynamic per signal (e.g. the MIDI velocity its notes were played at); signals of
+            one value form a layer with its own per-semitone profiles, and distances are taken
+            to the nearest dynamic between adjacent layers (:meth:`frame_distances`). None: one
+            layer, every signal pooled.
 
         Returns
         -------
         HarmonicReference
-            ``self``, fitted (``pitches_``, ``profiles_``, ``seconds_``, ``name_``).
+            ``self``, fitted (``pitches_``: the semitones any layer covers; ``layers_``: the
+            layer values, ascending; ``seconds_``, ``name_``).
 
         Raises
         ------
         ParameterError
-            Less than ``min_seconds`` of pitched material.
+            Less than ``min_seconds`` of pitched material, a ``layers`` of another length than
+            ``signals``, or a layer with no covered semitone.
         """
         signals = [np.asarray(s, np.float32).reshape(-1) for s in signals]
+        if layers is None:
+            layers = [0.0] * len(signals)
+        layers = [float(v) for v in layers]
+        if len(layers) != len(signals):
+            raise ParameterError(f"layers has {len(layers)} values for {len(signals)} signals; expected one per signal")
         total = sum(s.size for s in signals) / sr
         if total > self.max_seconds:  # the same evenly spaced excerpts every time
             share = self.max_seconds / total
             signals = [s[: max(int(s.size * share), 1)] for s in signals]
-        midi, lev = self._analyse(signals, sr)
+        midi, lev, src = self._analyse(signals, sr, with_source=True)
         hop = self.levels.get("hop_length", 256)
         seconds = midi.size * hop / sr
         if seconds < self.min_seconds:
             raise ParameterError(f"{name}: {seconds:.1f} s of pitched material found; the matched-pitch measure "
                                  f"needs at least {self.min_seconds:g} s")
+        frame_layer = np.asarray(layers)[src] if src.size else np.zeros(0)
         semis = np.rint(midi).astype(int)
-        pitches, profiles = [], []
-        for p in np.unique(semis):
-            sel = lev[semis == p]
-            if len(sel) >= self.min_frames:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN harmonics above fmax
-                    profiles.append(np.nanmedian(sel, axis=0))
-                pitches.append(p)
-        self.pitches_ = np.array(pitches, float)
-        self.profiles_ = np.array(profiles)
+        self.layers_ = np.unique(layers)
+        self._layer_pitches, self._layer_profiles = [], []
+        for value in self.layers_:
+            pitches, profiles = [], []
+            for p in np.unique(semis[frame_layer == value]):
+                sel = lev[(semis == p) & (frame_layer == value)]
+                if len(sel) >= self.min_frames:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN harmonics above fmax
+                        profiles.append(np.nanmedian(sel, axis=0))
+                    pitches.append(p)
+            if not pitches:
+                raise ParameterError(f"{name}: layer {value:g} has no semitone with {self.min_frames} pitched frames; "
+                                     "expected pitched notes in every layer")
+            self._layer_pitches.append(np.array(pitches, float))
+            self._layer_profiles.append(np.array(profiles))
+        self.pitches_ = np.unique(np.concatenate(self._layer_pitches))
         self.seconds_ = seconds
         self.name_ = name
-        log.info("harmonic reference %s: %.1f pitched s, MIDI %d-%d", name, seconds, pitches[0], pitches[-1])
+        log.info("harmonic reference %s: %.1f pitched s, MIDI %d-%d, %d layer(s)", name, seconds, self.pitches_[0],
+                 self.pitches_[-1], len(self.layers_))
         return self
 
-    def profile(self, midi: np.ndarray) -> np.ndarray:
-        """The reference levels at any pitches, interpolated linearly between covered semitones.
+    def profile(self, midi: np.ndarray, *, layer: int = 0) -> np.ndarray:
+        """One layer's reference levels at any pitches, interpolated linearly between covered semitones.
 
         Parameters
         ----------
         midi : np.ndarray [shape=(frames,)], MIDI
-            Fractional pitches; outside the covered range they take its nearest end.
+            Fractional pitches; outside the layer's covered range they take its nearest end.
+        layer : int, keyword-only
+            Index into ``layers_`` (0: the softest, or the only one).
 
         Returns
         -------
         np.ndarray [shape=(frames, harmonics)], dB
             Where one neighbour is NaN (above ``fmax``) the other is taken.
         """
-        midi = np.clip(np.asarray(midi, float), self.pitches_[0], self.pitches_[-1])
-        hi = np.searchsorted(self.pitches_, midi).clip(1, len(self.pitches_) - 1) if len(self.pitches_) > 1 else \
-            np.zeros(midi.shape, int)
-        if len(self.pitches_) == 1:
-            return np.repeat(self.profiles_, midi.size, axis=0)
+        pitches, profiles = self._layer_pitches[layer], self._layer_profiles[layer]
+        midi = np.clip(np.asarray(midi, float), pitches[0], pitches[-1])
+        if len(pitches) == 1:
+            return np.repeat(profiles, midi.size, axis=0)
+        hi = np.searchsorted(pitches, midi).clip(1, len(pitches) - 1)
         lo = hi - 1
-        w = ((midi - self.pitches_[lo]) / (self.pitches_[hi] - self.pitches_[lo])).clip(0, 1)[:, None]
-        a, b = self.profiles_[lo], self.profiles_[hi]
-        # where one side has a harmonic the other has not (above fmax), use the side that has it
-        return np.where(np.isnan(a), b, np.where(np.isnan(b), a, (1 - w) * a + w * b))
+        w = ((midi - pitches[lo]) / (pitches[hi] - pitches[lo])).clip(0, 1)[:, None]
+        return _blend(profiles[lo], profiles[hi], w)
 
     def frame_distances(self, midi: np.ndarray, levels: np.ndarray) -> np.ndarray:
         """Per-frame distance of harmonic levels to the reference at the same pitch.
 
         The mean level difference of a frame is removed first (loudness is not timbre); the
-        distance is the mean absolute difference left over the harmonics both have.
+        distance is the mean absolute difference left over the harmonics both have. With several
+        layers, the smallest such distance over the dynamics between adjacent layers
+        (``dynamic_steps`` blends of their levels in dB, ends included): a frame is compared with
+        the instrument played as hard as fits it best, within the range the reference spans.
 
         Parameters
         ----------
@@ -497,12 +551,15 @@ class HarmonicReference:
         -------
         np.ndarray [shape=(frames,)], dB
         """
-        d = levels - self.profile(midi)
-        ok = np.isfinite(d)
-        n = ok.sum(1).clip(min=1)
-        d0 = np.where(ok, d, 0.0)
-        offset = d0.sum(1, keepdims=True) / n[:, None]
-        return np.where(ok, np.abs(d0 - offset), 0.0).sum(1) / n
+        profiles = [self.profile(midi, layer=i) for i in range(len(self.layers_))]
+        if len(profiles) == 1:
+            return _frame_distance(levels, profiles[0])
+        ws = np.linspace(0.0, 1.0, self.dynamic_steps)
+        best = np.full(len(midi), np.inf)
+        for a, b in zip(profiles[:-1], profiles[1:]):
+            for w in ws:
+                best = np.minimum(best, _frame_distance(levels, _blend(a, b, w)))
+        return best
 
     def distance(self, signals: np.ndarray | Sequence[np.ndarray], *, sr: int) -> TimbreDistance:
         """Mean matched-pitch distance of the pitched frames of ``signals``.
@@ -665,7 +722,8 @@ def target_reference(target: str | Path, *, sr: int, seed: int = 0, min_judged: 
         Rate the material is loaded at (mono).
     seed : int, keyword-only
         Seed of the held-out split: the training's clip-level split (10 %), or the last fifth of
-        a single file.
+        a single file. Files whose ground truth gives one velocity each (reference notes) are
+        fitted one layer per velocity (:func:`workbench.corpus.reference.note_layers`).
     min_judged : float, keyword-only
         :class:`HarmonicReference`'s share of judged frames below which there is no score.
     progress : bool, keyword-only
@@ -686,21 +744,24 @@ def target_reference(target: str | Path, *, sr: int, seed: int = 0, min_judged: 
     """
     from models.train import split_indices
     from workbench.audio import load
+    from workbench.corpus.reference import note_layers
     from workbench.corpus.select import resolve_target
 
     files = resolve_target(target)
     clips = [load(p, sr=sr, mono=True)[0][0] for p in files]
+    velocities = note_layers(files)
     if len(clips) == 1:
         cut = int(clips[0].size * 0.8)
-        fit, held = [clips[0][:cut]], [clips[0][cut:]]
+        fit, held, layers = [clips[0][:cut]], [clips[0][cut:]], velocities
     else:
         tr, va = split_indices(len(clips), valid_fraction=0.1, seed=seed)
         fit, held = [clips[i] for i in tr], [clips[i] for i in va]
-    return fit_reference(fit, held, sr=sr, name=str(target), min_judged=min_judged)
+        layers = None if velocities is None else [velocities[i] for i in tr]
+    return fit_reference(fit, held, sr=sr, name=str(target), min_judged=min_judged, layers=layers)
 
 
 def fit_reference(fit: Sequence[np.ndarray], held: Sequence[np.ndarray], *, sr: int, name: str,
-                  min_judged: float = 0.5) -> tuple[HarmonicReference, float]:
+                  min_judged: float = 0.5, layers: Sequence[float] | None = None) -> tuple[HarmonicReference, float]:
     """A reference fitted on some reference notes, and the distance of others held out from it.
 
     Parameters
@@ -713,6 +774,10 @@ def fit_reference(fit: Sequence[np.ndarray], held: Sequence[np.ndarray], *, sr: 
         The material's name, for messages.
     min_judged : float, keyword-only
         :class:`HarmonicReference`'s share of judged frames below which there is no score.
+    layers : sequence of float or None, keyword-only
+        The dynamic (velocity) of each ``fit`` signal, for a reference per layer
+        (:meth:`HarmonicReference.fit`); None pools them. The held-out notes need none: each
+        frame is measured against the nearest dynamic.
 
     Returns
     -------
@@ -724,7 +789,7 @@ def fit_reference(fit: Sequence[np.ndarray], held: Sequence[np.ndarray], *, sr: 
     ParameterError
         Too little pitched material to fit on, or held-out notes with no pitched frame.
     """
-    ref = HarmonicReference(min_judged=min_judged).fit(fit, sr=sr, name=name)
+    ref = HarmonicReference(min_judged=min_judged).fit(fit, sr=sr, name=name, layers=layers)
     d = ref.distance(list(held), sr=sr)
     if d.distance_db is None:
         raise ParameterError(f"{name}: its held-out part has no pitched frames; expected pitched target material")

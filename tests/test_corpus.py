@@ -271,3 +271,14 @@ def test_reference_notes_bad_args(tmp_path, kw, match):
 
     with pytest.raises(ParameterError, match=match):
         render_reference_notes(tmp_path, program=56, progress=False, **kw)
+
+
+def test_fast_phrase_is_eighth_notes_at_120_bpm():
+    from workbench.corpus.voice import _phrase_notes, fast_phrase
+
+    phrase = fast_phrase(np.random.default_rng(0), notes=16)
+    notes = _phrase_notes(phrase)
+    assert len(notes) == 16 and all(45 <= n["pitch"] <= 60 for n in notes)
+    assert np.allclose([n["offset"] - n["onset"] for n in notes], 0.25)  # an eighth at 120 bpm
+    with pytest.raises(ParameterError, match="low=60, high=50"):
+        fast_phrase(np.random.default_rng(0), low=60, high=50)

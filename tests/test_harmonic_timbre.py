@@ -248,3 +248,77 @@ def test_cli_target_with_too_little_pitched_material(tmp_path):
     assert r.stderr.strip().splitlines() == [f"workbench: error: {drums}: 0.0 s of pitched material found; training "
                                              "with model.harmonics=32 needs at least 2 s (or set model.harmonics=0 "
                                              "for unpitched sounds)"]
+
+
+@pytest.fixture(scope="module")
+def two_layers():
+    """An 'instrument' played soft (harmonics fall 4 dB each) and loud (1.5 dB each), MIDI 55-70,
+    fitted pooled and per layer; and held-out notes of each dynamic between its notes. The level
+    floor is lowered to -80 dB so that no harmonic of either is clipped (blends of clipped levels
+    are not the tones between them)."""
+    pitches = list(range(55, 71, 3))
+    soft = [tone(p, 4.0, seconds=0.6, seed=p) for p in pitches]
+    loud = [tone(p, 1.5, seconds=0.6, seed=p + 100) for p in pitches]
+    held = [tone(61.5, 4.0, seconds=0.6, seed=7), tone(61.5, 1.5, seconds=0.6, seed=8)]
+    pooled = HarmonicReference(min_seconds=2.0, floor_db=-80.0).fit(soft + loud, sr=SR, name="pooled")
+    layered = HarmonicReference(min_seconds=2.0, floor_db=-80.0).fit(soft + loud, sr=SR, name="layered",
+                                                                     layers=[40] * len(soft) + [124] * len(loud))
+    return pooled, layered, held
+
+
+def test_a_reference_per_velocity_keeps_held_out_notes_close(two_layers):
+    """Pooled, the median lies between soft and loud and held-out notes of either are far from it;
+    per layer, each held-out note is as close as another note of its own dynamic."""
+    pooled, layered, held = two_layers
+    assert list(layered.layers_) == [40.0, 124.0] and len(pooled.layers_) == 1
+    assert pooled.distance(held, sr=SR).distance_db > 3.0
+    assert layered.distance(held, sr=SR).distance_db < 1.0
+    # a dynamic between the layers (2.75 dB a harmonic) is the instrument too
+    assert layered.distance(tone(60, 2.75, seconds=0.6), sr=SR).distance_db < 1.0
+    # what the instrument never plays, brighter than loud or darker than soft, stays far
+    assert layered.distance(tone(60, 0.3, seconds=0.6), sr=SR).distance_db > 4.0
+    assert layered.distance(tone(60, 8.0, seconds=0.6), sr=SR).distance_db > 4.0
+
+
+def test_per_velocity_floor_keeps_outputs_off_the_cap(two_layers, bright_input):
+    """With the pooled floor a middling output reaches the cap; with the per-layer floor it does
+    not, and the instrument itself still scores about 1."""
+    pooled, layered, held = two_layers
+    middling = tone(60, 2.75, seconds=0.6, seed=5) + 0.1 * tone(60, 0.0, seconds=0.6, seed=6)  # a bright haze
+    floor_pooled = pooled.distance(held, sr=SR).distance_db
+    floor_layered = layered.distance(held, sr=SR).distance_db
+    g_pooled = pooled.compare(bright_input, middling, sr=SR, target_db=floor_pooled).gap_closed
+    g_layered = layered.compare(bright_input, middling, sr=SR, target_db=floor_layered).gap_closed
+    assert g_pooled == 1.0 and g_layered < 0.95
+    assert layered.compare(bright_input, tone(60, 4.0, seconds=0.6, seed=5), sr=SR,
+                           target_db=floor_layered).gap_closed > 0.95
+
+
+def test_one_layer_is_the_pooled_reference(dark_reference):
+    notes = [tone(p, 4.0, seed=p) for p in range(55, 71, 3)]
+    one = HarmonicReference(min_seconds=2.0).fit(notes, sr=SR, name="one", layers=[80] * len(notes))
+    x = tone(61.5, 1.0, seconds=0.6)
+    assert one.distance(x, sr=SR).distance_db == pytest.approx(dark_reference.distance(x, sr=SR).distance_db)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: HarmonicReference(dynamic_steps=1), r"^dynamic_steps=1 must be an integer >= 2$"),
+    (lambda: HarmonicReference(min_seconds=0.5).fit([tone(60, 2.0)], sr=SR, name="x", layers=[40, 124]),
+     r"^layers has 2 values for 1 signals; expected one per signal$"),
+])
+def test_bad_layers_name_the_value(call, message):
+    with pytest.raises(ParameterError, match=message):
+        call()
+
+
+def test_note_layers_read_the_velocity_of_reference_notes(tmp_path):
+    from workbench.corpus.reference import note_layers
+    from workbench.corpus.truth import write_truth
+
+    for name, vels in (("a", [40]), ("b", [124]), ("m", [60, 90])):
+        write_truth(tmp_path / f"{name}.json", audio=f"{name}.wav", sr=SR, seconds=1.0, source="test",
+                    notes=[{"onset": 0.0, "offset": 0.5, "pitch": 60, "velocity": v} for v in vels])
+    assert note_layers([tmp_path / "a.wav", tmp_path / "b.wav"]) == [40, 124]
+    assert note_layers([tmp_path / "a.wav", tmp_path / "m.wav"]) is None  # a melody: no single dynamic
+    assert note_layers([tmp_path / "a.wav", tmp_path / "none.wav"]) is None
+

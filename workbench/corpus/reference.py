@@ -18,11 +18,11 @@ import numpy as np
 from workbench.audio import save
 from workbench.corpus.families import instrument_str, playable_range
 from workbench.corpus.synth import GMSynth
-from workbench.corpus.truth import write_truth
+from workbench.corpus.truth import read_truth, write_truth
 from workbench.errors import ParameterError
 from workbench.validate import check_int
 
-__all__ = ["render_reference_notes", "REFERENCE_VELOCITIES"]
+__all__ = ["render_reference_notes", "note_layers", "REFERENCE_VELOCITIES"]
 
 PEAK = 10 ** (-1 / 20)
 # soft and loud, both outside the melodies' 50-120 and off the demo corpus's 75 / 127
@@ -110,3 +110,33 @@ def render_reference_notes(out: str | Path, *, program: int, velocities: Sequenc
                "hold": hold, "seconds": seconds, "sr": sr, "range": [low, high], "step": step, "items": items}
     (out / "index.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def note_layers(paths: Sequence[str | Path]) -> list[int] | None:
+    """The velocity each audio file was played at, read from its ground-truth JSON beside it.
+
+    The timbre measure fits one reference layer per velocity
+    (:meth:`analysis.harmonic_timbre.HarmonicReference.fit`'s ``layers``): an instrument's
+    harmonic levels change with how hard it is played.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Audio files (``x.wav`` with ``x.json`` as :func:`render_reference_notes` writes them).
+
+    Returns
+    -------
+    list of int or None
+        One velocity per file; None when a file has no ground truth, no notes, or notes at
+        several velocities (melodies): then there are no layers to tell apart.
+    """
+    out = []
+    for p in paths:
+        truth = Path(p).with_suffix(".json")
+        if not truth.is_file():
+            return None
+        vel = {n.get("velocity") for n in read_truth(truth).get("notes", [])}
+        if len(vel) != 1 or None in vel:
+            return None
+        out.append(int(vel.pop()))
+    return out

@@ -21,7 +21,8 @@ from workbench.errors import ParameterError
 from workbench.pitch import midi_to_hz, pyin_f0
 from workbench.validate import check_int
 
-__all__ = ["sing", "speak", "random_phrase", "random_phrases", "render_voice", "SYLLABLES", "SENTENCES"]
+__all__ = ["sing", "speak", "random_phrase", "random_phrases", "fast_phrase", "render_fast_voice", "render_voice",
+           "SYLLABLES", "SENTENCES"]
 
 SYLLABLES = ("la", "na", "ma", "loo", "noo", "mee", "lay", "no")
 SENTENCES = (
@@ -75,6 +76,79 @@ def random_phrase(rng: np.random.Generator, *, low: int = 45, high: int = 60, no
         items.append({"syllable": str(rng.choice(SYLLABLES)), "pitch": pitch,
                       "beats": float(rng.choice([0.5, 1.0, 1.0, 1.5, 2.0]))})
     return {"bpm": bpm, "items": items}
+
+
+def fast_phrase(rng: np.random.Generator, *, low: int = 45, high: int = 60, notes: int = 16) -> dict:
+    """A fast sung line: ``notes`` eighth notes at 120 bpm (0.25 s each), no rests.
+
+    Pitches walk as in :func:`random_phrase` (steps up to a major third, clipped to the range).
+
+    Parameters
+    ----------
+    rng : np.random.Generator
+        Where every choice is drawn from.
+    low, high : int, MIDI, keyword-only
+        Inclusive pitch range.
+    notes : int, keyword-only
+        How many eighth notes.
+
+    Returns
+    -------
+    dict
+        As :func:`random_phrase`: ``{"bpm", "items"}``, for :func:`sing`.
+    """
+    check_int(notes, "notes")
+    if not 30 <= low < high <= 84:
+        raise ParameterError(f"voice range low={low}, high={high} must satisfy 30 <= low < high <= 84 (MIDI)")
+    # Festival's singing mode lasts 50/BPM s a beat: BPM 100 and half beats give 0.25 s notes,
+    # eighth notes at a real 120 bpm
+    items, pitch = [], int(rng.integers(low + 3, high - 2))
+    for _ in range(notes):
+        pitch = min(max(pitch + int(rng.integers(-4, 5)), low), high)
+        items.append({"syllable": str(rng.choice(SYLLABLES)), "pitch": pitch, "beats": 0.5})
+    return {"bpm": 100, "items": items}
+
+
+def render_fast_voice(out: str | Path, *, count: int = 1, seed: int = 0, sr: int = 16000, low: int = 45,
+                      high: int = 60, notes: int = 16) -> dict:
+    """Write fast sung lines (:func:`fast_phrase`) with ground truth: ``fast_###.wav`` + ``.json`` + ``.xml``.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder (created).
+    count : int, keyword-only
+        How many lines.
+    seed : int, keyword-only
+        Generator seed.
+    sr : int, Hz, keyword-only
+        Sample rate.
+    low, high : int, MIDI, keyword-only
+        Pitch range.
+    notes : int, keyword-only
+        Eighth notes per line.
+
+    Returns
+    -------
+    dict
+        What ``index.json`` holds (count, seed, sr, range and the items).
+    """
+    check_int(count, "count")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    items = []
+    for i in range(count):
+        phrase = fast_phrase(rng, low=low, high=high, notes=notes)
+        name = f"fast_{i:03d}"
+        y, truth = sing(phrase, out / f"{name}.wav", sr=sr)
+        (out / f"{name}.xml").write_text(_phrase_xml(phrase))
+        write_truth(out / f"{name}.json", audio=f"{name}.wav", sr=sr, seconds=len(y) / sr,
+                    source="festival:kal_diphone", notes=truth, kind="fast", bpm=120)
+        items.append({"name": name, "kind": "fast"})
+    summary = {"count": count, "seed": seed, "sr": sr, "range": [low, high], "items": items}
+    (out / "index.json").write_text(json.dumps(summary, indent=1))
+    return summary
 
 
 def random_phrases(rng: np.random.Generator, count: int, *, low: int = 45, high: int = 60, desc: str = "sung",
