@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 
 from effects.base import model_on
-from effects.frame_effect import FrameEffect, a_weighting, match_energy
+from effects.frame_effect import FrameEffect, match_energy
 from models.checkpoint import LoadedRun, load_run
 from models.lstm_ae import decompress, input_options, prepare_input, stack_context
 from workbench.errors import ParameterError
-from workbench.spectral import chroma_onehot, unit_phase
+from workbench.spectral import a_weighting, chroma_onehot, unit_phase
 
 __all__ = ["AutoencoderEffect"]
 
@@ -127,7 +127,7 @@ class AutoencoderEffect(FrameEffect):
         # the output keeps the input's A-weighted level frame by frame: its loudness, not just its
         # energy (an instrument's balance differs from the voice's, and raw energy matching would
         # let the loudness wander with it)
-        self._loudness_weights = a_weighting(sr=self.model_sr, n_fft=self.n_fft).to(self.device)
+        self._loudness_weights = a_weighting(sr=self.model_sr, n_fft=self.n_fft, device=self.device)
         torch.set_flush_denormal(True)  # subnormal arithmetic would spike the per-block time (process-wide)
         self._step = None  # traced for these channels at the reset below
 

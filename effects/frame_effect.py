@@ -16,7 +16,7 @@ import torch
 from effects.base import Effect, check_mix_and_levels
 from workbench.spectral import SpectralStream, frame_windows
 
-__all__ = ["FrameEffect", "DelayLine", "match_energy", "a_weighting"]
+__all__ = ["FrameEffect", "DelayLine", "match_energy"]
 
 
 class DelayLine:
@@ -71,7 +71,7 @@ def match_energy(shape: torch.Tensor, mag: torch.Tensor, *, dim: int = -2,
     dim : int, keyword-only
         The bins' axis.
     weights : torch.Tensor, optional, keyword-only
-        Per-bin weights along ``dim`` (e.g. :func:`a_weighting`) in both energies, so the output
+        Per-bin weights along ``dim`` (e.g. :func:`workbench.spectral.a_weighting`) in both energies, so the output
         keeps the input's weighted level (its loudness) whatever its balance; the ratio stays
         within 12 dB of the plain energy match.
 
@@ -90,29 +90,6 @@ def match_energy(shape: torch.Tensor, mag: torch.Tensor, *, dim: int = -2,
         # near 0 (below 50 Hz) must not be blown up
         r = torch.minimum(torch.maximum(ratio(mag * weights, shape * weights), r / 4), r * 4)
     return shape * r
-
-
-def a_weighting(*, sr: int, n_fft: int) -> torch.Tensor:
-    """IEC 61672 A-weighting as linear amplitude gains per bin.
-
-    Parameters
-    ----------
-    sr : int, Hz, keyword-only
-        Rate of the frames weighted.
-    n_fft : int, samples, keyword-only
-        Their FFT size: one gain per bin.
-
-    Returns
-    -------
-    torch.Tensor [shape=(n_fft // 2 + 1,), dtype=float32]
-        0 at DC.
-    """
-    import librosa
-    import numpy as np
-
-    with np.errstate(divide="ignore"):
-        db = librosa.A_weighting(librosa.fft_frequencies(sr=sr, n_fft=n_fft))
-    return torch.from_numpy(10 ** (db / 20)).float()
 
 
 class FrameEffect(Effect):

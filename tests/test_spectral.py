@@ -173,3 +173,20 @@ def test_signal_shorter_than_frame():
 def test_lifter_order_checked():
     with pytest.raises(ParameterError, match="lifter order=600"):
         S.lifter(torch.zeros(1024, 3), 600)
+
+
+def test_a_weighting_is_librosas_curve_for_magnitudes_and_powers():
+    import librosa
+
+    from workbench.spectral import a_weighting
+
+    sr, n_fft = 16000, 1024
+    f = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    mag = a_weighting(sr=sr, n_fft=n_fft, dtype=torch.float64)
+    power = a_weighting(sr=sr, n_fft=n_fft, power=True, dtype=torch.float64)
+    assert mag.shape == (n_fft // 2 + 1,) and float(mag[0]) == pytest.approx(1e-4)  # librosa's -80 dB floor
+    np.testing.assert_allclose(20 * np.log10(mag.numpy()), librosa.A_weighting(f), atol=1e-9)
+    np.testing.assert_allclose(power.numpy(), mag.numpy() ** 2, rtol=1e-12)
+    k1 = int(np.argmin(np.abs(f - 1000)))  # 0 dB near 1 kHz, -19 dB at 100 Hz
+    assert abs(20 * np.log10(float(mag[k1]))) < 0.1
+    assert a_weighting(sr=sr, n_fft=n_fft).dtype == torch.float32

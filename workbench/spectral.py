@@ -51,6 +51,7 @@ __all__ = [
     "mfcc",
     "chroma_filterbank",
     "chroma_onehot",
+    "a_weighting",
 ]
 
 _EPS = 1e-10
@@ -943,3 +944,32 @@ def frame_f0_bins(mag: torch.Tensor | np.ndarray, *, min_bins: float = 2.5, max_
     f0 = cands.to(s2.dtype)[best]
     f0 = torch.where(score.gather(-1, best[:, None])[:, 0] > threshold, f0, torch.zeros_like(f0))
     return f0.reshape(lead)
+
+
+def a_weighting(*, sr: int, n_fft: int, power: bool = False, dtype: torch.dtype = torch.float32,
+                device: torch.device | str | None = None) -> torch.Tensor:
+    """IEC 61672 A-weighting as linear gains per FFT bin (librosa's curve).
+
+    Parameters
+    ----------
+    sr : int, Hz, keyword-only
+        Rate of the frames weighted.
+    n_fft : int, samples, keyword-only
+        Their FFT size: one gain per bin.
+    power : bool, keyword-only
+        Gains for power spectra (``10 ** (dB / 10)``) rather than magnitudes (``10 ** (dB / 20)``).
+    dtype : torch.dtype, keyword-only
+        Of the result (computed in float64 either way).
+    device : torch.device or str or None, keyword-only
+        Where the result lives.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n_fft // 2 + 1,)]
+        Floored at -80 dB (librosa's ``min_db``), which is where DC lands.
+    """
+    import librosa
+
+    with np.errstate(divide="ignore"):  # the curve is -inf dB at 0 Hz before the floor
+        db = librosa.A_weighting(librosa.fft_frequencies(sr=sr, n_fft=n_fft))
+    return torch.from_numpy(10 ** (db / (10 if power else 20))).to(dtype=dtype, device=device)
