@@ -465,6 +465,26 @@ class StreamingAnalyzer:
         """Forget all history (zeros before the next sample)."""
         self._hist = torch.zeros(self.channels, self.n_fft - self.hop_length, device=self.device)
 
+    def state(self) -> torch.Tensor:
+        """The samples kept for the next frame.
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, n_fft - hop_length)]
+            Not a copy: :meth:`process` replaces it rather than writing into it.
+        """
+        return self._hist
+
+    def load_state(self, hist: torch.Tensor) -> None:
+        """Continue from a :meth:`state` (one taken from this analyzer or a twin of it).
+
+        Parameters
+        ----------
+        hist : torch.Tensor [shape=(channels, n_fft - hop_length)]
+            The samples kept for the next frame.
+        """
+        self._hist = hist
+
     def process(self, block: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Consume a block of samples and return the frames it completes.
 
@@ -529,6 +549,26 @@ class StreamingSynthesizer:
     def reset(self) -> None:
         """Clear the overlap accumulator."""
         self._acc = torch.zeros(self.channels, self.support - self.hop_length, device=self.device)
+
+    def state(self) -> torch.Tensor:
+        """The overlap accumulator: samples of past frames not finished yet.
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, support - hop_length)]
+            Not a copy: :meth:`process` replaces it rather than writing into it.
+        """
+        return self._acc
+
+    def load_state(self, acc: torch.Tensor) -> None:
+        """Continue from a :meth:`state`.
+
+        Parameters
+        ----------
+        acc : torch.Tensor [shape=(channels, support - hop_length)]
+            The overlap accumulator.
+        """
+        self._acc = acc
 
     def process(self, X: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Add frames and return the samples they finish.
@@ -617,6 +657,26 @@ class SpectralStream:
         self.synthesizer.reset()
         # FIFO of finished samples, primed with hop - 1 zeros (see class docstring).
         self._fifo = torch.zeros(self.analyzer.channels, self.analyzer.hop_length - 1, device=self.analyzer.device)
+
+    def state(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Everything the stream carries from one block to the next.
+
+        Returns
+        -------
+        hist : torch.Tensor [shape=(channels, n_fft - hop_length)]
+            The analyzer's (:meth:`StreamingAnalyzer.state`).
+        acc : torch.Tensor [shape=(channels, L - hop_length)]
+            The synthesizer's (:meth:`StreamingSynthesizer.state`).
+        fifo : torch.Tensor [shape=(channels, m)]
+            Finished samples not yet returned (``hop_length - 1`` after whole hops).
+        """
+        return self.analyzer.state(), self.synthesizer.state(), self._fifo
+
+    def load_state(self, hist: torch.Tensor, acc: torch.Tensor, fifo: torch.Tensor) -> None:
+        """Continue from a :meth:`state` (the three tensors in its order)."""
+        self.analyzer.load_state(hist)
+        self.synthesizer.load_state(acc)
+        self._fifo = fifo
 
     def process(self, block: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Process one block.
