@@ -121,9 +121,6 @@ class AutoencoderEffect(FrameEffect):
         return v
 
     def _prepare_frames(self, sample_rate, channels):
-        if sample_rate != self.model_sr:
-            raise ParameterError(f"sample_rate={sample_rate} does not match the model's {self.model_sr} Hz; "
-                                 f"resample the input (workbench transfer does it for you)")
         # the output keeps the input's A-weighted level frame by frame: its loudness, not just its
         # energy (an instrument's balance differs from the voice's, and raw energy matching would
         # let the loudness wander with it)
