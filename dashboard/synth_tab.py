@@ -9,6 +9,7 @@ import streamlit as st
 
 from analysis import dashboard_data as dd
 from analysis.latent_space import PITCH_CLASSES
+from dashboard import common
 from dashboard import roots as dr
 from workbench.errors import ParameterError
 
@@ -26,9 +27,8 @@ def _map(model: str, latent: tuple, chroma: int | None):
 def show(roots) -> None:
     models = dd.synth_runs(roots.runs)
     if not models:
-        st.info(f"No synth model yet: no run under {roots.runs} has a decoder that makes the whole frame "
-                "(model.output=spectrum). Create one with:")
-        st.code(dr.COMMANDS["synth"], language="bash")
+        common.empty_state(f"No synth model yet: no run under {roots.runs} has a decoder that makes the whole "
+                           "frame (model.output=spectrum)", dr.COMMANDS["synth"])
         return
     model = st.selectbox("Synth model", models, format_func=lambda p: p.name, key="synth_model")
     try:

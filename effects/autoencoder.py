@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 
 from effects.base import model_on
-from effects.frame_effect import FrameEffect, a_weighting, match_energy
+from effects.frame_effect import FrameEffect, match_energy
 from models.checkpoint import LoadedRun, load_run
 from models.lstm_ae import decompress, input_options, prepare_input, stack_context
 from workbench.errors import ParameterError
-from workbench.spectral import chroma_onehot, unit_phase
+from workbench.spectral import a_weighting, chroma_onehot, unit_phase
 
 __all__ = ["AutoencoderEffect"]
 
@@ -41,7 +41,7 @@ class AutoencoderEffect(FrameEffect):
     mix, gate_db, gain_db : float, keyword-only
         See :class:`FrameEffect`.
     torchscript : bool
-        Run each hop's wet path as a traced TorchScript step (:func:`effects.export.trace_wet_step`)
+        Run each hop's wet path as a traced TorchScript step (:func:`effects.traced_step.trace_wet_step`)
         when a block is a whole number of hops: the same computation with less Python around its
         ~300 small tensor operations (per-hop compute 0.23 of the hop instead of 0.33 for the
         low-latency preset on one idle core; BENCHMARKS.md). Blocks of any other size take the Python
@@ -121,13 +121,10 @@ class AutoencoderEffect(FrameEffect):
         return v
 
     def _prepare_frames(self, sample_rate, channels):
-        if sample_rate != self.model_sr:
-            raise ParameterError(f"sample_rate={sample_rate} does not match the model's {self.model_sr} Hz; "
-                                 f"resample the input (workbench transfer does it for you)")
         # the output keeps the input's A-weighted level frame by frame: its loudness, not just its
         # energy (an instrument's balance differs from the voice's, and raw energy matching would
         # let the loudness wander with it)
-        self._loudness_weights = a_weighting(sr=self.model_sr, n_fft=self.n_fft).to(self.device)
+        self._loudness_weights = a_weighting(sr=self.model_sr, n_fft=self.n_fft, device=self.device)
         torch.set_flush_denormal(True)  # subnormal arithmetic would spike the per-block time (process-wide)
         self._step = None  # traced for these channels at the reset below
 
@@ -136,28 +133,35 @@ class AutoencoderEffect(FrameEffect):
         self._history = torch.zeros(self.channels, self.context, self.n_fft // 2 + 1, device=self.device)
         self._offset = 0  # samples since the reset, modulo the hop: the traced step needs whole hops
         if self.torchscript and self._step is None and type(self) is AutoencoderEffect:
-            from effects.export import trace_wet_step
+            from effects.traced_step import trace_wet_step
 
             self._step = trace_wet_step(self)
+
+    #: the context frames and the LSTM's hidden and cell state follow the stream's
+    STATE_NAMES = FrameEffect.STATE_NAMES + ("history", "h", "c")
+
+    def _frame_state(self):
+        if self._state is None:  # fresh: the LSTM starts from zeros
+            zeros = torch.zeros(1, self.channels, self.model.lstm.hidden_size, device=self.device)
+            return self._history, zeros, zeros.clone()
+        return (self._history, *self._state)
+
+    def _load_frame_state(self, tensors):
+        self._history, h, c = tensors
+        self._state = (h, c)
 
     def _wet(self, x):
         n, hop = x.shape[1], self.hop_length
         if self._step is None or self._offset or n % hop:
             self._offset = (self._offset + n) % hop
             return super()._wet(x)
-        s = self._stream
-        if self._state is None:
-            zeros = torch.zeros(1, self.channels, self.model.lstm.hidden_size)
-            self._state = (zeros, zeros.clone())
         if self._gate is None or float(self._gate) != self.gate_db:  # a tensor only when the gate changes
             self._gate = torch.tensor(float(self.gate_db))
-        gate = self._gate
-        out = []
+        state, out = self.state(dry=False), []
         for i in range(0, n, hop):
-            y, s.analyzer._hist, s.synthesizer._acc, s._fifo, self._history, h, c = self._step(
-                x[:, i:i + hop], gate, s.analyzer._hist, s.synthesizer._acc, s._fifo, self._history, *self._state)
-            self._state = (h, c)
+            y, *state = self._step(x[:, i:i + hop], self._gate, *state)
             out.append(y)
+        self.load_state(state, dry=False)
         return out[0] if len(out) == 1 else torch.cat(out, dim=1)
 
     def _chroma(self, mag):

@@ -145,7 +145,7 @@ class Effect(abc.ABC):
 
     def __init__(self, *, device: torch.device | str = "cpu"):
         self._prepared: tuple[int, int, int] | None = None
-        self.input_length: int | None = None  # total input samples when known in advance
+        self.input_length: int | None = None  # set by prepare: total input samples when known in advance
         self.device = check_device(device)
 
     # -- parameters ---------------------------------------------------------------------------
@@ -198,17 +198,21 @@ class Effect(abc.ABC):
         """Subclasses validate a parameter value here (raise ParameterError)."""
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def prepare(self, sample_rate: int, channels: int, max_block: int) -> Effect:
+    def prepare(self, sample_rate: int, channels: int, max_block: int, *, input_length: int | None = None) -> Effect:
         """Allocate for a stream format, then :meth:`reset`.
 
         Parameters
         ----------
         sample_rate : int, Hz
-            The stream's rate.
+            The stream's rate; it must be :attr:`required_sample_rate` when the effect has one
+            (:meth:`check_sample_rate`).
         channels : int
             Channels of every block.
         max_block : int, samples
             Longest block :meth:`process_block` will get.
+        input_length : int, samples, optional, keyword-only
+            The whole input's length, when known in advance (offline): policies such as a
+            stretched target use it. None for a live stream.
 
         Returns
         -------
@@ -217,6 +221,8 @@ class Effect(abc.ABC):
         """
         for name, v in (("sample_rate", sample_rate), ("channels", channels), ("max_block", max_block)):
             check_int(v, name)
+        self.check_sample_rate(int(sample_rate))
+        self.input_length = None if input_length is None else check_int(input_length, "input_length", lo=0)
         self._prepared = (int(sample_rate), int(channels), int(max_block))
         self._prepare(int(sample_rate), int(channels), int(max_block))
         self.reset()
@@ -238,6 +244,57 @@ class Effect(abc.ABC):
     def required_sample_rate(self) -> int | None:
         """The one rate (Hz) this effect runs at (a trained model's), or None when any rate will do."""
         return None
+
+    def check_sample_rate(self, sample_rate: int, *, name: str = "sample_rate") -> None:
+        """Raise ``ParameterError`` (one line) when ``sample_rate`` is not the rate this effect runs at.
+
+        Parameters
+        ----------
+        sample_rate : int, Hz
+            A stream's rate.
+        name : str, keyword-only
+            Its name in the message (the caller's argument).
+        """
+        need = self.required_sample_rate
+        if need and sample_rate != need:
+            raise ParameterError(f"{name}={sample_rate} does not match the model's {need} Hz; expected {need} "
+                                 f"(effects.render resamples files and arrays for you)")
+
+    def before_file(self, path) -> str | None:
+        """Adapt to a whole file before it is rendered (offline only; nothing by default).
+
+        Parameters
+        ----------
+        path : str or PathLike
+            The input file about to be rendered.
+
+        Returns
+        -------
+        str or None
+            One line for the user about what was set, or None.
+        """
+        return None
+
+    def notice(self) -> str | None:
+        """One line for the user about the input processed since :meth:`prepare`, or None (default)."""
+        return None
+
+    def output_length(self, n_in: int) -> int:
+        """Samples of output worth keeping for ``n_in`` samples of input (after :meth:`prepare`).
+
+        The input's length by default; an effect whose output ends early (a truncated target)
+        says where, and a file render stops there.
+
+        Parameters
+        ----------
+        n_in : int, samples
+            The input's length at the processing rate.
+
+        Returns
+        -------
+        int, samples
+        """
+        return n_in
 
     @property
     @abc.abstractmethod
@@ -329,8 +386,7 @@ class Effect(abc.ABC):
         a = validate_audio(audio, sr=sample_rate)
         squeeze = np.asarray(audio).ndim == 1
         ch, n = a.shape
-        self.input_length = n  # known offline: policies such as a stretched target use it
-        self.prepare(sample_rate, ch, OFFLINE_BLOCK)
+        self.prepare(sample_rate, ch, OFFLINE_BLOCK, input_length=n)
         L = self.latency_samples
         padded = np.concatenate([a, np.zeros((ch, L), np.float32)], axis=1)
         out = [self.process_block(padded[:, i: i + OFFLINE_BLOCK]) for i in range(0, padded.shape[1], OFFLINE_BLOCK)]

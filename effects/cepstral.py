@@ -22,9 +22,8 @@ from workbench.validate import check_int
 if TYPE_CHECKING:
     import numpy as np
 
-    from effects.base import Effect
 
-__all__ = ["CepstralEffect", "default_lifter", "truncated_length"]
+__all__ = ["CepstralEffect", "default_lifter"]
 
 ENVELOPES = ("timevarying", "mean")
 LENGTH_POLICIES = ("loop", "stretch", "truncate")
@@ -63,7 +62,7 @@ class CepstralEffect(FrameEffect):
         leaks into the output) or the target's average envelope (a static timbre).
     length_policy : {"loop", "stretch", "truncate"}, keyword-only
         When the input outlasts the target: loop the target; stretch its frames over the input's
-        length (needs the length in advance: offline, or ``input_length`` set); or stop (silence)
+        length (needs the length in advance: offline, or ``prepare(..., input_length=n)``); or stop (silence)
         when the target ends.
     n_fft, hop_length, window, synthesis_length, mix, gate_db, gain_db
         See :class:`FrameEffect`; the target's envelopes use the same analysis window as the input's.
@@ -113,7 +112,7 @@ class CepstralEffect(FrameEffect):
             self._loaded_sr = sample_rate
         if self.length_policy == "stretch" and not self.input_length:
             raise ParameterError("length_policy='stretch' needs the input length in advance (offline processing, "
-                                 "or set input_length); use 'loop' or 'truncate' for live input")
+                                 "or prepare with input_length); use 'loop' or 'truncate' for live input")
         self._in_frames = max(1, (self.input_length or 0) // self.hop_length)
 
     def _reset_frames(self):
@@ -141,31 +140,15 @@ class CepstralEffect(FrameEffect):
         past = idx >= T
         return self._target_env[:, idx.clamp(max=T - 1)] * (~past).to(self._target_env.dtype)
 
+    def output_length(self, n_in: int) -> int:
+        """With ``length_policy="truncate"`` the output past the target's last envelope is silence:
+        a file render stops one frame after it. Otherwise the input's length."""
+        if self.length_policy != "truncate":
+            return n_in
+        return min(n_in, self.target_frames * self.hop_length + self.n_fft)
+
     def _transform(self, X, absX):
         env_in = cepstral_envelope(absX, order=self.lifter_input)
         flat = absX / env_in
         out = flat * self._target_envelopes(X.shape[-1])
         return match_energy(out, absX, dim=-2) * unit_phase(X, absX)
-
-
-def truncated_length(effect: Effect) -> int | None:
-    """How much output is worth writing: where a prepared cepstral effect's truncated target ends.
-
-    With ``length_policy="truncate"`` the output past the target's last envelope is silence, so
-    a file render stops there (pass this as ``render_file(..., max_samples=truncated_length)``);
-    any other effect or policy keeps the input's length.
-
-    Parameters
-    ----------
-    effect : Effect
-        Any effect, after ``prepare`` (the target's frames are counted at the processing rate).
-
-    Returns
-    -------
-    int or None
-        Samples at the processing rate (the target's frames times the hop, plus one frame), or
-        None for the input's length.
-    """
-    if not isinstance(effect, CepstralEffect) or effect.length_policy != "truncate":
-        return None
-    return effect.target_frames * effect.hop_length + effect.n_fft

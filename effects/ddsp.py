@@ -59,6 +59,10 @@ class DDSPEffect(Effect):
         Output gain.
     seed : int, keyword-only
         Seed of the noise generator (reset restarts it).
+    auto_register : bool, keyword-only
+        Before each file rendered (:meth:`before_file`), set ``octave_shift`` so the file's median
+        pitch lands nearest the instrument's trained median (:func:`auto_octave_for_file`).
+        Offline only: a live stream cannot be measured ahead.
     device : torch.device or str, keyword-only
         Where the decoder, the pitch tracker and all streaming state live (``"cpu"``, ``"cuda"``,
         ``"cuda:N"``; :func:`effects.base.check_device`). :meth:`process_block` still takes and
@@ -74,8 +78,9 @@ class DDSPEffect(Effect):
     _param_names = ("octave_shift", "mix", "gate_db", "gain_db")
 
     def __init__(self, *, model: str | Path | LoadedRun, octave_shift: int = 0, mix: float = 1.0, gate_db: float = -60.0,
-                 gain_db: float = 0.0, seed: int = 0, device: torch.device | str = "cpu"):
+                 gain_db: float = 0.0, seed: int = 0, auto_register: bool = False, device: torch.device | str = "cpu"):
         super().__init__(device=device)
+        self.auto_register = bool(auto_register)
         self.run = model if isinstance(model, LoadedRun) else load_run(model)
         if self.run.method != "ddsp":
             raise ParameterError(f"model={str(self.run.path)!r} is an {self.run.method} run; play it with "
@@ -110,9 +115,6 @@ class DDSPEffect(Effect):
         return self.hop + CREPE_WINDOW // 2
 
     def _prepare(self, sample_rate, channels, max_block):
-        if sample_rate != self.model_sr:
-            raise ParameterError(f"sample_rate={sample_rate} does not match the model's {self.model_sr} Hz; "
-                                 f"resample the input (workbench transfer does it for you)")
         torch.set_flush_denormal(True)
         self._dry = DelayLine(channels, self.latency_samples, device=self.device)
 
@@ -183,6 +185,30 @@ class DDSPEffect(Effect):
         self._noise = noise[:, -(self.noise_taps - 1):]
         y, self._phase = synthesize(f0_all, harm_all, bands, noise, sr=self.model_sr, hop=hop, phase=self._phase)
         return y
+
+    def before_file(self, path) -> str | None:
+        """With ``auto_register``: measure the file's median pitch and set ``octave_shift``.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            The input file about to be rendered.
+
+        Returns
+        -------
+        str or None
+            What was set and why (None without ``auto_register``).
+        """
+        if not self.auto_register:
+            return None
+        shift, med = auto_octave_for_file(self, path)
+        self.set_params(octave_shift=shift)
+        return (f"auto-register: {Path(path).name}: octave shift {shift:+d} (input median MIDI "
+                f"{'none voiced' if med is None else f'{med:.0f}'}, instrument {self.trained_median:.0f})")
+
+    def notice(self) -> str | None:
+        """:meth:`pitch_notice`."""
+        return self.pitch_notice()
 
     def pitch_notice(self) -> str | None:
         """Say whether the voiced input so far lay outside the trained pitch range (p5-p95).

@@ -13,10 +13,11 @@ import math
 
 import torch
 
-from effects.base import Effect, check_mix_and_levels
+from effects.base import Effect, check_mix_and_levels, soft_limit
+from workbench.errors import ParameterError
 from workbench.spectral import SpectralStream, frame_windows
 
-__all__ = ["FrameEffect", "DelayLine", "match_energy", "a_weighting"]
+__all__ = ["FrameEffect", "DelayLine", "match_energy"]
 
 
 class DelayLine:
@@ -39,6 +40,26 @@ class DelayLine:
     def reset(self) -> None:
         """Fill the line with zeros."""
         self._buf = torch.zeros(self.channels, self.delay, device=self.device)
+
+    def state(self) -> torch.Tensor:
+        """The samples in the line.
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, delay)]
+            Not a copy: :meth:`process` replaces it rather than writing into it.
+        """
+        return self._buf
+
+    def load_state(self, buf: torch.Tensor) -> None:
+        """Continue from a :meth:`state`.
+
+        Parameters
+        ----------
+        buf : torch.Tensor [shape=(channels, delay)]
+            The samples in the line.
+        """
+        self._buf = buf
 
     def process(self, x: torch.Tensor) -> torch.Tensor:
         """Push a block in and take as many samples out.
@@ -71,7 +92,7 @@ def match_energy(shape: torch.Tensor, mag: torch.Tensor, *, dim: int = -2,
     dim : int, keyword-only
         The bins' axis.
     weights : torch.Tensor, optional, keyword-only
-        Per-bin weights along ``dim`` (e.g. :func:`a_weighting`) in both energies, so the output
+        Per-bin weights along ``dim`` (e.g. :func:`workbench.spectral.a_weighting`) in both energies, so the output
         keeps the input's weighted level (its loudness) whatever its balance; the ratio stays
         within 12 dB of the plain energy match.
 
@@ -90,29 +111,6 @@ def match_energy(shape: torch.Tensor, mag: torch.Tensor, *, dim: int = -2,
         # near 0 (below 50 Hz) must not be blown up
         r = torch.minimum(torch.maximum(ratio(mag * weights, shape * weights), r / 4), r * 4)
     return shape * r
-
-
-def a_weighting(*, sr: int, n_fft: int) -> torch.Tensor:
-    """IEC 61672 A-weighting as linear amplitude gains per bin.
-
-    Parameters
-    ----------
-    sr : int, Hz, keyword-only
-        Rate of the frames weighted.
-    n_fft : int, samples, keyword-only
-        Their FFT size: one gain per bin.
-
-    Returns
-    -------
-    torch.Tensor [shape=(n_fft // 2 + 1,), dtype=float32]
-        0 at DC.
-    """
-    import librosa
-    import numpy as np
-
-    with np.errstate(divide="ignore"):
-        db = librosa.A_weighting(librosa.fft_frequencies(sr=sr, n_fft=n_fft))
-    return torch.from_numpy(10 ** (db / 20)).float()
 
 
 class FrameEffect(Effect):
@@ -183,7 +181,103 @@ class FrameEffect(Effect):
 
     def _wet(self, x: torch.Tensor) -> torch.Tensor:
         """The processed signal ``(channels, n)``, before mix and gain (subclasses may run it faster)."""
+        return self.wet_path(x)
+
+    # -- streaming state, for tracing and export -------------------------------------------------
+    #: Names of :meth:`state`'s tensors, in its order (subclasses append theirs before ``dry``).
+    STATE_NAMES: tuple[str, ...] = ("hist", "acc", "fifo")
+
+    def state_names(self, *, dry: bool = True) -> tuple[str, ...]:
+        """Names of :meth:`state`'s tensors, in order.
+
+        Parameters
+        ----------
+        dry : bool, keyword-only
+            With the dry line's samples last (``"dry"``).
+
+        Returns
+        -------
+        tuple of str
+        """
+        return self.STATE_NAMES + (("dry",) if dry else ())
+
+    def state(self, *, dry: bool = True) -> tuple[torch.Tensor, ...]:
+        """Everything the prepared effect carries from one block to the next, as tensors.
+
+        The stream's analysis history, overlap accumulator and output FIFO
+        (:meth:`workbench.spectral.SpectralStream.state`), a subclass's own state, and the dry
+        line's samples; :meth:`state_names` names them. A traced step takes and returns them.
+
+        Parameters
+        ----------
+        dry : bool, keyword-only
+            With the dry line (the wet path alone does not use it).
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            Not copies; the effect replaces them as it runs rather than writing into them.
+        """
+        self._need_prepared()
+        return self._stream.state() + self._frame_state() + ((self._dry.state(),) if dry else ())
+
+    def load_state(self, tensors, *, dry: bool = True) -> None:
+        """Continue from a :meth:`state` taken with the same ``dry``.
+
+        Parameters
+        ----------
+        tensors : sequence of torch.Tensor
+            In :meth:`state_names`' order.
+        dry : bool, keyword-only
+            Whether the dry line's samples are the last tensor.
+        """
+        self._need_prepared()
+        tensors = tuple(tensors)
+        if len(tensors) != len(self.state_names(dry=dry)):
+            raise ParameterError(f"{len(tensors)} state tensors; expected {len(self.state_names(dry=dry))} "
+                                 f"({', '.join(self.state_names(dry=dry))})")
+        if dry:
+            self._dry.load_state(tensors[-1])
+            tensors = tensors[:-1]
+        self._stream.load_state(*tensors[:3])
+        self._load_frame_state(tensors[3:])
+
+    def _frame_state(self) -> tuple[torch.Tensor, ...]:
+        """A subclass's streaming state (names appended to ``STATE_NAMES``)."""
+        return ()
+
+    def _load_frame_state(self, tensors: tuple[torch.Tensor, ...]) -> None:
+        """Put back what :meth:`_frame_state` gave."""
+
+    def wet_path(self, x: torch.Tensor) -> torch.Tensor:
+        """One block's wet signal by the Python path, before mix and gain.
+
+        Parameters
+        ----------
+        x : torch.Tensor [shape=(channels, n)]
+            Finite samples on the effect's ``device``.
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, n)]
+        """
         return self._stream.process(x)
+
+    def block_path(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`process_tensor`'s arithmetic with no checks, no inference mode and no move
+        between devices: what a trace of one block records.
+
+        Parameters
+        ----------
+        x : torch.Tensor [shape=(channels, n)]
+            Samples on the effect's ``device`` (non-finite ones are taken as 0).
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, n)]
+            Mixed, with gain, soft-limited.
+        """
+        return soft_limit(self._process(torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)))
 
     def _process(self, x):
         wet = self._wet(x)

@@ -236,10 +236,8 @@ class LiveEngine:
         self.effect = effect
         check_stream_settings(blocksize=blocksize, samplerate=samplerate, channels=channels, latency=latency)
         self.blocksize, self.samplerate, self.channels = int(blocksize), samplerate, int(channels)
-        model_sr = effect.required_sample_rate
-        if samplerate is not None and model_sr and samplerate != model_sr:
-            raise ParameterError(f"samplerate={samplerate} does not match the model's {model_sr} Hz; "
-                                 f"expected {model_sr} (or leave it out)")
+        if samplerate is not None:  # before any device is opened; prepare() checks it again
+            effect.check_sample_rate(samplerate, name="samplerate")
         self.latency_hint = latency
         # chosen in start() when None (the rate is known then); 2 at least: with one block the
         # worker would have to finish before the next callback, and the guard would always win

@@ -227,8 +227,6 @@ class LatentSynth(Effect):
         return 0
 
     def _prepare(self, sample_rate, channels, max_block):
-        if sample_rate != self.model_sr:
-            raise ParameterError(f"sample_rate={sample_rate} does not match the model's {self.model_sr} Hz")
         H = self.hop_length
         self._syn = StreamingSynthesizer(n_fft=self.n_fft, hop_length=H)
         self._phase_fn = make_phase(self.phase, n_fft=self.n_fft, hop_length=H, seed=self.seed)

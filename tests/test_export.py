@@ -126,3 +126,19 @@ def test_torchscript_refuses_what_it_cannot_follow(multi_run, chroma_run, tmp_pa
     r = run_cli("transfer", "--method", "cepstral", "--target", str(tmp_path / "in.wav"), "--torchscript", "--input",
                 str(tmp_path / "in.wav"), "--out", str(tmp_path / "out.wav"))
     assert r.returncode == 2 and "--torchscript is for --method autoencoder, not cepstral" in r.stderr, r.stderr
+
+
+def test_the_effect_continues_from_its_state_in_a_twin(tiny_run):
+    """AutoencoderEffect.state() / load_state(): the stream, the context frames, the LSTM state and
+    the dry line, handed to a second effect after any block, make it go on exactly as the first."""
+    x = _voice_like(channels=1)
+    a, b = (AutoencoderEffect(model=tiny_run, mix=0.7) for _ in range(2))
+    for fx in (a, b):
+        fx.prepare(SR, 1, 4096)
+    a.process_block(x[:, :3001])
+    assert a.state_names() == ("hist", "acc", "fifo", "history", "h", "c", "dry")
+    b.load_state([t.clone() for t in a.state()])
+    for lo, hi in ((3001, 5000), (5000, 9000)):
+        np.testing.assert_array_equal(a.process_block(x[:, lo:hi]), b.process_block(x[:, lo:hi]))
+    with pytest.raises(ParameterError, match=r"^6 state tensors; expected 7 \(hist, acc, fifo, history, h, c, dry\)$"):
+        b.load_state(a.state()[:6])

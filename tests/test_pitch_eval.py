@@ -168,6 +168,13 @@ def test_tiny_scoreboard_end_to_end(sung_inputs, small_corpus, tiny_run, tmp_pat
         assert 0 <= row["timbre_accuracy"] <= 1 and row["rtf"] > 0 and row["frechet_mfcc"] >= 0
         assert row["f0_l1_semitones"] >= 0 and 0 <= row["f0_outlier_share"] <= 1
     assert (rows["dry"]["f0_l1_semitones"], rows["dry"]["f0_outlier_share"]) == (0.0, 0.0)
+    # what each method is known to do, beyond ranges: the held-out target notes are closer to the
+    # target (MFCC statistics) and judged as it more often than the voice; the mosaic, which
+    # plays target frames chosen by timbre, loses most of the voice's notes
+    ref = res["reference"]
+    assert ref["frechet_mfcc"] < rows["dry"]["frechet_mfcc"], (ref, rows["dry"])
+    assert ref["timbre_accuracy"] > rows["dry"]["timbre_accuracy"], (ref, rows["dry"])
+    assert rows["mosaic"]["kept_percent"] < 70.0, rows["mosaic"]
     assert np.isnan(res["reference"]["f0_l1_semitones"])  # pitch measures do not apply to the target notes
     assert "f0_l1_semitones,f0_outlier_share" in (out / "scoreboard.csv").read_text().splitlines()[0]
     assert "f0 L1 (semitones)" in (out / "scoreboard.md").read_text()

@@ -3,7 +3,8 @@ JACK MIDI from a mido/rtmidi client of its own, OSC over UDP on the loopback int
 
 What is compared: the engine's recorded output against the offline synth driven by the
 control log (the same values at the same blocks) and rebuilt with the engine's block log
-(``effects.live.expected_output``): max abs error < 1e-5, as test_live.py's equality tests.
+(``tests.live_oracle.expected_output``): max abs error < 1e-6 (float32 rounding; about 3e-8 is
+measured).
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from tests.conftest import run_cli
 from tests.jack_loop import c_loop_late_clients
 from tests.test_live import _jackd_xruns, jack, live_material, needs_jack  # noqa: F401 - fixtures
 
-TOL = 1e-5
+TOL = 1e-6
+
+
+def _first_applications(log: dict) -> list[str]:
+    """The slot names of a control log's first applications of a target (ramp steps left out)."""
+    return [n for n, d in zip(log["name"], log["delay_s"]) if np.isfinite(d)]
 
 
 def _osc(addr: str, *args) -> bytes:
@@ -133,7 +139,10 @@ def test_fader_sweep_over_jack_midi_and_osc_plays_as_offline(jack, synth_run, tm
     err = float(np.abs(rec[:n] - exp).max())
     assert err < TOL, f"recording differs from the offline replay by {err}"
     names = fx.control_log()["name"]
-    assert names.count("latent.0") >= 20 and names.count("latent.1") >= 20 and "chroma" in names
+    # a target's first application per message at most (32 CC values, 26 OSC values; the later
+    # steps of a ramp have no arrival delay), most of them applied apart
+    firsts = _first_applications(fx.control_log())
+    assert 20 <= firsts.count("latent.0") <= 32 and 20 <= firsts.count("latent.1") <= 26 and "chroma" in names
     # the sweep changed the sound: the first and last 0.1 s of the sweep differ
     lg = fx.control_log()
     b0 = int(lg["block"][names.index("latent.0")]) + engine.latency.internal // B
@@ -196,8 +205,11 @@ def test_malformed_and_a_flood_do_not_stop_the_audio(jack, synth_run, tmp_path):
     print(f"flood of 10,000 OSC messages in {flood_s:.2f} s: {c}; stream {stats['callbacks']} callbacks, "
           f"{stats['xruns']} xruns, fell behind {stats['fell_behind']}, late {stats['late_blocks']}")
     assert stats["worker_error"] is None and not engine.active
-    assert c["malformed"] >= sent["bad"] and c["unknown"] >= sent["unknown"] and c["out_of_range"] == sent["high"]
-    assert c["applied"] >= sent["good"]
+    # every OSC message counted once under its own heading; the four bad MIDI byte strings add at
+    # most one count each, as malformed or unknown (what JACK passes on of them is its business)
+    assert c["out_of_range"] == sent["high"] and c["applied"] == sent["good"]
+    extra = (c["malformed"] - sent["bad"], c["unknown"] - sent["unknown"])
+    assert min(extra) >= 0 and sum(extra) <= 4, (c, sent)
     # the stream went on through the flood (a loaded machine's dummy server runs some cycles late:
     # 86 % of real time was seen in CI, so only a stall is a failure here)
     assert (c1 - c0) * 256 / 44100 > 0.5 * (t1 - t0)
@@ -218,7 +230,9 @@ def _play_cli(args, seconds, tmp_path):
 def test_cli_play_no_xruns_for_10_s_at_blocksize_256(jack, synth_run, tmp_path):  # noqa: F811
     """`workbench play` as a user runs it, with OSC control open. A second run is allowed when the
     first saw xruns; if both did, the synth may miss no more cycles than two C pass-through clients
-    alone miss on the same server in the same time (the machine's floor under its current load)."""
+    alone miss on the same server in a 10 s window right after (the machine's floor under its
+    current load). The server reports each late client of a cycle, so two C clients give about two
+    reports per missed cycle: the floor is counted in cycles, like PortAudio's xruns."""
     attempts = []
     for attempt in range(2):
         srv = jack(44100, 256)
@@ -233,10 +247,12 @@ def test_cli_play_no_xruns_for_10_s_at_blocksize_256(jack, synth_run, tmp_path):
     assert "control" in stats and "control 0 msgs" in out
     if stats["xruns"]:
         srv = jack(44100, 256)
-        floor = c_loop_late_clients(srv, 10.0)
+        reports = c_loop_late_clients(srv, 10.0)
         srv.stop()
-        assert stats["xruns"] <= floor, (f"{stats['xruns']} xruns against {floor} late-client reports of C clients "
-                                         f"alone in 10 s (load average {os.getloadavg()[0]:.1f}):\n" + "\n".join(attempts))
+        floor = -(-reports // 2)  # cycles: one report per late C client per cycle
+        assert stats["xruns"] <= floor, (f"{stats['xruns']} xruns against {floor} cycles missed by two C clients "
+                                         f"alone in 10 s ({reports} late-client reports, load average "
+                                         f"{os.getloadavg()[0]:.1f}):\n" + "\n".join(attempts))
 
 
 @needs_jack
@@ -315,7 +331,8 @@ def test_live_effect_under_osc_and_jack_midi_control_plays_as_offline(jack, live
     print(f"live under control: err {err:.2e}, {names.count('mix')} mix and {names.count('gain_db')} gain_db "
           f"changes applied, xruns {stats['xruns']}")
     assert err < TOL
-    assert names.count("mix") >= 20 and names.count("gain_db") >= 20
+    firsts = _first_applications(fx.control_log())  # at most one per message; ramps add later steps
+    assert 20 <= firsts.count("mix") <= 41 and 20 <= firsts.count("gain_db") <= 41
     assert fx.get_params()["mix"] == 0.0 and fx.get_params()["gain_db"] == pytest.approx(-20.0, abs=0.2)
 
 

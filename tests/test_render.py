@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from effects.cepstral import CepstralEffect, truncated_length
+from effects.cepstral import CepstralEffect
 from effects.render import parse_channels, processing_rate, render_file
 from tests.conftest import ROOT, run_cli
 from workbench.audio import load, resample
@@ -65,8 +65,8 @@ def test_output_keeps_the_users_rate_and_layout(tmp_path, target, rate, channels
 def test_out_sr_overrides_and_limits(tmp_path, target):
     src = tmp_path / "in.wav"
     sf.write(src, _tone(220, 16000, 1.0), 16000)
-    r = render_file(CepstralEffect(target=target), src, tmp_path / "o.wav", out_sr=8000, max_samples=4000)
-    assert (sf.info(r.path).samplerate, sf.info(r.path).frames) == (8000, 2000)
+    r = render_file(CepstralEffect(target=target), src, tmp_path / "o.wav", out_sr=8000)
+    assert (sf.info(r.path).samplerate, sf.info(r.path).frames, r.processing_sr) == (8000, 8000, 16000)
 
 
 @pytest.mark.parametrize("value", ["stereo", "0", "-2", "1.5", True])
@@ -89,14 +89,17 @@ def test_processing_rate_model_then_asked_then_index_then_file(target):
 
 
 def test_truncated_target_cuts_the_render(tmp_path, target):
+    """Effect.output_length: a truncated cepstral target's output ends one frame after the
+    target; the file render stops there (at the output rate too), other policies keep the length."""
     src = tmp_path / "in.wav"
     sf.write(src, _tone(196, 16000, 3.0)[:, 0], 16000)
     fx = CepstralEffect(target=target, length_policy="truncate")
-    r = render_file(fx, src, tmp_path / "cut.wav", max_samples=truncated_length)
-    assert r.samples == truncated_length(fx) == fx.target_frames * fx.hop_length + fx.n_fft < 3 * 16000
-    assert truncated_length(CepstralEffect(target=target)) is None  # loop: as long as the input
-    loop = render_file(CepstralEffect(target=target), src, tmp_path / "loop.wav", max_samples=truncated_length)
-    assert loop.samples == 3 * 16000
+    r = render_file(fx, src, tmp_path / "cut.wav")
+    assert r.samples == fx.output_length(3 * 16000) == fx.target_frames * fx.hop_length + fx.n_fft < 3 * 16000
+    half = render_file(fx, src, tmp_path / "cut8k.wav", out_sr=8000)
+    assert half.samples == r.samples // 2
+    loop = CepstralEffect(target=target)
+    assert render_file(loop, src, tmp_path / "loop.wav").samples == 3 * 16000 == loop.output_length(3 * 16000)
 
 
 def test_bad_output_extension_writes_nothing(tmp_path, target):
@@ -186,3 +189,41 @@ def test_cli_mosaic_target_folder_with_its_own_index_json(tmp_path, target):
     r = run_cli("transfer", "--method", "mosaic", "--target", str(folder), "--input", str(src), "--out",
                 str(tmp_path / "o.wav"))
     assert r.returncode == 0, r.stderr
+
+
+def test_render_audio_is_the_file_render_in_memory(tmp_path, target):
+    """render_audio: the same samples as render_file written as float and read back, at the same
+    rates, and the same end for a truncated target."""
+    from effects.render import render_audio
+
+    x = _tone(220, 22050, 1.5)[:, 0]
+    src = tmp_path / "in.wav"
+    sf.write(src, x, 22050, subtype="FLOAT")
+    for policy in ("loop", "truncate"):
+        fx = CepstralEffect(target=target, length_policy=policy)
+        r = render_file(fx, src, tmp_path / f"{policy}.wav", sr=16000, out_sr=44100, subtype="FLOAT")
+        y, rate = render_audio(fx, x, sr=22050, processing_sr=16000, out_sr=44100)
+        z, _ = sf.read(r.path, dtype="float32")
+        assert rate == r.processing_sr == 16000 and y.ndim == 1 and abs(len(y) - len(z)) <= 1
+        n = min(len(y), len(z))
+        assert np.abs(y[:n] - z[:n]).max() < 1e-5, policy
+
+
+def test_render_files_lists_the_bad_file_and_writes_the_rest(tmp_path, target):
+    from effects.render import render_files
+
+    good = [tmp_path / f"in{i}.wav" for i in range(2)]
+    for f in good:
+        sf.write(f, _tone(220, 16000, 0.5)[:, 0], 16000)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF not really")
+    lines = []
+    pairs = [(good[0], tmp_path / "out" / "a.wav"), (bad, tmp_path / "out" / "b.wav"), (good[1], tmp_path / "out" / "c.wav")]
+    done, failed = render_files(CepstralEffect(target=target), pairs, sr=8000, notify=lines.append)
+    assert [r.path.name for r in done] == ["a.wav", "c.wav"] and [f for f, _ in failed] == [bad]
+    assert not (tmp_path / "out" / "b.wav").exists()
+    assert lines[0] == ("note: processing at the asked-for 8000 Hz (input 16000 Hz), writing 16000 Hz; the output "
+                        "has nothing above 4000 Hz")
+    assert len(lines) == 2 and lines[1].startswith(f"skipped {bad}: ")  # the notice once, not per file
+    with pytest.raises(ParameterError):  # one file: its error, not a list
+        render_files(CepstralEffect(target=target), pairs[1:2])

@@ -173,3 +173,36 @@ def test_signal_shorter_than_frame():
 def test_lifter_order_checked():
     with pytest.raises(ParameterError, match="lifter order=600"):
         S.lifter(torch.zeros(1024, 3), 600)
+
+
+def test_a_weighting_is_librosas_curve_for_magnitudes_and_powers():
+    import librosa
+
+    from workbench.spectral import a_weighting
+
+    sr, n_fft = 16000, 1024
+    f = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    mag = a_weighting(sr=sr, n_fft=n_fft, dtype=torch.float64)
+    power = a_weighting(sr=sr, n_fft=n_fft, power=True, dtype=torch.float64)
+    assert mag.shape == (n_fft // 2 + 1,) and float(mag[0]) == pytest.approx(1e-4)  # librosa's -80 dB floor
+    np.testing.assert_allclose(20 * np.log10(mag.numpy()), librosa.A_weighting(f), atol=1e-9)
+    np.testing.assert_allclose(power.numpy(), mag.numpy() ** 2, rtol=1e-12)
+    k1 = int(np.argmin(np.abs(f - 1000)))  # 0 dB near 1 kHz, -19 dB at 100 Hz
+    assert abs(20 * np.log10(float(mag[k1]))) < 0.1
+    assert a_weighting(sr=sr, n_fft=n_fft).dtype == torch.float32
+
+
+def test_a_stream_continues_from_its_state_in_a_twin():
+    """state() / load_state(): a second stream handed the first one's state after any block goes
+    on exactly as the first would."""
+    rng = np.random.default_rng(3)
+    x = torch.from_numpy(rng.standard_normal((2, 3000)).astype(np.float32))
+    for window in ("hann", "low-delay"):
+        a = S.SpectralStream(n_fft=512, hop_length=128, channels=2, window=window)
+        b = S.SpectralStream(n_fft=512, hop_length=128, channels=2, window=window)
+        a.process(x[:, :1000])
+        b.load_state(*[t.clone() for t in a.state()])
+        hist, acc, _ = a.state()
+        assert hist.shape[0] == 2 and hist.shape[1] >= 384 and acc.shape == (2, a.synthesizer.support - 128)
+        assert torch.equal(a.process(x[:, 1000:2333]), b.process(x[:, 1000:2333]))
+        assert torch.equal(a.process(x[:, 2333:]), b.process(x[:, 2333:]))

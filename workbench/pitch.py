@@ -96,10 +96,12 @@ def cents(f: float | np.ndarray, ref: float | np.ndarray) -> np.ndarray | float:
 
 
 def pyin_f0(y: np.ndarray, *, sr: int, fmin: float = FMIN_HZ, fmax: float = 1600.0, hop_length: int = 160,
+            frame_length: int | None = None, center: bool = True,
             with_prob: bool = False) -> tuple[np.ndarray, ...]:
     """librosa's pYIN on mono ``y``.
 
-    The frame is the power of two that holds four periods of ``fmin`` (at least 1024 samples).
+    By default the frame is the power of two that holds four periods of ``fmin`` (at least 1024
+    samples).
 
     Parameters
     ----------
@@ -111,6 +113,10 @@ def pyin_f0(y: np.ndarray, *, sr: int, fmin: float = FMIN_HZ, fmax: float = 1600
         The search range.
     hop_length : int, samples, keyword-only
         Hop between frames.
+    frame_length : int or None, samples, keyword-only
+        Analysis frame; None for the default above.
+    center : bool, keyword-only
+        Centred frames (frame ``t`` at ``t * hop_length / sr`` s) or frames starting there.
     with_prob : bool, keyword-only
         Also return pYIN's voiced probability.
 
@@ -125,9 +131,9 @@ def pyin_f0(y: np.ndarray, *, sr: int, fmin: float = FMIN_HZ, fmax: float = 1600
     """
     import librosa
 
-    frame = int(2 ** np.ceil(np.log2(max(4 * sr / fmin, 1024))))
+    frame = frame_length or int(2 ** np.ceil(np.log2(max(4 * sr / fmin, 1024))))
     f0, voiced, prob = librosa.pyin(np.asarray(y, np.float32).reshape(-1), fmin=fmin, fmax=fmax, sr=sr,
-                                    frame_length=frame, hop_length=hop_length)
+                                    frame_length=frame, hop_length=hop_length, center=center)
     times = np.arange(len(f0)) * hop_length / sr
     return (times, f0, voiced, prob) if with_prob else (times, f0, voiced)
 

@@ -51,6 +51,7 @@ __all__ = [
     "mfcc",
     "chroma_filterbank",
     "chroma_onehot",
+    "a_weighting",
 ]
 
 _EPS = 1e-10
@@ -464,6 +465,26 @@ class StreamingAnalyzer:
         """Forget all history (zeros before the next sample)."""
         self._hist = torch.zeros(self.channels, self.n_fft - self.hop_length, device=self.device)
 
+    def state(self) -> torch.Tensor:
+        """The samples kept for the next frame.
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, n_fft - hop_length)]
+            Not a copy: :meth:`process` replaces it rather than writing into it.
+        """
+        return self._hist
+
+    def load_state(self, hist: torch.Tensor) -> None:
+        """Continue from a :meth:`state` (one taken from this analyzer or a twin of it).
+
+        Parameters
+        ----------
+        hist : torch.Tensor [shape=(channels, n_fft - hop_length)]
+            The samples kept for the next frame.
+        """
+        self._hist = hist
+
     def process(self, block: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Consume a block of samples and return the frames it completes.
 
@@ -528,6 +549,26 @@ class StreamingSynthesizer:
     def reset(self) -> None:
         """Clear the overlap accumulator."""
         self._acc = torch.zeros(self.channels, self.support - self.hop_length, device=self.device)
+
+    def state(self) -> torch.Tensor:
+        """The overlap accumulator: samples of past frames not finished yet.
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, support - hop_length)]
+            Not a copy: :meth:`process` replaces it rather than writing into it.
+        """
+        return self._acc
+
+    def load_state(self, acc: torch.Tensor) -> None:
+        """Continue from a :meth:`state`.
+
+        Parameters
+        ----------
+        acc : torch.Tensor [shape=(channels, support - hop_length)]
+            The overlap accumulator.
+        """
+        self._acc = acc
 
     def process(self, X: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Add frames and return the samples they finish.
@@ -616,6 +657,26 @@ class SpectralStream:
         self.synthesizer.reset()
         # FIFO of finished samples, primed with hop - 1 zeros (see class docstring).
         self._fifo = torch.zeros(self.analyzer.channels, self.analyzer.hop_length - 1, device=self.analyzer.device)
+
+    def state(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Everything the stream carries from one block to the next.
+
+        Returns
+        -------
+        hist : torch.Tensor [shape=(channels, n_fft - hop_length)]
+            The analyzer's (:meth:`StreamingAnalyzer.state`).
+        acc : torch.Tensor [shape=(channels, L - hop_length)]
+            The synthesizer's (:meth:`StreamingSynthesizer.state`).
+        fifo : torch.Tensor [shape=(channels, m)]
+            Finished samples not yet returned (``hop_length - 1`` after whole hops).
+        """
+        return self.analyzer.state(), self.synthesizer.state(), self._fifo
+
+    def load_state(self, hist: torch.Tensor, acc: torch.Tensor, fifo: torch.Tensor) -> None:
+        """Continue from a :meth:`state` (the three tensors in its order)."""
+        self.analyzer.load_state(hist)
+        self.synthesizer.load_state(acc)
+        self._fifo = fifo
 
     def process(self, block: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Process one block.
@@ -943,3 +1004,32 @@ def frame_f0_bins(mag: torch.Tensor | np.ndarray, *, min_bins: float = 2.5, max_
     f0 = cands.to(s2.dtype)[best]
     f0 = torch.where(score.gather(-1, best[:, None])[:, 0] > threshold, f0, torch.zeros_like(f0))
     return f0.reshape(lead)
+
+
+def a_weighting(*, sr: int, n_fft: int, power: bool = False, dtype: torch.dtype = torch.float32,
+                device: torch.device | str | None = None) -> torch.Tensor:
+    """IEC 61672 A-weighting as linear gains per FFT bin (librosa's curve).
+
+    Parameters
+    ----------
+    sr : int, Hz, keyword-only
+        Rate of the frames weighted.
+    n_fft : int, samples, keyword-only
+        Their FFT size: one gain per bin.
+    power : bool, keyword-only
+        Gains for power spectra (``10 ** (dB / 10)``) rather than magnitudes (``10 ** (dB / 20)``).
+    dtype : torch.dtype, keyword-only
+        Of the result (computed in float64 either way).
+    device : torch.device or str or None, keyword-only
+        Where the result lives.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n_fft // 2 + 1,)]
+        Floored at -80 dB (librosa's ``min_db``), which is where DC lands.
+    """
+    import librosa
+
+    with np.errstate(divide="ignore"):  # the curve is -inf dB at 0 Hz before the floor
+        db = librosa.A_weighting(librosa.fft_frequencies(sr=sr, n_fft=n_fft))
+    return torch.from_numpy(10 ** (db / (10 if power else 20))).to(dtype=dtype, device=device)

@@ -222,7 +222,8 @@ def _make_effect(args, sr: int):
         return make_effect("autoencoder", model=args.model, torchscript=getattr(args, "torchscript", False) or None,
                            device=device, **windows, **common)
     if args.method == "ddsp":
-        return make_effect("ddsp", model=args.model, octave_shift=args.octave_shift, device=device, **common)
+        return make_effect("ddsp", model=args.model, octave_shift=args.octave_shift,
+                           auto_register=getattr(args, "auto_register", False), device=device, **common)
     if args.method == "latent-mix":
         return make_effect("latent-mix", model=args.model, mode=args.latent_mode, source=args.mix_from,
                            target=args.mix_to, alpha=args.alpha, device=device, **windows, **common)

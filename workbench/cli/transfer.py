@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from workbench.cli import _add_method_args, _int, _make_effect
 from workbench.errors import ParameterError
-
-_WHOSE = {"model": "the model's ", "sr": "--sr ", "index": "the index's ", "file": ""}  # processing_rate's sources
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,68 +37,43 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """One file, or every audio file of a folder, through one effect loaded once (issue 18); returns the exit status."""
-    from pathlib import Path
-
-    from effects.cepstral import truncated_length
-    from effects.render import parse_channels, processing_rate, render_file
-    from workbench.audio import audio_files, info
-
-    src, dst = Path(args.input), Path(args.out)
-    chans = parse_channels(args.channels)
-    if src.is_dir():
-        files = audio_files(src)
-        if not files:
-            raise ParameterError(f"--input {str(src)!r} is a folder with no audio files; expected .wav, .flac, "
-                                 f".ogg, .mp3 or another format libsndfile reads")
-        if dst.exists() and not dst.is_dir():
-            raise ParameterError(f"--out {str(dst)!r} is a file; with a folder --input, expected an output folder")
-        pairs = [(f, dst / f.name) for f in files]
-    else:
-        info(src)  # a missing or unreadable input is reported before a model or target is loaded
-        pairs = [(src, dst)]
-    fx = _make_effect(args, None)
-    noticed, failed = set(), []
     from tqdm import tqdm
 
-    batch = len(pairs) > 1 or src.is_dir()
-    for f, out in tqdm(pairs, desc="transfer", unit="file", disable=not batch or args.quiet):
-        try:
-            file_sr = info(f).samplerate
-            sr, source = processing_rate(fx, file_sr=file_sr, sr=args.sr)
-            out_sr = args.out_sr or file_sr
-            cause = (file_sr, sr, out_sr)
-            if file_sr != sr and cause not in noticed:  # one notice per cause, not per file
-                noticed.add(cause)
-                band = f"; the output has nothing above {sr // 2} Hz" if out_sr > sr else ""
-                tqdm.write(f"workbench: note: processing at {_WHOSE[source]}{sr} Hz (input {file_sr} Hz), writing "
-                           f"{out_sr} Hz{band}", file=sys.stderr)
-            if args.method == "ddsp" and args.auto_register:
-                from effects.ddsp import auto_octave_for_file
+    from effects.render import parse_channels, render_files
 
-                shift, med = auto_octave_for_file(fx, f)
-                fx.set_params(octave_shift=shift)
-                tqdm.write(f"workbench: auto-register: {f.name}: octave shift {shift:+d} (input median MIDI "
-                           f"{'none voiced' if med is None else f'{med:.0f}'}, instrument {fx.trained_median:.0f})",
-                           file=sys.stderr)
-            r = render_file(fx, f, out, sr=sr, out_sr=out_sr, channels=chans, max_samples=truncated_length,
-                            progress=not batch and not args.quiet)
-            notice = fx.pitch_notice() if args.method == "ddsp" else None
-            if notice:
-                tqdm.write(f"workbench: note: {f.name}: {notice}", file=sys.stderr)
-        except ParameterError as err:
-            if not batch:
-                raise
-            failed.append(f.name)
-            tqdm.write(f"workbench: skipped {f}: {err}", file=sys.stderr)
-            continue
-        if args.method == "mosaic" and args.save_index:
-            fx.index.save(args.save_index)
-        if not batch:
-            print(f"wrote {r.path} ({r.channels} channel(s), {r.samples / r.sr:.2f} s at {r.sr} Hz, "
-                  f"method {args.method}, processed at {r.processing_sr} Hz)")
-    if batch:
-        print(f"wrote {len(pairs) - len(failed)} of {len(pairs)} file(s) to {dst} (method {args.method})")
+    pairs = _pairs(args.input, args.out)
+    chans = parse_channels(args.channels)
+    fx = _make_effect(args, None)
+    batch = len(pairs) > 1 or os.path.isdir(args.input)
+    done, failed = render_files(fx, pairs, sr=args.sr, out_sr=args.out_sr, channels=chans, progress=not args.quiet,
+                                notify=lambda line: tqdm.write(f"workbench: {line}", file=sys.stderr))
+    if args.method == "mosaic" and args.save_index and done:
+        fx.index.save(args.save_index)
+    if not batch:
+        r = done[0]
+        print(f"wrote {r.path} ({r.channels} channel(s), {r.samples / r.sr:.2f} s at {r.sr} Hz, "
+              f"method {args.method}, processed at {r.processing_sr} Hz)")
+        return 0
+    print(f"wrote {len(done)} of {len(pairs)} file(s) to {args.out} (method {args.method})")
     if failed:
-        print(f"workbench: error: {len(failed)} file(s) failed: {', '.join(failed)}", file=sys.stderr)
+        print(f"workbench: error: {len(failed)} file(s) failed: {', '.join(f.name for f, _ in failed)}",
+              file=sys.stderr)
         return 1
     return 0
+
+
+def _pairs(input: str, out: str) -> list[tuple[Path, Path]]:
+    """(input, output) paths: one file, or each audio file of a folder into an output folder."""
+    from workbench.audio import audio_files, info
+
+    src, dst = Path(input), Path(out)
+    if not src.is_dir():
+        info(src)  # a missing or unreadable input is reported before a model or target is loaded
+        return [(src, dst)]
+    files = audio_files(src)
+    if not files:
+        raise ParameterError(f"--input {str(src)!r} is a folder with no audio files; expected .wav, .flac, "
+                             f".ogg, .mp3 or another format libsndfile reads")
+    if dst.exists() and not dst.is_dir():
+        raise ParameterError(f"--out {str(dst)!r} is a file; with a folder --input, expected an output folder")
+    return [(f, dst / f.name) for f in files]

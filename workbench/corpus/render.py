@@ -34,7 +34,7 @@ from workbench.corpus.families import (
 )
 from workbench.corpus.synth import GMSynth, find_soundfont
 from workbench.errors import ParameterError
-from workbench.pitch import cents, midi_to_hz
+from workbench.pitch import cents, midi_to_hz, pyin_f0
 from workbench.validate import check_int
 
 __all__ = ["RenderConfig", "render_corpus", "assign_splits", "note_qualities", "pitch_check", "SPLITS"]
@@ -156,8 +156,7 @@ def pitch_check(y: np.ndarray, *, sr: int, pitch: int, hold: float) -> float:
                             center=False))
     if dev <= MAX_CENTS:
         return dev
-    f0, _, _ = librosa.pyin(seg, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame, hop_length=frame // 4,
-                            center=False)
+    _, f0, _ = pyin_f0(seg, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame, hop_length=frame // 4, center=False)
     return off(f0)
 
 
