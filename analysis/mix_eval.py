@@ -111,13 +111,16 @@ def held_out_notes(model, *, limit: int | None = None) -> dict[str, list[Path]]:
     return out
 
 
-def instrument_programs(model) -> dict[str, list[int]]:
+def instrument_programs(model, *, limit: int | None = None) -> dict[str, list[int]]:
     """The GM programs the run heard for each of its instruments (from its corpus's notes).
 
     Parameters
     ----------
     model : str, Path or LoadedRun
         A mixing run trained on a corpus selection.
+    limit : int or None, keyword-only
+        At most this many programs per instrument, evenly spaced over the sorted list (each
+        program's reference costs its pitch tracking, about 10 s on 2 cores).
 
     Returns
     -------
@@ -137,7 +140,11 @@ def instrument_programs(model) -> dict[str, list[int]]:
         if prog is None:
             prog = int(str(meta[str(p)]["instrument_str"]).rsplit("_", 1)[-1])
         out[lab].add(int(prog))
-    return {k: sorted(v) for k, v in out.items()}
+    out = {k: sorted(v) for k, v in out.items()}
+    if limit is not None:
+        out = {k: [v[i] for i in np.unique(np.linspace(0, len(v) - 1, min(limit, len(v))).astype(int))]
+               for k, v in out.items()}
+    return out
 
 
 def _soundfont_of(model) -> str | None:
@@ -542,7 +549,8 @@ def code_figure(model, notes: Mapping[str, Sequence[str | Path]], path: str | Pa
 
 def evaluate_mixing(model, *, voice: Mapping[str, np.ndarray], work: str | Path, out: str | Path | None = None,
                     judge_voice: Sequence[str | Path] = (), notes_per_instrument: int | None = 6,
-                    modes: Sequence[str] = MODES, reference_step: int = 3, progress: bool = False) -> dict:
+                    modes: Sequence[str] = MODES, reference_step: int = 3, programs_per_instrument: int | None = 3,
+                    progress: bool = False) -> dict:
     """Confusion table, alpha paths and the code figure of a mixing run (this module's whole measurement).
 
     Parameters
@@ -563,6 +571,8 @@ def evaluate_mixing(model, *, voice: Mapping[str, np.ndarray], work: str | Path,
         Modes of the alpha paths.
     reference_step : int, semitones, keyword-only
         Between reference notes.
+    programs_per_instrument : int or None, keyword-only
+        Reference programs per instrument (:func:`instrument_programs`'s ``limit``).
     progress : bool, keyword-only
         Show progress bars.
 
@@ -576,7 +586,8 @@ def evaluate_mixing(model, *, voice: Mapping[str, np.ndarray], work: str | Path,
     t = {}
     t0 = time.perf_counter()
     notes = held_out_notes(run, limit=notes_per_instrument)
-    refs = fit_references(instrument_programs(run), work, sr=run.config.audio.sr, soundfont=_soundfont_of(run),
+    refs = fit_references(instrument_programs(run, limit=programs_per_instrument), work, sr=run.config.audio.sr,
+                          soundfont=_soundfont_of(run),
                           step=reference_step, progress=progress)
     t["references"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
@@ -589,6 +600,7 @@ def evaluate_mixing(model, *, voice: Mapping[str, np.ndarray], work: str | Path,
     paths = alpha_paths(run, voice, refs, judge=judge, modes=modes)
     t["paths"] = round(time.perf_counter() - t0, 1)
     res = {"run": str(run.path), "train_seconds": run.meta.get("train_seconds"), "confusion": conf, "paths": paths,
+           "programs": {k: list(v) for k, v in ((i, sorted(p)) for i, p in refs.references.items())},
            "voice": list(voice), "summary": _summary(conf, paths), "seconds": t}
     if out is not None:
         out = Path(out)

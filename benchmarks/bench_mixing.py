@@ -37,10 +37,11 @@ def main() -> int:
     ap.add_argument("--data", default="data")
     ap.add_argument("--work", default="reports/mixing-work")
     ap.add_argument("--out", default="reports/mixing")
-    ap.add_argument("--voice", default="sung_000,sung_001")
+    ap.add_argument("--voice", default="sung_000")
     ap.add_argument("--notes", type=int, default=6)
     ap.add_argument("--modes", default="blend,shift,linear")
     ap.add_argument("--step", type=int, default=3, help="semitones between reference notes")
+    ap.add_argument("--programs", type=int, default=3, help="reference programs per instrument")
     a = ap.parse_args()
     t0 = time.perf_counter()
     print(f"# bench_mixing  {time.strftime('%Y-%m-%d %H:%M')}  {platform.machine()}  {os.cpu_count()} cores  "
@@ -55,7 +56,8 @@ def main() -> int:
         return 2
     judge_voice = [voice_dir / f"{v}.wav" for v in FIT_VOICES if (voice_dir / f"{v}.wav").is_file()]
     res = evaluate_mixing(run, voice=voice, work=a.work, out=a.out, judge_voice=judge_voice,
-                          notes_per_instrument=a.notes, modes=a.modes.split(","), reference_step=a.step)
+                          notes_per_instrument=a.notes, modes=a.modes.split(","), reference_step=a.step,
+                          programs_per_instrument=a.programs)
     print(mixing_markdown(res))
     print(f"seconds per step: {json.dumps(res['seconds'])}; figure {res['figure']}")
     print(f"wall time {time.perf_counter() - t0:.0f} s")
