@@ -43,9 +43,9 @@ import numpy as np
 from workbench.audio import load
 from workbench.errors import ParameterError
 
-__all__ = ["held_out_notes", "instrument_programs", "InstrumentReferences", "fit_references", "mixing_judge",
-           "code_confusion", "alpha_paths", "monotone", "code_figure", "evaluate_mixing", "mixing_markdown",
-           "ALPHAS", "MODES", "DRY"]
+__all__ = ["input_path", "held_out_notes", "instrument_programs", "InstrumentReferences", "fit_references",
+           "mixing_judge", "code_confusion", "confusion_markdown", "soundfont_of", "alpha_paths", "monotone",
+           "code_figure", "evaluate_mixing", "mixing_markdown", "ALPHAS", "MODES", "DRY"]
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def instrument_programs(model, *, limit: int | None = None) -> dict[str, list[in
     return out
 
 
-def _soundfont_of(model) -> str | None:
+def soundfont_of(model) -> str | None:
     """The SoundFont the run's corpus was rendered with (its ``render.json``), or None."""
     run = _run(model)
     root = Path(str(run.meta.get("target", "")).partition(":")[0])
@@ -488,6 +488,59 @@ def alpha_paths(model, voice: Mapping[str, np.ndarray], references: InstrumentRe
     return rows
 
 
+def input_path(model, x: np.ndarray, sr: int, *, mode: str, source: str, target: str, work: str | Path,
+               alphas: Sequence[float] = ALPHAS, programs_per_instrument: int | None = 1,
+               references: InstrumentReferences | None = None, judge=None) -> dict:
+    """One input's alpha path from ``source`` to ``target``: what the dashboard's latent page plots.
+
+    Parameters
+    ----------
+    model : str, Path or LoadedRun
+        A mixing run trained on a corpus selection.
+    x : np.ndarray [shape=(n,) or (1, n)]
+        The input, mono.
+    sr : int, Hz
+        Its rate (resampled to the run's).
+    mode, source, target : str, keyword-only
+        As :class:`effects.latent_mix.LatentMixEffect`.
+    work : str or Path, keyword-only
+        Folder of reference notes and the judge's cache.
+    alphas : sequence of float, keyword-only
+        The mix values.
+    programs_per_instrument : int or None, keyword-only
+        Reference programs per instrument (fewer: faster, coarser).
+    references, judge : optional, keyword-only
+        Fitted ones to reuse (:func:`fit_references`, :func:`mixing_judge`); fitted here when None.
+
+    Returns
+    -------
+    dict
+        :func:`alpha_paths`'s row for this input.
+    """
+    from workbench.audio import resample
+
+    run = _run(model)
+    rate = run.config.audio.sr
+    y = np.asarray(x, np.float32)
+    y = y.mean(0) if y.ndim == 2 else y.reshape(-1)
+    if int(sr) != rate:
+        y = resample(y[None], int(sr), rate)[0]
+    names = list(run.config.model.codes)
+    for name, v in (("source", source), ("target", target)):
+        if v not in names:
+            raise ParameterError(f"{name}={v!r} is not one of the run's instruments ({', '.join(names)})")
+    if source == target:
+        raise ParameterError(f"source and target are both {source!r}; expected two different instruments")
+    if references is None:
+        progs = instrument_programs(run, limit=programs_per_instrument)
+        references = fit_references({k: progs[k] for k in (source, target)}, work, sr=rate,
+                                    soundfont=soundfont_of(run))
+    if judge is None:
+        judge = mixing_judge(run, work=work)
+    return alpha_paths(run, {"input": y}, references, judge=judge, modes=(mode,), alphas=alphas,
+                       pairs=[(source, target)])[0]
+
+
 def code_figure(model, notes: Mapping[str, Sequence[str | Path]], path: str | Path, *, seconds: float = 2.5,
                 voice: np.ndarray | None = None) -> Path:
     """Spectrograms of one held-out note per instrument (and a voice) through each code.
@@ -587,7 +640,7 @@ def evaluate_mixing(model, *, voice: Mapping[str, np.ndarray], work: str | Path,
     t0 = time.perf_counter()
     notes = held_out_notes(run, limit=notes_per_instrument)
     refs = fit_references(instrument_programs(run, limit=programs_per_instrument), work, sr=run.config.audio.sr,
-                          soundfont=_soundfont_of(run),
+                          soundfont=soundfont_of(run),
                           step=reference_step, progress=progress)
     t["references"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
@@ -625,23 +678,22 @@ def _f(v, spec=".1f") -> str:
     return "-" if v is None else format(v, spec)
 
 
-def mixing_markdown(res: dict) -> str:
-    """The confusion tables and alpha paths of :func:`evaluate_mixing` as markdown.
+def confusion_markdown(conf: dict) -> str:
+    """:func:`code_confusion`'s tables as markdown: timbre distances, judge shares, log-spectral distances.
 
     Parameters
     ----------
-    res : dict
-        :func:`evaluate_mixing`'s result (or ``mixing.json`` read back).
+    conf : dict
+        :func:`code_confusion`'s result.
 
     Returns
     -------
     str
     """
-    conf, names = res["confusion"], res["confusion"]["instruments"]
+    names = conf["instruments"]
     cell = {(c["instrument"], c["code"]): c for c in conf["cells"]}
-    lines = [f"Run `{res['run']}` ({_f(res.get('train_seconds'), '.0f')} s of training); held-out notes per "
-             f"instrument: {', '.join(str(i) + ' ' + str(cell[(i, DRY)]['notes']) for i in names)}.", "",
-             "**Matched-pitch timbre** (mean dB to each instrument's reference notes at the note's pitch; "
+    lines = [f"Held-out notes per instrument: {', '.join(str(i) + ' ' + str(cell[(i, DRY)]['notes']) for i in names)}.",
+             "", "**Matched-pitch timbre** (mean dB to each instrument's reference notes at the note's pitch; "
              "**bold** = closest; floors, own held-out reference notes: "
              + ", ".join(f"{k} {_f(v, '.2f')}" for k, v in conf["floors_db"].items()) + ")", "",
              "| notes \\ code | " + " | ".join(conf["codes"]) + " |", "|---" * (len(conf["codes"]) + 1) + "|"]
@@ -666,10 +718,30 @@ def mixing_markdown(res: dict) -> str:
               "| notes \\ code | " + " | ".join(conf["codes"][1:]) + " |", "|---" * len(conf["codes"]) + "|"]
     for i in names:
         lines.append(f"| {i} | " + " | ".join(_f(cell[(i, c)]["lsd_db"], ".2f") for c in conf["codes"][1:]) + " |")
+    lines += ["", f"Own code closest to itself: timbre {conf['diagonal']['timbre']}, judge "
+              f"{conf['diagonal']['judge']}; dry notes named right: timbre {conf['dry_named']['timbre']}, judge "
+              f"{conf['dry_named']['judge']}.", ""]
+    return "\n".join(lines)
+
+
+def mixing_markdown(res: dict) -> str:
+    """The confusion tables and alpha paths of :func:`evaluate_mixing` as markdown.
+
+    Parameters
+    ----------
+    res : dict
+        :func:`evaluate_mixing`'s result (or ``mixing.json`` read back).
+
+    Returns
+    -------
+    str
+    """
+    conf = res["confusion"]
+    lines = [f"Run `{res['run']}` ({_f(res.get('train_seconds'), '.0f')} s of training); reference programs: "
+             + "; ".join(f"{k} {', '.join(map(str, v))}" for k, v in res.get("programs", {}).items()) + ".", "",
+             confusion_markdown(conf)]
     s = res["summary"]
-    lines += ["", f"Own code closest to itself: timbre {s['diagonal']['timbre']}, judge {s['diagonal']['judge']}; "
-              f"dry notes named right: timbre {s['dry_named']['timbre']}, judge {s['dry_named']['judge']}.", "",
-              f"**Alpha paths** (voice: {', '.join(res['voice'])}): distance to A / to B in dB (timbre) and share "
+    lines += ["", f"**Alpha paths** (voice: {', '.join(res['voice'])}): distance to A / to B in dB (timbre) and share "
               "labelled A / B (judge) at alpha " + ", ".join(f"{a:g}" for a in ALPHAS) + "; mono = A's distance grows "
               "and B's shrinks; ends = alpha 0 nearer A and alpha 1 nearer B.", "",
               "| A -> B | mode | timbre A | timbre B | mono | ends | judge A | judge B | mono | ends |",
