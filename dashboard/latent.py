@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from analysis import dashboard_data as dd
+from analysis import mix_eval
 from dashboard import common, plots, synth_tab
 from dashboard import roots as dr
 from models import run_info as ri
@@ -17,6 +18,12 @@ MODES = {"blend": "blend: decode with the code (1 - alpha) source + alpha target
          "shift": "shift: move the latents by alpha x (target mean - source mean)",
          "linear": "linear: a least-squares map from the source's latents to the target's",
          "morph": "morph: mix in the latents of a second input, frame by frame"}
+
+
+@st.cache_data(show_spinner="Measuring the path: the output at alpha 0 ... 1 against reference notes of both "
+                            "instruments and the instrument judge (a minute the first time)...", max_entries=8)
+def _path(model: str, audio: np.ndarray, sr: int, mode: str, source: str, target: str, work: str) -> dict:
+    return mix_eval.input_path(model, audio, sr, mode=mode, source=source, target=target, work=work)
 
 
 @st.cache_data(show_spinner="Rendering through the latent mix...", max_entries=8)
@@ -91,3 +98,31 @@ with tab_mix:
                       key="latent_spec_in")
     right.plotly_chart(plots.spectrogram(*common.spectrogram(res["output"], inp.sr), "output"), theme=None,
                        key="latent_spec_out")
+
+    st.subheader("The path from source to target")
+    st.caption("Does the mix move from the source instrument to the target as alpha grows? The same input is "
+               "rendered at alpha 0, 0.25, 0.5, 0.75 and 1 in this mode and judged from outside the model: the "
+               "matched-pitch timbre distance (harmonic levels at the input's pitch against reference notes of each "
+               "instrument rendered apart from the training, dB, lower is closer) and the instrument judge's share of "
+               "windows labelled as each instrument. A steady path: the distance to the source grows, the one to the "
+               "target shrinks.")
+    if mode == "morph" or source == target:
+        st.info("Pick two different instruments and a mode other than morph to measure the path.")
+    elif st.button("Measure the path", key="latent_path"):
+        try:
+            p = _path(str(model), inp.audio, inp.sr, mode, source, target, str(roots.reports / "mixing-work"))
+        except ParameterError as err:
+            st.error(str(err))
+            st.stop()
+        a, b = p["source"], p["target"]
+        left, right = st.columns(2)
+        left.plotly_chart(plots.lines(p["alphas"], {f"to {a} (source)": p["timbre_a"], f"to {b} (target)": p["timbre_b"]},
+                                      "matched-pitch timbre distance", xaxis="alpha", yaxis="dB"),
+                          theme=None, key="latent_path_timbre")
+        if p["judge_a"][0] is not None:
+            right.plotly_chart(plots.lines(p["alphas"], {f"judged {a}": p["judge_a"], f"judged {b}": p["judge_b"]},
+                                           "instrument judge", xaxis="alpha", yaxis="share of windows"),
+                               theme=None, key="latent_path_judge")
+        verdict = {True: "moves steadily", False: "does not move steadily"}
+        st.markdown(f"Timbre measure: the path {verdict[p['monotone']['timbre']]} from {a} to {b}"
+                    + (f"; judge: {verdict[p['monotone']['judge']]}." if "judge" in p["monotone"] else "."))

@@ -196,7 +196,7 @@ def demo_roots(tmp_path_factory, small_corpus, trumpet_melodies) -> dict[str, Pa
     render_voice(data / "voice", count=1, spoken=1, seed=0, progress=False)
     size = DemoSize(train=(*TINY_MODEL, "train.epochs=2"),
                     multi=(*TINY_MODEL, "model.condition=onehot", "model.harmonics=0", "train.epochs=2"),
-                    protocol=(1, 3), judge_voices=1, reference_step=7)
+                    protocol=(1, 3), judge_voices=1, reference_step=7, mixing_notes=1)
     run_demo(data, runs=runs, reports=reports, progress=False, size=size)
     return {"data": data, "runs": runs, "reports": reports}
 

@@ -34,6 +34,10 @@ def test_demo_report_and_what_it_leaves(demo_roots):
     assert {r.name for r in list_runs(demo_roots["runs"])} == {"demo-trumpet", "demo-multi"}
     assert [r.name for r in multi_instrument_runs(demo_roots["runs"])] == ["demo-multi"]
     assert "For the dashboard" in report and "demo-multi" in report
+    # issue 30: the mixing model's codes x held-out notes, by both outside measures
+    assert "Does each code sound like its instrument?" in report and "| notes \\ code | dry | brass |" in report
+    conf = f["dashboard"]["mixing"]["confusion"]
+    assert set(conf["diagonal"]) == {"timbre", "judge"} and (out / "mixing_codes.png").stat().st_size > 1000
 
 
 def test_material_split_keeps_the_floor_out_of_the_baselines_target(tmp_path, trumpet_melodies):

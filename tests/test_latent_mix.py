@@ -128,3 +128,41 @@ def test_mesh_table_and_synth_share(chroma_run, tmp_path):
                                                                                    "G", "G#", "A", "A#", "B"}
     bad = run_cli("mesh", "--model", str(chroma_run), "--points", "1", "--out", str(tmp_path / "m"))
     assert bad.returncode == 2 and "points=1" in bad.stderr
+
+
+def _one_line(r) -> str:
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("alpha, msg", [("x", "--alpha='x' is not a number; expected a number in [0, 1]"),
+                                        ("1.5", "--alpha=1.5 must be a number in [0, 1]"),
+                                        ("nan", "--alpha=nan must be a number in [0, 1]")])
+def test_cli_mix_bad_alpha_is_one_line_and_writes_nothing(multi_run, tmp_path, alpha, msg):
+    save(tmp_path / "in.wav", _tone(0.5), SR)
+    r = run_cli("mix", "--model", str(multi_run), "--input", str(tmp_path / "in.wav"), "--alpha", alpha,
+                "--trajectory", str(tmp_path / "z.csv"), "--out", str(tmp_path / "out.wav"))
+    assert msg in _one_line(r)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_cli_mix_bad_instruments_and_paths_write_nothing(multi_run, tiny_run, tmp_path):
+    save(tmp_path / "in.wav", _tone(0.5), SR)
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    base = ["mix", "--model", str(multi_run), "--input", str(tmp_path / "in.wav")]
+    cases = [
+        (["--from", "brass", "--to", "brass", "--out", str(tmp_path / "o.wav")], "--from and --to are both 'brass'"),
+        (["--from", "oboe", "--out", str(tmp_path / "o.wav")], "source='oboe' is not one of the instruments (brass, flute)"),
+        (["--trajectory", str(tmp_path / "afile" / "z.csv"), "--out", str(tmp_path / "o.wav")],
+         "--trajectory"),
+        (["--out", str(tmp_path / "adir")], "is a folder; expected a file path"),
+        (["--trajectory", str(tmp_path / "o.wav"), "--out", str(tmp_path / "o.wav")], "is the --out file"),
+    ]
+    for extra, msg in cases:
+        assert msg in _one_line(run_cli(*base, *extra)), extra
+    one = run_cli("mix", "--model", str(tiny_run), "--input", str(tmp_path / "in.wav"), "--out", str(tmp_path / "o.wav"))
+    assert "needs a run trained on at least 2" in _one_line(one)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "afile", "in.wav"]
+    assert not any((tmp_path / "adir").iterdir())
