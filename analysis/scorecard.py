@@ -230,7 +230,8 @@ class Scorecard(TrainingCallback):
         self.reference, self.floor_db, self.inp = None, None, None
         try:
             fit, held = _split_reference(state.held_out())
-            self.reference, self.floor_db = fit_reference(fit, held, sr=self.sr, name="the held-out clips")
+            self.reference, self.floor_db = fit_reference(fit, held, sr=self.sr, name="the held-out clips",
+                                                          min_seconds=self.min_reference_seconds)
             self.inp = self.reference.analyse_input(self.x, sr=self.sr)
             self.reference_status_ = "ok"
         except ParameterError as err:
@@ -251,14 +252,14 @@ class Scorecard(TrainingCallback):
                  self.reference_status_, _fmt(self.floor_db, ".2f"), self.setup_seconds_)
 
     def on_epoch_end(self, state: RunState) -> dict[str, str] | None:
-        """Measure when the epoch (counted from 1) is a multiple of the period."""
-        if (state.epoch + 1) % self.every:
+        """Measure when the epochs done are a multiple of the period."""
+        if state.done % self.every:
             return None
         return self.figures(self._record(state))
 
     def on_train_end(self, state: RunState) -> None:
         """Measure the final weights unless the last epoch was just measured."""
-        if state.epoch >= 0 and (not self.rows_ or self.rows_[-1]["epoch"] != state.epoch):
+        if state.done > 0 and (not self.rows_ or self.rows_[-1]["epoch"] != state.epoch):
             self._record(state)
 
     def summary(self) -> dict:

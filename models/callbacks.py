@@ -44,8 +44,11 @@ class RunState:
         Returns the held-out clips (never trained on) as mono float32 arrays ``(n,)`` at
         ``config.audio.sr``; loaded on the first call.
     epoch : int
-        The epoch just finished (the last one in :meth:`TrainingCallback.on_train_end`; the
-        first one minus one in :meth:`TrainingCallback.on_train_start`).
+        The epoch just finished, numbered as the run's ``loss.csv`` numbers it (the last one in
+        :meth:`TrainingCallback.on_train_end`; the first one minus one in
+        :meth:`TrainingCallback.on_train_start`).
+    done : int
+        Epochs finished so far (those of an interrupted run included).
     seconds : float, seconds
         Wall time since training started (callbacks' own time included).
     resumed : bool
@@ -62,6 +65,7 @@ class RunState:
     out: Path
     held_out: Callable[[], list[np.ndarray]]
     epoch: int = -1
+    done: int = 0
     seconds: float = 0.0
     resumed: bool = False
     meta: dict = field(default_factory=dict)

@@ -773,7 +773,7 @@ class Trainer:
 
             self._state = RunState("autoencoder", self.model, self.cfg, model_kwargs(self.cfg), self.out, held_out,
                                    resumed=self.start > 0)
-        self._state.epoch, self._state.seconds = epoch, seconds
+        self._state.epoch, self._state.done, self._state.seconds = epoch, epoch + 1, seconds
         return self._state
 
     def _stop_reason(self, t0: float) -> str | None:
