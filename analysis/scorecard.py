@@ -155,14 +155,15 @@ def read_scorecard(run: str | Path) -> list[dict]:
     return rows
 
 
-def _split_reference(clips: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Held-out clips cut into the reference's part and the floor's part (the last clip, or a fifth)."""
+def _split_reference(clips: list[np.ndarray], *, sr: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Held-out clips cut into the reference's part and the floor's part: the last of three or more
+    clips; of fewer, every fifth second (so both parts span the material, not only its end)."""
     clips = [c for c in clips if c.size]
     if len(clips) >= 3:
         return clips[:-1], clips[-1:]
     y = np.concatenate(clips) if clips else np.zeros(0, np.float32)
-    cut = int(y.size * 0.8)
-    return [y[:cut]], [y[cut:]]
+    seconds = [y[i: i + sr] for i in range(0, y.size, sr)]
+    return [s for i, s in enumerate(seconds) if i % 5 != 4], [s for i, s in enumerate(seconds) if i % 5 == 4]
 
 
 def _fmt(v: float | None, spec: str) -> str:
@@ -229,7 +230,7 @@ class Scorecard(TrainingCallback):
         self.x_track = track_f0(self.x, sr=self.sr)
         self.reference, self.floor_db, self.inp = None, None, None
         try:
-            fit, held = _split_reference(state.held_out())
+            fit, held = _split_reference(state.held_out(), sr=self.sr)
             self.reference, self.floor_db = fit_reference(fit, held, sr=self.sr, name="the held-out clips",
                                                           min_seconds=self.min_reference_seconds)
             self.inp = self.reference.analyse_input(self.x, sr=self.sr)
