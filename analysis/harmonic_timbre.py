@@ -806,7 +806,7 @@ def target_reference(target: str | Path, *, sr: int, seed: int = 0, min_judged: 
 
 def fit_reference(fit: Sequence[np.ndarray], held: Sequence[np.ndarray], *, sr: int, name: str,
                   min_judged: float = 0.5, layers: Sequence[float] | None = None,
-                  min_seconds: float = 5.0) -> tuple[HarmonicReference, float]:
+                  min_seconds: float = 5.0, max_seconds: float = 120.0) -> tuple[HarmonicReference, float]:
     """A reference fitted on some reference notes, and the distance of others held out from it.
 
     Parameters
@@ -823,8 +823,8 @@ def fit_reference(fit: Sequence[np.ndarray], held: Sequence[np.ndarray], *, sr: 
         The dynamic (velocity) of each ``fit`` signal, for a reference per layer
         (:meth:`HarmonicReference.fit`); None pools them. The held-out notes need none: each
         frame is measured against the nearest dynamic.
-    min_seconds : float, seconds, keyword-only
-        Pitched seconds ``fit`` must hold (:class:`HarmonicReference`).
+    min_seconds, max_seconds : float, seconds, keyword-only
+        Pitched seconds ``fit`` must hold, and the most of it analysed (:class:`HarmonicReference`).
 
     Returns
     -------
@@ -836,7 +836,8 @@ def fit_reference(fit: Sequence[np.ndarray], held: Sequence[np.ndarray], *, sr: 
     ParameterError
         Too little pitched material to fit on, or held-out notes with no pitched frame.
     """
-    ref = HarmonicReference(min_judged=min_judged, min_seconds=min_seconds).fit(fit, sr=sr, name=name, layers=layers)
+    ref = HarmonicReference(min_judged=min_judged, min_seconds=min_seconds,
+                            max_seconds=max_seconds).fit(fit, sr=sr, name=name, layers=layers)
     d = ref.distance(list(held), sr=sr)
     if d.distance_db is None:
         raise ParameterError(f"{name}: its held-out part has no pitched frames; expected pitched target material")

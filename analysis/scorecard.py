@@ -49,6 +49,9 @@ VOICE_SEED = 26  # the fixed phrase: random_phrase of this seed (A2-C4, a low vo
 COLUMNS = ("epoch", "seconds", "timbre_db", "input_db", "floor_db", "gap", "judged_share", "pitch_accuracy",
            "loudness_correlation", "ms_per_hop", "hop_load", "measure_seconds")
 _HOP_BLOCKS = 48  # hop-sized blocks timed for the per-hop cost (after 8 of warm-up)
+# pitched-seconds caps of the reference's material and of its floor: pYIN costs about 0.2 s per
+# second of audio on 2 cores, and the set-up is most of the scorecard's overhead
+REFERENCE_SECONDS, FLOOR_SECONDS = 12.0, 4.0
 
 
 def plateau(values: Sequence[float | None], *, patience: int, margin: float) -> bool:
@@ -166,6 +169,15 @@ def _split_reference(clips: list[np.ndarray], *, sr: int) -> tuple[list[np.ndarr
     return [s for i, s in enumerate(seconds) if i % 5 != 4], [s for i, s in enumerate(seconds) if i % 5 == 4]
 
 
+def _spread(clips: list[np.ndarray], samples: float) -> list[np.ndarray]:
+    """At most ``samples`` of ``clips`` in all: the same share of each, from their starts."""
+    total = sum(c.size for c in clips)
+    if total <= samples:
+        return clips
+    share = samples / total
+    return [c[: max(1, int(c.size * share))] for c in clips]
+
+
 def _fmt(v: float | None, spec: str) -> str:
     return "-" if v is None or not math.isfinite(v) else format(v, spec)
 
@@ -231,7 +243,8 @@ class Scorecard(TrainingCallback):
         self.reference, self.floor_db, self.inp = None, None, None
         try:
             fit, held = _split_reference(state.held_out(), sr=self.sr)
-            self.reference, self.floor_db = fit_reference(fit, held, sr=self.sr, name="the held-out clips",
+            self.reference, self.floor_db = fit_reference(fit, _spread(held, FLOOR_SECONDS * self.sr), sr=self.sr,
+                                                          name="the held-out clips", max_seconds=REFERENCE_SECONDS,
                                                           min_seconds=self.min_reference_seconds)
             self.inp = self.reference.analyse_input(self.x, sr=self.sr)
             self.reference_status_ = "ok"

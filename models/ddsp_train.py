@@ -268,8 +268,10 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
     state = RunState("ddsp", model, cfg, model_kwargs(cfg), out,
                      lambda: [c.audio.detach().cpu().numpy().astype(np.float32) for c in valid_clips],
                      epoch=0, meta={"pitch_midi": stats})
+    t_cb = time.perf_counter()
     for cb in callbacks:
         cb.on_train_start(state)
+    callback_seconds = time.perf_counter() - t_cb  # the time limit counts training, not callbacks
     figures: dict[str, str] = {}
     for epoch in bar:
         model.train()
@@ -292,7 +294,9 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
             best, best_epoch = valid, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         state.epoch, state.done, state.seconds = epoch, epoch, time.perf_counter() - t_train
+        t_cb = time.perf_counter()
         figures.update(epoch_figures(callbacks, state))
+        callback_seconds += time.perf_counter() - t_cb
         bar.set_postfix(train=f"{total / steps:.3f}", valid=f"{valid:.3f}", **figures)
         if t.stop_on == "scorecard" and stop_reason(callbacks):
             stopped_by = "scorecard plateau"
@@ -300,7 +304,7 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
         if t.stop_on == "loss" and epoch - best_epoch >= t.patience:
             stopped_by = "plateau"
             break
-        if t.max_seconds and time.perf_counter() - t_train > t.max_seconds:
+        if t.max_seconds and time.perf_counter() - t_train - callback_seconds > t.max_seconds:
             stopped_by = "time"
             break
     state.seconds = time.perf_counter() - t_train

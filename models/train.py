@@ -780,25 +780,32 @@ class Trainer:
         t = self.cfg.train
         by_loss = t.stop_on == "loss" and self.bad_epochs >= t.patience
         by_card = t.stop_on == "scorecard" and stop_reason(self.callbacks) is not None
+        # the time limit is the training's: time spent in callbacks (the scorecard) does not count
+        spent = time.perf_counter() - t0 - self.callback_seconds
         reason = "early stopping" if by_loss else "scorecard plateau" if by_card else \
-            "time limit" if t.max_seconds and time.perf_counter() - t0 > t.max_seconds else None
+            "time limit" if t.max_seconds and spent > t.max_seconds else None
         return distributed.agree_on_stop(reason, STOP_REASONS, world_size=self.world_size, device=self.device)
 
     def fit(self) -> Trainer:
         """Epochs from ``start`` until ``train.epochs``, early stopping (or the scorecard's plateau) or the time limit.
 
+        The time limit (``train.max_seconds``) counts training, not the callbacks' time.
+
         Returns
         -------
         Trainer
-            ``self``, with ``rows`` (one per epoch), ``stopped`` (the reason) and ``seconds``.
+            ``self``, with ``rows`` (one per epoch), ``stopped`` (the reason), ``seconds`` and
+            ``callback_seconds`` (of them, the callbacks' time).
         """
         from tqdm import tqdm
 
         t0 = time.perf_counter()
         bar = tqdm(range(self.start, self.cfg.train.epochs), desc="train", unit="epoch",
                    disable=not self.progress or self.rank != 0)
+        self.callback_seconds = 0.0
         for cb in self.callbacks:
             cb.on_train_start(self.run_state(self.start - 1, 0.0))
+        self.callback_seconds = time.perf_counter() - t0
         figures: dict[str, str] = {}
         for epoch in bar:
             train_loss = self.train_epoch(epoch)
@@ -811,7 +818,9 @@ class Trainer:
             else:
                 self.bad_epochs += 1
             self.save_checkpoint(epoch, improved=improved)
-            figures.update(epoch_figures(self.callbacks, self.run_state(epoch, time.perf_counter() - t0)))
+            t1 = time.perf_counter()
+            figures.update(epoch_figures(self.callbacks, self.run_state(epoch, t1 - t0)))
+            self.callback_seconds += time.perf_counter() - t1
             bar.set_postfix(train=f"{train_loss:.4f}", valid=f"{valid_loss:.4f}", **figures)
             reason = self._stop_reason(t0)
             if reason is not None:
