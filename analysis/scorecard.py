@@ -194,6 +194,10 @@ class Scorecard(TrainingCallback):
     voice : str or Path, optional, keyword-only
         The input phrase (any audio file; mono at the model's rate). Default: the fixed sung
         phrase (:func:`voice_phrase`), kept in the run folder.
+    reference : sequence of str or Path, optional, keyword-only
+        Audio of the instrument to fit the timbre reference and floor on instead of the run's
+        held-out clips (e.g. reference notes, or clean material to judge a run on a noisy take
+        against); it should not be material the run trains on.
     min_reference_seconds : float, seconds, keyword-only
         Pitched held-out seconds the timbre reference needs; with less, the timbre columns stay
         empty (the reason is logged and kept in ``meta.json``) and the rest is measured.
@@ -213,8 +217,9 @@ class Scorecard(TrainingCallback):
     >>> train(paths, cfg, "runs/trumpet", callbacks=[Scorecard()])  # doctest: +SKIP
     """
 
-    def __init__(self, *, voice: str | Path | None = None, min_reference_seconds: float = 3.0):
-        self.voice = voice
+    def __init__(self, *, voice: str | Path | None = None, reference: Sequence[str | Path] | None = None,
+                 min_reference_seconds: float = 3.0):
+        self.voice, self.reference_files = voice, None if reference is None else [Path(p) for p in reference]
         self.min_reference_seconds = float(min_reference_seconds)
         self.stop_reason = None
         self.rows_: list[dict] = []
@@ -242,7 +247,9 @@ class Scorecard(TrainingCallback):
         self.x_track = track_f0(self.x, sr=self.sr)
         self.reference, self.floor_db, self.inp = None, None, None
         try:
-            fit, held = _split_reference(state.held_out(), sr=self.sr)
+            clips = (state.held_out() if self.reference_files is None
+                     else [load(p, sr=self.sr, mono=True)[0][0] for p in self.reference_files])
+            fit, held = _split_reference(clips, sr=self.sr)
             self.reference, self.floor_db = fit_reference(fit, _spread(held, FLOOR_SECONDS * self.sr), sr=self.sr,
                                                           name="the held-out clips", max_seconds=REFERENCE_SECONDS,
                                                           min_seconds=self.min_reference_seconds)

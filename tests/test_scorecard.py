@@ -136,3 +136,47 @@ def test_stop_on_scorecard_and_info(tmp_path, trumpet_melodies, voice):
     assert doc["scorecard"]["epoch"] == n - 1 and doc["scorecard_rows"] == n
     assert doc["stopped_by"] == "scorecard plateau"
     assert f"last scorecard (epoch {n - 1}" in info.stdout and "raw pitch accuracy" in info.stdout
+
+
+@pytest.mark.slow
+@needs_festival
+def test_scorecard_on_a_realistic_take_agrees_with_clean_material(tmp_path, trumpet_melodies, voice):
+    """Issue 26, part 4: the same melodies as one reverberant, noisy 48 kHz stereo take with breaths and
+    silences train a run whose scorecard agrees with the clean material's, within stated margins."""
+    import shutil
+
+    import soundfile as sf
+
+    from analysis.doctor import examine
+    from models.train import train
+    from tests.takes import realistic_take
+    from workbench.corpus.select import resolve_target
+
+    if not shutil.which("sox"):
+        pytest.fail("sox missing; `make setup` installs it", pytrace=False)
+    clean = resolve_target(trumpet_melodies)
+    take = realistic_take(clean, tmp_path / "take.wav")
+    info = sf.info(str(take))
+    assert info.samplerate == 48000 and info.channels == 2 and info.duration > 3 * 6
+    report = examine(take, pitch_seconds=20.0)  # the doctor hears the room and the floor
+    assert report["reverb"]["rt60_s"] is not None and report["reverb"]["rt60_s"] > 0.2, report["reverb"]
+    assert report["levels"]["noise_floor_dbfs"] is not None and report["levels"]["noise_floor_dbfs"] > -75
+
+    from models.train import split_indices
+
+    sets = [*SMALL, "train.epochs=6", "train.scorecard_every=3"]
+    cfg = make_config(preset="nsynth", overrides=sets, seed=0)
+    # both runs judged against the same instrument: the clean clip the clean run holds out (the take's
+    # own held-out part is reverberant, so its floor and gap would measure the room as well)
+    held = [clean[i] for i in split_indices(len(clean), valid_fraction=cfg.train.valid_fraction, seed=0)[1]]
+    rows = {}
+    for name, paths in (("clean", clean), ("take", [take])):
+        train(paths, cfg, tmp_path / name, progress=False, callbacks=[Scorecard(voice=voice, reference=held)])
+        rows[name] = read_scorecard(tmp_path / name)[-1]
+    c, t = rows["clean"], rows["take"]
+    # the voice keeps its pitch and loudness through either model (within 0.1)
+    assert abs(c["pitch_accuracy"] - t["pitch_accuracy"]) <= 0.1, rows
+    assert abs(c["loudness_correlation"] - t["loudness_correlation"]) <= 0.1, rows
+    # each gap is judged against its own held-out material (the take's is reverberant and noisy); after six
+    # epochs of a tiny model they agree within 0.35 (the issue's 0.1 is for the demo's budget: BENCHMARKS.md)
+    assert c["gap"] is not None and t["gap"] is not None and abs(c["gap"] - t["gap"]) <= 0.35, rows
