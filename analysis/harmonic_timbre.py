@@ -39,8 +39,8 @@ import numpy as np
 
 from workbench.errors import ParameterError
 
-__all__ = ["harmonic_levels", "judged_frames", "JudgedFrames", "HarmonicReference", "TimbreDistance", "TimbreScore",
-           "gap_closed", "score_methods", "target_reference",
+__all__ = ["harmonic_levels", "judged_frames", "JudgedFrames", "InputFrames", "HarmonicReference", "TimbreDistance",
+           "TimbreScore", "gap_closed", "score_methods", "target_reference",
            "fit_reference", "NO_PITCH", "PITCH_TOLERANCE_CENTS"]
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ class JudgedFrames:
 
 
 @dataclass(frozen=True)
-class _InputFrames:
+class InputFrames:
     """An input's pitched frames, analysed once for every output judged against it."""
 
     size: int
@@ -210,9 +210,9 @@ class _InputFrames:
 
 def _input_frames(x: np.ndarray, *, sr: int, n_fft: int = 2048, hop_length: int = 256, harmonics: int = 24,
                   fmax: float = 5000.0, f0_range: tuple[float, float] = (50.0, 1600.0), floor_db: float = -50.0,
-                  range_db: float = 35.0, min_contrast_db: float = 6.0) -> _InputFrames:
+                  range_db: float = 35.0, min_contrast_db: float = 6.0) -> InputFrames:
     x = _mono(x, "input")
-    none = _InputFrames(x.size, np.zeros(0), np.zeros(0, int), np.zeros((0, harmonics)), np.zeros((0, harmonics), bool))
+    none = InputFrames(x.size, np.zeros(0), np.zeros(0, int), np.zeros((0, harmonics)), np.zeros((0, harmonics), bool))
     if x.size < n_fft or not np.any(x):
         return none
     f0, S, level = _frames(x, sr=sr, n_fft=n_fft, hop_length=hop_length, f0_range=f0_range)
@@ -222,10 +222,10 @@ def _input_frames(x: np.ndarray, *, sr: int, n_fft: int = 2048, hop_length: int 
     amp, valley = _peaks(S[:, keep], f0[keep], sr=sr, n_fft=n_fft, harmonics=harmonics)
     above = _above(f0[keep], sr=sr, n_fft=n_fft, harmonics=harmonics, fmax=fmax)
     pitched = _pitched(amp, valley, above, min_contrast_db)
-    return _InputFrames(x.size, f0, keep[pitched], amp[pitched], above[pitched])
+    return InputFrames(x.size, f0, keep[pitched], amp[pitched], above[pitched])
 
 
-def _judge(inp: _InputFrames, y: np.ndarray, *, sr: int, n_fft: int = 2048, hop_length: int = 256,
+def _judge(inp: InputFrames, y: np.ndarray, *, sr: int, n_fft: int = 2048, hop_length: int = 256,
            harmonics: int = 24, fmax: float = 5000.0, f0_range: tuple[float, float] = (50.0, 1600.0),
            floor_db: float = -50.0, range_db: float = 35.0, min_contrast_db: float = 6.0) -> JudgedFrames:
     import librosa
@@ -614,6 +614,50 @@ class HarmonicReference:
         return self._score([judged_frames(x, y, sr=sr, **self.levels) for x, y in _pairs(inputs, outputs)],
                            target_db)
 
+    def analyse_input(self, x: np.ndarray, *, sr: int) -> InputFrames:
+        """An input's pitched frames, analysed once to judge many outputs of it (:meth:`compare_input`).
+
+        Parameters
+        ----------
+        x : np.ndarray [shape=(n,) or (1, n)]
+            Mono input.
+        sr : int, Hz, keyword-only
+            Its rate.
+
+        Returns
+        -------
+        InputFrames
+            Its pYIN f0, pitched frames and harmonic peaks (this reference's level settings).
+        """
+        if not isinstance(sr, (int, np.integer)) or sr <= 0:
+            raise ParameterError(f"sr={sr!r} must be a positive integer (Hz)")
+        return _input_frames(x, sr=sr, **self.levels)
+
+    def compare_input(self, inp: InputFrames, y: np.ndarray, *, sr: int,
+                      target_db: float | None = None) -> TimbreScore:
+        """:meth:`compare` of one output against an input analysed by :meth:`analyse_input`.
+
+        What a training scorecard does every few epochs: the input's pYIN runs once.
+
+        Parameters
+        ----------
+        inp : InputFrames
+            From :meth:`analyse_input`, at ``sr``.
+        y : np.ndarray [shape=(n,) or (1, n)]
+            The output, time-aligned with the input.
+        sr : int, Hz, keyword-only
+            Rate of both.
+        target_db : float or None, dB, keyword-only
+            The held-out reference notes' distance (the ``1`` of the gap).
+
+        Returns
+        -------
+        TimbreScore
+        """
+        if not isinstance(sr, (int, np.integer)) or sr <= 0:
+            raise ParameterError(f"sr={sr!r} must be a positive integer (Hz)")
+        return self._score([_judge(inp, y, sr=sr, **self.levels)], target_db)
+
     def _score(self, parts: list[JudgedFrames], target_db: float | None) -> TimbreScore:
         pitched = sum(p.input_frames for p in parts)
         judged = sum(p.frames for p in parts)
@@ -761,7 +805,8 @@ def target_reference(target: str | Path, *, sr: int, seed: int = 0, min_judged: 
 
 
 def fit_reference(fit: Sequence[np.ndarray], held: Sequence[np.ndarray], *, sr: int, name: str,
-                  min_judged: float = 0.5, layers: Sequence[float] | None = None) -> tuple[HarmonicReference, float]:
+                  min_judged: float = 0.5, layers: Sequence[float] | None = None,
+                  min_seconds: float = 5.0, max_seconds: float = 120.0) -> tuple[HarmonicReference, float]:
     """A reference fitted on some reference notes, and the distance of others held out from it.
 
     Parameters
@@ -778,6 +823,8 @@ def fit_reference(fit: Sequence[np.ndarray], held: Sequence[np.ndarray], *, sr: 
         The dynamic (velocity) of each ``fit`` signal, for a reference per layer
         (:meth:`HarmonicReference.fit`); None pools them. The held-out notes need none: each
         frame is measured against the nearest dynamic.
+    min_seconds, max_seconds : float, seconds, keyword-only
+        Pitched seconds ``fit`` must hold, and the most of it analysed (:class:`HarmonicReference`).
 
     Returns
     -------
@@ -789,7 +836,8 @@ def fit_reference(fit: Sequence[np.ndarray], held: Sequence[np.ndarray], *, sr: 
     ParameterError
         Too little pitched material to fit on, or held-out notes with no pitched frame.
     """
-    ref = HarmonicReference(min_judged=min_judged).fit(fit, sr=sr, name=name, layers=layers)
+    ref = HarmonicReference(min_judged=min_judged, min_seconds=min_seconds,
+                            max_seconds=max_seconds).fit(fit, sr=sr, name=name, layers=layers)
     d = ref.distance(list(held), sr=sr)
     if d.distance_db is None:
         raise ParameterError(f"{name}: its held-out part has no pitched frames; expected pitched target material")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models.callbacks import RunState, TrainingCallback, epoch_figures, stop_reason
 from models.checkpoint import save_run
 from models.ddsp import (
     CREPE_WINDOW,
@@ -188,7 +189,8 @@ def _split(clips: list[Controls], cfg: DDSPConfig):
 
 
 def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *, progress: bool = True,
-               describe: dict | None = None, device: torch.device | str = "cpu") -> dict:
+               describe: dict | None = None, device: torch.device | str = "cpu",
+               callbacks: Sequence[TrainingCallback] = ()) -> dict:
     """Train a :class:`DDSPDecoder` on the audio files ``paths`` and write the run folder ``out``.
 
     Stops at ``train.epochs``, at ``train.max_seconds`` of training, or when the validation loss
@@ -209,6 +211,10 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
         the one file's path, or the number of files).
     device : torch.device or str, keyword-only
         Where the controls are computed and the model trains (:func:`models.distributed.resolve_device`).
+    callbacks : sequence of TrainingCallback, keyword-only
+        Called at the start, after every epoch and at the end (before the best weights are put
+        back), as :class:`models.train.Trainer` calls them; with ``train.stop_on="scorecard"``
+        the run stops when one asks to, instead of on the validation loss's patience.
 
     Returns
     -------
@@ -223,6 +229,9 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
     from tqdm import tqdm
 
     cfg.validate()
+    if cfg.train.stop_on == "scorecard" and not callbacks:
+        raise ParameterError("train.stop_on='scorecard' needs the scorecard; train with `workbench train` (or pass "
+                             "analysis.scorecard.Scorecard as a callback), or stop on the loss")
     t, hop, sr = cfg.train, cfg.audio.hop_length, cfg.audio.sr
     target = str((describe or {}).get("target") or (paths[0] if len(paths) == 1 else f"{len(paths)} files"))
     if not paths:
@@ -256,6 +265,14 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
     stopped_by = "epochs"
     t_train = time.perf_counter()
     bar = tqdm(range(1, t.epochs + 1), desc="ddsp", unit="epoch", disable=not progress)
+    state = RunState("ddsp", model, cfg, model_kwargs(cfg), out,
+                     lambda: [c.audio.detach().cpu().numpy().astype(np.float32) for c in valid_clips],
+                     epoch=0, meta={"pitch_midi": stats})
+    t_cb = time.perf_counter()
+    for cb in callbacks:
+        cb.on_train_start(state)
+    callback_seconds = time.perf_counter() - t_cb  # the time limit counts training, not callbacks
+    figures: dict[str, str] = {}
     for epoch in bar:
         model.train()
         total = 0.0
@@ -273,16 +290,26 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
             valid = float(_loss(model, valid_batch, cfg, generator=torch.Generator().manual_seed(0)))
         rows.append({"epoch": epoch, "train_loss": total / steps, "valid_loss": valid,
                      "seconds": round(time.perf_counter() - t_train, 1)})
-        bar.set_postfix(train=f"{total / steps:.3f}", valid=f"{valid:.3f}")
         if valid < best - 1e-4:
             best, best_epoch = valid, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        elif epoch - best_epoch >= t.patience:
+        state.epoch, state.done, state.seconds = epoch, epoch, time.perf_counter() - t_train
+        t_cb = time.perf_counter()
+        figures.update(epoch_figures(callbacks, state))
+        callback_seconds += time.perf_counter() - t_cb
+        bar.set_postfix(train=f"{total / steps:.3f}", valid=f"{valid:.3f}", **figures)
+        if t.stop_on == "scorecard" and stop_reason(callbacks):
+            stopped_by = "scorecard plateau"
+            break
+        if t.stop_on == "loss" and epoch - best_epoch >= t.patience:
             stopped_by = "plateau"
             break
-        if t.max_seconds and time.perf_counter() - t_train > t.max_seconds:
+        if t.max_seconds and time.perf_counter() - t_train - callback_seconds > t.max_seconds:
             stopped_by = "time"
             break
+    state.seconds = time.perf_counter() - t_train
+    for cb in callbacks:
+        cb.on_train_end(state)
     model.load_state_dict(best_state)
     with open(out / "loss.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -291,6 +318,8 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
     meta = {"method": "ddsp", "target": target, "files": len(paths), "pitch_midi": stats,
             "train_seconds": round(time.perf_counter() - t_train, 1), "control_seconds": round(control_seconds, 1),
             "epochs_run": len(rows), "best_epoch": best_epoch, "best_valid_loss": best, "stopped_by": stopped_by}
+    for cb in callbacks:
+        meta.update(cb.summary())
     save_run(out, model, config=cfg, model_kwargs=model_kwargs(cfg), meta=meta)
     log.info("ddsp run %s: %d epochs, best valid %.4f", out, len(rows), best)
     return meta

@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from models import distributed
 from models.augment import augment_batch, random_envelope
+from models.callbacks import RunState, TrainingCallback, epoch_figures, stop_reason
 from models.checkpoint import cpu_state, save_run, update_meta
 from models.lstm_ae import LSTMAutoencoder, input_options, prepare_input, stack_context
 from workbench.audio import load
@@ -540,7 +541,7 @@ def _target_name(paths: list[Path]) -> str:
     return str(paths[0].parent if len({p.parent for p in paths}) == 1 else f"{len(paths)} files")
 
 
-STOP_REASONS = ("early stopping", "time limit")  # in precedence order when ranks disagree
+STOP_REASONS = ("early stopping", "scorecard plateau", "time limit")  # in precedence order when ranks disagree
 
 
 class Trainer:
@@ -562,13 +563,21 @@ class Trainer:
         Where this process trains (see :func:`models.distributed.placement`).
     progress : bool
         An epoch progress bar on rank 0.
+    callbacks : sequence of TrainingCallback, keyword-only
+        Called on rank 0 at the start, after every epoch and at the end (:mod:`models.callbacks`;
+        ``workbench train`` passes the scorecard). With ``train.stop_on="scorecard"`` the run
+        stops when one of them asks to, not on the validation loss's patience.
     """
 
     def __init__(self, cfg: Config, out: str | Path, *, device: str | torch.device = "cpu", world_size: int = 1, rank: int = 0,
-                 progress: bool = True):
+                 progress: bool = True, callbacks: Sequence[TrainingCallback] = ()):
         cfg.validate()
+        if cfg.train.stop_on == "scorecard" and rank == 0 and not callbacks:
+            raise ParameterError("train.stop_on='scorecard' needs the scorecard; train with `workbench train` (or pass "
+                                 "analysis.scorecard.Scorecard as a callback), or stop on the loss")
         self.cfg, self.out = device_schedule(cfg, device), Path(out)
         self.device, self.world_size, self.rank, self.progress = device, world_size, rank, progress
+        self.callbacks = list(callbacks) if rank == 0 else []
         self.rows: list[dict] = []
         self.best, self.bad_epochs, self.start, self.stopped, self.seconds = math.inf, 0, 0, "epochs", 0.0
         # Subnormal floats (tiny gradients and Adam moments) are 10-100x slower on x86 CPUs: without
@@ -725,42 +734,102 @@ class Trainer:
                     "row_keys": list(rows[0]), "rows": torch.tensor([list(r.values()) for r in rows],
                                                                    dtype=torch.float64)}, self.resume_path)
 
+    def held_out_audio(self) -> list[np.ndarray]:
+        """The audio of the valid split (never trained on), mono at ``cfg.audio.sr``.
+
+        Returns
+        -------
+        list of np.ndarray [shape=(n,), dtype=float32]
+            The held-out clips; with a single training file, its held-out last part.
+        """
+        a, t = self.cfg.audio, self.cfg.train
+        if len(self.paths) == 1:
+            y = load(self.paths[0], sr=a.sr, mono=True, min_samples=a.n_fft)[0][0]
+            return [y[self.split.train[0].shape[0] * a.hop_length:]]
+        _, valid = split_indices(len(self.paths), valid_fraction=t.valid_fraction, seed=self.cfg.seed)
+        return [load(self.paths[i], sr=a.sr, mono=True, min_samples=a.n_fft)[0][0] for i in valid]
+
+    def run_state(self, epoch: int, seconds: float) -> RunState:
+        """What the callbacks see after ``epoch`` (:class:`models.callbacks.RunState`).
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch just finished.
+        seconds : float, seconds
+            Wall time since :meth:`fit` started.
+
+        Returns
+        -------
+        RunState
+        """
+        if getattr(self, "_state", None) is None:
+            cache: list = []
+
+            def held_out() -> list[np.ndarray]:
+                if not cache:
+                    cache.append(self.held_out_audio())
+                return cache[0]
+
+            self._state = RunState("autoencoder", self.model, self.cfg, model_kwargs(self.cfg), self.out, held_out,
+                                   resumed=self.start > 0)
+        self._state.epoch, self._state.done, self._state.seconds = epoch, epoch + 1, seconds
+        return self._state
+
     def _stop_reason(self, t0: float) -> str | None:
         t = self.cfg.train
-        reason = "early stopping" if self.bad_epochs >= t.patience else \
-            "time limit" if t.max_seconds and time.perf_counter() - t0 > t.max_seconds else None
+        by_loss = t.stop_on == "loss" and self.bad_epochs >= t.patience
+        by_card = t.stop_on == "scorecard" and stop_reason(self.callbacks) is not None
+        # the time limit is the training's: time spent in callbacks (the scorecard) does not count
+        spent = time.perf_counter() - t0 - self.callback_seconds
+        reason = "early stopping" if by_loss else "scorecard plateau" if by_card else \
+            "time limit" if t.max_seconds and spent > t.max_seconds else None
         return distributed.agree_on_stop(reason, STOP_REASONS, world_size=self.world_size, device=self.device)
 
     def fit(self) -> Trainer:
-        """Epochs from ``start`` until ``train.epochs``, early stopping or the time limit.
+        """Epochs from ``start`` until ``train.epochs``, early stopping (or the scorecard's plateau) or the time limit.
+
+        The time limit (``train.max_seconds``) counts training, not the callbacks' time.
 
         Returns
         -------
         Trainer
-            ``self``, with ``rows`` (one per epoch), ``stopped`` (the reason) and ``seconds``.
+            ``self``, with ``rows`` (one per epoch), ``stopped`` (the reason), ``seconds`` and
+            ``callback_seconds`` (of them, the callbacks' time).
         """
         from tqdm import tqdm
 
         t0 = time.perf_counter()
         bar = tqdm(range(self.start, self.cfg.train.epochs), desc="train", unit="epoch",
                    disable=not self.progress or self.rank != 0)
+        self.callback_seconds = 0.0
+        for cb in self.callbacks:
+            cb.on_train_start(self.run_state(self.start - 1, 0.0))
+        self.callback_seconds = time.perf_counter() - t0
+        figures: dict[str, str] = {}
         for epoch in bar:
             train_loss = self.train_epoch(epoch)
             valid_loss = self.validate()
             self.rows.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
                               "seconds": round(time.perf_counter() - t0, 3)})
-            bar.set_postfix(train=f"{train_loss:.4f}", valid=f"{valid_loss:.4f}")
             improved = valid_loss < self.best - 1e-7
             if improved:
                 self.best, self.bad_epochs = valid_loss, 0
             else:
                 self.bad_epochs += 1
             self.save_checkpoint(epoch, improved=improved)
+            t1 = time.perf_counter()
+            figures.update(epoch_figures(self.callbacks, self.run_state(epoch, t1 - t0)))
+            self.callback_seconds += time.perf_counter() - t1
+            bar.set_postfix(train=f"{train_loss:.4f}", valid=f"{valid_loss:.4f}", **figures)
             reason = self._stop_reason(t0)
             if reason is not None:
                 self.stopped = reason
                 break
         bar.close()
+        last = self.rows[-1]["epoch"] if self.rows else self.start - 1
+        for cb in self.callbacks:
+            cb.on_train_end(self.run_state(last, time.perf_counter() - t0))
         self.seconds = time.perf_counter() - t0
         return self
 
@@ -787,6 +856,8 @@ class Trainer:
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "config": asdict(cfg), **(describe or {}),
         }
+        for cb in self.callbacks:
+            meta.update(cb.summary())
         if self.codes is not None:
             meta["codes"] = list(cfg.model.codes)
             meta["code_clips"] = {name: int(sum(c == i for c in self.codes)) for i, name in enumerate(cfg.model.codes)}
@@ -820,7 +891,7 @@ class Trainer:
 
 def train(paths: Sequence[str | Path], cfg: Config, out: str | Path, *, labels: Sequence[str] | None = None,
           device: str | torch.device = "cpu", world_size: int = 1, rank: int = 0, resume: bool = False,
-          progress: bool = True, describe: dict | None = None) -> dict:
+          progress: bool = True, describe: dict | None = None, callbacks: Sequence[TrainingCallback] = ()) -> dict:
     """Train on the audio files ``paths`` and write the run folder ``out``.
 
     Parameters
@@ -842,13 +913,16 @@ def train(paths: Sequence[str | Path], cfg: Config, out: str | Path, *, labels: 
         Continue from ``out/resume.pt``.
     describe : dict, optional
         Entries added to ``meta.json`` (``target`` also names the material in messages).
+    callbacks : sequence of TrainingCallback, keyword-only
+        Training hooks (:class:`Trainer`); ``workbench train`` passes the scorecard.
 
     Returns
     -------
     dict
         The ``meta.json`` content: data summary, epochs, best valid loss, seconds.
     """
-    trainer = Trainer(cfg, out, device=device, world_size=world_size, rank=rank, progress=progress)
+    trainer = Trainer(cfg, out, device=device, world_size=world_size, rank=rank, progress=progress,
+                      callbacks=callbacks)
     target = (describe or {}).get("target")
     trainer.prepare_data(paths, labels=labels, target=str(target) if target else None)
     trainer.build()

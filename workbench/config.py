@@ -18,7 +18,7 @@ from typing import Any, get_type_hints
 from workbench.errors import ParameterError
 
 __all__ = ["AudioConfig", "ModelConfig", "TrainConfig", "Config", "DDSPAudioConfig", "DDSPModelConfig",
-           "DDSPTrainConfig", "DDSPConfig", "PRESETS", "make_config", "config_hash"]
+           "DDSPTrainConfig", "DDSPConfig", "PRESETS", "make_config", "config_hash", "SCORECARD_EVERY", "STOP_ON"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,23 @@ class ModelConfig:
             raise ParameterError(f"model.codes={self.codes} must not repeat a name")
 
 
+SCORECARD_EVERY = 10  # epochs between scorecard measurements (overhead: BENCHMARKS.md, issue 26)
+STOP_ON = ("loss", "scorecard")
+_SCORECARD_DEFAULTS = {"scorecard_every": SCORECARD_EVERY, "scorecard_patience": 3, "scorecard_margin": 0.02,
+                       "stop_on": "loss"}
+
+
+def _check_scorecard(t) -> None:
+    """The scorecard settings both training configs share (see :class:`TrainConfig`)."""
+    for name in ("scorecard_every", "scorecard_patience"):
+        v = getattr(t, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise ParameterError(f"train.{name}={v} must be a positive integer (epochs / measurements)")
+    if not 0 <= t.scorecard_margin < 1:
+        raise ParameterError(f"train.scorecard_margin={t.scorecard_margin} must be in [0, 1) (of the gap)")
+    _choice("train.stop_on", t.stop_on, STOP_ON)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Training schedule and augmentations (see ``models.train``)."""
@@ -146,6 +163,13 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads (0: torch's default)
     amp: str = "auto"  # bf16 autocast: "auto" (on CUDA), "bf16" (the same, said plainly) or "off"
     gpu_batch_scale: int = 4  # on CUDA: this many times the batch, sqrt of it times the learning rate
+    # The training scorecard (analysis.scorecard, wired by `workbench train`): measured every
+    # scorecard_every epochs and at the end; stop_on="scorecard" stops when its gap has not
+    # improved by scorecard_margin for scorecard_patience measurements, instead of on the loss.
+    scorecard_every: int = SCORECARD_EVERY
+    scorecard_patience: int = 3
+    scorecard_margin: float = 0.02
+    stop_on: str = "loss"
 
     def validate(self) -> None:
         """Raise ParameterError naming the first field out of range; return None when all hold."""
@@ -153,6 +177,7 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "seq_len", "patience", "gpu_batch_scale"):
             if getattr(self, name) <= 0:
                 raise ParameterError(f"train.{name}={getattr(self, name)} must be a positive integer")
+        _check_scorecard(self)
         if not 0 < self.valid_fraction < 1:
             raise ParameterError(f"train.valid_fraction={self.valid_fraction} must be in (0, 1)")
         lo, hi = self.pitch_shift
@@ -244,12 +269,17 @@ class DDSPTrainConfig:
     valid_fraction: float = 0.1
     max_seconds: float = 600.0  # wall-clock cap (issue 14's CPU budget); 0: none
     threads: int = 0
+    scorecard_every: int = SCORECARD_EVERY  # as TrainConfig's
+    scorecard_patience: int = 3
+    scorecard_margin: float = 0.02
+    stop_on: str = "loss"
 
     def validate(self) -> None:
         """Raise ParameterError naming the first field out of range; return None when all hold."""
         for name in ("epochs", "batch_size", "crop_frames", "crops_per_epoch", "patience"):
             if getattr(self, name) <= 0:
                 raise ParameterError(f"train.{name}={getattr(self, name)} must be a positive integer")
+        _check_scorecard(self)
         if not 0 < self.valid_fraction < 1:
             raise ParameterError(f"train.valid_fraction={self.valid_fraction} must be in (0, 1)")
         if self.lr <= 0:
@@ -423,8 +453,9 @@ def make_config(*, preset: str | None = None, file: str | Path | None = None, ov
 def config_hash(cfg: Config | DDSPConfig) -> str:
     """Stable 12-hex-digit hash of a config (SHA-1 of its sorted JSON).
 
-    ``audio.window``, ``train.amp`` and ``train.gpu_batch_scale`` enter only when they are not
-    their defaults, so configs written before the options existed keep their hashes.
+    ``audio.window``, ``train.amp``, ``train.gpu_batch_scale`` and the scorecard settings enter
+    only when they are not their defaults, so configs written before the options existed keep
+    their hashes.
 
     Parameters
     ----------
@@ -440,7 +471,7 @@ def config_hash(cfg: Config | DDSPConfig) -> str:
     if d.get("audio", {}).get("window") == "hann":
         del d["audio"]["window"]
     # likewise the hardware options, at their defaults (they say how a device trains, not what)
-    for key, default in (("amp", "auto"), ("gpu_batch_scale", 4)):
+    for key, default in (("amp", "auto"), ("gpu_batch_scale", 4), *_SCORECARD_DEFAULTS.items()):
         if d.get("train", {}).get(key, default) == default:
             d.get("train", {}).pop(key, None)
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]

@@ -13,7 +13,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train an instrument model (autoencoder or ddsp)",
                        description="Train the LSTM-context STFT autoencoder (default) or the DDSP-style "
                                    "harmonic-plus-noise model (--method ddsp) on the target instrument. Writes a "
-                                   "run folder: model.safetensors, config.json, meta.json, loss.csv.")
+                                   "run folder: model.safetensors, config.json, meta.json, loss.csv, and scorecard.csv (the "
+                                   "scorecard measured every --scorecard-every epochs and at the end).")
     t.add_argument("--method", choices=("autoencoder", "ddsp"), default="autoencoder",
                    help="autoencoder (default) or ddsp: CREPE f0 + loudness -> GRU -> harmonics + filtered noise")
     t.add_argument("--target", required=True,
@@ -33,6 +34,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "LOCAL_RANK's GPU, or the CPU with the gloo backend")
     t.add_argument("--force", action="store_true",
                    help="train even on material `workbench doctor` calls not enough")
+    t.add_argument("--scorecard-every", type=_int, metavar="N",
+                   help="measure the scorecard every N epochs and at the end (default: train.scorecard_every, 10): "
+                        "matched-pitch timbre gap against held-out clips, raw pitch accuracy and loudness "
+                        "correlation of a sung phrase played through the current weights, ms per hop; written to "
+                        "scorecard.csv in the run folder")
+    t.add_argument("--stop-on", metavar="WHAT",
+                   help="loss (default): stop when the valid loss has not improved for train.patience epochs; "
+                        "scorecard: when the scorecard's gap has not improved by train.scorecard_margin for "
+                        "train.scorecard_patience measurements")
+    t.add_argument("--scorecard-voice", metavar="FILE",
+                   help="the phrase the scorecard plays through the model (default: a fixed phrase sung by Festival)")
+    t.add_argument("--no-scorecard", action="store_true", help="train without the scorecard")
     t.set_defaults(handler=run)
 
 
@@ -45,12 +58,56 @@ def _check_material(paths, target: str) -> None:
         raise ParameterError(f"{verdict['reason']}; `workbench doctor` explains, --force trains anyway")
 
 
+def _scorecard_settings(args: argparse.Namespace) -> list[str]:
+    """The ``--set`` overrides the scorecard flags stand for (checked here, so errors name the flag)."""
+    from workbench.config import STOP_ON
+
+    sets = []
+    if args.scorecard_every is not None:
+        if args.scorecard_every <= 0:
+            raise ParameterError(f"--scorecard-every={args.scorecard_every} must be a positive number of epochs")
+        sets.append(f"train.scorecard_every={args.scorecard_every}")
+    if args.stop_on is not None:
+        if args.stop_on not in STOP_ON:
+            raise ParameterError(f"--stop-on={args.stop_on!r} is not valid; expected one of "
+                                 f"{', '.join(map(repr, STOP_ON))}")
+        sets.append(f"train.stop_on={args.stop_on}")
+    if args.no_scorecard and (args.stop_on == "scorecard" or args.scorecard_every is not None or args.scorecard_voice):
+        raise ParameterError("--no-scorecard cannot go with --stop-on scorecard, --scorecard-every or "
+                             "--scorecard-voice")
+    return sets
+
+
+def _callbacks(args: argparse.Namespace, cfg) -> list:
+    """The scorecard, unless --no-scorecard (then stopping on it is refused)."""
+    if args.no_scorecard:
+        if cfg.train.stop_on == "scorecard":
+            raise ParameterError("train.stop_on='scorecard' needs the scorecard; drop --no-scorecard")
+        return []
+    from analysis.scorecard import Scorecard
+
+    return [Scorecard(voice=args.scorecard_voice)]
+
+
+def _print_scorecard(meta: dict) -> None:
+    row = meta.get("scorecard")
+    if not row:
+        return
+    cell = lambda k, spec=".3f": "-" if row.get(k) is None else format(row[k], spec)  # noqa: E731
+    print(f"scorecard at epoch {row['epoch']}: gap {cell('gap')} (timbre {cell('timbre_db', '.2f')} dB, voice "
+          f"{cell('input_db', '.2f')} dB, floor {cell('floor_db', '.2f')} dB), pitch accuracy "
+          f"{cell('pitch_accuracy')}, loudness correlation {cell('loudness_correlation')}, "
+          f"{cell('ms_per_hop', '.2f')} ms per hop; scorecard time {meta.get('scorecard_overhead_seconds')} s")
+
+
 def run(args: argparse.Namespace) -> int:
     """Train a run folder (under torchrun: this rank's share); returns the exit status."""
     from workbench.config import make_config
     from workbench.corpus.select import resolve_target, target_labels
 
-    cfg = make_config(preset=args.preset, file=args.config, overrides=args.set, seed=args.seed, method=args.method)
+    sets = [*args.set, *_scorecard_settings(args)]
+    cfg = make_config(preset=args.preset, file=args.config, overrides=sets, seed=args.seed, method=args.method)
+    callbacks = _callbacks(args, cfg)
     if args.method == "ddsp":
         from models.ddsp_train import train_ddsp
         from models.distributed import resolve_device
@@ -62,11 +119,12 @@ def run(args: argparse.Namespace) -> int:
         if not args.force:
             _check_material(paths, args.target)
         meta = train_ddsp(paths, cfg, args.out, progress=not args.quiet,
-                          describe={"target": args.target}, device=device)
+                          describe={"target": args.target}, device=device, callbacks=callbacks)
         p = meta["pitch_midi"]
         print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
               f"loss {meta['best_valid_loss']:.4f} at epoch {meta['best_epoch']}; pitch range MIDI {p['p5']:.0f}-"
               f"{p['p95']:.0f}; run in {args.out}")
+        _print_scorecard(meta)
         return 0
     from models.distributed import process_group
     from models.train import train
@@ -81,9 +139,10 @@ def run(args: argparse.Namespace) -> int:
     with process_group(args.device) as where:  # under torchrun: this rank's device, joined to the others
         meta = train(paths, cfg, args.out, labels=labels, resume=args.resume, progress=not args.quiet,
                      device=where.device, world_size=where.world_size, rank=where.rank,
-                     describe={"target": args.target, "preset": args.preset})
+                     describe={"target": args.target, "preset": args.preset}, callbacks=callbacks)
     if where.rank:
         return 0
     print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
           f"loss {meta['best_valid_loss']:.5f} at epoch {meta['best_epoch']}; run in {args.out}")
+    _print_scorecard(meta)
     return 0
