@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         if not (Path(args.path) / "config.json").is_file():
             from workbench.errors import ParameterError
 
-            raise ParameterError(f"{args.path!r} is a folder without config.json; expected an audio file or a run "
+            raise ParameterError(f"{args.path!r} is a directory without config.json; expected an audio file or a run "
                                  f"folder (workbench train --out)")
         return _run_folder(args.path)
 
