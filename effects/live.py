@@ -64,7 +64,7 @@ from workbench.validate import check_int, check_number
 if TYPE_CHECKING:
     import os
 
-__all__ = ["LiveEngine", "Latency", "default_prefill", "XRUN", "LATE", "PREFILL"]
+__all__ = ["LiveEngine", "Latency", "default_prefill", "XRUN", "LATE", "PREFILL", "SILENT"]
 
 GC_MODES = ("freeze", "default")
 PRIORITIES = ("realtime", "nice", "normal")
@@ -73,7 +73,7 @@ STATS_LEN = 1 << 16  # per-block timings kept (about 3 minutes at 128 frames, 44
 GC_EVERY_S = 1.0  # the worker collects at most this often, and only when idle
 GUARD_AT = 0.5  # the guard writes a missing block this far into the period before it is played
 IN_RING_FRAMES = 1 << 17  # 3 s at 44.1 kHz: the input ring only fills if no Python thread ran that long
-XRUN, LATE, PREFILL = 1, 2, 4  # block log flags
+XRUN, LATE, PREFILL, SILENT = 1, 2, 4, 8  # block log flags
 LOST_STREAM = "the audio stream stopped on its own (for JACK: the server went away or changed its sample rate)"
 _XRUN_FIELDS = ("input_underflows", "input_overflows", "output_underflows", "output_overflows")
 
@@ -491,7 +491,7 @@ class LiveEngine:
         self._gc_t = np.zeros(STATS_LEN, np.float64)
         self._dl_t = np.zeros(STATS_LEN, np.float64)  # worker: block arrival to output written
         self._log_g = np.zeros((STATS_LEN, 2), np.float32)  # wet gain at each block's start, end
-        self._log_flags = np.zeros(STATS_LEN, np.uint8)  # XRUN | LATE | PREFILL
+        self._log_flags = np.zeros(STATS_LEN, np.uint8)  # XRUN | LATE | PREFILL | SILENT
         self._log_flags[:P] = PREFILL
         self._block_s = B / self.sr
         self._poll_s = min(1e-3, max(1e-4, self._block_s / 4))
@@ -759,7 +759,7 @@ class LiveEngine:
             for m in range(silent_from, first + P):  # what the callback played there: silence
                 self._out_hist[m % self._N] = 0.0
                 self._log_g[m % STATS_LEN] = 0.0
-                self._log_flags[m % STATS_LEN] = XRUN | LATE
+                self._log_flags[m % STATS_LEN] = XRUN | LATE | SILENT
             self._play_start = start
             self._written = first + P
             self._g = 0.0
@@ -787,8 +787,9 @@ class LiveEngine:
         gain at the block's first and last sample: the output is ``dry + ramp * (wet - dry)``
         with ``ramp`` going linearly from ``g0`` to ``g1`` over samples ``1..B`` as
         ``g0 + (g1 - g0) * k / B``), and ``flags`` (``XRUN``: PortAudio reported an xrun near
-        this block, or the output ring ran dry and it was silent; ``LATE``: the wet block was
-        missing; ``PREFILL``: silence before the first processed block). ``wet`` is the
+        this block; ``LATE``: the wet block was missing; ``PREFILL``: silence before the first
+        processed block; ``SILENT``: the output ring ran dry and the block played as silence,
+        whatever the gains say). ``wet`` is the
         effect's output and ``dry`` the input, both delayed by ``latency.internal`` samples.
 
         Valid once :meth:`start` has run (also after :meth:`stop`). Block numbers count from the
@@ -802,8 +803,8 @@ class LiveEngine:
             - ``block`` : np.ndarray [shape=(m,)], int64 -- output block numbers, ascending.
             - ``g0``, ``g1`` : np.ndarray [shape=(m,)], float32 -- wet gain in [0, 1] at the
               block's first and last sample.
-            - ``flags`` : np.ndarray [shape=(m,)], uint8 -- ``XRUN | LATE | PREFILL`` bits (0: a
-              wet block on time).
+            - ``flags`` : np.ndarray [shape=(m,)], uint8 -- ``XRUN | LATE | PREFILL | SILENT``
+              bits (0: a wet block on time).
         """
         n = self._written
         first = max(0, n - STATS_LEN)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from effects.live import SILENT
 from workbench.errors import ParameterError
 
 
@@ -26,7 +27,8 @@ def expected_output(dry: np.ndarray, wet: np.ndarray, log: dict, *, blocksize: i
     -------
     ndarray, shape ``(channels, n)``
         ``dry + ramp * (wet - dry)``, both delayed by ``delay`` samples, ``ramp`` per the log,
-        clipped to [-1, 1]. Equal to the recorded output up to float32 rounding.
+        clipped to [-1, 1]; zero in blocks the log flags ``SILENT`` (the output ring ran
+        dry). Equal to the recorded output up to float32 rounding.
     """
     ch, n = dry.shape
     pad = np.zeros((ch, delay), np.float32)
@@ -42,4 +44,6 @@ def expected_output(dry: np.ndarray, wet: np.ndarray, log: dict, *, blocksize: i
     ramp = (frac[None] * (g1 - g0)[:, None] + g0[:, None]).astype(np.float32).reshape(-1)
     m = blocks * blocksize
     out = (w[:, :m] - d[:, :m]) * ramp + d[:, :m]
+    silent = np.repeat((log["flags"][rows] & SILENT) > 0, blocksize)
+    out[:, silent] = 0.0
     return np.clip(out, -1.0, 1.0)
