@@ -21,7 +21,10 @@ folder (:data:`COLUMNS`):
 
 With ``train.stop_on="scorecard"`` the run stops when the gap has plateaued (:func:`plateau`).
 The voice phrase is sung by Festival once per run (``scorecard_voice.wav``, a fixed phrase) or
-given (``voice=``). :func:`read_scorecard` reads the file back.
+given (``voice=``). :func:`read_scorecard` reads the file back. What the phrase sounded like
+through the weights of each measurement is kept too (``scorecard_audio/epoch_NNNN.wav``, about
+130 kB each at 16 kHz, where a snapshot of the weights would be megabytes), and
+:func:`snapshot_audio` lists those files.
 """
 
 from __future__ import annotations
@@ -39,12 +42,14 @@ import numpy as np
 from models.callbacks import RunState, TrainingCallback
 from workbench.errors import ParameterError
 
-__all__ = ["Scorecard", "plateau", "read_scorecard", "voice_phrase", "COLUMNS", "SCORECARD_FILE", "VOICE_FILE"]
+__all__ = ["Scorecard", "plateau", "read_scorecard", "snapshot_audio", "voice_phrase", "COLUMNS", "SCORECARD_FILE",
+           "VOICE_FILE", "SNAPSHOT_DIR"]
 
 log = logging.getLogger(__name__)
 
 SCORECARD_FILE = "scorecard.csv"
 VOICE_FILE = "scorecard_voice.wav"
+SNAPSHOT_DIR = "scorecard_audio"  # the phrase through the weights of each measurement: epoch_NNNN.wav
 VOICE_SEED = 26  # the fixed phrase: random_phrase of this seed (A2-C4, a low voice's range)
 COLUMNS = ("epoch", "seconds", "timbre_db", "input_db", "floor_db", "gap", "judged_share", "pitch_accuracy",
            "loudness_correlation", "ms_per_hop", "hop_load", "measure_seconds")
@@ -156,6 +161,29 @@ def read_scorecard(run: str | Path) -> list[dict]:
                 out["epoch"] = int(out["epoch"])
             rows.append(out)
     return rows
+
+
+def snapshot_audio(run: str | Path) -> list[tuple[int, Path]]:
+    """The voice phrase as each scorecard measurement heard it through the run's weights then.
+
+    Parameters
+    ----------
+    run : str or Path
+        A run folder.
+
+    Returns
+    -------
+    list of (int, Path)
+        ``(epoch, wav file)`` per measurement, oldest first; empty for a run trained without the
+        scorecard or before the snapshots were kept.
+    """
+    out = []
+    for p in sorted((Path(run) / SNAPSHOT_DIR).glob("epoch_*.wav")):
+        try:
+            out.append((int(p.stem.split("_", 1)[1]), p))
+        except ValueError:
+            continue
+    return sorted(out)
 
 
 def _split_reference(clips: list[np.ndarray], *, sr: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -358,10 +386,15 @@ class Scorecard(TrainingCallback):
                "hop_load": ms / (1000 * self.hop / self.sr)}
         row = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
         row["measure_seconds"] = round(time.perf_counter() - t0, 3)
+        self.output_ = y
         return row
 
     def _record(self, state: RunState) -> dict:
+        from workbench.audio import save
+
         row = self.measure(state)
+        # what the measurement heard, to listen to later (the Training page plays these)
+        save(Path(state.out) / SNAPSHOT_DIR / f"epoch_{row['epoch']:04d}.wav", self.output_, self.sr)
         self.measure_seconds_ += row["measure_seconds"]
         self.rows_.append(row)
         with (Path(state.out) / SCORECARD_FILE).open("a", newline="") as fh:

@@ -10,6 +10,10 @@ know nothing about what a callback measures, so measuring code (``analysis.score
 above the models layer and the faces wire it in.
 
 Like Keras' ``Callback`` and Lightning's hooks, every method does nothing by default.
+
+The other way round, a watcher in another process (the dashboard's Training page) asks a
+running loop to stop by writing :data:`STOP_FILE` into the run folder; the loops check
+:func:`stop_requested` after each epoch and finish the run as they do on any other stop.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["RunState", "TrainingCallback", "epoch_figures", "stop_reason"]
+__all__ = ["RunState", "TrainingCallback", "epoch_figures", "stop_reason", "stop_requested", "STOP_FILE",
+           "STOP_REQUESTED"]
+
+STOP_FILE = "STOP"  # in a run folder: finish after the current epoch
+STOP_REQUESTED = "stop requested"  # the run's stopped_by when it did
 
 
 @dataclass
@@ -135,3 +143,18 @@ def stop_reason(callbacks: Sequence[TrainingCallback]) -> str | None:
     str or None
     """
     return next((cb.stop_reason for cb in callbacks if cb.stop_reason), None)
+
+
+def stop_requested(out: str | Path) -> bool:
+    """Whether a watcher has asked the run in ``out`` to stop (:data:`STOP_FILE` exists there).
+
+    Parameters
+    ----------
+    out : str or Path
+        The run folder.
+
+    Returns
+    -------
+    bool
+    """
+    return (Path(out) / STOP_FILE).is_file()

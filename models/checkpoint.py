@@ -24,8 +24,10 @@ from workbench.errors import ParameterError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["FORMAT_VERSION", "cpu_state", "save_run", "update_meta", "load_run", "LoadedRun", "Encoding", "git_sha", "run_method",
-           "METHOD_OF_CLASS"]
+__all__ = ["FORMAT_VERSION", "cpu_state", "save_run", "update_meta", "write_loss_csv", "load_run", "LoadedRun", "Encoding",
+           "git_sha", "run_method", "METHOD_OF_CLASS", "LOSS_FILE"]
+
+LOSS_FILE = "loss.csv"
 
 FORMAT_VERSION = 1
 
@@ -163,6 +165,40 @@ def update_meta(out: str | Path, meta: dict) -> dict:
     doc.update(meta)
     _write_meta(Path(out), doc)
     return doc
+
+
+def write_loss_csv(out: str | Path, rows: list[dict]) -> Path:
+    """Write the loss rows so far into the run folder's ``loss.csv`` (replacing it whole).
+
+    Training calls this after every epoch, so a watcher (the dashboard's Training page) sees the
+    curve grow; the file is replaced at once, so a reader never sees half a row.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run folder (created when missing).
+    rows : list of dict
+        One per epoch, all with the same keys (``epoch``, ``train_loss``, ``valid_loss``,
+        ``seconds``); nothing is written when empty.
+
+    Returns
+    -------
+    Path
+        The ``loss.csv`` file.
+    """
+    import csv
+
+    path = Path(out) / LOSS_FILE
+    if not rows:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.part")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
+    return path
 
 
 def _write_meta(out: Path, meta: dict) -> None:

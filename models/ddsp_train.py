@@ -8,7 +8,6 @@ stand for: frame ``k``'s window is centred ``window / 2`` samples before ``k * h
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -17,8 +16,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.callbacks import RunState, TrainingCallback, epoch_figures, stop_reason
-from models.checkpoint import save_run
+from models.callbacks import (
+    STOP_FILE,
+    STOP_REQUESTED,
+    RunState,
+    TrainingCallback,
+    epoch_figures,
+    stop_reason,
+    stop_requested,
+)
+from models.checkpoint import save_run, write_loss_csv
 from models.ddsp import (
     CREPE_WINDOW,
     ControlTracker,
@@ -290,6 +297,7 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
             valid = float(_loss(model, valid_batch, cfg, generator=torch.Generator().manual_seed(0)))
         rows.append({"epoch": epoch, "train_loss": total / steps, "valid_loss": valid,
                      "seconds": round(time.perf_counter() - t_train, 1)})
+        write_loss_csv(out, rows)  # every epoch, so the curve can be watched while it grows
         if valid < best - 1e-4:
             best, best_epoch = valid, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -307,14 +315,16 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
         if t.max_seconds and time.perf_counter() - t_train - callback_seconds > t.max_seconds:
             stopped_by = "time"
             break
+        if stop_requested(out):
+            stopped_by = STOP_REQUESTED
+            break
     state.seconds = time.perf_counter() - t_train
     for cb in callbacks:
         cb.on_train_end(state)
     model.load_state_dict(best_state)
-    with open(out / "loss.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_loss_csv(out, rows)
+    if stopped_by == STOP_REQUESTED:  # honoured: the folder can be trained into again
+        (out / STOP_FILE).unlink(missing_ok=True)
     meta = {"method": "ddsp", "target": target, "files": len(paths), "pitch_midi": stats,
             "train_seconds": round(time.perf_counter() - t_train, 1), "control_seconds": round(control_seconds, 1),
             "epochs_run": len(rows), "best_epoch": best_epoch, "best_valid_loss": best, "stopped_by": stopped_by}

@@ -8,12 +8,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from models.checkpoint import run_method
+from models.checkpoint import LOSS_FILE, run_method
 from workbench.corpus.families import FAMILIES, program_family
 from workbench.errors import ParameterError
 from workbench.report_io import read_json
 
-__all__ = ["list_runs", "run_info", "multi_instrument_runs", "guess_family"]
+__all__ = ["list_runs", "run_info", "read_loss", "multi_instrument_runs", "guess_family"]
 
 
 def list_runs(runs: str | Path) -> list[Path]:
@@ -36,6 +36,33 @@ def list_runs(runs: str | Path) -> list[Path]:
 
 
 
+def read_loss(run: str | Path) -> dict[str, list[float]]:
+    """The columns of a run folder's ``loss.csv`` (training rewrites it after every epoch).
+
+    Parameters
+    ----------
+    run : str or Path
+        A run folder (finished or still training).
+
+    Returns
+    -------
+    dict of str to list of float
+        ``epoch``, ``train_loss``, ``valid_loss``, ``seconds`` (NaN where a cell is not a
+        number); empty when there is no ``loss.csv`` yet.
+    """
+    path = Path(run) / LOSS_FILE
+    loss: dict[str, list] = {}
+    if path.is_file():
+        with path.open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                for k, v in row.items():
+                    try:
+                        loss.setdefault(k, []).append(float(v))
+                    except (TypeError, ValueError):
+                        loss.setdefault(k, []).append(float("nan"))
+    return loss
+
+
 def run_info(run: str | Path) -> dict:
     """A run folder's description for display, without loading the weights.
 
@@ -55,15 +82,7 @@ def run_info(run: str | Path) -> dict:
 
     run = Path(run)
     cfg, meta = read_json(run / "config.json"), read_json(run / "meta.json")
-    loss: dict[str, list] = {}
-    if (run / "loss.csv").is_file():
-        with (run / "loss.csv").open(newline="") as fh:
-            for row in csv.DictReader(fh):
-                for k, v in row.items():
-                    try:
-                        loss.setdefault(k, []).append(float(v))
-                    except (TypeError, ValueError):
-                        loss.setdefault(k, []).append(float("nan"))
+    loss = read_loss(run)
     codes = meta.get("codes")
     return {"path": run, "config": cfg, "meta": meta, "loss": loss,
             "loss_png": run / "loss.png" if (run / "loss.png").is_file() else None,

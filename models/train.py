@@ -11,7 +11,6 @@ set-up for that lives in :mod:`models.distributed`. :class:`Trainer` holds the s
 from __future__ import annotations
 
 import contextlib
-import csv
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -24,8 +23,16 @@ from torch.utils.data import Dataset
 
 from models import distributed
 from models.augment import augment_batch, random_envelope
-from models.callbacks import RunState, TrainingCallback, epoch_figures, stop_reason
-from models.checkpoint import cpu_state, save_run, update_meta
+from models.callbacks import (
+    STOP_FILE,
+    STOP_REQUESTED,
+    RunState,
+    TrainingCallback,
+    epoch_figures,
+    stop_reason,
+    stop_requested,
+)
+from models.checkpoint import cpu_state, save_run, update_meta, write_loss_csv
 from models.lstm_ae import LSTMAutoencoder, input_options, prepare_input, stack_context
 from workbench.audio import load
 from workbench.config import Config
@@ -541,7 +548,7 @@ def _target_name(paths: list[Path]) -> str:
     return str(paths[0].parent if len({p.parent for p in paths}) == 1 else f"{len(paths)} files")
 
 
-STOP_REASONS = ("early stopping", "scorecard plateau", "time limit")  # in precedence order when ranks disagree
+STOP_REASONS = ("early stopping", "scorecard plateau", "time limit", STOP_REQUESTED)  # in precedence order when ranks disagree
 
 
 class Trainer:
@@ -729,6 +736,7 @@ class Trainer:
             save_run(self.out, self.model, config=self.cfg, model_kwargs=model_kwargs(self.cfg),
                      meta={"status": "training", "best_epoch": epoch, "best_valid_loss": self.best})
         rows = self.rows
+        write_loss_csv(self.out, rows)  # every epoch, so the curve can be watched while it grows
         torch.save({"model": cpu_state(self.model), "optimizer": self.opt.state_dict(), "epoch": epoch,
                     "best": self.best, "bad_epochs": self.bad_epochs, "rng": torch.get_rng_state(),
                     "row_keys": list(rows[0]), "rows": torch.tensor([list(r.values()) for r in rows],
@@ -783,7 +791,8 @@ class Trainer:
         # the time limit is the training's: time spent in callbacks (the scorecard) does not count
         spent = time.perf_counter() - t0 - self.callback_seconds
         reason = "early stopping" if by_loss else "scorecard plateau" if by_card else \
-            "time limit" if t.max_seconds and spent > t.max_seconds else None
+            "time limit" if t.max_seconds and spent > t.max_seconds else \
+            STOP_REQUESTED if self.rank == 0 and stop_requested(self.out) else None
         return distributed.agree_on_stop(reason, STOP_REASONS, world_size=self.world_size, device=self.device)
 
     def fit(self) -> Trainer:
@@ -881,10 +890,9 @@ class Trainer:
             if not (self.out / "model.safetensors").is_file():  # no epoch improved on inf: keep the last weights
                 save_run(self.out, self.model, config=self.cfg, model_kwargs=model_kwargs(self.cfg), meta={})
             update_meta(self.out, meta)
-            with (self.out / "loss.csv").open("w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=["epoch", "train_loss", "valid_loss", "seconds"])
-                w.writeheader()
-                w.writerows(self.rows)
+            write_loss_csv(self.out, self.rows)
+            if self.stopped == STOP_REQUESTED:  # honoured: a later --resume must not stop at once
+                (self.out / STOP_FILE).unlink(missing_ok=True)
             _loss_plot(self.rows, self.out / "loss.png")
         return meta
 
