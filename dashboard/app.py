@@ -22,6 +22,7 @@ def main() -> None:
         st.Page(HERE / "embeddings.py", title="Embeddings", icon=":material/scatter_plot:", url_path="embeddings"),
         st.Page(HERE / "latent.py", title="Latent mixing", icon=":material/tune:", url_path="latent"),
         st.Page(HERE / "runs.py", title="Runs and probes", icon=":material/monitoring:", url_path="runs"),
+        st.Page(HERE / "training.py", title="Training", icon=":material/model_training:", url_path="training"),
     ]
     page = st.navigation(pages)
     roots = common.roots()

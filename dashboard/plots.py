@@ -97,3 +97,15 @@ def trajectory(traj, frame_seconds: float, title: str) -> go.Figure:
     fig = go.Figure(go.Heatmap(x=np.arange(traj.shape[0]) * frame_seconds, y=np.arange(traj.shape[1]), z=traj.T,
                                colorscale="Viridis", colorbar=dict(title="value", thickness=10)))
     return _layout(fig, title, xaxis_title="time (s)", yaxis_title="latent unit")
+
+
+def overlay(series: dict, title: str, *, xaxis: str, yaxis: str, log_y: bool = False) -> go.Figure:
+    """One line per named ``(x, y)`` pair, each on its own x (curves of runs of different lengths)."""
+    fig = go.Figure()
+    for name, (x, y) in series.items():
+        fig.add_trace(go.Scatter(x=list(x), y=[None if v is None else v for v in y], mode="lines+markers", name=name,
+                                 marker=dict(size=4), connectgaps=False))
+    fig = _layout(fig, title, xaxis_title=xaxis, yaxis_title=yaxis, legend=dict(orientation="h"))
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig

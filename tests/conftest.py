@@ -214,3 +214,30 @@ def synth_run(tmp_path_factory, trumpet_melodies) -> Path:
                                                        "train.epochs=3", "train.max_seconds=5"], seed=0)
     train(resolve_target(trumpet_melodies), cfg, out, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def stopped_job(tmp_path_factory, trumpet_melodies) -> Path:
+    """A tiny autoencoder trained in the background as the dashboard's Training page starts one
+    (:func:`analysis.training_job.start_training`), with the scorecard every epoch, asked to stop
+    once two epochs and a scorecard are in; its progress while it ran is kept in ``progress.json``
+    beside it (about 30 s)."""
+    import json
+    import time
+
+    from analysis import training_job as tj
+    from analysis import training_runs as tr
+
+    out = tmp_path_factory.mktemp("job") / "runs" / "trumpet-bg"
+    tj.start_training(trumpet_melodies, out, preset="nsynth", epochs=40, scorecard_every=1, force=True,
+                      settings=[*TINY_MODEL, "train.valid_fraction=0.34"])
+    seen, deadline = [], time.monotonic() + 240
+    while time.monotonic() < deadline:
+        p = tr.progress(out)
+        seen.append(p)
+        if not p["running"] or (p["epochs_done"] >= 2 and p["scorecard"]):
+            break
+        time.sleep(0.5)
+    status = tj.stop_training(out, grace=120)
+    (out.parent / "progress.json").write_text(json.dumps({"seen": seen, "after_stop": status}, default=str))
+    return out
