@@ -19,11 +19,11 @@ from analysis import pitch_probe, probes
 from analysis import scoreboard as sb
 from dashboard import roots as dr
 from models import run_info as ri
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, needs_festival, run_cli
 from workbench.errors import ParameterError
 
 APP = str(ROOT / "streamlit_app.py")
-PAGES = ("compare", "pitch", "embeddings", "latent", "runs")
+PAGES = ("compare", "pitch", "embeddings", "latent", "runs", "training")
 
 
 def _wav_bytes(y, sr=16000, subtype="PCM_16", fmt="WAV") -> bytes:
@@ -263,7 +263,7 @@ def empty_roots(tmp_path) -> dict:
 
 @pytest.mark.parametrize("page,expect", [
     ("compare", dr.COMMANDS["demo"]), ("pitch", dr.COMMANDS["evaluation"]), ("embeddings", dr.COMMANDS["embedding"]),
-    ("latent", dr.COMMANDS["multi"]), ("runs", dr.COMMANDS["train"]),
+    ("latent", dr.COMMANDS["multi"]), ("runs", dr.COMMANDS["train"]), ("training", dr.COMMANDS["train"]),
 ])
 def test_pages_empty_state(monkeypatch, empty_roots, page, expect):
     at = _app(monkeypatch, empty_roots, page)
@@ -473,3 +473,89 @@ def test_latent_page_synth_tab_renders_a_point_and_its_command(monkeypatch, synt
     y, sr = dd.render_synth_point(roots["runs"] / "synth", latent=[0.5, 0.5, 0.9] + [0.5] * 5, chroma=0, seconds=1.0)
     assert sr == 44100 and y.shape == (44100,) and np.abs(y[-100:]).max() < 1e-3 < np.abs(y).max()
     assert dd.synth_runs(roots["runs"]) == [roots["runs"] / "synth"]
+
+
+# ---------------------------------------------------------------------------------------------
+# the Training page (issue 26)
+
+
+def _material(tmp_path, kind: str) -> str:
+    """A path of each kind of bad (or thin) material the page is given."""
+    if kind == "empty":
+        return ""
+    if kind == "missing":
+        return str(tmp_path / "nowhere")
+    folder = tmp_path / kind
+    folder.mkdir()
+    if kind == "text":
+        (folder / "notes.txt").write_text("not audio")
+        (folder / "readme.md").write_text("# nor this")
+    else:  # four seconds of a tone: pitched, but far less than the doctor's minimum
+        sf.write(folder / "tone.wav", _tone(4.0), 16000)
+    return str(folder)
+
+
+@pytest.mark.parametrize("kind,level,match", [
+    ("empty", "warning", "Enter the path of a folder of your recordings"),
+    ("missing", "error", "does not exist; expected a folder of audio files or an audio file"),
+    ("text", "error", "holds no audio files (2 other files"),
+    ("thin", "error", "training refused: "),
+])
+def test_training_page_bad_material_gives_one_line(monkeypatch, empty_roots, tmp_path, kind, level, match):
+    at = _app(monkeypatch, empty_roots, "training", state={"train_path": _material(tmp_path, kind)})
+    lines = [e.value for e in (at.error if level == "error" else at.warning)]
+    other = [e.value for e in (at.warning if level == "error" else at.error)]
+    assert len(lines) == 1 and match in lines[0] and not other, (lines, other)
+    assert "\n" not in lines[0] and not [b for b in at.button if b.key == "train_start"]
+    if kind == "thin":
+        assert "Verdict: :red[not enough]" in _texts(at.markdown) and "force it to train anyway" in lines[0]
+
+
+def test_training_page_force_starts_a_background_training(monkeypatch, empty_roots, tmp_path):
+    """Thin material with Force: the page starts `workbench train` in the background and says so."""
+    from analysis import training_job as tj
+
+    at = _app(monkeypatch, empty_roots, "training", state={"train_path": _material(tmp_path, "thin")})
+    at.checkbox(key="train_force").check().run()
+    assert not at.error and at.text_input(key="train_name").value == "thin-autoencoder"
+    at.text_area(key="train_settings").set_value("model.latent=8\nmodel.lstm=32").run()
+    at.button(key="train_start").click().run()
+    out = empty_roots["runs"] / "thin-autoencoder"
+    try:
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert "Started in the background: `workbench train --method autoencoder" in _texts(at.success)
+        job = tj.read_job(out)
+        assert "model.latent=8" in job["args"] and "--force" in job["args"] and job["epochs"] == 20
+        assert at.selectbox(key="train_run").value == out  # the Runs tab watches the new run
+        assert tj.job_status(out)["state"] in ("running", "failed")
+    finally:
+        tj.stop_training(out, now=True)
+    at.run()  # (AppTest: a button clicked twice in a row without a run between stays unclicked)
+    at.button(key="train_start").click().run()  # the same name again: one line, no second job
+    assert len(at.error) == 1 and "already exists and is not empty; choose a new name" in at.error[0].value
+
+
+@needs_festival
+def test_training_page_watches_listens_and_compares(monkeypatch, empty_roots, stopped_job, tiny_run):
+    roots = dict(empty_roots)
+    roots["runs"].mkdir(parents=True)
+    for run in (stopped_job, tiny_run):
+        (roots["runs"] / run.name).symlink_to(run, target_is_directory=True)
+    at = _app(monkeypatch, roots, "training", state={"train_path": ""})
+    assert [t.label for t in at.tabs] == ["New training", "Runs", "Compare runs"]
+    assert at.selectbox(key="train_run").value.name == stopped_job.name  # the last by name
+    metrics = {m.label: m.value for m in at.metric}
+    n = json.loads((stopped_job / "meta.json").read_text())["epochs_run"]
+    assert metrics["Epochs done"] == f"{n} / 40" and metrics["ETA (at most)"] == "-"
+    assert "stopped by stop requested" in _texts(at.caption)
+    assert at.select_slider(key="train_snap").options == [str(e) for e in range(n)]
+    at.select_slider(key="train_snap").set_value(0).run()
+    at.button(key="train_play").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "through the saved weights" in _texts(at.caption)
+    (table,) = [d.value for d in at.dataframe]  # the comparison's table
+    assert list(table["run"]) == [tiny_run.name, stopped_job.name] and table["gap"].notna().tolist() == [False, True]
+    at.selectbox(key="train_cmp_fig").set_value("pitch_accuracy").run()
+    assert not at.exception and not at.error
+    at.selectbox(key="train_run").set_value(roots["runs"] / tiny_run.name).run()  # a run trained without the scorecard
+    assert "No scorecard yet" in _texts(at.info) and "No scorecard snapshots" in _texts(at.caption)
