@@ -326,3 +326,64 @@ def test_every_tab_shows_content_or_the_command_after_the_demo(page, demo_server
     else:
         expect(empty.first).to_be_visible()
         expect(panel.locator('[data-testid="stCode"]').filter(has_text=command).first).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def training_server(tmp_path_factory):
+    """The dashboard over empty roots: the Training page fills its runs folder."""
+    root = tmp_path_factory.mktemp("training")
+    roots = {k: root / k for k in ("data", "runs", "reports")}
+    for d in roots.values():
+        d.mkdir()
+    from analysis import training_job as tj
+
+    try:
+        with _serve(roots, root / "streamlit.log") as url:
+            yield url, roots
+    finally:  # a training the page started runs in its own session: end it with the test
+        for run in roots["runs"].iterdir():
+            tj.stop_training(run, now=True)
+
+
+def test_training_page(page, training_server, trumpet_melodies):
+    """Issue 26: a folder typed in, the doctor's report, a tiny training started in the background,
+    its curves growing live on the Runs tab until it ends, and the phrase of each scorecard."""
+    from tests.conftest import TINY_MODEL
+
+    url, roots = training_server
+    open_page(page, url, "training", "Training")
+    expect(page.locator('[data-testid="stAlertContentWarning"]')).to_contain_text("Enter the path of a folder")
+    box = widget(page, "stTextInput", "Folder of your material (or one audio file)").locator("input")
+    box.fill(str(trumpet_melodies / "nowhere"))
+    box.press("Enter")
+    settle(page)
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_contain_text("does not exist")
+    box.fill(str(trumpet_melodies))
+    box.press("Enter")
+    settle(page, timeout=120)
+    expect(page.get_by_text("Verdict:", exact=False)).to_be_visible()
+    expect(page.get_by_text("Training time on this machine", exact=False)).to_be_visible()
+    for label, value in (("Epochs (at most)", "2"), ("Scorecard every (epochs)", "1")):
+        field = widget(page, "stNumberInput", label).locator("input")
+        field.fill(value)
+        field.press("Enter")
+        settle(page)
+    settings = page.locator('[data-testid="stTextArea"] textarea')  # the only one (its label renders `--set` as code)
+    settings.fill("\n".join([*TINY_MODEL, "train.valid_fraction=0.34"]))
+    settings.press("Control+Enter")
+    settle(page)
+    page.get_by_role("button", name="Start training").click()
+    settle(page)
+    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("Started in the background")
+    screenshot(page, "6_training_started")
+    page.get_by_role("tab", name="Runs", exact=True).click()
+    panel = page.locator('[role="tabpanel"]').filter(visible=True)
+    expect(panel.locator('[data-testid="stProgress"]')).to_be_visible()
+    # the fragment redraws every 2 s: the loss curve, then the scorecard's, appear without a click
+    expect(panel.locator(".js-plotly-plot")).to_have_count(2, timeout=150_000)
+    expect(panel.get_by_text("finished: stopped by epochs")).to_be_visible(timeout=150_000)
+    settle(page)
+    expect(panel.locator('[data-testid="stMetricValue"]').first).to_have_text("2 / 2")
+    expect(panel.locator('[data-testid="stAudio"]')).to_have_count(2)  # the phrase, and through epoch 1's weights
+    screenshot(page, "6_training_runs")
+    assert (roots["runs"] / f"{trumpet_melodies.name}-autoencoder" / "scorecard.csv").is_file()
