@@ -191,3 +191,27 @@ def test_compare_table_and_phrase(stopped_job, tiny_run, tmp_path):
     assert not list(tmp_path.iterdir())  # the run's own phrase was used
     with pytest.raises(ParameterError, match="has no saved weights yet"):
         tr.play_phrase(tmp_path, voice_cache=tmp_path)
+
+
+@pytest.mark.parametrize("method", ["autoencoder", "ddsp"])
+def test_both_trainers_stop_on_the_stop_file_and_write_loss_each_epoch(tmp_path, trumpet_melodies, method):
+    """A STOP file in the run folder ends training after the epoch in progress, as a finished run
+    (loss.csv, meta.json with the reason), and is taken away so the folder can train again."""
+    from models.callbacks import STOP_REQUESTED
+    from tests.conftest import TINY_DDSP
+    from workbench.config import make_config
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / STOP_FILE).write_text("stop")
+    paths = sorted(trumpet_melodies.glob("melody_*.wav"))
+    if method == "ddsp":
+        from models.ddsp_train import train_ddsp
+
+        meta = train_ddsp(paths[:2], make_config(method="ddsp", overrides=TINY_DDSP, seed=0), out, progress=False)
+    else:
+        from models.train import train
+
+        meta = train(paths, make_config(preset="nsynth", overrides=TINY_MODEL, seed=0), out, progress=False)
+    assert meta["stopped_by"] == STOP_REQUESTED and meta["epochs_run"] == 1
+    assert len(tr.curves(out)["loss"]["epoch"]) == 1 and not (out / STOP_FILE).exists()
