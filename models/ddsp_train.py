@@ -8,7 +8,6 @@ stand for: frame ``k``'s window is centred ``window / 2`` samples before ``k * h
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -18,7 +17,7 @@ import numpy as np
 import torch
 
 from models.callbacks import RunState, TrainingCallback, epoch_figures, stop_reason
-from models.checkpoint import save_run
+from models.checkpoint import RunFolder, save_run
 from models.ddsp import (
     CREPE_WINDOW,
     ControlTracker,
@@ -311,11 +310,9 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
     for cb in callbacks:
         cb.on_train_end(state)
     model.load_state_dict(best_state)
-    with open(out / "loss.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    meta = {"method": "ddsp", "target": target, "files": len(paths), "pitch_midi": stats,
+    RunFolder(out).write_loss(rows)
+    meta = {**{k: v for k, v in (describe or {}).items() if k != "target"}, "status": "done", "method": "ddsp",
+            "target": target, "files": len(paths), "pitch_midi": stats,
             "train_seconds": round(time.perf_counter() - t_train, 1), "control_seconds": round(control_seconds, 1),
             "epochs_run": len(rows), "best_epoch": best_epoch, "best_valid_loss": best, "stopped_by": stopped_by}
     for cb in callbacks:

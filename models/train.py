@@ -11,7 +11,6 @@ set-up for that lives in :mod:`models.distributed`. :class:`Trainer` holds the s
 from __future__ import annotations
 
 import contextlib
-import csv
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -25,7 +24,7 @@ from torch.utils.data import Dataset
 from models import distributed
 from models.augment import augment_batch, random_envelope
 from models.callbacks import RunState, TrainingCallback, epoch_figures, stop_reason
-from models.checkpoint import cpu_state, save_run, update_meta
+from models.checkpoint import RunFolder, cpu_state, save_run, update_meta
 from models.lstm_ae import LSTMAutoencoder, input_options, prepare_input, stack_context
 from workbench.audio import load
 from workbench.config import Config
@@ -590,7 +589,7 @@ class Trainer:
     @property
     def resume_path(self) -> Path:
         """Optimizer state, epoch and loss rows of the last epoch (read with ``weights_only``)."""
-        return self.out / "resume.pt"
+        return RunFolder(self.out).resume
 
     def prepare_data(self, paths: Sequence[str | Path], *, labels: Sequence[str] | None = None,
                      target: str | None = None) -> Trainer:
@@ -878,14 +877,12 @@ class Trainer:
         """
         meta = self.summary(describe)
         if self.rank == 0:
-            if not (self.out / "model.safetensors").is_file():  # no epoch improved on inf: keep the last weights
+            run = RunFolder(self.out)
+            if not run.weights.is_file():  # no epoch improved on inf: keep the last weights
                 save_run(self.out, self.model, config=self.cfg, model_kwargs=model_kwargs(self.cfg), meta={})
             update_meta(self.out, meta)
-            with (self.out / "loss.csv").open("w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=["epoch", "train_loss", "valid_loss", "seconds"])
-                w.writeheader()
-                w.writerows(self.rows)
-            _loss_plot(self.rows, self.out / "loss.png")
+            run.write_loss([{k: r[k] for k in ("epoch", "train_loss", "valid_loss", "seconds")} for r in self.rows])
+            _loss_plot(self.rows, run.loss_png)
         return meta
 
 
