@@ -1,9 +1,15 @@
 """The DDSP-style instrument model as an input-driven effect (``transfer --method ddsp``, ``live``).
 
 Every ``hop`` input samples: the causal 1024-sample window ending there -> CREPE f0 and
-confidence, A-weighted loudness -> one decoder step (GRU state carried) -> the segment between
-the previous frame and this one, synthesized (harmonics with phase carried, filtered noise
-from a seeded generator, so a stream and a whole file give the same output).
+confidence, A-weighted loudness -> the decoder (GRU state carried) -> the frame's level matched to
+the input's (:func:`models.ddsp.synth_loudness`) -> the segment between the previous frame and this
+one, synthesized (harmonics with phase carried, filtered noise from a seeded generator).
+
+All the frames a block completes go through each step together: a 65536-sample block offline
+(256 frames), one frame or none per block live. A stream and a whole file give the same output
+because each step gives a frame the same result however many frames share the call: the
+tracker's pitch bit for bit (:class:`models.ddsp.ControlTracker`), the hold and gate element-wise,
+the noise drawn in frame order; the decoder's products round within about 1e-7.
 
 Latency: a frame's window is centred ``window / 2`` samples before its boundary, and a segment
 can be synthesized only once its end frame exists, so the output is ``hop + window / 2``

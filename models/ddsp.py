@@ -11,6 +11,8 @@ the streaming effect (``effects.ddsp``), so both synthesize with the same code:
   amplitude, a distribution over harmonics and filtered-noise band magnitudes;
 - :func:`harmonic_synth` (additive, phase carried in float64 across calls) and
   :func:`filtered_noise` (time-varying linear-phase FIR per hop over a noise history);
+- :func:`synth_loudness`: the A-weighted level of the sound frame parameters make (the effect's
+  loudness match);
 - :func:`multiscale_spectral_loss`.
 
 Frame ``k``'s window is ``x[k * hop - window : k * hop]``; its centre is ``k * hop - window / 2``.
