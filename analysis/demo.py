@@ -188,20 +188,11 @@ def _train(data: Path, runs: Path, seed: int, progress: bool, size: DemoSize = D
 def _train_run(target: str, overrides: list[str], out: Path, seed: int, progress: bool) -> Path:
     """Train ``target`` (a folder or a corpus selection) into ``out`` unless a finished run with
     the same configuration is there."""
-    from models.train import train
-    from workbench.config import config_hash, make_config
-    from workbench.corpus.select import resolve_target, target_labels
+    from models.training import train_or_reuse
+    from workbench.config import make_config
 
     cfg = make_config(preset="nsynth", overrides=overrides, seed=seed)
-    meta = out / "meta.json"
-    if meta.is_file():
-        m = json.loads(meta.read_text())
-        if m.get("status") == "done" and m.get("config_hash") == config_hash(cfg):
-            return out
-    paths, labels = (target_labels(target, by=cfg.model.code_by) if cfg.model.condition != "none"
-                     else (resolve_target(target), None))
-    train(paths, cfg, out, labels=labels, progress=progress,
-          describe={"target": target, "preset": "nsynth", "config_hash": config_hash(cfg)})
+    train_or_reuse(target, cfg, out, progress=progress, describe={"preset": "nsynth"})
     return out
 
 

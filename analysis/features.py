@@ -8,7 +8,6 @@ of 1-D arrays, padded or cut to the first one's length) to a matrix ``(n, d)``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -255,8 +254,9 @@ class LatentStats(TransformerMixin, BaseEstimator):
         str
             The weights file's size and modification time (ns).
         """
-        st = (Path(self.run) / "model.safetensors").stat()
-        return f"{st.st_size}|{st.st_mtime_ns}"
+        from models.checkpoint import RunFolder
+
+        return RunFolder(self.run).weights_token()
 
     def transform(self, X: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Mean and standard deviation over frames of each latent unit (:meth:`LoadedRun.encode`).

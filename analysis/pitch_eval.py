@@ -27,7 +27,7 @@ from analysis.pitch_notes import f0_match, measure_notes, summarise
 from analysis.pitch_protocol import F0_CONFIDENCE, METHODS, Protocol, make_inputs
 from effects.base import OFFLINE_BLOCK
 from effects.registry import make_effect
-from models.checkpoint import run_method
+from models.checkpoint import RunFolder, run_method
 from workbench.audio import load, save
 from workbench.errors import ParameterError
 from workbench.pitch import hz_to_midi, melody_scores, track_f0
@@ -74,23 +74,14 @@ def class_run(family: str, *, corpus: str | Path, runs: str | Path = "runs", tra
     Path
         ``runs/eval-FAMILY`` (autoencoder) or ``runs/eval-ddsp-FAMILY``.
     """
+    from models.training import train_or_reuse
     from workbench.config import make_config
-    from workbench.corpus.select import resolve_target
 
     run = Path(runs) / (f"eval-{family}" if method == "autoencoder" else f"eval-{method}-{family}")
-    if (run / "model.safetensors").is_file() and (run / "meta.json").is_file():
-        return run
-    target = f"{corpus}:family={family},split=train"
     cfg = make_config(overrides=[f"train.max_seconds={train_seconds}", *overrides], seed=seed, method=method)
-    describe = {"target": target, "protocol_class": family}
-    if method == "ddsp":
-        from models.ddsp_train import train_ddsp
-
-        train_ddsp(resolve_target(target), cfg, run, progress=progress, describe=describe, device=device)
-    else:
-        from models.train import train
-
-        train(resolve_target(target), cfg, run, progress=progress, describe=describe, device=device)
+    # any finished run there is the class's model (a user may have trained it otherwise)
+    train_or_reuse(f"{corpus}:family={family},split=train", cfg, run, match_config=False, progress=progress,
+                   describe={"protocol_class": family}, device=device)
     return run
 
 
@@ -134,11 +125,6 @@ def train_class_runs(classes: Iterable[str], methods: Iterable[str], *, corpus: 
                   "overrides": tuple(overrides) if m == "autoencoder" else ()}) for f, m in jobs]
     done = collect(_class_run_task, tasks, compute=compute, gpu=True, desc="class models", progress=progress)
     return {job: Path(r) for job, r in zip(jobs, done)}
-
-
-def _weights_token(run) -> str:
-    st = (Path(run) / "model.safetensors").stat()
-    return f"{st.st_size}|{st.st_mtime_ns}"
 
 
 def method_factories(names: Iterable[str], *, corpus: str | Path,
@@ -196,7 +182,7 @@ def method_factories(names: Iterable[str], *, corpus: str | Path,
     given: dict[tuple[str, str], str] = {}
     for fam, item in dict(models or {}).items():
         for run in ([item] if isinstance(item, (str, Path)) else item):
-            if not (Path(run) / "model.safetensors").is_file():
+            if not RunFolder(run).weights.is_file():
                 raise ParameterError(f"model for class {fam!r}: {str(run)!r} is not a run folder with "
                                      "model.safetensors; expected a folder written by `workbench train`")
             given[(fam, run_method(run))] = run
@@ -209,12 +195,12 @@ def method_factories(names: Iterable[str], *, corpus: str | Path,
     def autoencoder(family):
         run = trained(family, "autoencoder", train_seconds)
         return make_effect("autoencoder", model=str(run), **win), \
-            f"autoencoder|{Path(run).resolve()}|{_weights_token(run)}{tag}"
+            f"autoencoder|{Path(run).resolve()}|{RunFolder(run).weights_token()}{tag}"
 
     def ddsp(family):
         # no octave shift: the protocol asks every method to keep the input's pitch
         run = trained(family, "ddsp", ddsp_seconds)
-        return make_effect("ddsp", model=str(run)), f"ddsp|{Path(run).resolve()}|{_weights_token(run)}"
+        return make_effect("ddsp", model=str(run)), f"ddsp|{Path(run).resolve()}|{RunFolder(run).weights_token()}"
 
     def target(family):
         return f"{corpus}:family={family},split=train"

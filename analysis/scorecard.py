@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from models.callbacks import RunState, TrainingCallback
+from models.checkpoint import RunFolder
 from workbench.errors import ParameterError
 
 __all__ = ["Scorecard", "plateau", "read_scorecard", "snapshot_audio", "voice_phrase", "COLUMNS", "SCORECARD_FILE",
@@ -47,7 +48,7 @@ __all__ = ["Scorecard", "plateau", "read_scorecard", "snapshot_audio", "voice_ph
 
 log = logging.getLogger(__name__)
 
-SCORECARD_FILE = "scorecard.csv"
+SCORECARD_FILE = RunFolder.SCORECARD  # the run folder names its files (models.checkpoint)
 VOICE_FILE = "scorecard_voice.wav"
 SNAPSHOT_DIR = "scorecard_audio"  # the phrase through the weights of each measurement: epoch_NNNN.wav
 VOICE_SEED = 26  # the fixed phrase: random_phrase of this seed (A2-C4, a low voice's range)
@@ -145,7 +146,7 @@ def read_scorecard(run: str | Path) -> list[dict]:
         One per measurement, oldest first: ``epoch`` (int) and the other :data:`COLUMNS` as
         floats (None where the figure could not be measured).
     """
-    path = Path(run) / SCORECARD_FILE
+    path = RunFolder(run).scorecard
     if not path.is_file():
         return []
     rows = []
@@ -289,7 +290,7 @@ class Scorecard(TrainingCallback):
             if self.stops:
                 raise ParameterError(f"train.stop_on='scorecard' needs the timbre gap, which cannot be measured: "
                                      f"{err}; stop on the loss") from None
-        path = Path(state.out) / SCORECARD_FILE
+        path = RunFolder(state.out).scorecard
         self.rows_ = [r for r in read_scorecard(state.out) if r["epoch"] <= state.epoch] if state.resumed else []
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="") as fh:
@@ -397,7 +398,7 @@ class Scorecard(TrainingCallback):
         save(Path(state.out) / SNAPSHOT_DIR / f"epoch_{row['epoch']:04d}.wav", self.output_, self.sr)
         self.measure_seconds_ += row["measure_seconds"]
         self.rows_.append(row)
-        with (Path(state.out) / SCORECARD_FILE).open("a", newline="") as fh:
+        with (RunFolder(state.out).scorecard).open("a", newline="") as fh:
             csv.DictWriter(fh, fieldnames=COLUMNS).writerow({k: ("" if row.get(k) is None else row[k])
                                                              for k in COLUMNS})
         log.info("scorecard epoch %d: %s (%.1f s)", row["epoch"],

@@ -346,7 +346,7 @@ def stop_training(out: str | os.PathLike, *, grace: float = 0.0, now: bool = Fal
     dict or None
         The job's status after the request (:func:`job_status`); None without a job.
     """
-    from models.run_info import read_loss
+    from models.checkpoint import RunFolder
 
     out = Path(out)
     job = read_job(out)
@@ -357,7 +357,7 @@ def stop_training(out: str | os.PathLike, *, grace: float = 0.0, now: bool = Fal
         return job_status(out)
     job["stop_requested"] = job.get("stop_requested") or time.time()
     (out / STOP_FILE).write_text("stop after this epoch\n")
-    now = now or not read_loss(out).get("epoch")
+    now = now or not RunFolder(out).read_loss().get("epoch")
     deadline = time.monotonic() + grace
     while not now and time.monotonic() < deadline and _alive(pid, job["out"]):
         time.sleep(0.2)

@@ -26,8 +26,7 @@ import numpy as np
 
 from analysis.scorecard import VOICE_FILE, read_scorecard, snapshot_audio, voice_phrase
 from analysis.training_job import JOB_FILE, job_status
-from models.checkpoint import LOSS_FILE
-from models.run_info import read_loss
+from models.checkpoint import RunFolder
 from workbench.errors import ParameterError
 from workbench.report_io import read_json
 
@@ -58,7 +57,7 @@ def training_runs(runs: str | os.PathLike) -> list[Path]:
     runs = Path(runs)
     if not runs.is_dir():
         return []
-    marks = ("config.json", LOSS_FILE, JOB_FILE)
+    marks = (RunFolder.CONFIG, RunFolder.LOSS_CSV, JOB_FILE)
     return sorted(p for p in runs.iterdir() if p.is_dir() and any((p / m).is_file() for m in marks))
 
 
@@ -80,7 +79,7 @@ def curves(run: str | os.PathLike) -> dict:
     """
     rows = read_scorecard(run)
     card = {k: [r.get(k) for r in rows] for k in (rows[0] if rows else {})}
-    return {"loss": read_loss(run), "scorecard": card}
+    return {"loss": RunFolder(run).read_loss(), "scorecard": card}
 
 
 def _finite(v) -> float | None:
@@ -118,8 +117,8 @@ def progress(run: str | os.PathLike, *, now: float | None = None) -> dict:
     run = Path(run)
     now = time.time() if now is None else now
     job = job_status(run)
-    loss = read_loss(run)
-    meta = read_json(run / "meta.json")
+    folder = RunFolder(run)
+    loss, meta = folder.read_loss(), folder.read_meta()
     done = len(loss.get("epoch", []))
     train_s = _finite(loss["seconds"][-1]) if done else None
     if job is not None:
@@ -128,7 +127,7 @@ def progress(run: str | os.PathLike, *, now: float | None = None) -> dict:
         elapsed = now - float(job["started"])
     else:
         state, running, elapsed = ("done" if meta.get("status") == "done" else "unfinished"), False, None
-        cfg = meta.get("config") or read_json(run / "config.json").get("config", {})
+        cfg = meta.get("config") or read_json(folder.config).get("config", {})
         epochs = cfg.get("train", {}).get("epochs")
         budget = float(cfg.get("train", {}).get("max_seconds") or 0.0)
     phase = ("preparing" if done == 0 else "training") if running else "finished"
@@ -190,13 +189,12 @@ def compare_table(runs: list[str | os.PathLike]) -> list[dict]:
     out = []
     for r in runs:
         r = Path(r)
-        meta = read_json(r / "meta.json")
-        job = read_json(r / JOB_FILE)
-        loss = read_loss(r)
+        folder = RunFolder(r)
+        meta, job, loss = folder.read_meta(), read_json(r / JOB_FILE), folder.read_loss()
         valid = [v for v in loss.get("valid_loss", []) if math.isfinite(v)]
         card = read_scorecard(r)
         last = card[-1] if card else {}
-        method = job.get("method") or (run_method(r) if (r / "config.json").is_file() else None)
+        method = job.get("method") or (run_method(r) if folder.config.is_file() else None)
         row = {"run": r.name, "method": method, "epochs": len(loss.get("epoch", [])),
                "best_valid_loss": min(valid) if valid else None, "stopped_by": meta.get("stopped_by"),
                "scorecard_epoch": last.get("epoch")}
@@ -234,11 +232,12 @@ def play_phrase(run: str | os.PathLike, *, voice_cache: str | os.PathLike) -> tu
     from effects.render import render_audio
     from models.checkpoint import run_method
 
-    run = Path(run)
-    if not (run / "model.safetensors").is_file() or not (run / "config.json").is_file():
+    folder = RunFolder(run)
+    run = folder.path
+    if not folder.weights.is_file() or not folder.config.is_file():
         raise ParameterError(f"{str(run)!r} has no saved weights yet (model.safetensors; the DDSP method writes them "
                              "when it finishes)")
-    sr = int(read_json(run / "config.json")["config"]["audio"]["sr"])
+    sr = int(read_json(folder.config)["config"]["audio"]["sr"])
     own = run / VOICE_FILE
     x = voice_phrase(own if own.is_file() else Path(voice_cache) / f"scorecard_voice_{sr}.wav", sr=sr)
     fx = make_effect(run_method(run), model=str(run))

@@ -12,6 +12,7 @@ from analysis import mix_eval
 from dashboard import common, plots, synth_tab
 from dashboard import roots as dr
 from models import run_info as ri
+from models.checkpoint import RunFolder
 from workbench.errors import ParameterError
 
 MODES = {"blend": "blend: decode with the code (1 - alpha) source + alpha target",
@@ -45,7 +46,7 @@ with tab_mix:
 
     model = st.selectbox("Model", models, format_func=lambda p: p.name, key="latent_model")
     try:
-        codes, latent_dim = common.read_cached(dd.latent_mix_shape, model, stamp_of=model / "model.safetensors")
+        codes, latent_dim = common.read_cached(dd.latent_mix_shape, model, stamp_of=RunFolder(model).weights)
     except ParameterError as err:
         st.error(str(err))
         st.stop()

@@ -16,6 +16,7 @@ from analysis import training_job as tj
 from analysis import training_runs as tr
 from dashboard import common, plots
 from dashboard import roots as dr
+from models.checkpoint import RunFolder
 from workbench.errors import ParameterError
 
 REFRESH_S = 2.0  # how often a running training's view is redrawn
@@ -185,7 +186,7 @@ def _listen(run: Path) -> None:
         st.audio(dict(snaps)[epoch].read_bytes(), format="audio/wav")
     else:
         st.caption("No scorecard snapshots in this run (they are kept at each measurement).")
-    weights = run / "model.safetensors"
+    weights = RunFolder(run).weights
     if weights.is_file() and st.button("Play the phrase through the saved weights", key="train_play"):
         try:
             _, y, sr = _phrase(str(run), common.mtime(weights), str(roots.reports / "training"))

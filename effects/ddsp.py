@@ -1,9 +1,15 @@
 """The DDSP-style instrument model as an input-driven effect (``transfer --method ddsp``, ``live``).
 
 Every ``hop`` input samples: the causal 1024-sample window ending there -> CREPE f0 and
-confidence, A-weighted loudness -> one decoder step (GRU state carried) -> the segment between
-the previous frame and this one, synthesized (harmonics with phase carried, filtered noise
-from a seeded generator, so a stream and a whole file give the same output).
+confidence, A-weighted loudness -> the decoder (GRU state carried) -> the frame's level matched to
+the input's (:func:`models.ddsp.synth_loudness`) -> the segment between the previous frame and this
+one, synthesized (harmonics with phase carried, filtered noise from a seeded generator).
+
+All the frames a block completes go through each step together: a 65536-sample block offline
+(256 frames), one frame or none per block live. A stream and a whole file give the same output
+because each step gives a frame the same result however many frames share the call: the
+tracker's pitch bit for bit (:class:`models.ddsp.ControlTracker`), the hold and gate element-wise,
+the noise drawn in frame order; the decoder's products round within about 1e-7.
 
 Latency: a frame's window is centred ``window / 2`` samples before its boundary, and a segment
 can be synthesized only once its end frame exists, so the output is ``hop + window / 2``
@@ -30,6 +36,7 @@ from models.ddsp import (
     causal_windows,
     frame_parameters,
     hold_f0,
+    synth_loudness,
     synthesize,
     voicing_gate,
 )
@@ -40,6 +47,8 @@ from workbench.validate import check_int
 __all__ = ["DDSPEffect", "auto_octave", "input_pitch", "auto_octave_for_file"]
 
 log = logging.getLogger(__name__)
+
+MATCH_DB = 24.0  # the most the loudness match moves a frame, dB: a near-silent frame is not blown up
 
 
 class DDSPEffect(Effect):
@@ -63,6 +72,11 @@ class DDSPEffect(Effect):
         Before each file rendered (:meth:`before_file`), set ``octave_shift`` so the file's median
         pitch lands nearest the instrument's trained median (:func:`auto_octave_for_file`).
         Offline only: a live stream cannot be measured ahead.
+    match_loudness : bool, keyword-only
+        Scale each synthesized frame so that its A-weighted loudness (computed from its parameters,
+        :func:`models.ddsp.synth_loudness`) is the input frame's, within +-24 dB (``MATCH_DB``); the
+        gain is per frame and interpolated with the frame's parameters, so it is smooth and the
+        same in a stream as offline. False plays the decoder's own level, as trained.
     device : torch.device or str, keyword-only
         Where the decoder, the pitch tracker and all streaming state live (``"cpu"``, ``"cuda"``,
         ``"cuda:N"``; :func:`effects.base.check_device`). :meth:`process_block` still takes and
@@ -78,8 +92,10 @@ class DDSPEffect(Effect):
     _param_names = ("octave_shift", "mix", "gate_db", "gain_db")
 
     def __init__(self, *, model: str | Path | LoadedRun, octave_shift: int = 0, mix: float = 1.0, gate_db: float = -60.0,
-                 gain_db: float = 0.0, seed: int = 0, auto_register: bool = False, device: torch.device | str = "cpu"):
+                 gain_db: float = 0.0, seed: int = 0, auto_register: bool = False, match_loudness: bool = True,
+                 device: torch.device | str = "cpu"):
         super().__init__(device=device)
+        self.match_loudness = bool(match_loudness)
         self.auto_register = bool(auto_register)
         self.run = model if isinstance(model, LoadedRun) else load_run(model)
         if self.run.method != "ddsp":
@@ -138,9 +154,10 @@ class DDSPEffect(Effect):
         self._in = torch.cat([self._in, x], dim=1)
         k = (self._in.shape[1] - CREPE_WINDOW) // hop
         if k:
-            windows = torch.stack([self._in[:, i * hop + hop: i * hop + hop + CREPE_WINDOW] for i in range(k)], 1)
-            self._in = self._in[:, k * hop:]
+            # frame i's window ends (i + 1) hops into the buffer: one strided view for every new frame
+            windows = self._in[:, hop: k * hop + CREPE_WINDOW].unfold(1, CREPE_WINDOW, hop)
             self._out = torch.cat([self._out, self._segments(windows)], dim=1)
+            self._in = self._in[:, k * hop:]
         y, self._out = self._out[:, : x.shape[1]], self._out[:, x.shape[1]:]
         dry = self._dry.process(x)
         if self.mix < 1:
@@ -148,28 +165,33 @@ class DDSPEffect(Effect):
         return y * 10 ** (self.gain_db / 20) if self.gain_db else y
 
     def _segments(self, windows: torch.Tensor) -> torch.Tensor:
-        """Audio ``(ch, k * hop)`` for ``k`` new frames of windows ``(ch, k, 1024)``."""
+        """Audio ``(ch, k * hop)`` for ``k`` new frames of windows ``(ch, k, 1024)``.
+
+        Every step runs on all ``k`` frames at once (a whole 65536-sample block offline, one
+        frame or none per block live), and gives each frame the same result whatever ``k`` is:
+        the tracker's pitch bit for bit (:class:`models.ddsp.ControlTracker`), the hold and the
+        gate element-wise or by a running maximum, the noise from one generator drawn in frame
+        order. Only the decoder's matrix products round differently for different ``k`` (about
+        1e-7; nothing discrete follows them).
+        """
         ch, k, _ = windows.shape
         hop = self.hop
-        f0, gate, loud = (torch.zeros(ch, k, device=self.device) for _ in range(3))
+        raw, conf, loud = (v.reshape(ch, k) for v in self.tracker(windows.reshape(ch * k, CREPE_WINDOW)))
+        gate = voicing_gate(conf, low=self.voicing[0], high=self.voicing[1])
+        voiced = (gate > 0.5) & (loud > -60)
+        # every frame counted with weight 0 or 1: no data-dependent shape, nothing read back
+        midi = hz_to_midi_t(raw).round().clamp(0, 127).long()
+        self._pitch_hist.index_add_(0, midi.reshape(-1), voiced.reshape(-1).to(torch.float64))
+        f0 = torch.empty_like(raw)
         for c in range(ch):
-            raw, conf, loud[c] = self.tracker(windows[c])
-            gate[c] = voicing_gate(conf, low=self.voicing[0], high=self.voicing[1])
-            voiced = (gate[c] > 0.5) & (loud[c] > -60)
-            # every frame counted with weight 0 or 1: no data-dependent shape, nothing read back
-            midi = hz_to_midi_t(raw).round().clamp(0, 127).long()
-            self._pitch_hist.index_add_(0, midi, voiced.to(torch.float64))
-            f0[c], self._last_f0[c] = hold_f0(raw, gate[c], last=self._last_f0[c])
+            f0[c], self._last_f0[c] = hold_f0(raw[c], gate[c], last=self._last_f0[c])
         f0 = f0 * 2.0 ** self.octave_shift
         level = ((loud - self.gate_db) / 12.0).clamp(0, 1)
-        # one decoder step per frame: a k-frame call rounds differently from k one-frame calls, and
-        # the output must not depend on how the stream was cut into blocks
-        steps = []
-        for i in range(k):
-            h, b, self._state = frame_parameters(self.model, f0[:, i: i + 1], loud[:, i: i + 1], gate[:, i: i + 1],
-                                                 sr=self.model_sr, state=self._state)
-            steps.append((h, b))
-        harm, bands = (torch.cat(parts, dim=1) for parts in zip(*steps))
+        harm, bands, self._state = frame_parameters(self.model, f0, loud, gate, sr=self.model_sr, state=self._state)
+        if self.match_loudness:
+            # the frame's own level, known from its parameters, moved to the input's (within +-MATCH_DB)
+            made = synth_loudness(f0, harm, bands, sr=self.model_sr, a_power=self.tracker.a_power)
+            level = level * 10 ** ((loud - made).clamp(-MATCH_DB, MATCH_DB) / 20)
         harm = harm * level.unsqueeze(-1)
         bands = bands * level.unsqueeze(-1)
         if self._prev is None:  # the stream's first frame: start from silence at its pitch
@@ -177,11 +199,10 @@ class DDSPEffect(Effect):
         f0_all = torch.cat([self._prev[0], f0], dim=1)
         harm_all = torch.cat([self._prev[1], harm], dim=1)
         self._prev = (f0[:, -1:], harm[:, -1:])
-        # one draw per segment, in stream order: the noise does not depend on how blocks were cut
-        fresh = [torch.from_numpy(self._noise_rng.uniform(-1, 1, (ch, hop)).astype(np.float32)) for _ in range(k)]
-        if self.device.type != "cpu":
-            fresh = [torch.cat(fresh, dim=1).to(self.device)]  # one copy per block
-        noise = torch.cat([self._noise, *fresh], dim=1)
+        # one draw for all k segments, frame-major as k draws of (ch, hop) would be: the same stream of
+        # numbers however the blocks were cut
+        fresh = self._noise_rng.uniform(-1, 1, (k, ch, hop)).astype(np.float32).transpose(1, 0, 2).reshape(ch, k * hop)
+        noise = torch.cat([self._noise, torch.from_numpy(fresh).to(self.device)], dim=1)
         self._noise = noise[:, -(self.noise_taps - 1):]
         y, self._phase = synthesize(f0_all, harm_all, bands, noise, sr=self.model_sr, hop=hop, phase=self._phase)
         return y

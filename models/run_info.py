@@ -5,15 +5,14 @@ Reading without loading the weights (``models.checkpoint.load_run`` loads them).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-from models.checkpoint import LOSS_FILE, run_method
+from models.checkpoint import RunFolder, run_method
 from workbench.corpus.families import FAMILIES, program_family
 from workbench.errors import ParameterError
 from workbench.report_io import read_json
 
-__all__ = ["list_runs", "run_info", "read_loss", "multi_instrument_runs", "guess_family"]
+__all__ = ["list_runs", "run_info", "multi_instrument_runs", "guess_family"]
 
 
 def list_runs(runs: str | Path) -> list[Path]:
@@ -32,35 +31,8 @@ def list_runs(runs: str | Path) -> list[Path]:
     runs = Path(runs)
     if not runs.is_dir():
         return []
-    return sorted(p for p in runs.iterdir() if (p / "config.json").is_file())
+    return sorted(p for p in runs.iterdir() if RunFolder(p).is_run())
 
-
-
-def read_loss(run: str | Path) -> dict[str, list[float]]:
-    """The columns of a run folder's ``loss.csv`` (training rewrites it after every epoch).
-
-    Parameters
-    ----------
-    run : str or Path
-        A run folder (finished or still training).
-
-    Returns
-    -------
-    dict of str to list of float
-        ``epoch``, ``train_loss``, ``valid_loss``, ``seconds`` (NaN where a cell is not a
-        number); empty when there is no ``loss.csv`` yet.
-    """
-    path = Path(run) / LOSS_FILE
-    loss: dict[str, list] = {}
-    if path.is_file():
-        with path.open(newline="") as fh:
-            for row in csv.DictReader(fh):
-                for k, v in row.items():
-                    try:
-                        loss.setdefault(k, []).append(float(v))
-                    except (TypeError, ValueError):
-                        loss.setdefault(k, []).append(float("nan"))
-    return loss
 
 
 def run_info(run: str | Path) -> dict:
@@ -80,13 +52,13 @@ def run_info(run: str | Path) -> dict:
         (``"autoencoder"`` or ``"ddsp"``: what plays the run).
     """
 
-    run = Path(run)
-    cfg, meta = read_json(run / "config.json"), read_json(run / "meta.json")
-    loss = read_loss(run)
+    folder = RunFolder(run)
+    run = folder.path
+    cfg, meta = read_json(folder.config), read_json(folder.meta)
     codes = meta.get("codes")
-    return {"path": run, "config": cfg, "meta": meta, "loss": loss,
-            "loss_png": run / "loss.png" if (run / "loss.png").is_file() else None,
-            "has_weights": (run / "model.safetensors").is_file(),
+    return {"path": run, "config": cfg, "meta": meta, "loss": folder.read_loss(),
+            "loss_png": folder.loss_png if folder.loss_png.is_file() else None,
+            "has_weights": folder.weights.is_file(),
             "codes": list(codes) if isinstance(codes, list) and codes and all(isinstance(c, str) for c in codes) else None,
             "sr": cfg.get("config", {}).get("audio", {}).get("sr"),
             "method": run_method(run)}
@@ -134,7 +106,7 @@ def guess_family(target: str | Path) -> str | None:
         except (ValueError, ParameterError):
             return None
     p = Path(text)
-    meta = read_json(p / "meta.json")
+    meta = read_json(RunFolder(p).meta)
     if meta.get("target") and str(meta["target"]) != text:
         t = Path(meta["target"])
         # run folders record the target relative to where training ran: try it beside the run too

@@ -32,7 +32,7 @@ from models.callbacks import (
     stop_reason,
     stop_requested,
 )
-from models.checkpoint import cpu_state, save_run, update_meta, write_loss_csv
+from models.checkpoint import RunFolder, cpu_state, save_run, update_meta
 from models.lstm_ae import LSTMAutoencoder, input_options, prepare_input, stack_context
 from workbench.audio import load
 from workbench.config import Config
@@ -466,6 +466,11 @@ def build_model(cfg: Config) -> LSTMAutoencoder:
     return LSTMAutoencoder(**model_kwargs(cfg))
 
 
+def _loss_rows(rows: list[dict]) -> list[dict]:
+    """The columns ``loss.csv`` keeps of the trainer's per-epoch rows (the same every epoch and at the end)."""
+    return [{k: r[k] for k in ("epoch", "train_loss", "valid_loss", "seconds")} for r in rows]
+
+
 def _loss_plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -597,7 +602,7 @@ class Trainer:
     @property
     def resume_path(self) -> Path:
         """Optimizer state, epoch and loss rows of the last epoch (read with ``weights_only``)."""
-        return self.out / "resume.pt"
+        return RunFolder(self.out).resume
 
     def prepare_data(self, paths: Sequence[str | Path], *, labels: Sequence[str] | None = None,
                      target: str | None = None) -> Trainer:
@@ -736,7 +741,7 @@ class Trainer:
             save_run(self.out, self.model, config=self.cfg, model_kwargs=model_kwargs(self.cfg),
                      meta={"status": "training", "best_epoch": epoch, "best_valid_loss": self.best})
         rows = self.rows
-        write_loss_csv(self.out, rows)  # every epoch, so the curve can be watched while it grows
+        RunFolder(self.out).write_loss(_loss_rows(rows))  # every epoch, so the curve can be watched while it grows
         torch.save({"model": cpu_state(self.model), "optimizer": self.opt.state_dict(), "epoch": epoch,
                     "best": self.best, "bad_epochs": self.bad_epochs, "rng": torch.get_rng_state(),
                     "row_keys": list(rows[0]), "rows": torch.tensor([list(r.values()) for r in rows],
@@ -887,13 +892,14 @@ class Trainer:
         """
         meta = self.summary(describe)
         if self.rank == 0:
-            if not (self.out / "model.safetensors").is_file():  # no epoch improved on inf: keep the last weights
+            run = RunFolder(self.out)
+            if not run.weights.is_file():  # no epoch improved on inf: keep the last weights
                 save_run(self.out, self.model, config=self.cfg, model_kwargs=model_kwargs(self.cfg), meta={})
             update_meta(self.out, meta)
-            write_loss_csv(self.out, self.rows)
+            run.write_loss(_loss_rows(self.rows))
             if self.stopped == STOP_REQUESTED:  # honoured: a later --resume must not stop at once
                 (self.out / STOP_FILE).unlink(missing_ok=True)
-            _loss_plot(self.rows, self.out / "loss.png")
+            _loss_plot(self.rows, run.loss_png)
         return meta
 
 

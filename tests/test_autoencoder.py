@@ -271,7 +271,7 @@ def test_torchrun_two_processes(trumpet_melodies, tmp_path):
     out = tmp_path / "ddp"
     sets = sum((["--set", s] for s in [*TINY_MODEL, "train.epochs=2"]), [])
     proc = subprocess.run([str(torchrun), "--nproc_per_node=2", "-m", "workbench", "--quiet", "train",
-                           "--target", str(trumpet_melodies), "--out", str(out), "--preset", "nsynth", *sets],
+                           "--target", str(trumpet_melodies), "--out", str(out), "--preset", "nsynth", "--no-scorecard", *sets],
                           capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("trained 2 epochs") == 1  # rank 0 reports, rank 1 stays quiet

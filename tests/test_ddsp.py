@@ -236,3 +236,89 @@ def test_phase_continuous_effect_output_on_a_steady_tone(ddsp_run):
     d = np.abs(np.diff(y))
     assert d.max() < 4 * np.percentile(d, 99.9) + 1e-6
     assert math.isfinite(float(y.std())) and y.std() > 1e-3
+
+
+def test_tracker_gives_each_frame_the_same_controls_in_any_batch(tracker):
+    """The pitch path agrees between a stream and a whole file by design: a frame's controls are
+    the same bits whether it is tracked alone, in a chunk of 3, or with the whole signal."""
+    rng = np.random.default_rng(4)
+    t = np.arange(SR) / SR
+    x = 0.3 * np.sin(2 * np.pi * 220 * 2 ** (np.sin(2 * np.pi * 3 * t) / 12) * t) + 0.05 * rng.standard_normal(SR)
+    x[4000:6000] = 0  # digital silence inside: skipped frames must not shift the others
+    w = causal_windows(torch.from_numpy(x).float(), hop=256, frames=66)
+    whole = tracker(w)
+    alone = [tracker(w[i: i + 1]) for i in range(66)]
+    chunks = [tracker(w[i: i + 7], batch=3) for i in range(0, 66, 7)]
+    for j in range(3):
+        assert torch.equal(whole[j], torch.cat([a[j] for a in alone]))
+        assert torch.equal(whole[j], torch.cat([c[j] for c in chunks]))
+    assert (whole[0] > 0).sum() > 40 and (whole[0] == 0).any()  # pitched frames, and the silent ones
+
+
+def test_synth_loudness_is_the_trackers_reading_of_the_sound(tracker):
+    """The level the loudness match computes from frame parameters is what the tracker measures
+    on the synthesized audio (steady frames: harmonics plus filtered noise)."""
+    from models.ddsp import synth_loudness
+
+    hop, k, H, B = 256, 12, 10, 17
+    f0 = torch.full((1, k + 1), 330.0)
+    harm = (0.2 / torch.arange(1, H + 1).float()).expand(1, k + 1, H).contiguous()
+    bands = torch.linspace(0.05, 0.01, B).expand(1, k, B).contiguous()
+    noise = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (1, 2 * (B - 1) - 1 + k * hop))).float()
+    y, _ = synthesize(f0, harm, bands, noise, sr=SR, hop=hop)
+    measured = tracker(y[0, -1024:][None])[2]
+    predicted = synth_loudness(f0[:, 1:], harm[:, 1:], bands, sr=SR, a_power=tracker.a_power)[0, -1]
+    assert abs(float(measured[0] - predicted)) < 0.5, (measured, predicted)
+
+
+def _swell(seconds=2.0):
+    """A harmonic tone with vibrato whose level rises and falls by 24 dB, and a pause."""
+    t = np.arange(int(seconds * SR)) / SR
+    f0 = 220 * 2 ** (0.3 * np.sin(2 * np.pi * 5 * t) / 12)
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    env = 10 ** (-24 * (0.5 - 0.5 * np.cos(2 * np.pi * t / seconds)) / 20)
+    y = env * sum(0.3 / k * np.sin(k * phase) for k in range(1, 10))
+    y[int(0.9 * SR): int(1.05 * SR)] = 0
+    return y.astype(np.float32)
+
+
+def test_loudness_follows_the_input(ddsp_run):
+    """Scoreboard loudness (A-weighted frame levels) of output against input: correlation >= 0.95
+    and L1 <= 1.5 dB with the match (issue 28 asks 1 dB on voices; a tiny model gets this margin);
+    the decoder's own level, unmatched, is further off."""
+    from analysis.scoreboard import loudness_match
+    from effects.ddsp import DDSPEffect
+
+    x = _swell()
+    matched = loudness_match(x, DDSPEffect(model=ddsp_run).process(x, SR), sr=SR)
+    raw = loudness_match(x, DDSPEffect(model=ddsp_run, match_loudness=False).process(x, SR), sr=SR)
+    assert matched["loudness_correlation"] >= 0.95 and matched["loudness_l1_db"] <= 1.5, matched
+    assert matched["loudness_l1_db"] < raw["loudness_l1_db"], (matched, raw)
+
+
+def test_offline_is_much_faster_than_small_blocks(ddsp_run):
+    """Offline, every step runs on a whole 65536-sample block; live, one frame at a time. A ratio of
+    the two on the same machine and moment, best of two each, so a loaded machine slows both."""
+    import time
+
+    from effects.ddsp import DDSPEffect
+
+    x = _swell(1.5)[None]
+    fx = DDSPEffect(model=ddsp_run)
+    fx.process(x[:, :4096], SR)  # warm-up
+
+    def offline():
+        t = time.perf_counter()
+        fx.process(x, SR)
+        return time.perf_counter() - t
+
+    def blocks():
+        fx.prepare(SR, 1, 256)
+        t = time.perf_counter()
+        for i in range(0, x.shape[1], 256):
+            fx.process_block(x[:, i: i + 256])
+        return time.perf_counter() - t
+
+    fast = min(offline(), offline())
+    slow = min(blocks(), blocks())
+    assert slow > 1.8 * fast, (fast, slow)

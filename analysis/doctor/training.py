@@ -66,8 +66,8 @@ def measure_throughput(*, seconds: float = 8.0, seed: int = 0) -> dict:
     dict
         As :data:`THROUGHPUT`, with ``source`` saying it was measured now.
     """
-    import csv
 
+    from models.checkpoint import RunFolder
     from models.ddsp_train import ControlTracker, clip_controls, train_ddsp
     from models.train import Trainer
     from workbench.audio import save
@@ -87,9 +87,8 @@ def measure_throughput(*, seconds: float = 8.0, seed: int = 0) -> dict:
         clip_controls([wav], cfg, tracker)
         controls = time.perf_counter() - t0
         train_ddsp([wav], cfg, Path(tmp) / "ddsp", progress=False)
-        with open(Path(tmp) / "ddsp" / "loss.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-        epoch = float(rows[-1]["seconds"]) - float(rows[0]["seconds"])
+        stamps = RunFolder(Path(tmp) / "ddsp").read_loss()["seconds"]
+        epoch = stamps[-1] - stamps[0]
     out = {"autoencoder_epoch_s_per_audio_s": round(ae / seconds, 4), "ddsp_epoch_s": round(epoch, 2),
            "ddsp_controls_s_per_audio_s": round(controls / seconds, 4),
            "source": f"measured now: a second epoch of each method on {seconds:g} s of a synthetic tone"}

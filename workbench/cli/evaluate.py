@@ -47,6 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="training budget per ddsp class model (default 300)")
         e.add_argument("--out", required=True)
         e.add_argument("--seed", type=_int, default=0)
+        if action == "scoreboard":
+            e.add_argument("--judge-voices", type=_int, default=8,
+                           help="sung and spoken phrases rendered for the instrument judge's voice class (default 8)")
         _add_compute_args(e)
 
     t = esub.add_parser("timbre", help="timbre at the input's pitch of files against target notes",
@@ -78,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action not in ("pitch", "scoreboard"):
         print("usage: workbench evaluate {pitch,scoreboard,timbre} ... (see --help)", file=sys.stderr)
         return 2
+    if args.action == "scoreboard" and args.judge_voices <= 0:
+        raise ParameterError(f"--judge-voices={args.judge_voices} must be a positive number of phrases")
     if args.classes.strip().isdigit():
         n = int(args.classes)
         if not 1 <= n <= len(DEFAULT_CLASSES):
@@ -109,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         from analysis.scoreboard import run_scoreboard
 
-        r = run_scoreboard(protocol, factories, corpus=args.corpus, out=args.out, progress=not args.quiet)
+        r = run_scoreboard(protocol, factories, corpus=args.corpus, out=args.out, judge_voices=args.judge_voices,
+                           progress=not args.quiet)
         print("scoreboard: " + "; ".join(f"{row['method']} kept {row['kept_percent']:.0f} %, timbre "
                                          f"{row['timbre_accuracy']:.2f}" for row in r["scoreboard"])
               + f" ({r['seconds']} s); report in {args.out}/scoreboard.md")

@@ -61,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     from workbench.audio import load
 
     if Path(args.path).is_dir():
-        if not (Path(args.path) / "config.json").is_file():
+        from models.checkpoint import RunFolder
+
+        if not RunFolder(args.path).is_run():
             from workbench.errors import ParameterError
 
             raise ParameterError(f"{args.path!r} is a directory without config.json; expected an audio file or a run "

@@ -102,47 +102,31 @@ def _print_scorecard(meta: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train a run folder (under torchrun: this rank's share); returns the exit status."""
+    from models.distributed import process_group, resolve_device
+    from models.training import train_or_reuse
     from workbench.config import make_config
-    from workbench.corpus.select import resolve_target, target_labels
 
     sets = [*args.set, *_scorecard_settings(args)]
     cfg = make_config(preset=args.preset, file=args.config, overrides=sets, seed=args.seed, method=args.method)
     callbacks = _callbacks(args, cfg)
+    if args.method == "ddsp" and args.resume:
+        raise ParameterError("--resume: --method ddsp trains from the start; --resume is for the autoencoder")
+    check = None if args.force or args.resume else (lambda paths: _check_material(paths, args.target))
+    kw = dict(reuse=False, resume=args.resume, check=check, callbacks=callbacks, progress=not args.quiet)
     if args.method == "ddsp":
-        from models.ddsp_train import train_ddsp
-        from models.distributed import resolve_device
-
-        if args.resume:
-            raise ParameterError("--resume: --method ddsp trains from the start; --resume is for the autoencoder")
-        device = resolve_device(args.device)
-        paths = resolve_target(args.target)
-        if not args.force:
-            _check_material(paths, args.target)
-        meta = train_ddsp(paths, cfg, args.out, progress=not args.quiet,
-                          describe={"target": args.target}, device=device, callbacks=callbacks)
+        meta = train_or_reuse(args.target, cfg, args.out, describe={"target": args.target},
+                              device=resolve_device(args.device), **kw)
         p = meta["pitch_midi"]
         print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
               f"loss {meta['best_valid_loss']:.4f} at epoch {meta['best_epoch']}; pitch range MIDI {p['p5']:.0f}-"
               f"{p['p95']:.0f}; run in {args.out}")
-        _print_scorecard(meta)
-        return 0
-    from models.distributed import process_group
-    from models.train import train
-
-    labels = None
-    if cfg.model.condition != "none":
-        paths, labels = target_labels(args.target, by=cfg.model.code_by)
     else:
-        paths = resolve_target(args.target)
-    if not args.force and not args.resume:
-        _check_material(paths, args.target)
-    with process_group(args.device) as where:  # under torchrun: this rank's device, joined to the others
-        meta = train(paths, cfg, args.out, labels=labels, resume=args.resume, progress=not args.quiet,
-                     device=where.device, world_size=where.world_size, rank=where.rank,
-                     describe={"target": args.target, "preset": args.preset}, callbacks=callbacks)
-    if where.rank:
-        return 0
-    print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
-          f"loss {meta['best_valid_loss']:.5f} at epoch {meta['best_epoch']}; run in {args.out}")
+        with process_group(args.device) as where:  # under torchrun: this rank's device, joined to the others
+            meta = train_or_reuse(args.target, cfg, args.out, describe={"target": args.target, "preset": args.preset},
+                                  device=where.device, world_size=where.world_size, rank=where.rank, **kw)
+        if where.rank:
+            return 0
+        print(f"trained {meta['epochs_run']} epochs in {meta['train_seconds']} s ({meta['stopped_by']}); best valid "
+              f"loss {meta['best_valid_loss']:.5f} at epoch {meta['best_epoch']}; run in {args.out}")
     _print_scorecard(meta)
     return 0
