@@ -10,7 +10,9 @@ buttons on bypass; MANNe (seed 002) gave a slider per bottleneck unit. Here any 
   and logged.
 - :class:`Controller`: turns messages into targets, counts what it could not use (unknown
   controls, malformed messages, values out of range), binds a control in learn mode, and plays
-  notes (mono, last-note priority) on a :class:`effects.play.LatentSynth`.
+  notes: mono, last-note priority, on a :class:`effects.play.LatentSynth`; polyphonic on a
+  :class:`effects.ddsp_synth.DDSPSynth` (a free voice, else the one sounding longest is stolen),
+  with pitch bend.
 - :class:`MidiInput` (python-rtmidi ports, mido's parser; the ALSA sequencer where there is
   one, else JACK MIDI) and :class:`OscInput` (a UDP socket, python-osc's parser), each on a
   thread of its own. The MIDI port is polled (about every millisecond) rather than given a
@@ -67,7 +69,7 @@ class Controller:
                  learn: str | None = None, on_learn: Callable[[Binding], object] | None = None, strict: bool = True):
         self.effect, self.mapping, self.engine = effect, mapping, engine
         self.on_learn = on_learn
-        self._c = dict(messages=0, applied=0, unknown=0, malformed=0, out_of_range=0, notes=0, learned=0)
+        self._c = dict(messages=0, applied=0, unknown=0, malformed=0, out_of_range=0, notes=0, learned=0, stolen=0)
         self._slot_of: dict[Binding, int | None] = {}
         self._pressed: dict[Binding, bool] = {}
         self._notes: list[int] = []  # held notes, last on top
@@ -90,8 +92,16 @@ class Controller:
                 raise ParameterError(f"learn={learn!r}: {err}") from None
             self.learn_target = learn
         p = effect.get_params()
-        self._synth = "chroma" in p and "gate" in p
-        if self._synth:
+        self._poly = isinstance(p.get("note"), tuple) and "velocity" in p
+        self._synth = self._poly or ("chroma" in p and "gate" in p)
+        if self._poly:  # one (note, velocity, gate) slot triple per voice
+            self._voice_slots = [tuple(effect.slot(f"{name}.{i}", discrete=True) for name in ("note", "velocity", "gate"))
+                                 for i in range(len(p["note"]))]
+            self._voice_note: list[int | None] = [None] * len(p["note"])
+            self._voice_time = [0] * len(p["note"])  # when each voice was last given or released a note
+            self._clock = 0
+            self._bend_slot = effect.slot("bend", discrete=True)
+        elif self._synth:
             self._note_slots = (effect.slot("chroma", discrete=True), effect.slot("gate", discrete=True),
                                 effect.slot("gain", discrete=True))
 
@@ -228,7 +238,8 @@ class Controller:
         self.control(self.mapping.for_osc(address), float(args[0]), source=("osc", address))
 
     def note_on(self, note: int, velocity: int) -> None:
-        """A note for the latent synthesizer: mono, last-note priority (the newest held note sounds).
+        """A note: on the latent synthesizer mono, last-note priority (the newest held note sounds);
+        on a polyphonic synth, a voice of its own (:meth:`_voice_on`).
 
         Parameters
         ----------
@@ -244,6 +255,11 @@ class Controller:
             return
         if velocity == 0:
             return self.note_off(note, counted=True)
+        if self._poly:
+            self._voice_on(note, velocity)
+            self._c["notes"] += 1
+            self._c["applied"] += 1
+            return
         if note in self._notes:
             self._notes.remove(note)
         self._notes.append(note)
@@ -270,6 +286,15 @@ class Controller:
         if not self._synth:
             self._c["unknown"] += 1
             return
+        if self._poly:
+            if note in self._voice_note:
+                v = self._voice_note.index(note)
+                self._voice_note[v] = None
+                self._clock += 1
+                self._voice_time[v] = self._clock
+                self.effect.set_target(self._voice_slots[v][2], 0.0)
+                self._c["applied"] += 1
+            return
         if note not in self._notes:
             return
         top = self._notes[-1] == note
@@ -279,6 +304,43 @@ class Controller:
             self.effect.set_target(chroma, self._notes[-1] % 12)
         elif not self._notes:
             self.effect.set_target(gate, False)
+        self._c["applied"] += 1
+
+    def _voice_on(self, note: int, velocity: int) -> None:
+        """Give a note a voice: the one already playing it, else the free voice released longest
+        ago, else the voice that has sounded longest (stolen: it moves to the new note)."""
+        held = self._voice_note
+        if note in held:
+            v = held.index(note)
+        else:
+            free = [i for i, n in enumerate(held) if n is None]
+            v = min(free or range(len(held)), key=self._voice_time.__getitem__)
+            if not free:
+                self._c["stolen"] += 1
+        self._clock += 1
+        held[v], self._voice_time[v] = note, self._clock
+        n, vel, gate = self._voice_slots[v]
+        self.effect.set_target(n, float(note))
+        self.effect.set_target(vel, round(velocity / 127.0, 6))
+        self.effect.set_target(gate, 1.0)
+
+    def pitch_bend(self, value: float) -> None:
+        """A pitch bend for a polyphonic synth (all its voices).
+
+        Parameters
+        ----------
+        value : float
+            -1 (full down) to 1 (full up); the synth's ``bend_range`` gives the semitones.
+        """
+        self._c["messages"] += 1
+        self.last_arrival = time.perf_counter()
+        if not self._poly:
+            self._c["unknown"] += 1
+            return
+        if not (is_number(value) and -1.0 <= value <= 1.0):
+            self._c["out_of_range"] += 1
+            return
+        self.effect.set_target(self._bend_slot, float(value))
         self._c["applied"] += 1
 
     def malformed(self) -> None:
@@ -293,7 +355,8 @@ class Controller:
         -------
         dict of str to int
             ``messages``, ``applied``, ``unknown``, ``malformed``, ``out_of_range``, ``notes``,
-            ``learned``, and ``rejected`` (targets the effect refused).
+            ``learned``, ``stolen`` (voices taken from a sounding note), and ``rejected`` (targets
+            the effect refused).
         """
         return {**self._c, "rejected": self.effect.rejected}
 
@@ -420,6 +483,8 @@ class MidiInput:
                 c.note_on(m.note, m.velocity)
             elif m.type == "note_off":
                 c.note_off(m.note)
+            elif m.type == "pitchwheel":
+                c.pitch_bend(m.pitch / (8192.0 if m.pitch < 0 else 8191.0))
             else:
                 c.control(None, 0.0, source=("other", m.type))
 

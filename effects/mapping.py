@@ -301,6 +301,7 @@ def default_mapping(*, synth: bool = False, units: int = 8) -> Mapping:
 
     - faders CC 0-7: ``fader.N.scale`` (hidden unit N's gain; ``latent.N`` for the synth);
     - knobs CC 16-23: ``fader.N.offset`` (knob 1 ``gain`` and knob 2 ``glide_ms`` for the synth);
+    - for a synth also CC 11 ``expression``, CC 7 ``volume`` and CC 5 ``glide_ms`` (portamento time);
     - button CC 41: ``bypass`` (toggle); CC 24: ``mix``, CC 25: ``alpha``, CC 26: ``gain`` (effects);
     - every target also answers at OSC ``/workbench/<target with / for .>``, e.g.
       ``/workbench/fader/1/scale``.
@@ -327,8 +328,9 @@ def default_mapping(*, synth: bool = False, units: int = 8) -> Mapping:
         else:
             items.append(binding(f"fader.{n}.scale", cc=(1, n - 1)))
             items.append(binding(f"fader.{n}.offset", cc=(1, 16 + n - 1)))
-    if synth:
-        items += [binding("gain", cc=(1, 16)), binding("glide_ms", cc=(1, 17))]
+    if synth:  # the knobs, then the General MIDI controllers a keyboard sends (a ddsp synth's)
+        items += [binding("gain", cc=(1, 16)), binding("glide_ms", cc=(1, 17)), binding("expression", cc=(1, 11)),
+                  binding("volume", cc=(1, 7)), binding("glide_ms", cc=(1, 5))]
     else:
         items.append(binding("gain", cc=(1, 26)))
     items += [binding("bypass", cc=(1, 41)), binding("mix", cc=(1, 24)), binding("alpha", cc=(1, 25))]

@@ -26,7 +26,7 @@ from models.lstm_ae import decompress
 from workbench.errors import ParameterError
 from workbench.phase import PHASE_METHODS, make_phase
 from workbench.spectral import StreamingSynthesizer
-from workbench.validate import check_int, check_number, is_number
+from workbench.validate import check_int, check_number
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -319,42 +319,16 @@ class LatentSynth(Effect):
     # -- offline ----------------------------------------------------------------------------------
     def render(self, seconds: float, *, schedule: Sequence[tuple[float, dict]] = (), blocksize: int = 128,
                channels: int = 1) -> np.ndarray:
-        """Play offline for ``seconds`` with parameter changes at given times, as the live engine would.
-
-        Parameters
-        ----------
-        seconds : float, s
-            Length to render, in (0, 600].
-        schedule : sequence of (time_s, dict)
-            ``set_params`` calls, applied before the first block that starts at or after ``time_s``.
-        blocksize : int
-            Block length (changes land on block boundaries, as live).
-        channels : int
-            Channels of the output (the mono synth is copied to each).
+        """Play offline for ``seconds`` with parameter changes at given times, as the live engine would
+        (:func:`effects.render.render_schedule`).
 
         Returns
         -------
         np.ndarray [shape=(channels, round(seconds * sr))], float32
-            The rendered audio at the model's rate ``sr``.
-
-        The synth's parameters are as before the call afterwards (the schedule starts from them).
+            The rendered audio at the model's rate ``sr``; the synth's parameters are as before
+            the call afterwards.
         """
-        if not (is_number(seconds) and 0 < seconds <= 600):
-            raise ParameterError(f"seconds={seconds!r} must be in (0, 600]")
-        sr = self.model_sr
-        n = int(round(seconds * sr))
-        events = sorted(((float(t), dict(p)) for t, p in schedule), key=lambda e: e[0])
-        saved = self.get_params()
-        self.prepare(sr, channels, blocksize)
-        silence = np.zeros((channels, blocksize), np.float32)
-        out = np.zeros((channels, n), np.float32)
-        k = 0
-        for start in range(0, n, blocksize):
-            while k < len(events) and events[k][0] * sr <= start + 1e-9:
-                self.set_params(**events[k][1])
-                k += 1
-            m = min(blocksize, n - start)
-            out[:, start:start + m] = self.process_block(silence[:, :m])
-        self.set_params(**saved)
-        return out
+        from effects.render import render_schedule
+
+        return render_schedule(self, seconds, schedule=schedule, blocksize=blocksize, channels=channels)
 

@@ -24,8 +24,10 @@ import soxr
 from effects.base import OFFLINE_BLOCK, Effect
 from workbench.audio import info, resample, validate_audio
 from workbench.errors import ParameterError
+from workbench.validate import check_int, is_number
 
-__all__ = ["render_file", "render_files", "render_audio", "Rendered", "parse_channels", "processing_rate"]
+__all__ = ["render_file", "render_files", "render_audio", "Rendered", "parse_channels", "processing_rate",
+           "render_schedule"]
 
 log = logging.getLogger(__name__)
 
@@ -354,3 +356,47 @@ def render_audio(effect: Effect, audio: np.ndarray, *, sr: int, processing_sr: i
         y = resample(y, rate, out_sr)
     y = y[:, :n_out]
     return (y[0] if np.asarray(audio).ndim == 1 else y), rate
+
+
+def render_schedule(effect: Effect, seconds: float, *, schedule: Sequence[tuple[float, dict]] = (),
+                    blocksize: int = 128, channels: int = 1) -> np.ndarray:
+    """Play a source effect offline for ``seconds`` with parameter changes at given times, as live.
+
+    Parameters
+    ----------
+    effect : Effect
+        A source (its input is silence) with a ``required_sample_rate``.
+    seconds : float, s
+        Length to render, in (0, 600].
+    schedule : sequence of (time_s, dict), keyword-only
+        ``set_params`` calls, applied before the first block that starts at or after ``time_s``.
+    blocksize : int, keyword-only
+        Block length (changes land on block boundaries, as live).
+    channels : int, keyword-only
+        Channels of the output.
+
+    Returns
+    -------
+    np.ndarray [shape=(channels, round(seconds * sr))], float32
+        The rendered audio at the effect's rate ``sr``. Its parameters are as before the call
+        afterwards (the schedule starts from them).
+    """
+    if not (is_number(seconds) and 0 < seconds <= 600):
+        raise ParameterError(f"seconds={seconds!r} must be in (0, 600]")
+    check_int(blocksize, "blocksize", lo=1)
+    sr = effect.required_sample_rate
+    n = int(round(seconds * sr))
+    events = sorted(((float(t), dict(p)) for t, p in schedule), key=lambda e: e[0])
+    saved = effect.get_params()
+    effect.prepare(sr, channels, blocksize)
+    silence = np.zeros((channels, blocksize), np.float32)
+    out = np.zeros((channels, n), np.float32)
+    k = 0
+    for start in range(0, n, blocksize):
+        while k < len(events) and events[k][0] * sr <= start + 1e-9:
+            effect.set_params(**events[k][1])
+            k += 1
+        m = min(blocksize, n - start)
+        out[:, start:start + m] = effect.process_block(silence[:, :m])
+    effect.set_params(**saved)
+    return out
