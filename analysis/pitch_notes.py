@@ -1,4 +1,5 @@
-"""Judging an output's pitch against its input's: per note, per frame, and summarised.
+"""Judging an output's pitch against its input's: per note, per frame, summarised, and the tracks
+around one note with the targets in view.
 
 Tracks are ``(times, f0)`` or ``(times, f0, confidence)`` as :func:`workbench.pitch.track_f0`
 returns them (0 Hz where unvoiced).
@@ -11,9 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from workbench.errors import ParameterError
-from workbench.pitch import cents, midi_to_hz
+from workbench.pitch import cents, hz_to_midi, midi_to_hz
 
-__all__ = ["note_pitch", "measure_notes", "f0_match", "summarise"]
+__all__ = ["note_pitch", "measure_notes", "f0_match", "summarise", "note_window"]
 
 
 def note_pitch(times: np.ndarray, f0: np.ndarray, note: dict, *, trim: float = 0.25) -> tuple[float, float]:
@@ -194,3 +195,50 @@ def summarise(notes: list[dict], melodies: list[dict]) -> dict:
         vals = [m[key] for m in melodies if np.isfinite(m[key])]
         out[key] = float(np.mean(vals)) if vals else float("nan")
     return out
+
+
+def note_window(notes: list[dict], rows: list[dict], in_track: Sequence[np.ndarray], out_track: Sequence[np.ndarray], *,
+                note: int, pad: float = 1.0) -> dict:
+    """The f0 tracks around note ``note`` of a melody, with every note's target pitch in view.
+
+    Parameters
+    ----------
+    notes : list of dict
+        The melody's notes (onset, offset, pitch).
+    rows : list of dict
+        notes.csv rows of this melody, method and class (``note``, ``kept``...: :func:`measure_notes`).
+    in_track, out_track : (times, f0)
+        Tracks of input and output (seconds, Hz; 0 where unvoiced), read on the input's times.
+    note : int, keyword-only
+        Index of the chosen note.
+    pad : float, seconds, keyword-only
+        Shown before the note's onset and after its offset.
+
+    Returns
+    -------
+    dict
+        ``start``, ``end`` (s), ``times``, ``input_midi``, ``output_midi`` (NaN when unvoiced),
+        ``targets`` (one dict per note in view: ``note``, ``onset``, ``offset``, ``pitch``,
+        ``kept``, ``chosen``).
+
+    Raises
+    ------
+    ParameterError
+        ``note`` is not an index of ``notes``.
+    """
+    if not 0 <= note < len(notes):
+        raise ParameterError(f"note={note} is not valid; the melody has {len(notes)} notes")
+    n = notes[note]
+    start, end = max(n["onset"] - pad, 0.0), n["offset"] + pad
+    kept = {int(r["note"]): bool(r["kept"]) for r in rows}
+    t, f_in = in_track
+    f_out = out_track[1]
+    m = min(len(t), len(f_out))
+    t, f_in, f_out = np.asarray(t[:m]), np.asarray(f_in[:m]), np.asarray(f_out[:m])
+    sel = (t >= start) & (t <= end)
+
+    targets = [{"note": i, "onset": float(x["onset"]), "offset": float(x["offset"]), "pitch": int(x["pitch"]),
+                "kept": kept.get(i), "chosen": i == note}
+               for i, x in enumerate(notes) if x["offset"] > start and x["onset"] < end]
+    return {"start": start, "end": end, "times": t[sel], "input_midi": hz_to_midi(f_in[sel]),
+            "output_midi": hz_to_midi(f_out[sel]), "targets": targets}

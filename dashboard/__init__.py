@@ -1,1 +1,1 @@
-"""The dashboard's pages (faces: they arrange widgets and call :mod:`analysis.dashboard_data`)."""
+"""The dashboard's pages (faces: they arrange widgets and call the library below them)."""

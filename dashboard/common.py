@@ -1,5 +1,6 @@
 """Pieces every dashboard page shares: the roots, cached library calls, the input picker and
-the empty state. Computation stays in :mod:`analysis.dashboard_data`; this only caches and
+the empty state. Computation stays in the library (uploads: :mod:`workbench.upload`, corpora:
+:mod:`workbench.corpus.catalog`, spectrograms: :mod:`workbench.spectrogram`...); this only caches and
 arranges."""
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from analysis import dashboard_data as dd
 from dashboard import roots as dr
+from workbench import upload
 from workbench.audio import load
+from workbench.corpus import catalog
+from workbench.corpus.truth import ground_truth_notes
 from workbench.errors import ParameterError
+from workbench.spectrogram import spectrogram_db
 
 SR = 16000  # the rate of the corpus and of every page's processing
 
@@ -65,7 +69,7 @@ def pick_folder(label: str, folders, *, key: str, roots_: tuple = ()):
 
 
 def pick_report(r: dr.Roots, found: dict, kind: str, label: str, *, key: str, missing: str):
-    """The folder of ``kind`` (a key of :func:`analysis.dashboard_data.scan_reports`) the user picks,
+    """The folder of ``kind`` (a key of :func:`analysis.report_scan.scan_reports`) the user picks,
     or None after the empty state: ``missing`` and the command that writes one."""
     if not found[kind]:
         empty_state(missing, dr.COMMANDS[kind])
@@ -135,13 +139,13 @@ def load_audio(path: str, stamp: float, sr: int = SR) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def read_upload(name: str, data: bytes, sr: int = SR) -> np.ndarray:
-    return dd.read_upload(name, data, sr=sr)
+    return upload.read_upload(name, data, sr=sr)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def corpus_notes(corpus: str, stamp: float) -> list[dict]:
     del stamp
-    return dd.corpus_notes(corpus)
+    return catalog.corpus_notes(corpus)
 
 
 @st.cache_data(show_spinner=False, ttl=60)
@@ -178,13 +182,15 @@ def track_audio(audio: np.ndarray, sr: int, tracker: str = "pyin"):
 
 @st.cache_data(show_spinner="Tracking f0...", max_entries=64)
 def track_file(path: str, stamp: float, sr: int, tracker: str):
+    from workbench.pitch import track_file as track
+
     del stamp
-    return dd.track_file(path, sr=sr, tracker=tracker)
+    return track(path, sr=sr, tracker=tracker)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def spectrogram(audio: np.ndarray, sr: int):
-    return dd.spectrogram_db(audio, sr=sr)
+    return spectrogram_db(audio, sr=sr)
 
 
 def _store_upload(key: str) -> None:
@@ -218,9 +224,9 @@ def pick_input(r: dr.Roots, *, key: str, default_seconds: float = 8.0) -> Input 
         label = st.selectbox("Demo file", list(choices), key=f"{key}_demo")
         path = choices[label]
         audio = load_audio(str(path), mtime(path))
-        notes = dd.ground_truth_notes(path)
+        notes = ground_truth_notes(path)
     elif source == "corpus note":
-        corpora = dd.list_corpora(r.data)
+        corpora = catalog.list_corpora(r.data)
         if not corpora:
             empty_state(f"No corpus under {r.data} yet", dr.COMMANDS["corpus"])
             return None
@@ -234,10 +240,10 @@ def pick_input(r: dr.Roots, *, key: str, default_seconds: float = 8.0) -> Input 
         meta = sel[names.index(name)] if name in names else sel[0]
         label = f"corpus: {meta['note_str']}"
         audio = load_audio(meta["path"], mtime(meta["path"]))
-        notes = dd.corpus_note_truth(corpus, meta)
+        notes = catalog.corpus_note_truth(corpus, meta)
     else:
-        st.file_uploader(f"Audio file ({', '.join(dd.UPLOAD_FORMATS)}; at most {dd.MAX_UPLOAD_BYTES // 2 ** 20} MB)",
-                         type=list(dd.UPLOAD_FORMATS), key=f"{key}_uploader", on_change=_store_upload, args=(key,))
+        st.file_uploader(f"Audio file ({', '.join(upload.UPLOAD_FORMATS)}; at most {upload.MAX_UPLOAD_BYTES // 2 ** 20} MB)",
+                         type=list(upload.UPLOAD_FORMATS), key=f"{key}_uploader", on_change=_store_upload, args=(key,))
         up = st.session_state.get(f"{key}_upload")
         if not up:
             st.info("Upload an audio file to use it as the input.")
@@ -257,12 +263,12 @@ def pick_input(r: dr.Roots, *, key: str, default_seconds: float = 8.0) -> Input 
                                key=f"{key}_excerpt")
         end = None if end >= top else end
     try:
-        clip = dd.excerpt(audio, SR, start=start, seconds=None if end is None else end - start)
+        clip = upload.excerpt(audio, SR, start=start, seconds=None if end is None else end - start)
     except ParameterError as err:
         st.error(str(err))
         return None
-    if clip.shape[1] < dd.MIN_INPUT_SAMPLES:
-        st.error(f"the excerpt is {clip.shape[1]} samples long; choose at least {dd.MIN_INPUT_SAMPLES}")
+    if clip.shape[1] < upload.MIN_INPUT_SAMPLES:
+        st.error(f"the excerpt is {clip.shape[1]} samples long; choose at least {upload.MIN_INPUT_SAMPLES}")
         return None
     if notes:
         end = total if end is None else end

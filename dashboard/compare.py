@@ -7,10 +7,12 @@ import json
 import numpy as np
 import streamlit as st
 
-from analysis import dashboard_data as dd
+from analysis import compare as cmp
 from dashboard import common, plots
 from dashboard import roots as dr
+from effects.registry import MODEL_METHODS
 from models import run_info as ri
+from workbench.corpus.catalog import list_corpora
 from workbench.corpus.families import FAMILIES
 from workbench.errors import ParameterError
 
@@ -18,13 +20,13 @@ from workbench.errors import ParameterError
 @st.cache_data(show_spinner=False, max_entries=16)
 def _render(method: str, model: str | None, target: str | None, mix: float, audio: np.ndarray, sr: int,
             notes_json: str, family: str | None, probe_corpus: str | None) -> dict:
-    fx = dd.make_effect(method, model=model, target=target, mix=mix)
+    fx = cmp.compare_effect(method, model=model, target=target, mix=mix)
     probe = common.timbre_probe(probe_corpus) if probe_corpus else None
     notes = json.loads(notes_json) or None
     material = target or (ri.run_info(model)["meta"] or {}).get("target")  # what the model learned from
     reference = common.harmonic_reference(str(material)) if material else None
-    return dd.compare_method(fx, audio, sr, notes=notes, probe=probe, family=family,
-                             input_track=common.track_audio(audio, sr), reference=reference)
+    return cmp.compare_method(fx, audio, sr, notes=notes, probe=probe, family=family,
+                              input_track=common.track_audio(audio, sr), reference=reference)
 
 
 def _fmt(v, spec: str = ".2f", scale: float = 1.0, suffix: str = "") -> str:
@@ -42,7 +44,7 @@ st.caption(f"{inp.label}: {inp.audio.shape[1] / inp.sr:.2f} s at {inp.sr} Hz"
            + (f", {len(inp.notes)} known notes" if inp.notes else ", notes unknown (pitch judged frame by frame)"))
 
 infos = [i for r in ri.list_runs(roots.runs) if (i := ri.run_info(r))["has_weights"] and not i["codes"]]
-runs = {m: [i["path"] for i in infos if i["method"] == m] for m in dd.MODEL_METHODS}
+runs = {m: [i["path"] for i in infos if i["method"] == m] for m in cmp.COMPARE_METHODS if m in MODEL_METHODS}
 targets = common.target_choices(str(roots.data), str(roots.runs), str(roots.reports))
 if not runs["autoencoder"]:
     common.empty_state(f"No autoencoder run under {roots.runs} yet, so no autoencoder method", dr.COMMANDS["train"])
@@ -50,7 +52,7 @@ if not targets:
     common.empty_state(f"No target material under {roots.data} yet, so no cepstral or mosaic method",
                        dr.COMMANDS["demo"])
 # a ddsp model is optional (the reference method, trained with `workbench train --method ddsp`): no empty state
-available = [m for m in dd.COMPARE_METHODS if (runs[m] if m in runs else targets)]
+available = [m for m in cmp.COMPARE_METHODS if (runs[m] if m in runs else targets)]
 if not available:
     st.stop()
 methods = st.multiselect("Methods", available, default=available[:2], key="compare_methods")
@@ -71,7 +73,7 @@ for m, col in zip(methods, st.columns(len(methods)) if methods else []):
         specs.append((m, model, target, family))
 
 mix = st.slider("Mix (0 = dry, 1 = fully transferred)", 0.0, 1.0, 1.0, 0.05, key="compare_mix")
-corpora = dd.list_corpora(roots.data)
+corpora = list_corpora(roots.data)
 with st.expander("Measures"):
     probe_corpus = st.selectbox("Corpus for the timbre probe (an MFCC + SVM family classifier)",
                                 [None, *map(str, corpora)], index=1 if corpora else 0,
@@ -133,6 +135,6 @@ for name, res in results.items():
 
 if results and st.button("Save these outputs", key="compare_save"):
     out = roots.reports / "dashboard" / "compare"
-    files = dd.save_outputs(out, {"input": inp.audio, **{n: r["output"] for n, r in results.items()}}, sr=inp.sr,
-                            metrics={"input": inp.label, **{n: r["metrics"] for n, r in results.items()}})
+    files = cmp.save_outputs(out, {"input": inp.audio, **{n: r["output"] for n, r in results.items()}}, sr=inp.sr,
+                             metrics={"input": inp.label, **{n: r["metrics"] for n, r in results.items()}})
     st.success(f"wrote {len(files)} files to {out}")

@@ -5,18 +5,19 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from analysis import dashboard_data as dd
 from analysis import embeddings as emb
 from analysis.embeddings import COLOR_FIELDS
+from analysis.report_scan import scan_reports
 from dashboard import common
 from dashboard import roots as dr
+from workbench.corpus.catalog import list_corpora, note_audio_path
 
 NAMES = {"pca": "PCA", "tsne": "t-SNE", "tsne3d": "t-SNE 3-D", "umap": "UMAP"}
 
 
 roots = common.page("Embeddings", "Each point is a corpus note placed by its features (written by `workbench embed`). "
                     "Colour it by family, pitch, velocity or source; click a point (2-D maps) or pick a note to hear it.")
-folder = common.pick_report(roots, dd.scan_reports(roots.reports), "embedding", "Maps", key="embed_folder",
+folder = common.pick_report(roots, scan_reports(roots.reports), "embedding", "Maps", key="embed_folder",
                             missing=f"No embedding maps under {roots.reports} yet")
 if folder is None:
     st.stop()
@@ -53,7 +54,7 @@ choice = st.selectbox("Note", notes, key="embed_note", help="Clicking a point in
 i = notes.index(choice)
 st.markdown(f"**{choice}**: {cols['instrument_family_str'][i]} ({cols['instrument_source_str'][i]}), MIDI "
             f"{cols['pitch'][i]}, velocity {cols['velocity'][i]}, split {cols['split'][i]}")
-path = dd.note_audio_path(choice, cols["split"][i], corpora=dd.list_corpora(roots.data))
+path = note_audio_path(choice, cols["split"][i], corpora=list_corpora(roots.data))
 if path is None:
     st.warning(f"The audio of {choice} is not in any corpus under {roots.data}; render the corpus the map was "
                f"made from (`{dr.COMMANDS['corpus']}`).")

@@ -7,8 +7,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from analysis import dashboard_data as dd
-from analysis import mix_eval
+from analysis import mix_eval, mix_render
 from dashboard import common, plots, synth_tab
 from dashboard import roots as dr
 from models import run_info as ri
@@ -29,7 +28,7 @@ def _path(model: str, audio: np.ndarray, sr: int, mode: str, source: str, target
 
 @st.cache_data(show_spinner="Rendering through the latent mix...", max_entries=8)
 def _render(model: str, audio: np.ndarray, sr: int, morph: np.ndarray | None, params: dict) -> dict:
-    return dd.render_latent_mix(audio, sr, model=model, morph=morph, **params)
+    return mix_render.render_latent_mix(audio, sr, model=model, morph=morph, **params)
 
 
 roots = common.page("Latent mixing", "A multi-instrument autoencoder is conditioned on an instrument code; mixing "
@@ -46,7 +45,7 @@ with tab_mix:
 
     model = st.selectbox("Model", models, format_func=lambda p: p.name, key="latent_model")
     try:
-        codes, latent_dim = common.read_cached(dd.latent_mix_shape, model, stamp_of=RunFolder(model).weights)
+        codes, latent_dim = common.read_cached(mix_render.latent_mix_shape, model, stamp_of=RunFolder(model).weights)
     except ParameterError as err:
         st.error(str(err))
         st.stop()

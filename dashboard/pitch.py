@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import dashboard_data as dd
 from analysis import scoreboard as sb
+from analysis.pitch_notes import note_window
+from analysis.report_scan import scan_reports
 from analysis.scoreboard import METRICS
 from dashboard import common, plots
 from workbench.errors import ParameterError
@@ -16,7 +17,7 @@ ALL = "all"
 roots = common.page("Pitch evaluation", "Seed 003's protocol: random notes sung through every method; a note is lost "
                     "when the output's median f0 strays more than the tolerance from it. Open a report, filter its "
                     "notes and look at one.")
-folder = common.pick_report(roots, dd.scan_reports(roots.reports), "evaluation", "Report", key="pitch_report",
+folder = common.pick_report(roots, scan_reports(roots.reports), "evaluation", "Report", key="pitch_report",
                             missing=f"No evaluation report under {roots.reports} yet (`make demo` writes one to "
                                     f"{roots.reports}/demo/scoreboard)")
 if folder is None:
@@ -78,7 +79,7 @@ same = [r for r in same if r["melody"] == row["melody"]]
 notes = rep["melodies"].get(row["melody"]) or [{"onset": r["onset"], "offset": r["offset"], "pitch": r["pitch"]}
                                                 for r in sorted(same, key=lambda r: r["note"])]
 pad = st.slider("Context around the note (s)", 0.0, 3.0, 1.0, 0.25, key="pitch_pad")
-win = dd.note_window(notes, same, t_in, t_out, note=int(row["note"]), pad=pad)
+win = note_window(notes, same, t_in, t_out, note=int(row["note"]), pad=pad)
 st.plotly_chart(plots.note_f0(win, f"{row['melody']}, note {row['note']}: MIDI {row['pitch']} through "
                                    f"{row['method']} ({row['class']})"), key="pitch_f0")
 cents = row.get("output_cents")

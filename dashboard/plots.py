@@ -1,4 +1,4 @@
-"""Plotly figures of what :mod:`analysis.dashboard_data` returns (presentation only).
+"""Plotly figures of what the library returns to the pages (presentation only).
 
 Heatmaps are shown with ``theme=None``: Streamlit's chart theme would replace their colour scales.
 """

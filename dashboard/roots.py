@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.dashboard_data import corpus_notes, list_corpora
+from workbench.corpus.catalog import corpus_notes, list_corpora
 
 __all__ = ["ROOT_ENV", "COMMANDS", "Roots", "resolve_roots", "demo_inputs", "target_choices"]
 

@@ -7,15 +7,15 @@ import json
 
 import streamlit as st
 
-from analysis import dashboard_data as dd
 from analysis import latent_space, pitch_probe, probes
+from analysis.report_scan import scan_reports
 from dashboard import common, plots
 from dashboard import roots as dr
 from models import run_info as ri
 
 roots = common.page("Runs and probes", "What was trained and what the probes found: loss curves and configs of the "
                     "runs, probe accuracies and confusion matrices, the pitch CNN's learning curve and the chroma mesh maps.")
-found = dd.scan_reports(roots.reports)
+found = scan_reports(roots.reports)
 
 
 runs_tab, probe_tab, cnn_tab, mesh_tab = st.tabs(["Training runs", "Probes", "Pitch CNN", "Chroma mesh"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis import dashboard_data as dd
+from analysis import synth_point as sp
 from analysis.latent_space import PITCH_CLASSES
 from dashboard import common
 from dashboard import roots as dr
@@ -16,23 +16,23 @@ from workbench.errors import ParameterError
 
 @st.cache_data(show_spinner="Rendering the point...", max_entries=16)
 def _render(model: str, latent: tuple, chroma: int | None, seconds: float, phase: str):
-    return dd.render_synth_point(model, latent=list(latent), chroma=chroma, seconds=seconds, phase=phase)
+    return sp.render_synth_point(model, latent=list(latent), chroma=chroma, seconds=seconds, phase=phase)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _map(model: str, latent: tuple, chroma: int | None):
-    return dd.synth_map(model, latent=list(latent), chroma=chroma)
+    return sp.synth_map(model, latent=list(latent), chroma=chroma)
 
 
 def show(roots) -> None:
-    models = dd.synth_runs(roots.runs)
+    models = sp.synth_runs(roots.runs)
     if not models:
         common.empty_state(f"No synth model yet: no run under {roots.runs} has a decoder that makes the whole "
                            "frame (model.output=spectrum)", dr.COMMANDS["synth"])
         return
     model = st.selectbox("Synth model", models, format_func=lambda p: p.name, key="synth_model")
     try:
-        dim, has_chroma = dd.synth_shape(model)
+        dim, has_chroma = sp.synth_shape(model)
     except ParameterError as err:
         st.error(str(err))
         return
@@ -78,4 +78,4 @@ def show(roots) -> None:
         return
     st.audio(y, sample_rate=sr)
     st.caption("Play this point live (add --midi PORT for notes and faders, --osc 9000 for OSC):")
-    st.code(dd.play_command(model, latent=latent, chroma=chroma, phase=phase), language="bash")
+    st.code(sp.play_command(model, latent=latent, chroma=chroma, phase=phase), language="bash")

@@ -1,5 +1,6 @@
-"""The dashboard: its library helpers (analysis.dashboard_data) and every page in Streamlit's
-AppTest, on small real reports (tests/conftest.py: dashboard_roots) and on empty roots."""
+"""The dashboard: the library helpers its pages call (uploads, corpora, report folders, the
+comparison, latent mix and synth rendering) and every page in Streamlit's AppTest, on small real
+reports (tests/conftest.py: dashboard_roots) and on empty roots."""
 
 from __future__ import annotations
 
@@ -8,19 +9,28 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from analysis import dashboard_data as dd
+from analysis import compare as cmp
 from analysis import embeddings as emb
-from analysis import pitch_probe, probes
+from analysis import mix_render, pitch_probe, probes
 from analysis import scoreboard as sb
+from analysis import synth_point as sp
+from analysis.pitch_notes import note_window
+from analysis.report_scan import scan_reports
 from dashboard import roots as dr
 from models import run_info as ri
 from tests.conftest import ROOT, needs_festival, run_cli
+from workbench import upload
+from workbench.corpus import catalog
+from workbench.corpus.truth import ground_truth_notes
 from workbench.errors import ParameterError
+from workbench.pitch import track_file
+from workbench.spectrogram import spectrogram_db
 
 APP = str(ROOT / "streamlit_app.py")
 PAGES = ("compare", "pitch", "embeddings", "latent", "runs", "training")
@@ -44,15 +54,15 @@ def _tone(seconds=1.0, sr=16000, f=220.0):
 def test_resolve_roots_argv_then_env_then_default(tmp_path):
     env = {"WORKBENCH_DATA": "/e/data", "WORKBENCH_REPORTS": "/e/reports"}
     r = dr.resolve_roots(["streamlit", "--runs", "/a/runs", "--data=/a/data", "-q"], environ=env)
-    assert r == dr.Roots(data=dd.Path("/a/data"), runs=dd.Path("/a/runs"), reports=dd.Path("/e/reports"))
-    assert dr.resolve_roots([], environ={}) == dr.Roots(dd.Path("data"), dd.Path("runs"), dd.Path("reports"))
+    assert r == dr.Roots(data=Path("/a/data"), runs=Path("/a/runs"), reports=Path("/e/reports"))
+    assert dr.resolve_roots([], environ={}) == dr.Roots(Path("data"), Path("runs"), Path("reports"))
 
 
 def test_read_upload_decodes_and_resamples():
-    y = dd.read_upload("tone.flac", _wav_bytes(_tone(sr=22050), sr=22050, fmt="FLAC"), sr=16000)
+    y = upload.read_upload("tone.flac", _wav_bytes(_tone(sr=22050), sr=22050, fmt="FLAC"), sr=16000)
     assert y.shape == (1, 16000) and y.dtype == np.float32
     stereo = np.stack([_tone(), _tone()], axis=1)
-    assert dd.read_upload("st.wav", _wav_bytes(stereo)).shape == (1, 16000)
+    assert upload.read_upload("st.wav", _wav_bytes(stereo)).shape == (1, 16000)
 
 
 @pytest.mark.parametrize("name,data,limit,match", [
@@ -68,16 +78,16 @@ def test_read_upload_decodes_and_resamples():
 def test_read_upload_refuses_bad_files(name, data, limit, match):
     kw = {"max_bytes": limit} if limit else {}
     with pytest.raises(ParameterError, match=match) as err:
-        dd.read_upload(name, data, **kw)
+        upload.read_upload(name, data, **kw)
     assert "\n" not in str(err.value) and "/tmp" not in str(err.value)  # one line naming the upload
 
 
 def test_excerpt_and_spectrogram():
     y = _tone(2.0)[None].astype(np.float32)
-    assert dd.excerpt(y, 16000, start=0.5, seconds=1.0).shape == (1, 16000)
+    assert upload.excerpt(y, 16000, start=0.5, seconds=1.0).shape == (1, 16000)
     with pytest.raises(ParameterError, match="past the end"):
-        dd.excerpt(y, 16000, start=5.0)
-    t, f, db = dd.spectrogram_db(y[0], sr=16000, max_frames=50)
+        upload.excerpt(y, 16000, start=5.0)
+    t, f, db = spectrogram_db(y[0], sr=16000, max_frames=50)
     assert db.shape == (513, len(t)) and len(t) <= 50 and f[-1] == 8000
     assert db.max() == pytest.approx(0.0, abs=1e-3) and db.min() >= -80
     assert abs(f[np.argmax(db.mean(axis=1))] - 220) < 16  # the tone's bin is the loudest
@@ -97,18 +107,18 @@ def test_guess_family(trumpet_melodies, tiny_run, tmp_path):
 
 
 def test_notes_of_material(trumpet_melodies, small_corpus):
-    notes = dd.ground_truth_notes(trumpet_melodies / "melody_000.wav")
+    notes = ground_truth_notes(trumpet_melodies / "melody_000.wav")
     assert notes and {"onset", "offset", "pitch"} <= set(notes[0])
-    meta = dd.corpus_notes(small_corpus)[0]
-    assert dd.corpus_note_truth(small_corpus, meta) == [{"onset": 0.0, "offset": 3.0, "pitch": meta["pitch"]}]
+    meta = catalog.corpus_notes(small_corpus)[0]
+    assert catalog.corpus_note_truth(small_corpus, meta) == [{"onset": 0.0, "offset": 3.0, "pitch": meta["pitch"]}]
 
 
 def test_scan_and_read_reports(dashboard_roots):
-    found = dd.scan_reports(dashboard_roots["reports"])
+    found = scan_reports(dashboard_roots["reports"])
     rep = dashboard_roots["reports"]
     assert found["evaluation"] == [rep / "eval"] and found["probe"] == [rep / "probe"]
     assert found["pitchcnn"] == [rep / "pitchcnn"] and found["embedding"] == [rep / "embed"]
-    assert found["mesh"] == [] and dd.scan_reports(rep / "missing")["probe"] == []
+    assert found["mesh"] == [] and scan_reports(rep / "missing")["probe"] == []
 
     probe = probes.load_probe_report(rep / "probe")
     assert {r["classifier"] for r in probe["table"]} == {"logreg", "knn"}
@@ -127,8 +137,8 @@ def test_eval_report_notes_and_window(dashboard_roots):
     assert len(dry) == 3 and all(r["kept"] for r in dry)
     assert sb.filter_notes(rep["notes"], method="dry", lost_only=True) == []
     inp, out = sb.eval_audio_paths(rep, method="cepstral", cls="brass", melody="melody_000")
-    t_in, t_out = dd.track_file(inp), dd.track_file(out)
-    win = dd.note_window(rep["melodies"]["melody_000"], dry, t_in, t_in, note=1, pad=0.5)
+    t_in, t_out = track_file(inp), track_file(out)
+    win = note_window(rep["melodies"]["melody_000"], dry, t_in, t_in, note=1, pad=0.5)
     n = rep["melodies"]["melody_000"][1]
     assert win["start"] == pytest.approx(n["onset"] - 0.5) and win["times"].max() <= win["end"]
     chosen = [t for t in win["targets"] if t["chosen"]]
@@ -137,7 +147,7 @@ def test_eval_report_notes_and_window(dashboard_roots):
     assert np.nanmedian(win["input_midi"][mid]) == pytest.approx(n["pitch"], abs=0.5)
     assert len(t_out[0]) > 0
     with pytest.raises(ParameterError, match="note=7 is not valid"):
-        dd.note_window(rep["melodies"]["melody_000"], dry, t_in, t_out, note=7)
+        note_window(rep["melodies"]["melody_000"], dry, t_in, t_out, note=7)
     with pytest.raises(ParameterError, match="is missing"):
         sb.eval_audio_paths(rep, method="mosaic", cls="brass", melody="melody_000")
 
@@ -148,7 +158,7 @@ def test_note_window_marks_lost_notes():
     t = np.arange(0, 2, 0.01)
     f_in = np.where(t < 1, 220.0, 440.0)
     f_out = np.where(t < 1, 220.0, 0.0)  # unvoiced output in the second note
-    win = dd.note_window(notes, rows, (t, f_in), (t, f_out), note=1, pad=0.5)
+    win = note_window(notes, rows, (t, f_in), (t, f_out), note=1, pad=0.5)
     assert [(x["note"], x["kept"], x["chosen"]) for x in win["targets"]] == [(0, True, False), (1, False, True)]
     assert np.isnan(win["output_midi"][win["times"] > 1.2]).all()
     assert np.allclose(win["input_midi"][win["times"] > 1.2], 69)
@@ -160,9 +170,9 @@ def test_embedding_and_note_audio(dashboard_roots, small_corpus):
     e = emb.load_embedding(files["tsne3d"])
     assert e["axes"] == ["tsne3d_1", "tsne3d_2", "tsne3d_3"] and isinstance(e["columns"]["pitch"][0], int)
     note, split = e["columns"]["note_str"][0], e["columns"]["split"][0]
-    p = dd.note_audio_path(note, split, corpora=dd.list_corpora(dashboard_roots["data"]))
+    p = catalog.note_audio_path(note, split, corpora=catalog.list_corpora(dashboard_roots["data"]))
     assert p is not None and p.resolve() == (small_corpus / f"nsynth-{split}" / "audio" / f"{note}.wav").resolve()
-    assert dd.note_audio_path("nope-000-000", split, corpora=[small_corpus]) is None
+    assert catalog.note_audio_path("nope-000-000", split, corpora=[small_corpus]) is None
 
 
 def test_runs_and_targets(dashboard_roots):
@@ -173,7 +183,7 @@ def test_runs_and_targets(dashboard_roots):
     assert len(info["loss"]["epoch"]) == len(info["loss"]["valid_loss"]) >= 1
     targets = dr.target_choices(roots)
     assert str(roots.data / "trumpet") in targets and f"{roots.data / 'gm'}:family=brass,split=train" in targets
-    assert [p.name for p in dd.list_corpora(roots.data)] == ["gm"]
+    assert [p.name for p in catalog.list_corpora(roots.data)] == ["gm"]
     assert any(k.startswith("trumpet: melody_000") for k in dr.demo_inputs(roots))
 
 
@@ -183,29 +193,29 @@ def test_compare_method_dry_and_cepstral(trumpet_melodies, small_corpus):
     from workbench.audio import load
 
     path = trumpet_melodies / "melody_000.wav"
-    y = dd.excerpt(load(path, sr=16000, mono=True)[0], 16000, seconds=3.0)
-    notes = [n for n in dd.ground_truth_notes(path) if n["offset"] <= 3.0]
+    y = upload.excerpt(load(path, sr=16000, mono=True)[0], 16000, seconds=3.0)
+    notes = [n for n in ground_truth_notes(path) if n["offset"] <= 3.0]
     probe = TimbreProbe().fit(small_corpus)
     dry = method_factories(["dry"], corpus=small_corpus)["dry"]("brass")[0]
-    r = dd.compare_method(dry, y, 16000, notes=notes, probe=probe, family="brass")
+    r = cmp.compare_method(dry, y, 16000, notes=notes, probe=probe, family="brass")
     k = r["metrics"]
     assert k["pitch_kept"] == 1.0 and k["raw_pitch_accuracy"] == pytest.approx(1.0)
     assert k["loudness_correlation"] == pytest.approx(1.0) and k["rtf"] > 1
     assert 0 <= k["timbre_accuracy"] <= 1 and k["labelled_as"] in probe.classes_
     np.testing.assert_allclose(r["output"], y[0], atol=1e-6)
-    fx = dd.make_effect("cepstral", target=f"{small_corpus}:family=flute,split=train")
-    r2 = dd.compare_method(fx, y, 16000, input_track=r["input_track"])
+    fx = cmp.compare_effect("cepstral", target=f"{small_corpus}:family=flute,split=train")
+    r2 = cmp.compare_method(fx, y, 16000, input_track=r["input_track"])
     assert r2["output"].shape == y[0].shape and np.isfinite(r2["output"]).all()
     assert r2["metrics"]["pitch_kept"] is None and 0 <= r2["metrics"]["raw_pitch_accuracy"] <= 1
     with pytest.raises(ParameterError, match="needs a model"):
-        dd.make_effect("autoencoder")
+        cmp.compare_effect("autoencoder")
     with pytest.raises(ParameterError, match="method='vocoder' is not valid"):
-        dd.make_effect("vocoder", target="x")
+        cmp.compare_effect("vocoder", target="x")
 
 
 def test_save_outputs(tmp_path):
-    files = dd.save_outputs(tmp_path / "o", {"input": _tone()[None], "cepstral: data/x": _tone()}, sr=16000,
-                            metrics={"m": {"rtf": 3.0}})
+    files = cmp.save_outputs(tmp_path / "o", {"input": _tone()[None], "cepstral: data/x": _tone()}, sr=16000,
+                             metrics={"m": {"rtf": 3.0}})
     assert [f.name for f in files] == ["input.wav", "cepstral__data_x.wav", "metrics.json"]
     assert sf.info(str(files[1])).frames == 16000
 
@@ -220,7 +230,7 @@ def test_latent_mix_needs_a_multi_instrument_run(tiny_run, tmp_path):
     (multi / "meta.json").write_text(json.dumps({**meta, "codes": ["brass", "flute"]}))
     assert ri.multi_instrument_runs(runs) == [multi] and ri.run_info(multi)["codes"] == ["brass", "flute"]
     with pytest.raises(ParameterError, match="no instrument codes"):
-        dd.render_latent_mix(_tone()[None], 16000, model=runs / "single")
+        mix_render.render_latent_mix(_tone()[None], 16000, model=runs / "single")
 
 
 def test_cli_dashboard_verb():
@@ -366,14 +376,14 @@ def test_latent_mix_renders(multi_run, trumpet_melodies):
     from workbench.audio import load
 
     assert ri.multi_instrument_runs(multi_run.parent) == [multi_run]
-    codes, dim = dd.latent_mix_shape(multi_run)
+    codes, dim = mix_render.latent_mix_shape(multi_run)
     assert codes == ["brass", "flute"] and dim == 8
-    y = dd.excerpt(load(trumpet_melodies / "melody_000.wav", sr=16000, mono=True)[0], 16000, seconds=1.0)
-    r = dd.render_latent_mix(y, 16000, model=multi_run, mode="blend", source="brass", target="flute", alpha=0.5,
-                             scale=[1.5] + [1.0] * 7)
+    y = upload.excerpt(load(trumpet_melodies / "melody_000.wav", sr=16000, mono=True)[0], 16000, seconds=1.0)
+    r = mix_render.render_latent_mix(y, 16000, model=multi_run, mode="blend", source="brass", target="flute", alpha=0.5,
+                                     scale=[1.5] + [1.0] * 7)
     assert r["output"].shape == y[0].shape and np.isfinite(r["output"]).all()
     assert r["trajectory"].shape[1] == 8 and len(r["trajectory"]) > 10 and r["frame_seconds"] == 256 / 16000
-    m = dd.render_latent_mix(y, 16000, model=multi_run, mode="morph", source="brass", alpha=1.0, morph=y[:, ::-1])
+    m = mix_render.render_latent_mix(y, 16000, model=multi_run, mode="morph", source="brass", alpha=1.0, morph=y[:, ::-1])
     assert m["output"].shape == y[0].shape
 
 
@@ -470,9 +480,9 @@ def test_latent_page_synth_tab_renders_a_point_and_its_command(monkeypatch, synt
     cmd = [c.value for c in at.code if c.value.startswith("workbench play")]
     assert cmd and f"--model {roots['runs'] / 'synth'}" in cmd[0] and "--chroma C" in cmd[0]
     assert "0.5,0.5,0.9,0.5" in cmd[0]
-    y, sr = dd.render_synth_point(roots["runs"] / "synth", latent=[0.5, 0.5, 0.9] + [0.5] * 5, chroma=0, seconds=1.0)
+    y, sr = sp.render_synth_point(roots["runs"] / "synth", latent=[0.5, 0.5, 0.9] + [0.5] * 5, chroma=0, seconds=1.0)
     assert sr == 44100 and y.shape == (44100,) and np.abs(y[-100:]).max() < 1e-3 < np.abs(y).max()
-    assert dd.synth_runs(roots["runs"]) == [roots["runs"] / "synth"]
+    assert sp.synth_runs(roots["runs"]) == [roots["runs"] / "synth"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from analysis.dashboard_data import scan_reports
+from analysis.report_scan import scan_reports
 from models.run_info import list_runs, multi_instrument_runs
 
 

@@ -10,13 +10,15 @@ here. Conventions:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
 from workbench.errors import ParameterError
 
 __all__ = ["TRACKERS", "FMIN_HZ", "FMAX_HZ", "hz_to_midi", "midi_to_hz", "hz_to_midi_t", "cents", "pyin_f0",
-           "track_f0", "melody_scores"]
+           "track_f0", "track_file", "melody_scores"]
 
 TRACKERS = ("pyin", "crepe-tiny", "crepe-full")
 # Tracking range for judging outputs: an octave below a low voice, well above a flute, so
@@ -186,6 +188,30 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
     times = np.arange(f0.size) * hop_length / sr
     f0 = np.where(per > 0.21, f0, 0.0)
     return (times, f0, per) if with_confidence else (times, f0)
+
+
+def track_file(path: str | Path, *, sr: int = 16000, tracker: str = "pyin") -> tuple[np.ndarray, np.ndarray]:
+    """f0 track of an audio file, mixed to mono (:func:`track_f0`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The audio file.
+    sr : int, Hz, keyword-only
+        Rate it is loaded (resampled) at.
+    tracker : str, keyword-only
+        One of :data:`TRACKERS`.
+
+    Returns
+    -------
+    times : np.ndarray [shape=(T,)], seconds
+    f0 : np.ndarray [shape=(T,)], Hz
+        0 where unvoiced.
+    """
+    from workbench.audio import load  # soundfile and soxr load only when a file is tracked
+
+    y, _ = load(path, sr=sr, mono=True)
+    return track_f0(y[0], sr=sr, tracker=tracker)
 
 
 def melody_scores(in_track: tuple[np.ndarray, np.ndarray], out_track: tuple[np.ndarray, np.ndarray], *,

@@ -11,7 +11,7 @@ from workbench.errors import ParameterError
 from workbench.pitch import cents as cents_off
 from workbench.pitch import midi_to_hz, pyin_f0
 
-__all__ = ["write_truth", "read_truth", "reference_f0", "note_segments", "f0_agreement"]
+__all__ = ["write_truth", "read_truth", "ground_truth_notes", "reference_f0", "note_segments", "f0_agreement"]
 
 
 def write_truth(path: str | Path, *, audio: str, sr: int, seconds: float, source: str, notes: list[dict],
@@ -73,6 +73,32 @@ def read_truth(path: str | Path) -> dict:
     if "notes" not in doc:
         raise ParameterError(f"{str(p)!r} has no 'notes' list; expected a ground-truth JSON")
     return doc
+
+
+def ground_truth_notes(path: str | Path) -> list[dict] | None:
+    """The notes stored beside rendered material as ``<stem>.json`` (:func:`write_truth`), if any.
+
+    Unlike :func:`read_truth`, a missing or foreign file is not an error: most audio has no notes.
+
+    Parameters
+    ----------
+    path : str or Path
+        The audio file.
+
+    Returns
+    -------
+    list of dict or None
+        Its notes (``onset``, ``offset`` in seconds, ``pitch`` in MIDI); None when there is no
+        JSON, it does not parse, or it lists no notes (uploads, corpus notes, spoken phrases).
+    """
+    meta = Path(path).with_suffix(".json")
+    if not meta.is_file():
+        return None
+    try:
+        notes = json.loads(meta.read_text()).get("notes")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return notes or None
 
 
 def reference_f0(notes: list[dict], times: np.ndarray) -> np.ndarray:
