@@ -296,12 +296,14 @@ def load_mapping(path: str | Path) -> Mapping:
     return Mapping(out, smooth_ms=data.get("smooth_ms", 5.0))
 
 
-def default_mapping(*, synth: bool = False, units: int = 8) -> Mapping:
+def default_mapping(*, synth: bool = False, keyboard: bool = False, units: int = 8) -> Mapping:
     """An eight-fader controller (nanoKONTROL-like numbering, channel 1), as deepAutoController:
 
     - faders CC 0-7: ``fader.N.scale`` (hidden unit N's gain; ``latent.N`` for the synth);
     - knobs CC 16-23: ``fader.N.offset`` (knob 1 ``gain`` and knob 2 ``glide_ms`` for the synth);
-    - for a synth also CC 11 ``expression``, CC 7 ``volume`` and CC 5 ``glide_ms`` (portamento time);
+    - ``keyboard`` (a synth played from notes, :class:`effects.ddsp_synth.DDSPSynth`): the General
+      MIDI controllers instead of the faders: CC 11 ``expression``, CC 7 ``volume``, CC 5
+      ``glide_ms`` (portamento time), CC 16 ``gain``;
     - button CC 41: ``bypass`` (toggle); CC 24: ``mix``, CC 25: ``alpha``, CC 26: ``gain`` (effects);
     - every target also answers at OSC ``/workbench/<target with / for .>``, e.g.
       ``/workbench/fader/1/scale``.
@@ -313,6 +315,8 @@ def default_mapping(*, synth: bool = False, units: int = 8) -> Mapping:
     ----------
     synth : bool, keyword-only
         The latent synthesizer's layout (``latent.N``, ``gain``, ``glide_ms``) instead of an effect's.
+    keyboard : bool, keyword-only
+        The General MIDI layout of a synth played from notes (no faders).
     units : int, keyword-only
         Faders (latent units) mapped.
 
@@ -322,15 +326,18 @@ def default_mapping(*, synth: bool = False, units: int = 8) -> Mapping:
         The CC bindings, then their OSC twins.
     """
     items = []
+    if keyboard:
+        units = 0
+        items += [binding("expression", cc=(1, 11)), binding("volume", cc=(1, 7)), binding("glide_ms", cc=(1, 5)),
+                  binding("gain", cc=(1, 16))]
     for n in range(1, units + 1):
         if synth:
             items.append(binding(f"latent.{n}", cc=(1, n - 1)))
         else:
             items.append(binding(f"fader.{n}.scale", cc=(1, n - 1)))
             items.append(binding(f"fader.{n}.offset", cc=(1, 16 + n - 1)))
-    if synth:  # the knobs, then the General MIDI controllers a keyboard sends (a ddsp synth's)
-        items += [binding("gain", cc=(1, 16)), binding("glide_ms", cc=(1, 17)), binding("expression", cc=(1, 11)),
-                  binding("volume", cc=(1, 7)), binding("glide_ms", cc=(1, 5))]
+    if synth:
+        items += [binding("gain", cc=(1, 16)), binding("glide_ms", cc=(1, 17))]
     else:
         items.append(binding("gain", cc=(1, 26)))
     items += [binding("bypass", cc=(1, 41)), binding("mix", cc=(1, 24)), binding("alpha", cc=(1, 25))]

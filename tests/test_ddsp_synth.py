@@ -100,8 +100,11 @@ def test_voices_are_allocated_and_the_longest_sounding_is_stolen(ddsp_run):
     from effects.controlled import ControlledEffect
     from effects.mapping import default_mapping
 
+    m = default_mapping(synth=True, keyboard=True)  # General MIDI controllers, no faders over CC 0-7
+    assert [m.for_cc(1, n).target for n in (11, 7, 5)] == ["expression", "volume", "glide_ms"]
+    assert m.for_cc(1, 0) is None
     fx = ControlledEffect(DDSPSynth(model=ddsp_run, voices=2), smooth_ms=5.0)
-    ctl = Controller(fx, default_mapping(synth=True), strict=False)
+    ctl = Controller(fx, m, strict=False)
     fx.prepare(SR, 1, 256)
     x = np.zeros((1, 256), np.float32)
     synth = fx.effect
@@ -173,7 +176,7 @@ def test_chords_over_jack_midi_play_as_offline_with_four_voices(jack, ddsp_run, 
     out = mido.Backend("mido.backends.rtmidi/UNIX_JACK").open_output("keys", virtual=True, client_name="wbkeys")
     fx = ControlledEffect(DDSPSynth(model=ddsp_run, voices=4), smooth_ms=5.0)
     engine = LiveEngine(fx, blocksize=256, prefill=8, record=tmp_path / "play.wav")
-    ctl = Controller(fx, default_mapping(synth=True), engine=engine, strict=False)
+    ctl = Controller(fx, default_mapping(synth=True, keyboard=True), engine=engine, strict=False)
     midi = MidiInput(ctl, "wbkeys", api="jack")
     root = int(np.ceil(fx.effect.playable[0]))
     try:

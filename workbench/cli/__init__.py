@@ -317,7 +317,7 @@ def _add_control_args(x) -> None:
     x.add_argument("--smooth-ms", type=_float, default=5.0, help="ramp time of controlled parameters (default 5)")
 
 
-def _open_control(args, engine, fx, *, synth: bool):
+def _open_control(args, engine, fx, *, synth: bool, keyboard: bool = False):
     """The controller and its MIDI/OSC inputs for ``args`` (nothing when none was asked for)."""
     from effects.control import Controller, MidiInput, OscInput
     from effects.mapping import default_mapping, load_mapping
@@ -327,7 +327,7 @@ def _open_control(args, engine, fx, *, synth: bool):
     from pathlib import Path
 
     user = args.mapping and Path(args.mapping).is_file()
-    mapping = load_mapping(args.mapping) if user else default_mapping(synth=synth)
+    mapping = load_mapping(args.mapping) if user else default_mapping(synth=synth, keyboard=keyboard)
     if args.learn and not (args.midi or args.osc is not None):
         raise ParameterError(f"--learn {args.learn} needs a control to listen to: give --midi PORT or --osc PORT")
 

@@ -52,17 +52,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Stream the latent synthesizer until a key, --seconds or Ctrl-C; returns the exit status."""
+    synth = _synth(args)  # the run and the synth's options first: a bad one is named before any device
     latency = _check_stream_args(args, channels=1)
     from effects.controlled import ControlledEffect
     from effects.live import LiveEngine
 
-    synth = _synth(args)
     ddsp = hasattr(synth, "voices")
     fx = ControlledEffect(synth, smooth_ms=args.smooth_ms)
     engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
                         output_device=args.output_device, channels=1, latency=latency, prefill=args.prefill,
                         record=args.record)
-    ctl, inputs = _open_control(args, engine, fx, synth=True)
+    ctl, inputs = _open_control(args, engine, fx, synth=True, keyboard=ddsp)
 
     def header(engine) -> str:
         dout = engine.devices[1]
