@@ -150,9 +150,7 @@ def test_an_autoencoder_run_is_refused_and_the_cli_says_so_in_one_line(tiny_run)
     assert r.returncode == 2 and len(lines) == 1 and "--voices" in lines[0], r.stderr
 
 
-@pytest.mark.parametrize("args, expect", [(["--voices", "0"], "voices=0"), (["--voices", "1000"], "voices=1000"),
-                                          (["--bend-range", "96"], "bend_range=96"),
-                                          (["--tuning", "1,2"], "--tuning")])
+@pytest.mark.parametrize("args, expect", [(["--voices", "1000"], "voices=1000"), (["--tuning", "1,2"], "--tuning")])
 def test_cli_bad_values_are_one_line(ddsp_run, args, expect):
     r = subprocess.run([sys.executable, "-m", "workbench", "play", "--model", str(ddsp_run), "--seconds", "1", *args],
                        capture_output=True, text=True, timeout=120)
