@@ -3,13 +3,18 @@
 Every ``hop`` input samples: the causal 1024-sample window ending there -> CREPE f0 and
 confidence, A-weighted loudness -> the decoder (GRU state carried) -> the frame's level matched to
 the input's (:func:`models.ddsp.synth_loudness`) -> the segment between the previous frame and this
-one, synthesized (harmonics with phase carried, filtered noise from a seeded generator).
+one, synthesized (harmonics with phase carried, filtered noise counted from a seed by
+:func:`models.ddsp.uniform_noise`).
 
 All the frames a block completes go through each step together: a 65536-sample block offline
 (256 frames), one frame or none per block live. A stream and a whole file give the same output
 because each step gives a frame the same result however many frames share the call: the
 tracker's pitch bit for bit (:class:`models.ddsp.ControlTracker`), the hold and gate element-wise,
-the noise drawn in frame order; the decoder's products round within about 1e-7.
+the noise counted in frame order; the decoder's products round within about 1e-7.
+
+The state is tensors (:meth:`DDSPEffect.state`), and no branch depends on the samples, so one
+hop traces into a TorchScript step (:func:`effects.traced_step.trace_ddsp_step`) that
+``workbench export`` loops in a portable module (:mod:`effects.export_ddsp`).
 
 Latency: a frame's window is centred ``window / 2`` samples before its boundary, and a segment
 can be synthesized only once its end frame exists, so the output is ``hop + window / 2``
@@ -27,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from effects.base import Effect, check_mix_and_levels, model_on
+from effects.base import Effect, check_mix_and_levels, model_on, soft_limit
 from effects.frame_effect import DelayLine
 from models.checkpoint import LoadedRun, load_run
 from models.ddsp import (
@@ -38,6 +43,7 @@ from models.ddsp import (
     hold_f0,
     synth_loudness,
     synthesize,
+    uniform_noise,
     voicing_gate,
 )
 from workbench.errors import ParameterError
@@ -67,7 +73,7 @@ class DDSPEffect(Effect):
     gain_db : float, dB, keyword-only
         Output gain.
     seed : int, keyword-only
-        Seed of the noise generator (reset restarts it).
+        Seed of the noise (:func:`models.ddsp.uniform_noise`; reset restarts it).
     auto_register : bool, keyword-only
         Before each file rendered (:meth:`before_file`), set ``octave_shift`` so the file's median
         pitch lands nearest the instrument's trained median (:func:`auto_octave_for_file`).
@@ -80,8 +86,8 @@ class DDSPEffect(Effect):
     device : torch.device or str, keyword-only
         Where the decoder, the pitch tracker and all streaming state live (``"cpu"``, ``"cuda"``,
         ``"cuda:N"``; :func:`effects.base.check_device`). :meth:`process_block` still takes and
-        returns float32 NumPy blocks; the noise is drawn on the CPU (so every device hears the
-        same noise) and moved over per block. The run keeps its CPU model.
+        returns float32 NumPy blocks; the noise is integer arithmetic on the device (the same
+        numbers on every device, :func:`models.ddsp.uniform_noise`). The run keeps its CPU model.
 
     Examples
     --------
@@ -138,16 +144,87 @@ class DDSPEffect(Effect):
         ch, dev = self.channels, self.device
         self._dry.reset()
         self._in = torch.zeros(ch, CREPE_WINDOW, device=dev)  # the last window of input, plus samples past its boundary
-        self._state = None
+        self._state = torch.zeros(1, ch, self.model.gru.hidden_size, device=dev)  # the GRU's (zeros, as for None)
         self._phase = torch.zeros(ch, dtype=torch.float64, device=dev)
         # held pitch per channel, a tensor so that a device stream never waits to read it back
-        self._last_f0 = [torch.tensor(float(midi_to_hz(self.trained_median)), device=dev) for _ in range(ch)]
-        self._prev = None  # the previous frame: f0 (ch, 1), harmonic amplitudes (ch, 1, H)
-        self._noise_rng = np.random.default_rng(self.seed)
+        self._last_f0 = torch.full((ch,), float(midi_to_hz(self.trained_median)), device=dev)
+        # the previous frame: f0 (ch, 1), -1 before the stream's first frame; harmonic amplitudes (ch, 1, H)
+        self._prev_f0 = torch.full((ch, 1), -1.0, device=dev)
+        self._prev_harm = torch.zeros(ch, 1, self.model.harmonics, device=dev)
         self._noise = torch.zeros(ch, self.noise_taps - 1, device=dev)  # noise history for the FIR
+        self._drawn = torch.zeros((), dtype=torch.int64, device=dev)  # noise segments drawn (uniform_noise's counter)
         self._out = torch.zeros(ch, self.hop, device=dev)  # synthesized samples not yet returned (the pre-fill)
         # voiced frames per MIDI note (bounded, however long the stream), counted where the stream runs
         self._pitch_hist = torch.zeros(128, dtype=torch.float64, device=dev)
+
+    #: :meth:`state`'s tensors, in order
+    STATE_NAMES = ("input", "pending", "gru", "phase", "held_f0", "prev_f0", "prev_harm", "noise", "drawn", "dry")
+
+    def state_names(self) -> tuple[str, ...]:
+        """Names of :meth:`state`'s tensors, in order.
+
+        Returns
+        -------
+        tuple of str
+            ``input`` (the input since the last frame's window began, ``(ch, 1024 + r)``, ``r``
+            samples past the boundary), ``pending`` (synthesized samples not yet returned),
+            ``gru`` (the decoder's state ``(1, ch, gru)``), ``phase`` (the fundamental's, radians,
+            float64 ``(ch,)``), ``held_f0`` (Hz ``(ch,)``, held over unvoiced frames), ``prev_f0``
+            and ``prev_harm`` (the last frame, ``(ch, 1)`` Hz, -1 before the first, and
+            ``(ch, 1, H)``), ``noise`` (the FIR's noise history), ``drawn`` (noise segments drawn,
+            int64), ``dry`` (the dry line's samples).
+        """
+        return self.STATE_NAMES
+
+    def state(self) -> tuple[torch.Tensor, ...]:
+        """Everything the prepared effect carries from one block to the next, as tensors.
+
+        After whole hops from a reset the shapes stay fixed (``input`` 1024 samples, ``pending``
+        one hop), so a traced step takes and returns them (:func:`effects.traced_step.trace_ddsp_step`).
+        The pitch histogram behind :meth:`pitch_notice` is not part of it (it changes no sample).
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            In :meth:`state_names`' order. Not copies; the effect replaces them as it runs
+            rather than writing into them.
+        """
+        self._need_prepared()
+        return (self._in, self._out, self._state, self._phase, self._last_f0, self._prev_f0, self._prev_harm,
+                self._noise, self._drawn, self._dry.state())
+
+    def load_state(self, tensors) -> None:
+        """Continue from a :meth:`state`.
+
+        Parameters
+        ----------
+        tensors : sequence of torch.Tensor
+            In :meth:`state_names`' order.
+        """
+        self._need_prepared()
+        tensors = tuple(tensors)
+        if len(tensors) != len(self.STATE_NAMES):
+            raise ParameterError(f"{len(tensors)} state tensors; expected {len(self.STATE_NAMES)} "
+                                 f"({', '.join(self.STATE_NAMES)})")
+        (self._in, self._out, self._state, self._phase, self._last_f0, self._prev_f0, self._prev_harm, self._noise,
+         self._drawn, dry) = tensors
+        self._dry.load_state(dry)
+
+    def block_path(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`process_tensor`'s arithmetic with no checks, no inference mode and no move
+        between devices: what a trace of one hop records.
+
+        Parameters
+        ----------
+        x : torch.Tensor [shape=(channels, n)]
+            Samples on the effect's ``device`` (non-finite ones are taken as 0).
+
+        Returns
+        -------
+        torch.Tensor [shape=(channels, n)]
+            Mixed, with gain, soft-limited.
+        """
+        return soft_limit(self._process(torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)))
 
     def _process(self, x):
         hop = self.hop
@@ -170,22 +247,23 @@ class DDSPEffect(Effect):
         Every step runs on all ``k`` frames at once (a whole 65536-sample block offline, one
         frame or none per block live), and gives each frame the same result whatever ``k`` is:
         the tracker's pitch bit for bit (:class:`models.ddsp.ControlTracker`), the hold and the
-        gate element-wise or by a running maximum, the noise from one generator drawn in frame
-        order. Only the decoder's matrix products round differently for different ``k`` (about
-        1e-7; nothing discrete follows them).
+        gate element-wise or by a running maximum, the noise counted from the stream's start
+        (:func:`models.ddsp.uniform_noise`). Only the decoder's matrix products round
+        differently for different ``k`` (about 1e-7; nothing discrete follows them). No branch
+        depends on the samples, so one hop traces (:func:`effects.traced_step.trace_ddsp_step`).
         """
         ch, k, _ = windows.shape
         hop = self.hop
         raw, conf, loud = (v.reshape(ch, k) for v in self.tracker(windows.reshape(ch * k, CREPE_WINDOW)))
         gate = voicing_gate(conf, low=self.voicing[0], high=self.voicing[1])
-        voiced = (gate > 0.5) & (loud > -60)
-        # every frame counted with weight 0 or 1: no data-dependent shape, nothing read back
-        midi = hz_to_midi_t(raw).round().clamp(0, 127).long()
-        self._pitch_hist.index_add_(0, midi.reshape(-1), voiced.reshape(-1).to(torch.float64))
-        f0 = torch.empty_like(raw)
-        for c in range(ch):
-            f0[c], self._last_f0[c] = hold_f0(raw[c], gate[c], last=self._last_f0[c])
-        f0 = f0 * 2.0 ** self.octave_shift
+        if not torch.jit.is_tracing():  # the notice's count, not the sound: a traced step leaves it out
+            voiced = (gate > 0.5) & (loud > -60)
+            # every frame counted with weight 0 or 1: no data-dependent shape, nothing read back
+            midi = hz_to_midi_t(raw).round().clamp(0, 127).long()
+            self._pitch_hist.index_add_(0, midi.reshape(-1), voiced.reshape(-1).to(torch.float64))
+        held, last = zip(*(hold_f0(raw[c], gate[c], last=self._last_f0[c]) for c in range(ch)))
+        f0 = torch.stack(held) * 2.0 ** self.octave_shift
+        self._last_f0 = torch.stack(last)
         level = ((loud - self.gate_db) / 12.0).clamp(0, 1)
         harm, bands, self._state = frame_parameters(self.model, f0, loud, gate, sr=self.model_sr, state=self._state)
         if self.match_loudness:
@@ -194,15 +272,16 @@ class DDSPEffect(Effect):
             level = level * 10 ** ((loud - made).clamp(-MATCH_DB, MATCH_DB) / 20)
         harm = harm * level.unsqueeze(-1)
         bands = bands * level.unsqueeze(-1)
-        if self._prev is None:  # the stream's first frame: start from silence at its pitch
-            self._prev = (f0[:, :1], torch.zeros_like(harm[:, :1]))
-        f0_all = torch.cat([self._prev[0], f0], dim=1)
-        harm_all = torch.cat([self._prev[1], harm], dim=1)
-        self._prev = (f0[:, -1:], harm[:, -1:])
-        # one draw for all k segments, frame-major as k draws of (ch, hop) would be: the same stream of
-        # numbers however the blocks were cut
-        fresh = self._noise_rng.uniform(-1, 1, (k, ch, hop)).astype(np.float32).transpose(1, 0, 2).reshape(ch, k * hop)
-        noise = torch.cat([self._noise, torch.from_numpy(fresh).to(self.device)], dim=1)
+        # the stream's first frame starts from silence at its own pitch (prev_f0 is -1 until then;
+        # a held f0 is always > 0)
+        prev_f0 = torch.where(self._prev_f0 < 0, f0[:, :1], self._prev_f0)
+        f0_all = torch.cat([prev_f0, f0], dim=1)
+        harm_all = torch.cat([self._prev_harm, harm], dim=1)
+        self._prev_f0, self._prev_harm = f0[:, -1:], harm[:, -1:]
+        # frame-major numbers counted from the stream's start: the same however the blocks were cut
+        fresh = uniform_noise(self._drawn, seed=self.seed, frames=k, channels=ch, hop=hop)
+        self._drawn = self._drawn + k
+        noise = torch.cat([self._noise, fresh], dim=1)
         self._noise = noise[:, -(self.noise_taps - 1):]
         y, self._phase = synthesize(f0_all, harm_all, bands, noise, sr=self.model_sr, hop=hop, phase=self._phase)
         return y

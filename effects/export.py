@@ -8,7 +8,9 @@ input's phase, overlap-add, gate, mix and limiter. Its state lives in buffers, s
 How it is built: one hop of the effect is traced with its state passed in and out as tensors
 (:func:`effects.traced_step.trace_hop_step`); a small scripted module loops that step over the
 hops of a block and keeps the state in buffers. What runs is therefore the same code as the
-Python effect, not a second implementation of it.
+Python effect, not a second implementation of it. :class:`HopModule` is what every exported
+effect shares (attributes, buffers, ``forward``); :mod:`effects.export_ddsp` builds the DDSP
+effect's module on it.
 
 Conventions (RAVE / nn~): ``forward(x)`` takes ``(batch, channels, n)`` or ``(channels, n)``
 float32 audio with ``n`` a multiple of ``block_multiple`` (the hop), and returns the same shape;
@@ -33,15 +35,17 @@ from models.checkpoint import LoadedRun
 from workbench.errors import ParameterError
 from workbench.validate import check_int
 
-__all__ = ["export_autoencoder", "load_exported", "StreamingModule"]
+__all__ = ["export_autoencoder", "load_exported", "script_and_save", "HopModule", "StreamingModule"]
 
 log = logging.getLogger(__name__)
 
 
-class StreamingModule(nn.Module):
-    """The exported effect: a traced hop step looped over each block, state in buffers.
+class HopModule(nn.Module):
+    """What every exported effect shares: the RAVE / nn~ attributes, the state buffers and ``forward``.
 
-    Its int attributes (``sampling_rate``...) are inferred by the scripting from their values.
+    A subclass names its state (``STATE``, the traced step's order) and loops its step over the
+    hops of a block in :meth:`hops`, and spells out :meth:`reset`; both name each buffer, as
+    the scripted methods must. The int attributes are inferred by the scripting from their values.
 
     Parameters
     ----------
@@ -58,12 +62,11 @@ class StreamingModule(nn.Module):
     channels : int, keyword-only
         Channels processed.
     n_fft : int, samples, keyword-only
-        Frame length.
+        Analysis frame length.
     """
 
-    #: the state buffers (``s_<name>``), in the step's order: the effect's ``state_names()``.
-    #: Spelled out because the scripted methods below name each buffer.
-    STATE = ("hist", "acc", "fifo", "history", "h", "c", "dry")
+    #: the state buffers (``s_<name>``), in the step's order
+    STATE: tuple[str, ...] = ()
 
     def __init__(self, step: nn.Module, state: list[torch.Tensor], *, sampling_rate: int, latency_samples: int, hop: int,
                  channels: int, n_fft: int):
@@ -78,17 +81,6 @@ class StreamingModule(nn.Module):
             self.register_buffer(name, t.clone())
             self.register_buffer(name + "0", t.clone())
         self.register_buffer("forward_params", torch.tensor([channels, 1, channels, 1]))
-
-    @torch.jit.export
-    def reset(self) -> None:
-        """Return to the freshly reset state (silence before the next block)."""
-        self.s_hist.copy_(self.s_hist0)
-        self.s_acc.copy_(self.s_acc0)
-        self.s_fifo.copy_(self.s_fifo0)
-        self.s_history.copy_(self.s_history0)
-        self.s_h.copy_(self.s_h0)
-        self.s_c.copy_(self.s_c0)
-        self.s_dry.copy_(self.s_dry0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Process one block, state carried.
@@ -109,11 +101,41 @@ class StreamingModule(nn.Module):
             raise ValueError(f"expected ({self.channels}, n) or (batch, channels, n) audio with batch x channels = "
                              f"{self.channels}")
         n = a.shape[1]
+        if n % self.block_multiple != 0:
+            raise ValueError(f"block of {n} samples; expected a multiple of {self.block_multiple}")
+        y = self.hops(a)
+        return y.reshape(x.shape) if batched else y
+
+    def hops(self, a: torch.Tensor) -> torch.Tensor:
+        """The step over each hop of ``a`` ``(channels, n)``, ``n`` a multiple of the hop; the subclass's."""
+        raise NotImplementedError
+
+
+class StreamingModule(HopModule):
+    """The exported autoencoder effect: its traced hop step looped over each block, state in buffers.
+
+    Parameters are :class:`HopModule`'s.
+    """
+
+    #: the effect's ``state_names()``
+    STATE = ("hist", "acc", "fifo", "history", "h", "c", "dry")
+
+    @torch.jit.export
+    def reset(self) -> None:
+        """Return to the freshly reset state (silence before the next block)."""
+        self.s_hist.copy_(self.s_hist0)
+        self.s_acc.copy_(self.s_acc0)
+        self.s_fifo.copy_(self.s_fifo0)
+        self.s_history.copy_(self.s_history0)
+        self.s_h.copy_(self.s_h0)
+        self.s_c.copy_(self.s_c0)
+        self.s_dry.copy_(self.s_dry0)
+
+    def hops(self, a: torch.Tensor) -> torch.Tensor:
+        """The step over each hop of ``a`` ``(channels, n)``, ``n`` a multiple of the hop."""
         hop = self.block_multiple
-        if n % hop != 0:
-            raise ValueError(f"block of {n} samples; expected a multiple of {hop}")
         outs: list[torch.Tensor] = []
-        for i in range(n // hop):
+        for i in range(a.shape[1] // hop):
             y, hist, acc, fifo, history, h, c, dry = self.step(a[:, i * hop:(i + 1) * hop], self.s_hist, self.s_acc,
                                                                self.s_fifo, self.s_history, self.s_h, self.s_c,
                                                                self.s_dry)
@@ -125,8 +147,40 @@ class StreamingModule(nn.Module):
             self.s_c.copy_(c)
             self.s_dry.copy_(dry)
             outs.append(y)
-        y = torch.cat(outs, dim=1) if len(outs) > 0 else torch.zeros_like(a)
-        return y.reshape(x.shape) if batched else y
+        return torch.cat(outs, dim=1) if len(outs) > 0 else torch.zeros_like(a)
+
+
+def script_and_save(module: HopModule, out: str | os.PathLike) -> Path:
+    """Script an exported effect and write it (parent folders created).
+
+    Parameters
+    ----------
+    module : HopModule
+        The module, its step traced.
+    out : str or PathLike
+        The ``.ts`` file.
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    ParameterError
+        The module could not be scripted (the first line of why).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # see effects.traced_step
+            scripted = torch.jit.script(module)
+    except (RuntimeError, ValueError, torch.jit.Error) as err:  # noqa: B014 - jit errors vary by version
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ParameterError(f"the model could not be scripted: {first}") from None
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scripted.save(str(out))
+    return out
 
 
 def export_autoencoder(model: str | os.PathLike | LoadedRun, out: str | os.PathLike, *, channels: int = 1, mix: float = 1.0,
@@ -165,18 +219,8 @@ def export_autoencoder(model: str | os.PathLike | LoadedRun, out: str | os.PathL
     if fx.state_names() != StreamingModule.STATE:
         raise ParameterError(f"the effect's state is {fx.state_names()}; the module keeps {StreamingModule.STATE}")
     traced, state = trace_hop_step(fx)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # see effects.traced_step
-            module = torch.jit.script(StreamingModule(traced, state, sampling_rate=fx.model_sr,
-                                                      latency_samples=fx.latency_samples, hop=hop, channels=channels,
-                                                      n_fft=fx.n_fft))
-    except (RuntimeError, ValueError, torch.jit.Error) as err:  # noqa: B014 - jit errors vary by version
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ParameterError(f"the model could not be scripted: {first}") from None
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    module.save(str(out))
+    out = script_and_save(StreamingModule(traced, state, sampling_rate=fx.model_sr, latency_samples=fx.latency_samples,
+                                          hop=hop, channels=channels, n_fft=fx.n_fft), out)
     log.info("exported %s -> %s (%d Hz, hop %d, latency %d samples)", fx.run.path, out, fx.model_sr, hop,
              fx.latency_samples)
     return out
@@ -188,7 +232,7 @@ def load_exported(path: str | os.PathLike) -> torch.jit.ScriptModule:
     Parameters
     ----------
     path : str or PathLike
-        A ``.ts`` file from :func:`export_autoencoder`.
+        A ``.ts`` file from :func:`export_autoencoder` or :func:`effects.export_ddsp.export_ddsp`.
 
     Returns
     -------
@@ -205,7 +249,7 @@ def load_exported(path: str | os.PathLike) -> torch.jit.ScriptModule:
         raise ParameterError(f"path={str(p)!r} does not exist; expected a .ts file from `workbench export`")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # see export_autoencoder
+            warnings.simplefilter("ignore", FutureWarning)  # see effects.traced_step
             return torch.jit.load(str(p), map_location="cpu")
     except RuntimeError as err:
         raise ParameterError(f"path={str(p)!r} is not a TorchScript module ({str(err).splitlines()[0]})") from None

@@ -1,11 +1,11 @@
-"""One hop of a prepared autoencoder effect as a traced TorchScript step, its state in and out.
+"""One hop of a prepared autoencoder or DDSP effect as a traced TorchScript step, its state in and out.
 
 With one hop of input per step, the effect's per-hop computation has no data-dependent control
 flow, so ``torch.jit.trace`` records it once; the state (the effect's :meth:`~effects.frame_effect.
-FrameEffect.state`, in :meth:`~effects.frame_effect.FrameEffect.state_names`' order) goes in and
-comes out as tensors. The effect itself runs such a step for speed (``torchscript=True``) and
-:mod:`effects.export` wraps one into a portable module. What runs is the effect's own code, not a
-second implementation of it.
+FrameEffect.state` or :meth:`~effects.ddsp.DDSPEffect.state`, in ``state_names()``' order) goes
+in and comes out as tensors. The autoencoder effect itself runs such a step for speed
+(``torchscript=True``), and :mod:`effects.export` and :mod:`effects.export_ddsp` wrap one into a
+portable module. What runs is the effect's own code, not a second implementation of it.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from workbench.errors import ParameterError
 
 if TYPE_CHECKING:  # the effect imports this module when it traces itself
     from effects.autoencoder import AutoencoderEffect
+    from effects.ddsp import DDSPEffect
 
-__all__ = ["check_traceable", "trace_wet_step", "trace_hop_step"]
+__all__ = ["check_traceable", "trace_wet_step", "trace_hop_step", "trace_ddsp_step"]
 
 
 class _WetStep(nn.Module):
@@ -44,7 +45,9 @@ class _WetStep(nn.Module):
 
 class _HopStep(_WetStep):
     """One hop through the whole prepared effect (wet path, mix with the dry line, gain,
-    limiter): ``(x, *state) -> (y, *state)``, the dry line's samples last."""
+    limiter): ``(x, *state) -> (y, *state)``, the dry line's samples last. The effect is an
+    autoencoder or a DDSP effect: both have ``model``, ``state()``, ``load_state()`` and
+    ``block_path()``."""
 
     def forward(self, x, *state):
         fx = self._fx
@@ -71,7 +74,7 @@ def check_traceable(fx: AutoencoderEffect, doing: str) -> None:
 
 
 @contextmanager
-def _kept(fx: AutoencoderEffect):
+def _kept(fx: AutoencoderEffect | DDSPEffect):
     """Tracing runs the effect on example inputs: put its state and gate back afterwards."""
     saved, gate = fx.state(), fx.gate_db
     try:
@@ -139,4 +142,32 @@ def trace_hop_step(fx: AutoencoderEffect) -> tuple[torch.jit.ScriptModule, list[
     with _kept(fx), torch.no_grad():
         state = [t.clone() for t in fx.state()]
         example = (torch.zeros(fx.channels, fx.hop_length, device=fx.device), *(t.clone() for t in state))
+        return _trace(_HopStep(fx), example, "scripted"), state
+
+
+def trace_ddsp_step(fx: DDSPEffect) -> tuple[torch.jit.ScriptModule, list[torch.Tensor]]:
+    """Trace one hop of a prepared, freshly reset DDSP effect: tracker, hold and gate, decoder
+    step, loudness match, synthesis with its noise, mix, gain and limiter.
+
+    The effect's parameters (octave shift, mix, gate, gain, seed, loudness match) become
+    constants of the step; its state is left as it was. The count behind
+    :meth:`~effects.ddsp.DDSPEffect.pitch_notice` is not traced (it changes no sample).
+
+    Parameters
+    ----------
+    fx : DDSPEffect
+        A prepared effect on the CPU, freshly reset (its state is what the example inputs of the
+        trace are made from).
+
+    Returns
+    -------
+    step : torch.jit.ScriptModule
+        ``(x, *state) -> (y, *state)``: ``x`` and ``y`` one hop, ``torch.Tensor [shape=(channels,
+        hop)], float32``; ``state`` the effect's ``state()``, in ``state_names()``' order.
+    state : list of torch.Tensor
+        The freshly reset state (copies), in that order.
+    """
+    with _kept(fx), torch.no_grad():
+        state = [t.clone() for t in fx.state()]
+        example = (torch.zeros(fx.channels, fx.hop, device=fx.device), *(t.clone() for t in state))
         return _trace(_HopStep(fx), example, "scripted"), state

@@ -13,6 +13,9 @@ the streaming effect (``effects.ddsp``), so both synthesize with the same code:
   :func:`filtered_noise` (time-varying linear-phase FIR per hop over a noise history);
 - :func:`synth_loudness`: the A-weighted level of the sound frame parameters make (the effect's
   loudness match);
+- :func:`uniform_noise`: the effect's white noise, counter-based (each sample a hash of the seed
+  and its place in the stream), so the same in a stream, offline, on any device and in the
+  exported TorchScript module;
 - :func:`multiscale_spectral_loss`.
 
 Frame ``k``'s window is ``x[k * hop - window : k * hop]``; its centre is ``k * hop - window / 2``.
@@ -32,7 +35,7 @@ from workbench.spectral import a_weighting
 from workbench.validate import check_int
 
 __all__ = ["ControlTracker", "DDSPDecoder", "harmonic_sines", "harmonic_synth", "harmonic_amplitudes", "noise_filters",
-           "filtered_noise", "upsample", "multiscale_spectral_loss", "exp_sigmoid", "synth_loudness",
+           "filtered_noise", "uniform_noise", "upsample", "multiscale_spectral_loss", "exp_sigmoid", "synth_loudness",
            "CREPE_SR", "CREPE_WINDOW", "LOUDNESS_FLOOR_DB"]
 
 CREPE_SR, CREPE_WINDOW = 16000, 1024  # CREPE's fixed input: 1024 samples at 16 kHz
@@ -140,7 +143,9 @@ class ControlTracker:
         std = f.std(-1)
         sounding = std >= 1e-6  # digital silence: CREPE would normalise rounding noise
         f = f / std.clamp_min(1e-6)[:, None]
-        if frames.device.type == "cpu":  # skip silent frames (on a device, asking which would wait for it)
+        # skip silent frames on the CPU (on a device, asking which would wait for it; a trace must not
+        # depend on which frames sound): a silent frame's logits are masked out below either way
+        if frames.device.type == "cpu" and not torch.jit.is_tracing():
             idx = sounding.nonzero()[:, 0]
             logits = frames.new_zeros(k, 360)
             for i in range(0, idx.numel(), batch):
@@ -504,9 +509,66 @@ def filtered_noise(noise: torch.Tensor, filters: torch.Tensor, *, hop: int) -> t
     """
     b, k, taps = filters.shape
     seg = noise.unfold(1, hop + taps - 1, hop)  # (b, k, hop + taps - 1): each segment with its history
-    n = 1 << (hop + 2 * taps - 3).bit_length()  # FFT size: a linear, not circular, convolution
+    n = 1 << int(hop + 2 * taps - 3).bit_length()  # FFT size: a linear, not circular, convolution (int: a trace
+    # gives sizes as tensors)
     full = torch.fft.irfft(torch.fft.rfft(seg, n=n) * torch.fft.rfft(filters, n=n), n=n)
     return full[..., taps - 1: taps - 1 + hop].reshape(b, k * hop)
+
+
+_M32 = 0xFFFFFFFF
+
+
+def _mul32(x, c: int):
+    """``x * c`` modulo ``2 ** 32`` for ``x`` in ``[0, 2 ** 32)`` (int64 tensor or int): ``c`` is split
+    in 16-bit halves, so no product passes ``2 ** 48`` and nothing overflows int64."""
+    return (x * (c & 0xFFFF) + (((x * (c >> 16)) & 0xFFFF) << 16)) & _M32
+
+
+def _hash32(x):
+    """A 32-bit integer hash (C. Wellons' lowbias32) of ``x`` in ``[0, 2 ** 32)``: int64 tensor or int."""
+    x = x ^ (x >> 16)
+    x = _mul32(x, 0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = _mul32(x, 0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def uniform_noise(drawn: torch.Tensor, *, seed: int, frames: int, channels: int, hop: int) -> torch.Tensor:
+    """White noise, uniform in ``[-1, 1)``, for the ``frames`` segments after ``drawn`` of a stream.
+
+    Counter-based: sample ``s`` of channel ``c`` in the stream's segment ``f`` is a hash of
+    ``seed`` and ``i = (f * channels + c) * hop + s`` (two rounds of a 32-bit hash over ``i``'s
+    halves), read as 24 bits. Integer arithmetic only, so the numbers are the same however a
+    stream is cut into calls, on every device, and in a traced TorchScript step (which carries
+    ``drawn`` as a tensor, not a generator).
+
+    Parameters
+    ----------
+    drawn : torch.Tensor [shape=(), dtype=int64]
+        Segments drawn before these (0 after a reset); its device is the output's.
+    seed : int, keyword-only
+        The stream's seed (any int; 64 bits are used).
+    frames : int, keyword-only
+        Segments to draw.
+    channels : int, keyword-only
+        Channels, each its own numbers.
+    hop : int, samples, keyword-only
+        Samples per segment.
+
+    Returns
+    -------
+    torch.Tensor [shape=(channels, frames * hop), dtype=float32]
+        Multiples of ``2 ** -23``; mean 0 and variance 1/3 within rounding.
+    """
+    seed = int(seed)
+    k0, k1 = _hash32(seed & _M32), _hash32(((seed >> 32) & _M32) ^ 0x9E3779B9)
+    dev = drawn.device
+    f = drawn.reshape(1, 1, 1) + torch.arange(frames, dtype=torch.int64, device=dev).reshape(-1, 1, 1)
+    cs = torch.arange(channels * hop, dtype=torch.int64, device=dev).reshape(1, channels, hop)
+    i = f * (channels * hop) + cs  # (frames, channels, hop)
+    h = _hash32(_hash32((i & _M32) ^ k0) ^ (i >> 32) ^ k1)
+    u = (h >> 8).to(torch.float32) * 2.0 ** -23 - 1.0
+    return u.transpose(0, 1).reshape(channels, frames * hop)
 
 
 def multiscale_spectral_loss(y: torch.Tensor, target: torch.Tensor, *,

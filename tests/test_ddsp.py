@@ -17,6 +17,7 @@ from models.ddsp import (
     harmonic_synth,
     noise_filters,
     synthesize,
+    uniform_noise,
     upsample,
     voicing_gate,
 )
@@ -322,3 +323,39 @@ def test_offline_is_much_faster_than_small_blocks(ddsp_run):
     fast = min(offline(), offline())
     slow = min(blocks(), blocks())
     assert slow > 1.8 * fast, (fast, slow)
+
+
+def test_the_effect_continues_from_its_state_in_a_twin(ddsp_run):
+    """DDSPEffect.state() / load_state(): input window, pending output, GRU, phase, held pitch, last
+    frame, noise history and counter, dry line, handed over after any block, continue exactly."""
+    from effects.ddsp import DDSPEffect
+
+    x = (0.3 * np.sin(2 * np.pi * 330 * np.arange(SR) / SR)).astype(np.float32)[None]
+    x[:, 6000:7000] = 0.05 * np.random.default_rng(2).standard_normal(1000)
+    a, b = (DDSPEffect(model=ddsp_run, mix=0.7, seed=1) for _ in range(2))
+    for fx in (a, b):
+        fx.prepare(SR, 1, 4096)
+    a.process_block(x[:, :3001])
+    assert a.state_names() == ("input", "pending", "gru", "phase", "held_f0", "prev_f0", "prev_harm", "noise",
+                               "drawn", "dry")
+    b.load_state([t.clone() for t in a.state()])
+    for lo, hi in ((3001, 5000), (5000, 9000)):
+        np.testing.assert_array_equal(a.process_block(x[:, lo:hi]), b.process_block(x[:, lo:hi]))
+    with pytest.raises(ParameterError, match=r"^9 state tensors; expected 10 \(input, pending, gru, "):
+        b.load_state(a.state()[:9])
+
+
+def test_uniform_noise_is_counted_not_drawn():
+    """The effect's noise: the same numbers however the segments are cut, per seed and channel,
+    uniform in [-1, 1) with variance 1/3, and no correlation between neighbours or channels."""
+    whole = uniform_noise(torch.tensor(0), seed=11, frames=200, channels=2, hop=128)
+    parts = torch.cat([uniform_noise(torch.tensor(j), seed=11, frames=k, channels=2, hop=128)
+                       for j, k in ((0, 1), (1, 37), (38, 162))], dim=1)
+    assert whole.dtype == torch.float32 and whole.shape == (2, 200 * 128) and torch.equal(whole, parts)
+    a = whole.numpy().astype(np.float64)
+    assert a.min() >= -1 and a.max() < 1
+    assert abs(a.mean()) < 0.01 and abs(a.var() - 1 / 3) < 0.01
+    assert abs(np.corrcoef(a[0, 1:], a[0, :-1])[0, 1]) < 0.02 and abs(np.corrcoef(a[0], a[1])[0, 1]) < 0.02
+    assert not torch.equal(whole, uniform_noise(torch.tensor(0), seed=12, frames=200, channels=2, hop=128))
+    far = uniform_noise(torch.tensor(2 ** 33), seed=11, frames=1, channels=1, hop=128)  # past 2 ** 32 samples
+    assert far.abs().max() < 1 and not torch.equal(far, whole[:1, :128])
