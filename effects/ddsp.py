@@ -120,6 +120,9 @@ class DDSPEffect(Effect):
         if self.device.type != "cpu":
             self.tracker.to(self.device)
         self.set_params(octave_shift=octave_shift, mix=mix, gate_db=gate_db, gain_db=gain_db)
+        # called from the processing thread with each new frame's detected pitch (MIDI) and voicing
+        # of channel 0, ``(k,)`` NumPy arrays: :class:`effects.midi_out.MidiNoteOut.push`
+        self.on_frames = None
 
     def _check_param(self, name, value):
         if name == "octave_shift":
@@ -256,8 +259,10 @@ class DDSPEffect(Effect):
         hop = self.hop
         raw, conf, loud = (v.reshape(ch, k) for v in self.tracker(windows.reshape(ch * k, CREPE_WINDOW)))
         gate = voicing_gate(conf, low=self.voicing[0], high=self.voicing[1])
-        if not torch.jit.is_tracing():  # the notice's count, not the sound: a traced step leaves it out
+        if not torch.jit.is_tracing():  # the notice's count and the MIDI out, not the sound: a traced step leaves them out
             voiced = (gate > 0.5) & (loud > -60)
+            if self.on_frames is not None:  # e.g. the detected pitch sent as MIDI notes (reads it back from a device)
+                self.on_frames(hz_to_midi_t(raw[0].clamp_min(1e-3)).cpu().numpy(), voiced[0].cpu().numpy())
             # every frame counted with weight 0 or 1: no data-dependent shape, nothing read back
             midi = hz_to_midi_t(raw).round().clamp(0, 127).long()
             self._pitch_hist.index_add_(0, midi.reshape(-1), voiced.reshape(-1).to(torch.float64))

@@ -36,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                   "3 blocks of 128 at 44.1 kHz; at least 2)",
                      record_help="write a float WAV: input channel(s), then output channel(s)")
     lv.add_argument("--channels", type=_int, default=1, help="input channels processed (default 1)")
+    lv.add_argument("--midi-out", metavar="PORT", help="--method ddsp: create a MIDI output port of this name and send "
+                                                      "the detected pitch on it as notes (channel 1)")
     lv.set_defaults(handler=run)
 
 
@@ -43,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
     """Stream the input through a method until a key, --seconds or Ctrl-C; returns the exit status."""
     if args.auto_register:
         raise ParameterError("--auto-register measures a file before playing it; live, give --octave-shift N")
+    if args.midi_out is not None and args.method != "ddsp":
+        raise ParameterError(f"--midi-out {args.midi_out!r} sends the pitch the ddsp method detects; "
+                             f"--method {args.method} detects none")
     latency = _check_stream_args(args, channels=args.channels)
     from effects.live import LiveEngine
 
@@ -55,6 +60,17 @@ def run(args: argparse.Namespace) -> int:
                         output_device=args.output_device, channels=args.channels, latency=latency,
                         prefill=args.prefill, record=args.record)
     ctl, inputs = _open_control(args, engine, fx, synth=False)
+    if args.midi_out is not None:
+        from effects.midi_out import MidiNoteOut
+
+        try:
+            notes = MidiNoteOut(args.midi_out, api=args.midi_api)
+        except ParameterError:
+            for i in inputs:
+                i.close()
+            raise
+        getattr(fx, "effect", fx).on_frames = notes.push  # the DDSP effect, inside a controlled wrapper or not
+        inputs.append(notes)  # closed with the control inputs, its last note-off sent
 
     def header(engine) -> str:
         din, dout = engine.devices
@@ -67,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     if ctl is not None:
         s["control"] = _control_stats(ctl, fx)
         print("live: " + ctl.status(), flush=True)
+    if args.midi_out is not None:
+        s["midi_out"] = {"port": args.midi_out, "messages": notes.sent}
+        print(f"live: sent {notes.sent} MIDI note messages on {args.midi_out}", flush=True)
     from workbench.cli.console import summary_line
 
     print("live: " + summary_line(s) + (f"; recorded {args.record} (input, then output channels)" if args.record else ""))
