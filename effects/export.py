@@ -103,12 +103,8 @@ class HopModule(nn.Module):
         n = a.shape[1]
         if n % self.block_multiple != 0:
             raise ValueError(f"block of {n} samples; expected a multiple of {self.block_multiple}")
-        y = self.hops(a)
+        y = self.hops(a)  # each subclass's loop of its traced step over the hops of ``a`` ``(channels, n)``
         return y.reshape(x.shape) if batched else y
-
-    def hops(self, a: torch.Tensor) -> torch.Tensor:
-        """The step over each hop of ``a`` ``(channels, n)``, ``n`` a multiple of the hop; the subclass's."""
-        raise NotImplementedError
 
 
 class StreamingModule(HopModule):
