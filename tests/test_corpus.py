@@ -282,3 +282,25 @@ def test_fast_phrase_is_eighth_notes_at_120_bpm():
     assert np.allclose([n["offset"] - n["onset"] for n in notes], 0.25)  # an eighth at 120 bpm
     with pytest.raises(ParameterError, match="low=60, high=50"):
         fast_phrase(np.random.default_rng(0), low=60, high=50)
+
+
+def test_vibrato_moves_the_pitch_by_the_known_cents():
+    """A time warp: a sine's instantaneous frequency (analytic signal) follows ``f * r(t)``."""
+    from scipy.signal import hilbert
+
+    from workbench.corpus.voice import add_vibrato
+    from workbench.pitch import cents
+
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    y = 0.5 * np.sin(2 * np.pi * 196.0 * t)
+    v = add_vibrato(y, sr=sr, rate_hz=5.0, depth_cents=80.0)
+    assert v.shape == y.shape and v.dtype == np.float32
+    inst = np.diff(np.unwrap(np.angle(hilbert(v.astype(np.float64))))) * sr / (2 * np.pi)
+    inner = slice(sr // 10, -sr // 10)
+    truth = 80.0 * np.sin(2 * np.pi * 5.0 * t[1:])
+    assert np.max(np.abs(cents(inst[inner], 196.0) - truth[inner])) < 3
+    assert abs(np.sum(v[inner] ** 2) / np.sum(y[inner] ** 2) - 1) < 0.01  # nothing dropped or clipped
+    assert np.array_equal(add_vibrato(y, sr=sr, depth_cents=0.0), y.astype(np.float32))
+    with pytest.raises(ParameterError, match="rate_hz=0.*depth_cents=50"):
+        add_vibrato(y, sr=sr, rate_hz=0.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import librosa
 import numpy as np
+import pytest
 import torch
 
 from workbench.pitch import cents, hz_to_midi, hz_to_midi_t, melody_scores, midi_to_hz, track_f0
@@ -28,3 +29,31 @@ def test_tracking_and_scores_on_a_known_tone():
     s = melody_scores((times, f0), (times, f0 * 2 ** (30 / 1200)))  # 30 cents sharp: within 50
     assert s["raw_pitch_accuracy"] == 1.0 and abs(s["f0_l1_cents"] - 30) < 1e-6
     assert melody_scores((times, f0), (times, f0 * 2 ** (60 / 1200)))["raw_pitch_accuracy"] == 0.0
+
+
+def test_pesto_tracks_a_vibrato_tone_and_a_gap():
+    """PESTO (weights from its wheel, read without unpickling code) follows a 220 Hz tone with
+    +-50 cents of 5 Hz vibrato within 50 cents (the RPA tolerance; its frames smooth the vibrato
+    by up to about 30 cents), calls the silent gap unvoiced, and frames like pYIN."""
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    f = 220.0 * 2 ** (0.5 / 12 * np.sin(2 * np.pi * 5 * t))
+    phase = 2 * np.pi * np.cumsum(f) / sr
+    y = (0.3 * np.sin(phase) + 0.1 * np.sin(2 * phase)).astype(np.float32)
+    y[sr: sr + sr // 4] = 0.0
+    times, f0, conf = track_f0(y, sr=sr, tracker="pesto", with_confidence=True)
+    assert times.shape == f0.shape == conf.shape == track_f0(y, sr=sr)[0].shape
+    truth = np.interp(times, t, f)
+    gap = (times > 1.03) & (times < 1.22)
+    ring = gap | ((times > 0.97) & (times < 1.28)) | (times < 0.05) | (times > 1.95)
+    assert np.all(f0[gap] == 0.0) and np.all(conf[gap] < 0.5)
+    err = np.abs(cents(f0[~ring], truth[~ring]))
+    assert np.all(err < 50) and np.median(err) < 15
+
+
+def test_pesto_weights_must_be_its_own():
+    from workbench.errors import ParameterError
+    from workbench.pitch import pesto_model
+
+    with pytest.raises(ParameterError, match="nope.*not found"):
+        pesto_model(hop_ms=10.0, sr=16000, weights="nope")

@@ -10,6 +10,7 @@ here. Conventions:
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +19,12 @@ import torch
 from workbench.errors import ParameterError
 
 __all__ = ["TRACKERS", "FMIN_HZ", "FMAX_HZ", "hz_to_midi", "midi_to_hz", "hz_to_midi_t", "cents", "pyin_f0",
-           "track_f0", "track_file", "melody_scores"]
+           "track_f0", "track_file", "pesto_model", "PESTO_VOICED", "melody_scores"]
 
-TRACKERS = ("pyin", "crepe-tiny", "crepe-full")
+TRACKERS = ("pyin", "pesto", "crepe-tiny", "crepe-full")
+# PESTO frames below this confidence count as unvoiced (its voicing head is trained on sung
+# pitch; 0.5 is the midpoint of its [0, 1] output, not tuned on the project's material)
+PESTO_VOICED = 0.5
 # Tracking range for judging outputs: an octave below a low voice, well above a flute, so
 # octave errors show.
 FMIN_HZ, FMAX_HZ = 50.0, 1000.0
@@ -144,8 +148,10 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
              hop_length: int = 160, with_confidence: bool = False) -> tuple[np.ndarray, ...]:
     """f0 track of mono ``y`` by one of :data:`TRACKERS`.
 
-    ``pyin`` is librosa's probabilistic YIN; ``crepe-tiny`` / ``crepe-full`` are torchcrepe's
-    bundled networks (no download), voiced where periodicity exceeds 0.21 after a median filter.
+    ``pyin`` is librosa's probabilistic YIN; ``pesto`` is PESTO (Riou et al. 2023, the wheel's
+    ``mir-1k_g7`` weights, loaded without unpickling code: :func:`pesto_model`), voiced where its
+    confidence reaches :data:`PESTO_VOICED` and the pitch lies in ``[fmin, fmax]``; ``crepe-tiny``
+    / ``crepe-full`` are torchcrepe's bundled networks (no download), voiced where periodicity exceeds 0.21 after a median filter.
 
     Parameters
     ----------
@@ -160,7 +166,7 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
     hop_length : int, samples, keyword-only
         Hop between frames.
     with_confidence : bool, keyword-only
-        Also return pYIN's voiced probability or CREPE's (median-filtered) periodicity.
+        Also return pYIN's voiced probability, PESTO's confidence or CREPE's (median-filtered) periodicity.
 
     Returns
     -------
@@ -177,6 +183,10 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
         return (times, f0, np.nan_to_num(prob)) if with_confidence else (times, f0)
     if tracker not in TRACKERS:
         raise ParameterError(f"tracker={tracker!r} is not valid; expected one of {', '.join(TRACKERS)}")
+    if tracker == "pesto":
+        times, f0, conf = _pesto_track(y, sr=sr, hop_length=hop_length)
+        f0 = np.where((conf >= PESTO_VOICED) & (f0 >= fmin) & (f0 <= fmax), f0, 0.0)
+        return (times, f0, conf) if with_confidence else (times, f0)
     import torchcrepe
 
     x = torch.from_numpy(y)[None]
@@ -188,6 +198,72 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
     times = np.arange(f0.size) * hop_length / sr
     f0 = np.where(per > 0.21, f0, 0.0)
     return (times, f0, per) if with_confidence else (times, f0)
+
+
+# The plain containers and omegaconf's config classes PESTO's checkpoint holds besides tensors;
+# torch's weights-only unpickler builds these and nothing else (no code runs from the file).
+_PESTO_SAFE = ("builtins.list", "builtins.dict", "builtins.int", "collections.defaultdict", "typing.Any",
+               "omegaconf.listconfig.ListConfig", "omegaconf.dictconfig.DictConfig", "omegaconf.nodes.AnyNode",
+               "omegaconf.base.ContainerMetadata", "omegaconf.base.Metadata")
+
+
+@functools.lru_cache(maxsize=4)
+def pesto_model(*, hop_ms: float, sr: int, weights: str = "mir-1k_g7") -> torch.nn.Module:
+    """PESTO's network built from the weights its wheel ships, read by torch's weights-only loader.
+
+    ``pesto.load_model`` unpickles the checkpoint in full (``weights_only=False``); this builds the
+    same modules from the same file with only the checkpoint's container types allowed.
+
+    Parameters
+    ----------
+    hop_ms : float, ms, keyword-only
+        Hop between frames.
+    sr : int, Hz, keyword-only
+        Rate of the audio it will track.
+    weights : str, keyword-only
+        A checkpoint in ``pesto/weights`` (without ``.ckpt``).
+
+    Returns
+    -------
+    torch.nn.Module
+        In eval mode on the CPU; called as ``model(x, sr=sr, convert_to_freq=True, return_activations=False)`` with ``x``
+        ``(batch, samples)``, it returns f0 (Hz), confidence, volume ``(batch, T)``.
+    """
+    import builtins
+    import importlib
+
+    import pesto
+    from pesto.data import Preprocessor
+    from pesto.model import PESTO, Resnet1d
+
+    def _obj(name: str):
+        mod, _, attr = name.rpartition(".")
+        return getattr(builtins if mod == "builtins" else importlib.import_module(mod), attr)
+
+    path = Path(pesto.__file__).parent / "weights" / f"{weights}.ckpt"
+    if not path.is_file():
+        raise ParameterError(f"PESTO weights {weights!r} not found at {path}; expected a checkpoint its wheel ships")
+    with torch.serialization.safe_globals([_obj(n) for n in _PESTO_SAFE]):
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    hp = ckpt["hparams"]
+    model = PESTO(Resnet1d(**hp["encoder"]),
+                  preprocessor=Preprocessor(hop_size=hop_ms, sampling_rate=sr, **ckpt["hcqt_params"]),
+                  crop_kwargs=hp["pitch_shift"], reduction=hp["reduction"])
+    # the CQT kernels are rebuilt by the preprocessor, not stored: strict=False, and only those may miss
+    missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+    if unexpected or any(not k.startswith("preprocessor.") for k in missing):
+        raise ParameterError(f"PESTO weights {weights!r} do not fit its network (missing {missing}, "
+                             f"unexpected {unexpected}); expected the wheel's own checkpoint")
+    return model.eval()
+
+
+def _pesto_track(y: np.ndarray, *, sr: int, hop_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PESTO's f0 (Hz) and confidence of mono float32 ``y``, one frame per hop, centred."""
+    model = pesto_model(hop_ms=1000.0 * hop_length / sr, sr=sr)
+    with torch.inference_mode():
+        f0, conf, _ = model(torch.from_numpy(y)[None], sr=sr, convert_to_freq=True, return_activations=False)
+    f0, conf = f0[0].double().numpy(), conf[0].double().numpy()
+    return np.arange(f0.size) * hop_length / sr, f0, conf
 
 
 def track_file(path: str | Path, *, sr: int = 16000, tracker: str = "pyin") -> tuple[np.ndarray, np.ndarray]:

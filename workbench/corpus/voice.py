@@ -22,6 +22,7 @@ from workbench.pitch import midi_to_hz, pyin_f0
 from workbench.validate import check_int
 
 __all__ = ["sing", "speak", "random_phrase", "random_phrases", "fast_phrase", "render_fast_voice", "render_voice",
+           "add_vibrato", "render_vibrato_voice",
            "SYLLABLES", "SENTENCES"]
 
 SYLLABLES = ("la", "na", "ma", "loo", "noo", "mee", "lay", "no")
@@ -147,6 +148,92 @@ def render_fast_voice(out: str | Path, *, count: int = 1, seed: int = 0, sr: int
                     source="festival:kal_diphone", notes=truth, kind="fast", bpm=120)
         items.append({"name": name, "kind": "fast"})
     summary = {"count": count, "seed": seed, "sr": sr, "range": [low, high], "items": items}
+    (out / "index.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def add_vibrato(y: np.ndarray, *, sr: int, rate_hz: float = 5.5, depth_cents: float = 50.0) -> np.ndarray:
+    """Frequency vibrato by a modulated read position, so every partial moves by the same cents.
+
+    The output reads ``y`` at ``p(t) = integral of r``, ``r(t) = 2 ** (depth_cents / 1200 *
+    sin(2 pi rate_hz t))`` (cubic interpolation), so its f0 is the input's times ``r(t)``: the
+    pitch truth of the input holds, with a known vibrato on top. The read position stays within
+    a millisecond of ``t`` at these depths; samples read past the end are zero.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio.
+    sr : int, Hz, keyword-only
+        Its rate.
+    rate_hz : float, Hz, keyword-only
+        Vibrato rate, in (0, 20].
+    depth_cents : float, cents, keyword-only
+        Peak deviation, in [0, 200].
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)], float32
+    """
+    from scipy.interpolate import CubicSpline
+
+    if not 0 < rate_hz <= 20 or not 0 <= depth_cents <= 200:
+        raise ParameterError(f"vibrato rate_hz={rate_hz}, depth_cents={depth_cents}: expected a rate in (0, 20] Hz "
+                             "and a depth in [0, 200] cents")
+    y = np.asarray(y, np.float64).reshape(-1)
+    t = np.arange(y.size) / sr
+    r = 2.0 ** (depth_cents / 1200.0 * np.sin(2 * np.pi * rate_hz * t))
+    pos = np.concatenate([[0.0], np.cumsum(r[:-1])])
+    out = CubicSpline(np.arange(y.size), y, extrapolate=False)(pos)
+    return np.nan_to_num(out).astype(np.float32)
+
+
+def render_vibrato_voice(out: str | Path, *, count: int = 1, seed: int = 0, sr: int = 16000, low: int = 45,
+                         high: int = 60, rate_hz: float = 5.5, depth_cents: float = 50.0) -> dict:
+    """Write sung phrases with vibrato (:func:`add_vibrato`) and their note truth: ``vibrato_###``.
+
+    The phrases are drawn as :func:`render_voice` draws its sung ones (another generator stream:
+    ``seed + 1000``), sung by Festival, then given the vibrato; the truth json records its rate
+    and depth.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder (created).
+    count : int, keyword-only
+        How many phrases.
+    seed : int, keyword-only
+        Generator seed.
+    sr : int, Hz, keyword-only
+        Sample rate.
+    low, high : int, MIDI, keyword-only
+        Pitch range.
+    rate_hz, depth_cents : float, keyword-only
+        The vibrato (:func:`add_vibrato`).
+
+    Returns
+    -------
+    dict
+        What ``index.json`` holds.
+    """
+    check_int(count, "count")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed + 1000)
+    items = []
+    for i in range(count):
+        phrase = random_phrase(rng, low=low, high=high)
+        name = f"vibrato_{i:03d}"
+        y, truth = sing(phrase, out / f"{name}.wav", sr=sr)
+        save(out / f"{name}.wav", add_vibrato(y, sr=sr, rate_hz=rate_hz, depth_cents=depth_cents), sr,
+             subtype="PCM_16")
+        (out / f"{name}.xml").write_text(_phrase_xml(phrase))
+        write_truth(out / f"{name}.json", audio=f"{name}.wav", sr=sr, seconds=len(y) / sr,
+                    source="festival:kal_diphone", notes=truth, kind="vibrato", bpm=phrase["bpm"],
+                    vibrato_hz=rate_hz, vibrato_cents=depth_cents)
+        items.append({"name": name, "kind": "vibrato"})
+    summary = {"count": count, "seed": seed, "sr": sr, "range": [low, high], "items": items,
+               "vibrato": {"rate_hz": rate_hz, "depth_cents": depth_cents}}
     (out / "index.json").write_text(json.dumps(summary, indent=1))
     return summary
 
