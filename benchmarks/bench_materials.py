@@ -95,7 +95,8 @@ def _done(run: Path) -> bool:
         (run / "model.safetensors").is_file()
 
 
-def _train(runs: Path, sset: str, inst: str, method: str, files: list[Path], ddsp_seconds: float) -> Path:
+def _train(runs: Path, sset: str, inst: str, method: str, files: list[Path], ddsp_seconds: float,
+           epochs: int = 0) -> Path:
     from analysis.demo import DEMO_TRAIN
     from models.ddsp_train import train_ddsp
     from models.train import train
@@ -107,7 +108,8 @@ def _train(runs: Path, sset: str, inst: str, method: str, files: list[Path], dds
     t = time.perf_counter()
     if method.startswith("autoencoder"):
         variant = VARIANTS[method.split(":")[1]] if ":" in method else ()
-        cfg = make_config(preset="nsynth", overrides=[*DEMO_TRAIN, *variant], seed=0)
+        budget = [f"train.epochs={epochs}", "train.max_seconds=0"] if epochs else DEMO_TRAIN
+        cfg = make_config(preset="nsynth", overrides=[*DEMO_TRAIN, *budget, *variant], seed=0)
         train(files, cfg, out, progress=False, describe={"target": str(files[0].parent), "sample_set": sset})
     else:
         cfg = make_config(method="ddsp", overrides=[f"train.max_seconds={ddsp_seconds}"], seed=0)
@@ -137,6 +139,9 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--inputs", default="sung_000,spoken_000,fast_000,vibrato_000")
     ap.add_argument("--ddsp-seconds", type=float, default=150.0, help="DDSP training cap in s (the demo's budget)")
+    ap.add_argument("--epochs", type=int, default=0,
+                    help="train the autoencoders for this many epochs (early stopping kept) instead of the demo's "
+                         "150 s: what an idle machine fits in it (41 epochs, BENCHMARKS.md), not the load's share")
     ap.add_argument("--data", default="data")
     ap.add_argument("--runs", default="runs/materials")
     ap.add_argument("--out", default="reports/bench_materials")
@@ -177,7 +182,7 @@ def main() -> None:
             folder, _ = _material(data, sset, inst)
             files = sorted(folder.glob("melody_*.wav"))
             for m in trained:
-                _train(runs, sset, inst, m, files, a.ddsp_seconds)
+                _train(runs, sset, inst, m, files, a.ddsp_seconds, a.epochs)
     if a.prepare_only:
         return
     _measure(results, results_file, data, runs, sets, insts, methods, inputs, a.trackers.split(","))

@@ -38,7 +38,7 @@ from models.ddsp import (
     voicing_gate,
 )
 from models.train import split_indices
-from workbench.audio import load
+from workbench.audio import describe_conversion, load
 from workbench.config import DDSPConfig
 from workbench.errors import ParameterError
 from workbench.pitch import hz_to_midi_t, midi_to_hz
@@ -249,6 +249,8 @@ def train_ddsp(paths: Sequence[str | Path], cfg: DDSPConfig, out: str | Path, *,
         torch.set_num_threads(t.threads)
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
+    if changed := describe_conversion(paths, sr=sr):
+        log.warning("%s: %s", target, changed)
     clips = clip_controls(paths, cfg, progress=progress, device=device)
     stats = _pitch_stats(clips)
     seconds = stats["voiced_frames"] * hop / sr

@@ -11,6 +11,7 @@ set-up for that lives in :mod:`models.distributed`. :class:`Trainer` holds the s
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -34,10 +35,12 @@ from models.callbacks import (
 )
 from models.checkpoint import RunFolder, cpu_state, save_run, update_meta
 from models.lstm_ae import LSTMAutoencoder, input_options, prepare_input, stack_context
-from workbench.audio import load
+from workbench.audio import describe_conversion, load
 from workbench.config import Config
 from workbench.errors import ParameterError
 from workbench.spectral import causal_frames, chroma_onehot
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "EpochSampler", "FrameSequences", "prepare_batch", "DataSplit", "Trainer", "clip_magnitudes", "split_clips", "split_data",
@@ -623,6 +626,8 @@ class Trainer:
             ``self``, with ``split`` (:class:`DataSplit`), ``codes`` and the loaders set.
         """
         self.paths = [Path(p) for p in paths]
+        if self.rank == 0 and (changed := describe_conversion(self.paths, sr=self.cfg.audio.sr)):
+            log.warning("%s: %s", target or _target_name(self.paths), changed)
         cfg, self.codes = _with_codes(self.cfg, self.paths, labels)
         mags = clip_magnitudes(self.paths, cfg)
         cfg = self.cfg = _with_pitch_range(cfg, mags, target or _target_name(self.paths))

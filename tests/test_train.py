@@ -78,3 +78,31 @@ def test_one_process_collectives_pass_through():
     assert distributed.agree_on_stop("time limit", ("early stopping", "time limit"), world_size=1, device="cpu") \
         == "time limit"
     assert distributed.agree_on_stop(None, ("early stopping",), world_size=1, device="cpu") is None
+
+
+def test_mixed_rates_and_channels_are_said_in_one_line(tmp_path, caplog):
+    """A 44.1 kHz stereo take among 16 kHz mono files is loaded right, and the user is told."""
+    import logging
+
+    import numpy as np
+
+    from models.train import Trainer
+    from workbench.audio import describe_conversion, save
+
+    def tone(sr, seconds=3.0):
+        t = np.arange(int(sr * seconds)) / sr
+        return (0.3 * np.sin(2 * np.pi * 330 * t) + 0.1 * np.sin(2 * np.pi * 660 * t)).astype(np.float32)[None]
+
+    for i in range(3):
+        save(tmp_path / f"mono_{i}.wav", tone(16000), 16000)
+    save(tmp_path / "take.wav", np.repeat(tone(44100), 2, axis=0), 44100)
+    files = sorted(tmp_path.glob("*.wav"))
+    assert describe_conversion(files[:3], sr=16000) is None
+    line = describe_conversion(files, sr=16000)
+    assert line == "1 of 4 files resampled to 16000 Hz (44100 Hz: 1); 1 of 4 mixed to mono (2 channels: 1)"
+    cfg = make_config(preset="nsynth", overrides=["model.encoder=(32,)", "model.decoder=(32,)", "model.lstm=16"])
+    with caplog.at_level(logging.WARNING, logger="models"):
+        trainer = Trainer(cfg, tmp_path / "run", progress=False).prepare_data(files, target="mine")
+    assert [r.getMessage() for r in caplog.records if r.name == "models.train"] == [f"mine: {line}"]
+    clips = trainer.split.train + trainer.split.valid  # the take is as long as the others at 16 kHz
+    assert len(clips) == 4 and len({m.shape[0] for m in clips}) == 1

@@ -19,7 +19,8 @@ import soxr
 from workbench.errors import ParameterError
 from workbench.validate import check_int
 
-__all__ = ["load", "save", "stream_blocks", "resample", "validate_audio", "to_mono", "info", "audio_files"]
+__all__ = ["load", "save", "stream_blocks", "resample", "validate_audio", "to_mono", "info", "audio_files",
+           "describe_conversion"]
 
 
 def _check_path(path: str | os.PathLike) -> Path:
@@ -110,6 +111,41 @@ def audio_files(folder: str | os.PathLike) -> list[Path]:
     exts = {"." + f.lower() for f in sf.available_formats()} | {".aif", ".oga", ".opus"}
     return sorted(p for p in Path(folder).iterdir()
                   if p.is_file() and p.suffix.lower() in exts and not p.name.startswith("."))
+
+
+def describe_conversion(paths, *, sr: int) -> str | None:
+    """One line on what loading ``paths`` mono at ``sr`` changes, or None when nothing changes.
+
+    Training material of mixed rates or channel counts is loaded correctly (resampled, mixed
+    down), but a user should hear that it was: a 44.1 kHz stereo take among 16 kHz mono files is
+    often the wrong file.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        Audio files.
+    sr : int, Hz, keyword-only
+        The rate they are loaded at.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"3 of 40 files resampled to 16000 Hz (44100 Hz: 3); 2 of 40 mixed to mono (2 channels: 2)"``.
+    """
+    from collections import Counter
+
+    infos = [info(p) for p in paths]
+    n = len(infos)
+    rates = Counter(i.samplerate for i in infos if i.samplerate != sr)
+    chans = Counter(i.channels for i in infos if i.channels != 1)
+    parts = []
+    if rates:
+        parts.append(f"{sum(rates.values())} of {n} files resampled to {sr} Hz ("
+                     + ", ".join(f"{r} Hz: {c}" for r, c in sorted(rates.items())) + ")")
+    if chans:
+        parts.append(f"{sum(chans.values())} of {n} mixed to mono ("
+                     + ", ".join(f"{k} channels: {c}" for k, c in sorted(chans.items())) + ")")
+    return "; ".join(parts) or None
 
 
 def _short(err: Exception) -> str:
