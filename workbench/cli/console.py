@@ -7,7 +7,7 @@ import select
 import sys
 import time
 
-from effects.live import LiveEngine, pct_text
+from live.engine import LiveEngine, pct_text
 from workbench.devices import thread_priority
 from workbench.errors import ParameterError
 

@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from effects.base import Effect
-from effects.recorder import Recorder
+from live.recorder import Recorder
 from workbench.devices import (
     check_stream_format,
     check_stream_settings,
