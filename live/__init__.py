@@ -1,7 +1,9 @@
 """The live wing: effects and synths played on an audio stream, and the controls that drive them.
 
 - ``engine.py``: :class:`LiveEngine`, any :class:`~effects.base.Effect` on a duplex PortAudio
-  stream (rtmixer's C callback, worker and guard threads), and what it reports.
+  stream (rtmixer's C callback, worker and guard threads); ``report.py``: what it reports
+  (:class:`EngineReport`: counts, timings, the block log, the status line; :class:`Latency`);
+  ``realtime.py``: the interpreter's settings while it streams (gc, GIL switch interval, torch threads).
 - ``recorder.py``: the engine's recorder (input and output to one float WAV, off the callback).
 - ``control_input.py``: MIDI and OSC in (receivers, and the controller that turns messages into
   targets and notes); ``mapping.py``: which control drives which parameter;

@@ -178,7 +178,7 @@ def _check_loop(engine, stats, log, rec, play_path, record_path, make_effect, pe
     of the transport by a period, so ``transport_checked`` is False when that leaves less than
     a second, and the caller runs again.
     """
-    from live.engine import LATE, XRUN
+    from live.report import LATE, XRUN
     from tests.live_oracle import expected_output
 
     play, sr = sf.read(play_path, dtype="float32")
@@ -386,7 +386,8 @@ def test_misses_no_cycle_a_c_client_does_not_at_blocksize_128(jack, live_materia
 def test_falling_behind_fades_to_dry_and_recovers(jack, tmp_path):
     """A worker that stalls for 25 ms every 200 blocks: the callback never waits for it, the
     output crossfades to the aligned dry input, counts it, and the wet signal comes back."""
-    from live.engine import LATE, LiveEngine
+    from live.engine import LiveEngine
+    from live.report import LATE
     from tests.live_oracle import expected_output
 
     srv = jack(44100, 128)
@@ -493,13 +494,13 @@ def test_no_allocation_growth_while_streaming(jack, live_material, tmp_path):
         engine.start()
         tracemalloc.start()
         time.sleep(1.0)
-        before, n0 = tracemalloc.get_traced_memory()[0], engine.counts["callbacks"]
+        before, n0 = tracemalloc.get_traced_memory()[0], engine.report.counts["callbacks"]
         # count blocks, not seconds: under CPU load the dummy server's cycle runs late (892 blocks
         # in 3 s were seen in CI), and what this test is about is growth per block
         deadline = time.monotonic() + 30.0
-        while engine.counts["callbacks"] - n0 < 1000 and time.monotonic() < deadline:
+        while engine.report.counts["callbacks"] - n0 < 1000 and time.monotonic() < deadline:
             time.sleep(0.05)
-        after, n1 = tracemalloc.get_traced_memory()[0], engine.counts["callbacks"]
+        after, n1 = tracemalloc.get_traced_memory()[0], engine.report.counts["callbacks"]
     finally:
         tracemalloc.stop()
         engine.stop()

@@ -116,7 +116,7 @@ def test_fader_sweep_over_jack_midi_and_osc_plays_as_offline(jack, synth_run, tm
             sock.send(_osc("/workbench/latent/2", v / 100))
             time.sleep(0.01)
         time.sleep(0.2)
-        c_send = engine.counts["callbacks"]
+        c_send = engine.report.counts["callbacks"]
         sock.send(_osc("/workbench/gain", 0.0))  # -40 dB
         time.sleep(0.3)
         out.send(mido.Message("note_off", note=62))
@@ -182,7 +182,7 @@ def test_malformed_and_a_flood_do_not_stop_the_audio(jack, synth_run, tmp_path):
     try:
         engine.start()
         time.sleep(0.3)
-        c0, t0 = engine.counts["callbacks"], time.monotonic()
+        c0, t0 = engine.report.counts["callbacks"], time.monotonic()
         for raw in ([0xB0, 0], [0xF4], [0xB0, 0, 200], [0x90, 60]):  # truncated, undefined, data byte > 127
             out._rt.send_message(raw)
         sent = {"good": 0, "unknown": 0, "bad": 0, "high": 0}
@@ -194,7 +194,7 @@ def test_malformed_and_a_flood_do_not_stop_the_audio(jack, synth_run, tmp_path):
                 time.sleep(max(0.0, (i + 1) / 10_000 - (time.monotonic() - t0)))
         flood_s = time.monotonic() - t0
         time.sleep(0.5)
-        c1, t1 = engine.counts["callbacks"], time.monotonic()
+        c1, t1 = engine.report.counts["callbacks"], time.monotonic()
         stats = engine.stop()
     finally:
         engine.stop()
