@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from effects.play import decode_frames
+from live.latent_synth import decode_frames
 from models.checkpoint import LoadedRun, load_run
 from workbench.errors import ParameterError
 from workbench.phase import PHASE_METHODS, reconstruct
@@ -109,7 +109,7 @@ def synthesize(model: str | Path | LoadedRun, latent: str | Sequence[float] | np
     Parameters
     ----------
     model : str, Path or LoadedRun
-        An autoencoder run; its decoder makes the frame (:func:`effects.play.decode_frames`).
+        An autoencoder run; its decoder makes the frame (:func:`live.latent_synth.decode_frames`).
     latent : str or sequence of float
         The point (:func:`parse_latent`).
     chroma : int or str, optional, keyword-only

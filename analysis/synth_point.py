@@ -1,4 +1,4 @@
-"""The latent synthesizer (:class:`effects.play.LatentSynth`) from the outside: which runs can play
+"""The latent synthesizer (:class:`live.latent_synth.LatentSynth`) from the outside: which runs can play
 it, what one of its points is made of, the brightness around a point, one note of a point
 rendered offline, and the command that plays the point live. The latent space's other uses
 (synthesis sweeps, the chroma mesh) are :mod:`analysis.latent_space`.
@@ -78,7 +78,7 @@ def synth_map(model: str | Path, *, latent: Sequence[float] | np.ndarray, chroma
     """
     import torch
 
-    from effects.play import decode_frames
+    from live.latent_synth import decode_frames
     from models.checkpoint import load_run
 
     run = load_run(model)
@@ -96,7 +96,7 @@ def synth_map(model: str | Path, *, latent: Sequence[float] | np.ndarray, chroma
 def render_synth_point(model: str | Path, *, latent: Sequence[float] | np.ndarray, chroma: int | None = None,
                        seconds: float = 2.0, phase: str = "pghi", release_ms: float = 150.0) -> tuple[np.ndarray, int]:
     """One note of the latent synthesizer, offline, through the very code ``workbench play`` streams
-    (:meth:`effects.play.LatentSynth.render`): gate on at 0, off ``release_ms`` (and 20 ms) before the end.
+    (:meth:`live.latent_synth.LatentSynth.render`): gate on at 0, off ``release_ms`` (and 20 ms) before the end.
 
     Parameters
     ----------
@@ -120,7 +120,7 @@ def render_synth_point(model: str | Path, *, latent: Sequence[float] | np.ndarra
     sr : int, Hz
         The run's rate.
     """
-    from effects.play import LatentSynth
+    from live.latent_synth import LatentSynth
 
     synth = LatentSynth(model=str(model), latent=latent, chroma=0 if chroma is None else int(chroma),
                         phase=phase, release_ms=release_ms)

@@ -6,8 +6,8 @@ Material: the demo's recipe in small: three FluidR3 trumpet melodies, a DDSP mod
 
 1. Offline: milliseconds per control frame (16 ms of audio at 16 kHz) with 1, 4, 8 and 16 voices
    sounding, one thread, and the load that makes (frame time / 16 ms).
-2. Live, ``--seconds`` at 16 kHz and block 256: a :class:`effects.live.LiveEngine` plays the synth
-   with 4 voices while this process plays chords through :class:`effects.control.Controller`
+2. Live, ``--seconds`` at 16 kHz and block 256: a :class:`live.engine.LiveEngine` plays the synth
+   with 4 voices while this process plays chords through :class:`live.control_input.Controller`
    (a new 4-note chord every 0.25 s, with pitch bend), as a MIDI thread would; then the same server with
    ``jack_thru`` (a C client) in the workbench's place. Figures: xruns, missed cycles per minute
    (the jackd log), worker load, and control arrival to applied (the control log).
@@ -34,11 +34,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from effects.control import Controller  # noqa: E402
-from effects.controlled import ControlledEffect  # noqa: E402
-from effects.ddsp_synth import DDSPSynth  # noqa: E402
-from effects.live import LiveEngine  # noqa: E402
-from effects.mapping import default_mapping  # noqa: E402
+from live.control_input import Controller  # noqa: E402
+from live.controlled_effect import ControlledEffect  # noqa: E402
+from live.ddsp_synth import DDSPSynth  # noqa: E402
+from live.engine import LiveEngine  # noqa: E402
+from live.mapping import default_mapping  # noqa: E402
 from tests.jack_loop import JackServer  # noqa: E402
 
 SR, BLOCK = 16000, 256

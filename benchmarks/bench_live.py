@@ -5,7 +5,7 @@ the training data of a low-latency autoencoder (preset ``low-latency``, its defa
 trained for 2 epochs: speed does not depend on the weights); a 4 s flute melody, looped, as the
 singer. Each cell starts its own ``jackd -d dummy`` (real-time scheduling) at period = block
 size, a player client (``tests/jack_loop.py``) looping the flute into the workbench and taking
-its output, and a :class:`effects.live.LiveEngine` in this process, for ``--seconds`` seconds.
+its output, and a :class:`live.engine.LiveEngine` in this process, for ``--seconds`` seconds.
 
 Every cell runs twice: on the machine as it is ("idle": nothing else of ours running) and with
 one core kept busy by ``stress-ng --cpu 1`` ("one core loaded").
@@ -58,8 +58,8 @@ sys.path.insert(0, str(ROOT))
 
 from effects.autoencoder import AutoencoderEffect  # noqa: E402
 from effects.cepstral import CepstralEffect  # noqa: E402
-from effects.live import LiveEngine  # noqa: E402
 from effects.mosaic import MosaicEffect  # noqa: E402
+from live.engine import LiveEngine  # noqa: E402
 from tests.jack_loop import JackServer, LoopClient, c_thru_beside, jack_available  # noqa: E402
 from workbench.devices import release, rescan  # noqa: E402
 

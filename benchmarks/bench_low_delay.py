@@ -2,7 +2,7 @@
 
 - Latency at 44.1 kHz, n_fft 512 / hop 128 (the low-latency presets): algorithmic
   (``SpectralStream.latency_samples``) plus the live engine's pre-fill, for blocks of 64, 128 and
-  256 frames, with :func:`effects.live.default_prefill` and with 2 blocks; and the largest block
+  256 frames, with :func:`live.engine.default_prefill` and with 2 blocks; and the largest block
   that keeps the total within 10 ms with 2 blocks of pre-fill.
 - Analysis: how far the low-delay analysis window's magnitudes are from the periodic Hann ones
   the models were trained on, on sung and spoken phrases: the median absolute dB difference
@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from effects.live import default_prefill  # noqa: E402
+from live.engine import default_prefill  # noqa: E402
 from workbench import spectral as S  # noqa: E402
 from workbench.audio import load  # noqa: E402
 

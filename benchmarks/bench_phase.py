@@ -1,6 +1,6 @@
 """Phase for the latent synthesizer (issue 15): RTPGHI against noise phase (MANNe).
 
-For each phase method, the synth (``effects.play.LatentSynth``) plays a 4 s schedule from a
+For each phase method, the synth (``live.latent_synth.LatentSynth``) plays a 4 s schedule from a
 chroma model (a held note, a sweep of two latent units, a gliding change of pitch class) block
 by block as the live engine would (blocks of 128, one torch thread), and we measure:
 
@@ -52,7 +52,7 @@ def _schedule(dim: int):
 
 
 def _play(run, phase: str, *, seconds=4.0, blocksize=128):
-    from effects.play import LatentSynth
+    from live.latent_synth import LatentSynth
 
     s = LatentSynth(model=run, phase=phase, glide_ms=50.0)
     sr = s.model_sr

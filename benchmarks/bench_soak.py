@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_live import _late_clients, make_effect, material, new_result  # noqa: E402
 
-from effects.live import LiveEngine  # noqa: E402
+from live.engine import LiveEngine  # noqa: E402
 from tests.jack_loop import JackServer, LoopClient  # noqa: E402
 
 SR, BLOCK = 44100, 128

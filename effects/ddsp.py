@@ -121,7 +121,7 @@ class DDSPEffect(Effect):
             self.tracker.to(self.device)
         self.set_params(octave_shift=octave_shift, mix=mix, gate_db=gate_db, gain_db=gain_db)
         # called from the processing thread with each new frame's detected pitch (MIDI) and voicing
-        # of channel 0, ``(k,)`` NumPy arrays: :class:`effects.midi_out.MidiNoteOut.push`
+        # of channel 0, ``(k,)`` NumPy arrays: :class:`live.midi_out.MidiNoteOut.push`
         self.on_frames = None
 
     def _check_param(self, name, value):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # --root reads another tree (e.g. a `git archive` of main)
-PACKAGES = ("analysis", "workbench", "effects", "models")
+PACKAGES = ("analysis", "workbench", "effects", "live", "models")
 EXCLUDE = ("workbench/cli",)  # the one face inside the core package: it prints, it is not API
 SECTION = r"^\s*{}\s*\n\s*-{{3,}}\s*$"
 

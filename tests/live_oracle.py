@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from effects.live import SILENT
+from live.report import SILENT
 from workbench.errors import ParameterError
 
 

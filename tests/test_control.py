@@ -1,6 +1,6 @@
-"""Control mapping, smoothing, notes and OSC on a real UDP socket (effects.mapping, effects.controlled,
-effects.control), without audio
-devices; the latent synthesizer offline (effects.play). The JACK tests are in test_play.py."""
+"""Control mapping, smoothing, notes and OSC on a real UDP socket (live.mapping, live.controlled_effect,
+live.control_input), without audio
+devices; the latent synthesizer offline (live.latent_synth). The JACK tests are in test_play.py."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from effects.base import check_mix_and_levels
-from effects.control import Controller, OscInput
-from effects.controlled import ControlledEffect
 from effects.dry import DryEffect
-from effects.mapping import Mapping, binding, default_mapping, load_mapping
-from effects.play import LatentSynth
+from live.control_input import Controller, OscInput
+from live.controlled_effect import ControlledEffect
+from live.latent_synth import LatentSynth
+from live.mapping import Mapping, binding, default_mapping, load_mapping
 from workbench.errors import ParameterError
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from effects.ddsp_synth import DDSPSynth
+from live.ddsp_synth import DDSPSynth
 from tests.test_live import jack, needs_jack  # noqa: F401 - fixtures
 from workbench.errors import ParameterError
 
@@ -96,9 +96,9 @@ def test_velocity_sets_the_level(ddsp_run):
 
 
 def test_voices_are_allocated_and_the_longest_sounding_is_stolen(ddsp_run):
-    from effects.control import Controller
-    from effects.controlled import ControlledEffect
-    from effects.mapping import default_mapping
+    from live.control_input import Controller
+    from live.controlled_effect import ControlledEffect
+    from live.mapping import default_mapping
 
     m = default_mapping(synth=True, keyboard=True)  # General MIDI controllers, no faders over CC 0-7
     assert [m.for_cc(1, n).target for n in (11, 7, 5)] == ["expression", "volume", "glide_ms"]
@@ -164,10 +164,10 @@ def test_chords_over_jack_midi_play_as_offline_with_four_voices(jack, ddsp_run, 
     the recording equals the offline synth under the same control log."""
     import mido
 
-    from effects.control import Controller, MidiInput
-    from effects.controlled import ControlledEffect
-    from effects.live import LiveEngine
-    from effects.mapping import default_mapping
+    from live.control_input import Controller, MidiInput
+    from live.controlled_effect import ControlledEffect
+    from live.engine import LiveEngine
+    from live.mapping import default_mapping
     from tests.live_oracle import expected_output
 
     jack(SR, 256)

@@ -17,7 +17,8 @@ ALLOWED = {
     "workbench": {"workbench"},
     "models": {"workbench", "models"},
     "effects": {"workbench", "models", "effects"},
-    "analysis": {"workbench", "models", "effects", "analysis"},
+    "live": {"workbench", "models", "effects", "live"},
+    "analysis": {"workbench", "models", "effects", "live", "analysis"},
 }
 # the dashboard's pages are faces like streamlit_app.py: they may import every layer, nothing imports them
 OURS = set(ALLOWED) | {"dashboard"}

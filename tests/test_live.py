@@ -178,7 +178,7 @@ def _check_loop(engine, stats, log, rec, play_path, record_path, make_effect, pe
     of the transport by a period, so ``transport_checked`` is False when that leaves less than
     a second, and the caller runs again.
     """
-    from effects.live import LATE, XRUN
+    from live.report import LATE, XRUN
     from tests.live_oracle import expected_output
 
     play, sr = sf.read(play_path, dtype="float32")
@@ -224,7 +224,7 @@ def _check_loop(engine, stats, log, rec, play_path, record_path, make_effect, pe
 def _equal_through_loop(jack, sr, make, play, tmp_path, *, seconds, actions=()) -> tuple[dict, dict, dict]:
     """Run the engine on the loop and check it (:func:`_check_loop`), again (3 runs at most) if an
     xrun left less than a quarter second of clean transport; returns (figures, stats, block log)."""
-    from effects.live import LiveEngine
+    from live.engine import LiveEngine
 
     for attempt in range(3):
         srv = jack(sr, 128)
@@ -386,7 +386,8 @@ def test_misses_no_cycle_a_c_client_does_not_at_blocksize_128(jack, live_materia
 def test_falling_behind_fades_to_dry_and_recovers(jack, tmp_path):
     """A worker that stalls for 25 ms every 200 blocks: the callback never waits for it, the
     output crossfades to the aligned dry input, counts it, and the wet signal comes back."""
-    from effects.live import LATE, LiveEngine
+    from live.engine import LiveEngine
+    from live.report import LATE
     from tests.live_oracle import expected_output
 
     srv = jack(44100, 128)
@@ -415,7 +416,7 @@ def test_falling_behind_fades_to_dry_and_recovers(jack, tmp_path):
 
 @needs_jack
 def test_an_effect_that_raises_leaves_the_dry_signal_playing(jack, tmp_path):
-    from effects.live import LiveEngine
+    from live.engine import LiveEngine
     from tests.live_oracle import expected_output
 
     srv = jack(44100, 128)
@@ -482,7 +483,7 @@ def test_no_allocation_growth_while_streaming(jack, live_material, tmp_path):
     import tracemalloc
 
     from effects.cepstral import CepstralEffect
-    from effects.live import LiveEngine
+    from live.engine import LiveEngine
 
     srv = jack(44100, 128)
     client = LoopClient(srv, live_material["flute44"], tmp_path / "loop_rec.wav", seconds=60, loop=True)
@@ -493,13 +494,13 @@ def test_no_allocation_growth_while_streaming(jack, live_material, tmp_path):
         engine.start()
         tracemalloc.start()
         time.sleep(1.0)
-        before, n0 = tracemalloc.get_traced_memory()[0], engine.counts["callbacks"]
+        before, n0 = tracemalloc.get_traced_memory()[0], engine.report.counts["callbacks"]
         # count blocks, not seconds: under CPU load the dummy server's cycle runs late (892 blocks
         # in 3 s were seen in CI), and what this test is about is growth per block
         deadline = time.monotonic() + 30.0
-        while engine.counts["callbacks"] - n0 < 1000 and time.monotonic() < deadline:
+        while engine.report.counts["callbacks"] - n0 < 1000 and time.monotonic() < deadline:
             time.sleep(0.05)
-        after, n1 = tracemalloc.get_traced_memory()[0], engine.counts["callbacks"]
+        after, n1 = tracemalloc.get_traced_memory()[0], engine.report.counts["callbacks"]
     finally:
         tracemalloc.stop()
         engine.stop()
@@ -558,7 +559,7 @@ def test_cli_in_a_terminal_keys_and_status_line(jack, live_material):
 
 # -- control, bad input --------------------------------------------------------------------------
 def test_keys_act_on_bypass_mix_and_alpha():
-    from effects.live import LiveEngine
+    from live.engine import LiveEngine
     from workbench.cli.console import handle_key, key_help
 
     eng = LiveEngine(Halve(mix=0.95), blocksize=128)
@@ -599,7 +600,7 @@ def test_keys_act_on_bypass_mix_and_alpha():
     ({"record": "/nonexistent/dir/x.wav"}, r"folder '/nonexistent/dir' does not exist"),
 ])
 def test_bad_settings_raise_one_line(kwargs, match):
-    from effects.live import LiveEngine
+    from live.engine import LiveEngine
 
     with pytest.raises(ParameterError, match=match) as info:
         LiveEngine(Halve(), **kwargs)
@@ -608,7 +609,7 @@ def test_bad_settings_raise_one_line(kwargs, match):
 
 def test_not_an_effect_and_model_rate_mismatch(tiny_run):
     from effects.autoencoder import AutoencoderEffect
-    from effects.live import LiveEngine
+    from live.engine import LiveEngine
 
     with pytest.raises(ParameterError, match="is not an Effect"):
         LiveEngine(lambda x: x)
@@ -618,7 +619,7 @@ def test_not_an_effect_and_model_rate_mismatch(tiny_run):
 
 @needs_portaudio
 def test_unknown_device_raises_device_error():
-    from effects.live import LiveEngine
+    from live.engine import LiveEngine
 
     with pytest.raises(DeviceError, match=r"input_device=99 is not a device; expected one of the indices"):
         LiveEngine(Halve(), input_device=99).start()
@@ -627,7 +628,7 @@ def test_unknown_device_raises_device_error():
 
 
 def test_console_without_terminal_needs_seconds():
-    from effects.live import LiveEngine
+    from live.engine import LiveEngine
     from workbench.cli.console import run_console
 
     class NotATerminal:

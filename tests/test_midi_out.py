@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from effects.midi_out import NoteFollower
+from live.midi_out import NoteFollower
 from tests.test_live import jack, needs_jack  # noqa: F401 - fixtures
 from workbench.errors import ParameterError
 
@@ -78,7 +78,7 @@ def test_a_melody_through_the_effect_gives_its_notes_in_a_stream_as_offline(ddsp
 def test_notes_arrive_on_a_real_jack_midi_port(jack):  # noqa: F811
     import mido
 
-    from effects.midi_out import MidiNoteOut
+    from live.midi_out import MidiNoteOut
 
     jack(44100, 256)
     out = MidiNoteOut("wbnotes", api="jack", client_name="wbpitch")

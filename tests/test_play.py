@@ -53,11 +53,11 @@ def _jack_midi_out(name: str):
 
 
 def _engine(run, tmp_path, *, blocksize=128, gate=False):
-    from effects.control import Controller
-    from effects.controlled import ControlledEffect
-    from effects.live import LiveEngine
-    from effects.mapping import default_mapping
-    from effects.play import LatentSynth
+    from live.control_input import Controller
+    from live.controlled_effect import ControlledEffect
+    from live.engine import LiveEngine
+    from live.latent_synth import LatentSynth
+    from live.mapping import default_mapping
 
     fx = ControlledEffect(LatentSynth(model=run, gate=gate, release_ms=50.0), smooth_ms=5.0)
     # 8 blocks of buffer: a worker stalled that long by other processes would skip blocks, and the
@@ -70,8 +70,8 @@ def _engine(run, tmp_path, *, blocksize=128, gate=False):
 def _replay(run, fx, log_engine, n, *, blocksize, delay, gate=False, upto=None):
     """The offline synth under the run's control log (changes before block ``upto`` only, if
     given), rebuilt as the engine played it: ``(n,)``."""
-    from effects.controlled import ControlledEffect
-    from effects.play import LatentSynth
+    from live.controlled_effect import ControlledEffect
+    from live.latent_synth import LatentSynth
     from tests.live_oracle import expected_output
 
     log = fx.control_log()
@@ -93,7 +93,7 @@ def test_fader_sweep_over_jack_midi_and_osc_plays_as_offline(jack, synth_run, tm
     """Notes and a fader sweep from a JACK MIDI client, then a latent sweep and a gain step over
     OSC, while the synth streams: the recording equals the offline synth under the same control
     log; the control's delay to the audible change is measured in the recording itself."""
-    from effects.control import MidiInput, OscInput
+    from live.control_input import MidiInput, OscInput
 
     jack(44100, 128)
     out = _jack_midi_out("wbsender")
@@ -116,7 +116,7 @@ def test_fader_sweep_over_jack_midi_and_osc_plays_as_offline(jack, synth_run, tm
             sock.send(_osc("/workbench/latent/2", v / 100))
             time.sleep(0.01)
         time.sleep(0.2)
-        c_send = engine.counts["callbacks"]
+        c_send = engine.report.counts["callbacks"]
         sock.send(_osc("/workbench/gain", 0.0))  # -40 dB
         time.sleep(0.3)
         out.send(mido.Message("note_off", note=62))
@@ -169,7 +169,7 @@ def test_malformed_and_a_flood_do_not_stop_the_audio(jack, synth_run, tmp_path):
     """10,000 OSC messages a second for a second (a fifth malformed, some unknown, some out of range)
     and malformed MIDI bytes while the synth plays: nothing raises, everything is counted, the
     stream keeps its pace and the sound goes on."""
-    from effects.control import MidiInput, OscInput
+    from live.control_input import MidiInput, OscInput
 
     jack(44100, 256)
     out = _jack_midi_out("wbflood")
@@ -182,7 +182,7 @@ def test_malformed_and_a_flood_do_not_stop_the_audio(jack, synth_run, tmp_path):
     try:
         engine.start()
         time.sleep(0.3)
-        c0, t0 = engine.counts["callbacks"], time.monotonic()
+        c0, t0 = engine.report.counts["callbacks"], time.monotonic()
         for raw in ([0xB0, 0], [0xF4], [0xB0, 0, 200], [0x90, 60]):  # truncated, undefined, data byte > 127
             out._rt.send_message(raw)
         sent = {"good": 0, "unknown": 0, "bad": 0, "high": 0}
@@ -194,7 +194,7 @@ def test_malformed_and_a_flood_do_not_stop_the_audio(jack, synth_run, tmp_path):
                 time.sleep(max(0.0, (i + 1) / 10_000 - (time.monotonic() - t0)))
         flood_s = time.monotonic() - t0
         time.sleep(0.5)
-        c1, t1 = engine.counts["callbacks"], time.monotonic()
+        c1, t1 = engine.report.counts["callbacks"], time.monotonic()
         stats = engine.stop()
     finally:
         engine.stop()
@@ -276,10 +276,10 @@ def test_live_effect_under_osc_and_jack_midi_control_plays_as_offline(jack, live
     import mido
 
     from effects.cepstral import CepstralEffect
-    from effects.control import Controller, MidiInput, OscInput
-    from effects.controlled import ControlledEffect
-    from effects.live import LiveEngine
-    from effects.mapping import Mapping, binding
+    from live.control_input import Controller, MidiInput, OscInput
+    from live.controlled_effect import ControlledEffect
+    from live.engine import LiveEngine
+    from live.mapping import Mapping, binding
     from tests.jack_loop import LoopClient
     from tests.live_oracle import expected_output
 
@@ -344,7 +344,7 @@ def test_cli_learn_binds_the_next_control_and_writes_the_mapping(jack, synth_run
     import subprocess
     import sys
 
-    from effects.mapping import load_mapping
+    from live.mapping import load_mapping
     from tests.conftest import ROOT
 
     jack(44100, 256)

@@ -319,8 +319,8 @@ def _add_control_args(x) -> None:
 
 def _open_control(args, engine, fx, *, synth: bool, keyboard: bool = False):
     """The controller and its MIDI/OSC inputs for ``args`` (nothing when none was asked for)."""
-    from effects.control import Controller, MidiInput, OscInput
-    from effects.mapping import default_mapping, load_mapping
+    from live.control_input import Controller, MidiInput, OscInput
+    from live.mapping import default_mapping, load_mapping
 
     if not (args.midi or args.osc is not None or args.learn):
         return None, []
@@ -372,7 +372,7 @@ def _notices() -> None:
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("workbench: %(message)s"))
-    for name in ("workbench", "effects", "models", "analysis"):
+    for name in ("workbench", "effects", "live", "models", "analysis"):
         lg = logging.getLogger(name)
         if not lg.handlers:
             lg.addHandler(handler)

@@ -7,7 +7,8 @@ import select
 import sys
 import time
 
-from effects.live import LiveEngine, pct_text
+from live.engine import LiveEngine
+from live.report import pct_text
 from workbench.devices import thread_priority
 from workbench.errors import ParameterError
 

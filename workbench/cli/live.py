@@ -49,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--midi-out {args.midi_out!r} sends the pitch the ddsp method detects; "
                              f"--method {args.method} detects none")
     latency = _check_stream_args(args, channels=args.channels)
-    from effects.live import LiveEngine
+    from live.engine import LiveEngine
 
     fx = _make_effect(args, args.samplerate)
     if args.midi or args.osc is not None or args.learn:
-        from effects.controlled import ControlledEffect
+        from live.controlled_effect import ControlledEffect
 
         fx = ControlledEffect(fx, smooth_ms=args.smooth_ms)
     engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
                         prefill=args.prefill, record=args.record)
     ctl, inputs = _open_control(args, engine, fx, synth=False)
     if args.midi_out is not None:
-        from effects.midi_out import MidiNoteOut
+        from live.midi_out import MidiNoteOut
 
         try:
             notes = MidiNoteOut(args.midi_out, api=args.midi_api)

@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     """Stream the latent synthesizer until a key, --seconds or Ctrl-C; returns the exit status."""
     synth = _synth(args)  # the run and the synth's options first: a bad one is named before any device
     latency = _check_stream_args(args, channels=1)
-    from effects.controlled import ControlledEffect
-    from effects.live import LiveEngine
+    from live.controlled_effect import ControlledEffect
+    from live.engine import LiveEngine
 
     ddsp = hasattr(synth, "voices")
     fx = ControlledEffect(synth, smooth_ms=args.smooth_ms)
@@ -101,7 +101,7 @@ def _synth(args: argparse.Namespace):
     from workbench.errors import ParameterError
 
     if run_method(args.model) == "ddsp":
-        from effects.ddsp_synth import DDSPSynth
+        from live.ddsp_synth import DDSPSynth
 
         tuning = None
         if args.tuning is not None:
@@ -125,7 +125,7 @@ def _synth(args: argparse.Namespace):
         raise ParameterError(f"--voices and --tuning play a ddsp run; {args.model!r} is the latent synthesizer "
                              "(one voice, chroma notes)")
     from analysis.latent_space import parse_chroma, parse_latent
-    from effects.play import LatentSynth
+    from live.latent_synth import LatentSynth
 
     synth = LatentSynth(model=args.model, chroma=parse_chroma(args.chroma), phase=args.phase,
                         glide_ms=args.glide_ms, release_ms=args.release_ms, gate=not args.midi)

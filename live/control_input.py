@@ -2,16 +2,16 @@
 
 deepAutoController (seed 004) put a MIDI controller's eight faders on hidden units and its
 buttons on bypass; MANNe (seed 002) gave a slider per bottleneck unit. Here any effect run by
-:class:`effects.live.LiveEngine` gets the same:
+:class:`live.engine.LiveEngine` gets the same:
 
-- :mod:`effects.mapping`: which control drives which parameter (the TOML file, the default
+- :mod:`live.mapping`: which control drives which parameter (the TOML file, the default
   eight-fader layout).
-- :mod:`effects.controlled`: the effect wrapper that applies targets between blocks, smoothed
+- :mod:`live.controlled_effect`: the effect wrapper that applies targets between blocks, smoothed
   and logged.
 - :class:`Controller`: turns messages into targets, counts what it could not use (unknown
   controls, malformed messages, values out of range), binds a control in learn mode, and plays
-  notes: mono, last-note priority, on a :class:`effects.play.LatentSynth`; polyphonic on a
-  :class:`effects.ddsp_synth.DDSPSynth` (a free voice, else the one sounding longest is stolen),
+  notes: mono, last-note priority, on a :class:`live.latent_synth.LatentSynth`; polyphonic on a
+  :class:`live.ddsp_synth.DDSPSynth` (a free voice, else the one sounding longest is stolen),
   with pitch bend.
 - :class:`MidiInput` (python-rtmidi ports, mido's parser; the ALSA sequencer where there is
   one, else JACK MIDI) and :class:`OscInput` (a UDP socket, python-osc's parser), each on a
@@ -33,8 +33,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from effects.controlled import ControlledEffect
-from effects.mapping import Binding, Mapping, binding
+from live.controlled_effect import ControlledEffect
+from live.mapping import Binding, Mapping, binding
 from workbench.devices import thread_priority
 from workbench.errors import ParameterError
 from workbench.validate import check_int, is_number
@@ -55,7 +55,7 @@ class Controller:
     mapping : Mapping
         The bindings; those the effect cannot take are refused or dropped (``strict``).
     engine : object, optional, keyword-only
-        Has a ``bypass`` attribute (a :class:`effects.live.LiveEngine`); needed for ``bypass``.
+        Has a ``bypass`` attribute (a :class:`live.engine.LiveEngine`); needed for ``bypass``.
     learn : str, optional, keyword-only
         Bind the next control that moves (a CC, or an OSC address with no binding) to this target.
     on_learn : callable, optional, keyword-only

@@ -132,7 +132,7 @@ class MidiNoteOut:
                  client_name: str = "workbench"):
         import rtmidi
 
-        from effects.control import _midi_api
+        from live.control_input import _midi_api
 
         check_int(channel, "channel", lo=1, hi=16)
         if not isinstance(port, str) or not port.strip():

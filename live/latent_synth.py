@@ -1,7 +1,7 @@
 """The latent space played as an instrument (seed 002, MANNe): a source that decodes a latent
 point, and for a chroma model a pitch class, into a stream of frames and ignores its input.
 
-:class:`LatentSynth` is an :class:`~effects.base.Effect` so the live engine (``effects.live``)
+:class:`LatentSynth` is an :class:`~effects.base.Effect` so the live engine (``live.engine``)
 runs it exactly as it runs any effect: same worker, rings, status line, block log, recorder
 and limiter. Offline, :meth:`LatentSynth.render` runs the same ``process_block`` calls over a
 schedule of parameter changes, so a rendered point sounds as it does live.

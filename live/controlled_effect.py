@@ -1,7 +1,7 @@
 """An effect whose parameters follow live controls: targets set from other threads, applied
 between blocks, smoothed, logged, and replayable.
 
-Control threads (:class:`effects.control.Controller`) only store targets; the thread that runs
+Control threads (:class:`live.control_input.Controller`) only store targets; the thread that runs
 ``process_block`` (the live engine's worker) applies them at the start of the next block, so a
 change acts within one block of its arrival, and ramps continuous ones over ``smooth_ms``, so it
 does not click. Every change applied is logged by block, so a run can be replayed offline

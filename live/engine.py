@@ -23,24 +23,22 @@ Real-time design (figures in BENCHMARKS.md, section "Live audio"):
 - Every Python thread (worker, guard, recorder, console) runs at SCHED_FIFO 1 when permitted
   (:func:`workbench.devices.thread_priority`), the garbage collector is frozen and disabled
   while streaming (the worker collects the young generations when idle, at most once a second),
-  and the GIL switch interval is lowered so the guard gets the GIL quickly.
+  and the GIL switch interval is lowered so the guard gets the GIL quickly
+  (:class:`~live.realtime.RealtimeMode`).
 - The output passes a non-finite guard and a hard clip at 0 dBFS (effects already soft-limit).
 - ``record`` writes one float WAV from a writer thread: input channels first, then output
   channels, sample-aligned as they passed through the callback (the output lags the input by
   :attr:`LiveEngine.latency` ``algorithmic + prefill``; an underrun's silent blocks are zeros).
 
-Latency figure: algorithmic (``effect.latency_samples``) + pre-fill + the stream's reported
-input and output latency (PortAudio's figures for the device, e.g. JACK port latencies).
+What the engine reports (latency, counts, loads, the block log, the status line) is kept by its
+:class:`~live.report.EngineReport` (``live/report.py``), which the threads above record into.
 """
 
 from __future__ import annotations
 
-import gc
 import math
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,7 +46,9 @@ import numpy as np
 import torch
 
 from effects.base import Effect
-from effects.recorder import Recorder
+from live.realtime import RealtimeMode
+from live.recorder import Recorder
+from live.report import LATE, SILENT, XRUN, EngineReport, Latency, reported_latency
 from workbench.devices import (
     check_stream_format,
     check_stream_settings,
@@ -64,16 +64,12 @@ from workbench.validate import check_int, check_number
 if TYPE_CHECKING:
     import os
 
-__all__ = ["LiveEngine", "Latency", "default_prefill", "XRUN", "LATE", "PREFILL", "SILENT"]
+__all__ = ["LiveEngine", "default_prefill"]
 
-GC_MODES = ("freeze", "default")
 PRIORITIES = ("realtime", "nice", "normal")
 PREFILL_MARGIN_MS = 5.0  # time the worker gets past one block before the fall-back warns
-STATS_LEN = 1 << 16  # per-block timings kept (about 3 minutes at 128 frames, 44.1 kHz)
-GC_EVERY_S = 1.0  # the worker collects at most this often, and only when idle
 GUARD_AT = 0.5  # the guard writes a missing block this far into the period before it is played
 IN_RING_FRAMES = 1 << 17  # 3 s at 44.1 kHz: the input ring only fills if no Python thread ran that long
-XRUN, LATE, PREFILL, SILENT = 1, 2, 4, 8  # block log flags
 LOST_STREAM = "the audio stream stopped on its own (for JACK: the server went away or changed its sample rate)"
 _XRUN_FIELDS = ("input_underflows", "input_overflows", "output_underflows", "output_overflows")
 
@@ -102,78 +98,6 @@ def default_prefill(blocksize: int, samplerate: int) -> int:
     """
     block_ms = 1e3 * blocksize / samplerate
     return max(2, 1 + math.ceil(PREFILL_MARGIN_MS / block_ms - 1e-9))
-
-
-@dataclass(frozen=True)
-class Latency:
-    """The live path's delay from input to output, in samples and milliseconds.
-
-    ``algorithmic`` (the effect's ``latency_samples``) and ``prefill`` (scheduling: pre-filled
-    output blocks) are exact; ``input_s`` and ``output_s`` are what PortAudio reports for the
-    open stream (None when it reports nothing usable, as for JACK client-to-client ports).
-    """
-
-    samplerate: int
-    algorithmic: int
-    prefill: int
-    input_s: float | None = None
-    output_s: float | None = None
-
-    @property
-    def internal(self) -> int:
-        """Samples from the callback's input to its output: ``algorithmic + prefill``."""
-        return self.algorithmic + self.prefill
-
-    def ms(self, samples: int) -> float:
-        """Samples as milliseconds at ``samplerate``.
-
-        Parameters
-        ----------
-        samples : int, samples
-            A delay in samples.
-
-        Returns
-        -------
-        float, ms
-            The same delay in milliseconds.
-        """
-        return 1e3 * samples / self.samplerate
-
-    @property
-    def total_ms(self) -> float:
-        """The whole delay in ms: ``internal`` plus the reported input and output latency (None counted as 0)."""
-        return self.ms(self.internal) + 1e3 * ((self.input_s or 0.0) + (self.output_s or 0.0))
-
-    def describe(self) -> str:
-        """The delay as one line of text, for the status line.
-
-        Returns
-        -------
-        str
-            The total and its parts in ms, e.g. ``"8.8 ms (effect 0.0 + buffer 5.8 + in 1.5 + out 1.5)"``
-            (``n/a`` for a device latency PortAudio did not report).
-        """
-        dev = "".join(f" + {k} {1e3 * v:.1f}" if v is not None else f" + {k} n/a"
-                      for k, v in (("in", self.input_s), ("out", self.output_s)))
-        return (f"{self.total_ms:.1f} ms (effect {self.ms(self.algorithmic):.1f} + buffer "
-                f"{self.ms(self.prefill):.1f}{dev})")
-
-    def to_dict(self) -> dict:
-        """The delay as JSON-ready numbers (for :meth:`LiveEngine.stats` and the run reports).
-
-        Returns
-        -------
-        dict
-            ``samplerate`` (Hz); ``algorithmic_samples`` and ``prefill_samples``; ``algorithmic_ms``,
-            ``prefill_ms``, ``input_ms``, ``output_ms`` (None when not reported) and ``total_ms``, in
-            ms rounded to 3 decimals.
-        """
-        return {"samplerate": self.samplerate, "algorithmic_samples": self.algorithmic,
-                "prefill_samples": self.prefill, "algorithmic_ms": round(self.ms(self.algorithmic), 3),
-                "prefill_ms": round(self.ms(self.prefill), 3),
-                "input_ms": None if self.input_s is None else round(1e3 * self.input_s, 3),
-                "output_ms": None if self.output_s is None else round(1e3 * self.output_s, 3),
-                "total_ms": round(self.total_ms, 3)}
 
 
 class LiveEngine:
@@ -217,6 +141,17 @@ class LiveEngine:
     client_name : str
         Our JACK client's name, when PortAudio runs on JACK.
 
+    Attributes
+    ----------
+    latency : Latency or None
+        The stream's delay (:class:`live.report.Latency`), from :meth:`start` on.
+    report : EngineReport or None
+        What the stream reports (:class:`live.report.EngineReport`): its ``counts``, the per-block
+        timings and the block log that :meth:`stats`, :meth:`status_line` and :meth:`block_log`
+        read; a new one each :meth:`start`, kept after :meth:`stop`.
+    realtime : RealtimeMode
+        The interpreter's settings while streaming (``gc_mode``, ``switch_interval_ms``).
+
     Examples
     --------
     >>> fx = CepstralEffect(target="trumpet.wav", n_fft=512, hop_length=128)  # doctest: +SKIP
@@ -249,12 +184,7 @@ class LiveEngine:
         for name, v in (("fade_ms", fade_ms), ("recover_ms", recover_ms)):
             check_number(v, name, lo=0, hi=5000, what=" of milliseconds")
         self.fade_ms, self.recover_ms = float(fade_ms), float(recover_ms)
-        if gc_mode not in GC_MODES:
-            raise ParameterError(f"gc_mode={gc_mode!r} is not valid; expected one of {', '.join(GC_MODES)}")
-        self.gc_mode = gc_mode
-        if switch_interval_ms is not None:
-            check_number(switch_interval_ms, "switch_interval_ms", lo=0.01, hi=100, what=" or None")
-        self.switch_interval_ms = switch_interval_ms
+        self.realtime = RealtimeMode(gc_mode=gc_mode, switch_interval_ms=switch_interval_ms)  # validates both
         if worker_priority not in PRIORITIES:
             raise ParameterError(f"worker_priority={worker_priority!r} is not valid; expected one of "
                                  f"{', '.join(PRIORITIES)}")
@@ -270,6 +200,7 @@ class LiveEngine:
         self.client_name = client_name
         self.stream = None
         self.latency: Latency | None = None
+        self.report: EngineReport | None = None  # counts, timings and block log of the stream, from start()
         self._pending: dict = {}
         self._lock = threading.Lock()
         self._bypass = False
@@ -341,16 +272,8 @@ class LiveEngine:
         sd = rescan(client_name=self.client_name)
         import rtmixer  # after rescan: it opens its stream through this sounddevice
 
-        devices = list_devices(refresh=False)
-        ch, B = self.channels, self.blocksize
-        din = resolve_device(self.input_device, kind="input", channels=ch, devices=devices)
-        dout = resolve_device(self.output_device, kind="output", channels=ch, devices=devices)
-        sr = self.samplerate or self.effect.required_sample_rate or int(din["default_samplerate"])
-        out_ch = ch if ch > 1 else min(2, dout["outputs"])
-        check_stream_format(din, kind="input", channels=ch, samplerate=sr)
-        check_stream_format(dout, kind="output", channels=out_ch, samplerate=sr)
-        self.devices = (din, dout)
-        self.sr, self.out_channels = sr, out_ch
+        self._choose_devices()
+        ch, B, sr = self.channels, self.blocksize, self.sr
         self.effect.prepare(sr, ch, B)
         L = self.effect.latency_samples
         P = self.prefill_blocks if self.prefill_blocks is not None else default_prefill(B, sr)
@@ -361,24 +284,10 @@ class LiveEngine:
         self._stop = threading.Event()
         self._recorder = self._worker = self._guard = None
         self._started = False
-        try:
-            mixer = rtmixer.MixerAndRecorder(device=(din["index"], dout["index"]), samplerate=sr, blocksize=B,
-                                             channels=(ch, out_ch), latency=self.latency_hint)
-        except sd.PortAudioError as err:
-            release()
-            raise DeviceError(f"could not open a stream on input {din['index']} ({din['name']}) and output "
-                              f"{dout['index']} ({dout['name']}) at {sr} Hz, blocksize {B}: {err}") from None
-        self.stream = mixer
-        self._in_ring = rtmixer.RingBuffer(4 * ch, IN_RING_FRAMES)
-        self._out_ring = rtmixer.RingBuffer(4 * out_ch, 1 << max(10, math.ceil(math.log2(4 * (P + 2) * B))))
-        self._out_ring.write(np.zeros((P * B, out_ch), np.float32))
-        # both actions are queued before the stream starts, so the callback starts them together:
-        # input frame k and output frame k then always pass through the same callback
-        self._rec_action = mixer.record_ringbuffer(self._in_ring)
-        self._play_action = mixer.play_ringbuffer(self._out_ring)
-        self._play_start = 0  # stream frame where the current play action began
-        self.latency = Latency(sr, L, P * B, *(self._reported(s) for s in mixer.latency))
-        self._enter_realtime()
+        mixer = self._open_stream(sd, rtmixer)
+        self.latency = Latency(sr, L, P * B, *(reported_latency(s) for s in mixer.latency))
+        self.report = EngineReport(self.latency, blocksize=B, devices=self.devices, warmup_load=self.warmup_load)
+        self.realtime.enter()
         self.__dict__.pop("_t_stop", None)
         self._t_start = time.monotonic()
         try:
@@ -396,6 +305,43 @@ class LiveEngine:
             self.stop()
             raise
         return self
+
+    def _choose_devices(self) -> None:
+        """Resolve and check the input and output device; sets ``devices``, ``sr`` (the stream's rate:
+        asked for, else the effect's, else the input's default) and ``out_channels``."""
+        devices = list_devices(refresh=False)
+        ch = self.channels
+        din = resolve_device(self.input_device, kind="input", channels=ch, devices=devices)
+        dout = resolve_device(self.output_device, kind="output", channels=ch, devices=devices)
+        sr = self.samplerate or self.effect.required_sample_rate or int(din["default_samplerate"])
+        out_ch = ch if ch > 1 else min(2, dout["outputs"])
+        check_stream_format(din, kind="input", channels=ch, samplerate=sr)
+        check_stream_format(dout, kind="output", channels=out_ch, samplerate=sr)
+        self.devices = (din, dout)
+        self.sr, self.out_channels = sr, out_ch
+
+    def _open_stream(self, sd, rtmixer):
+        """Open rtmixer's duplex stream (not started yet) and its two rings, the output ring
+        pre-filled; becomes ``self.stream``. Raises ``DeviceError`` when PortAudio refuses it."""
+        (din, dout), sr, B, P = self.devices, self.sr, self.blocksize, self._P
+        ch, out_ch = self.channels, self.out_channels
+        try:
+            mixer = rtmixer.MixerAndRecorder(device=(din["index"], dout["index"]), samplerate=sr, blocksize=B,
+                                             channels=(ch, out_ch), latency=self.latency_hint)
+        except sd.PortAudioError as err:
+            release()
+            raise DeviceError(f"could not open a stream on input {din['index']} ({din['name']}) and output "
+                              f"{dout['index']} ({dout['name']}) at {sr} Hz, blocksize {B}: {err}") from None
+        self.stream = mixer
+        self._in_ring = rtmixer.RingBuffer(4 * ch, IN_RING_FRAMES)
+        self._out_ring = rtmixer.RingBuffer(4 * out_ch, 1 << max(10, math.ceil(math.log2(4 * (P + 2) * B))))
+        self._out_ring.write(np.zeros((P * B, out_ch), np.float32))
+        # both actions are queued before the stream starts, so the callback starts them together:
+        # input frame k and output frame k then always pass through the same callback
+        self._rec_action = mixer.record_ringbuffer(self._in_ring)
+        self._play_action = mixer.play_ringbuffer(self._out_ring)
+        self._play_start = 0  # stream frame where the current play action began
+        return mixer
 
     def stop(self) -> dict:
         """Stop and close the stream, join the threads, close the recording; returns :meth:`stats`.
@@ -425,7 +371,7 @@ class LiveEngine:
                 self.stream.stop()
             except Exception as err:  # noqa: BLE001 - still clean up
                 self.stop_error = str(err)
-        self._leave_realtime()
+        self.realtime.leave()
         self._final = self.stats()
         if lost:
             # PortAudio cannot stop or close a stream whose JACK server is gone: it waits for a
@@ -446,12 +392,6 @@ class LiveEngine:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-    @staticmethod
-    def _reported(seconds: float) -> float | None:
-        # PortAudio's JACK host API reports an unset port latency (-1 frames, unsigned) as about
-        # 97 000 s when connected to another client's ports: "unknown", not a figure.
-        return float(seconds) if 0 <= seconds < 10 else None
 
     def _allocate(self) -> None:
         B, ch, P, D = self.blocksize, self.channels, self._P, self._D
@@ -481,18 +421,7 @@ class LiveEngine:
         self._healthy = 0
         self._behind = False
         self._restarting = False
-        self._xrun_total = 0
         self._last_in = time.monotonic()
-        self.counts = dict(callbacks=0, xruns=0, late_blocks=0, fell_behind=0, skipped_blocks=0, nonfinite=0,
-                           underruns=0, gc_collections=0, processed=0)
-        self._cb_load = np.zeros(STATS_LEN, np.float64)  # PortAudio's callback load, sampled by the guard
-        self._cb_n = 0
-        self._fx_t = np.zeros(STATS_LEN, np.float64)
-        self._gc_t = np.zeros(STATS_LEN, np.float64)
-        self._dl_t = np.zeros(STATS_LEN, np.float64)  # worker: block arrival to output written
-        self._log_g = np.zeros((STATS_LEN, 2), np.float32)  # wet gain at each block's start, end
-        self._log_flags = np.zeros(STATS_LEN, np.uint8)  # XRUN | LATE | PREFILL | SILENT
-        self._log_flags[:P] = PREFILL
         self._block_s = B / self.sr
         self._poll_s = min(1e-3, max(1e-4, self._block_s / 4))
 
@@ -515,26 +444,6 @@ class LiveEngine:
         finally:
             torch.set_num_threads(prev)
         return float(np.median(ts[n // 2:])) / self._block_s
-
-    def _enter_realtime(self) -> None:
-        self._saved = (gc.isenabled(), sys.getswitchinterval(), torch.get_num_threads())
-        torch.set_num_threads(1)  # intra-op threads would fight the audio threads for 2 cores
-        if self.switch_interval_ms is not None:
-            sys.setswitchinterval(self.switch_interval_ms * 1e-3)
-        if self.gc_mode == "freeze":
-            gc.collect()
-            gc.freeze()  # everything alive now is never scanned again
-            gc.disable()
-        self._last_gc = time.monotonic()
-
-    def _leave_realtime(self) -> None:
-        enabled, interval, threads = self._saved
-        torch.set_num_threads(threads)
-        sys.setswitchinterval(interval)
-        if self.gc_mode == "freeze":
-            gc.unfreeze()
-            if enabled:
-                gc.enable()
 
     # -- ring buffers (always under self._lock: each ring has one reader and one writer) --------
     def _pull(self) -> None:
@@ -566,17 +475,16 @@ class LiveEngine:
         return self._in[:, s:s + self.blocksize]
 
     def _write(self, m: int, wet, *, behind: bool) -> None:
-        """Output block ``m`` (``wet`` None: missing, the dry input) into the ring and the logs."""
+        """Output block ``m`` (``wet`` None: missing, the dry input) into the ring and the block log."""
         out = self._mix_buf
-        b = m % STATS_LEN
-        self._log_flags[b] = 0 if wet is not None else LATE
         if m * self.blocksize < self._D:  # before the first input sample reaches the output
             out.fill(0.0)
-            self._log_g[b] = self._g
+            g0 = g1 = self._g
         else:
-            self._blend(wet, self._dry(m), out, behind=behind, b=b)
+            g0, g1 = self._blend(wet, self._dry(m), out, behind=behind)
+        self.report.log_block(m, 0 if wet is not None else LATE, g0, g1)
         if not np.isfinite(out).all():  # effects guard their output; this guards the sum
-            self.counts["nonfinite"] += 1
+            self.report.counts["nonfinite"] += 1
             np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         np.clip(out, -1.0, 1.0, out=out)
         self._out_hist[m % self._N] = out
@@ -587,15 +495,15 @@ class LiveEngine:
         self._out_ring.write(self._frames)
         self._written = m + 1
 
-    def _blend(self, wet, dry, out, *, behind: bool, b: int) -> None:
+    def _blend(self, wet, dry, out, *, behind: bool) -> tuple[float, float]:
         """``out`` = crossfade between ``wet`` (None: missing) and ``dry``, moving the wet gain
-        toward 1 (healthy, not bypassed) or 0 by at most one fade step per block; the gains at
-        the block's start and end go to the block log (row ``b``)."""
+        toward 1 (healthy, not bypassed) or 0 by at most one fade step per block; returns the
+        gains at the block's start and end (for the block log)."""
         if behind:
             self._healthy = 0
             if not self._behind:
                 self._behind = True
-                self.counts["fell_behind"] += 1
+                self.report.counts["fell_behind"] += 1
         else:
             self._healthy += 1
             if self._behind and self._healthy >= self._recover:
@@ -604,12 +512,10 @@ class LiveEngine:
         g0 = self._g
         if wet is None:  # nothing to fade from: the dry signal is aligned, so the cut is small
             self._g = 0.0
-            self._log_g[b] = 0.0
             np.copyto(out, dry)
-            return
+            return 0.0, 0.0
         g1 = min(target, g0 + self._g_step) if target > g0 else max(target, g0 - self._g_step)
         self._g = g1
-        self._log_g[b, 0], self._log_g[b, 1] = g0, g1
         if g0 == g1 == 1.0:
             np.copyto(out, wet)
         elif g0 == g1 == 0.0:
@@ -620,6 +526,7 @@ class LiveEngine:
             np.subtract(wet, dry, out=self._tmp)
             self._tmp *= self._ramp
             np.add(self._tmp, dry, out=out)
+        return g0, g1
 
     # -- worker thread ------------------------------------------------------------------------
     def _work(self) -> None:
@@ -629,7 +536,7 @@ class LiveEngine:
             self.worker_error = f"{type(err).__name__}: {err}"
 
     def _work_loop(self) -> None:
-        B, N, P = self.blocksize, self._N, self._P
+        B, N, P, report = self.blocksize, self._N, self._P, self.report
         self.worker_priority_got = thread_priority(self.worker_priority)
         with torch.inference_mode():
             while not self._stop.is_set():
@@ -637,12 +544,14 @@ class LiveEngine:
                     self._pull()
                     n, j, written = self._n, self._next, self._written
                 if j >= n:  # nothing new: a good moment for the collector, then wait
-                    self._maybe_collect()
+                    pause = self.realtime.collect_if_due()
+                    if pause is not None:
+                        report.gc_pause(pause)
                     time.sleep(self._poll_s)
                     continue
                 if j + P < written:  # the guard wrote its output already: skip to the first one it did not
                     skip_to = min(written - P, n)
-                    self.counts["skipped_blocks"] += skip_to - j
+                    report.counts["skipped_blocks"] += skip_to - j
                     self._next = skip_to
                     self._valid_from = skip_to + self._taint
                     continue
@@ -652,27 +561,18 @@ class LiveEngine:
                 pos = (j % N) * B
                 y = self.effect.process_block(self._in[:, pos:pos + B])
                 done = time.perf_counter()
+                delivered = None
                 with self._lock:
                     self._pull()
                     if self._written == j + P and not self._restarting:
                         # written more than P - 1 periods after it came in, one block from the guard's
                         # deadline: start fading to dry before the guard has to cut
                         self._write(j + P, y if j >= self._valid_from else None, behind=self._n - j >= P)
-                        self._dl_t[self.counts["processed"] % STATS_LEN] = time.perf_counter() - self._arrived[j % N]
+                        delivered = time.perf_counter() - self._arrived[j % N]
                     else:
-                        self.counts["late_blocks"] += 1
-                self._fx_t[self.counts["processed"] % STATS_LEN] = done - t
-                self.counts["processed"] += 1
+                        report.counts["late_blocks"] += 1
+                report.block_processed(done - t, delivered)
                 self._next = j + 1
-
-    def _maybe_collect(self) -> None:
-        if self.gc_mode != "freeze" or time.monotonic() - self._last_gc < GC_EVERY_S:
-            return
-        t = time.perf_counter()
-        gc.collect(1)
-        self._gc_t[self.counts["gc_collections"] % STATS_LEN] = time.perf_counter() - t
-        self.counts["gc_collections"] += 1
-        self._last_gc = time.monotonic()
 
     # -- guard thread -------------------------------------------------------------------------
     def _guard_loop(self) -> None:
@@ -691,14 +591,11 @@ class LiveEngine:
             raise DeviceError(LOST_STREAM)
         rec, play = self._rec_action, self._play_action
         xr = sum(getattr(rec.stats, f) for f in _XRUN_FIELDS)
-        self.counts["callbacks"] = int(rec.stats.blocks)
-        if xr != self._xrun_total:  # mark the block the callback is at now
-            self._xrun_total = xr
-            self.counts["xruns"] = xr
-            self._log_flags[(int(rec.done_frames) // B) % STATS_LEN] |= XRUN
+        self.report.counts["callbacks"] = int(rec.stats.blocks)
+        if xr != self.report.counts["xruns"]:  # mark the block the callback is at now
+            self.report.xrun(xr, int(rec.done_frames) // B)
         try:
-            self._cb_load[self._cb_n % STATS_LEN] = float(self.stream.cpu_load)
-            self._cb_n += 1
+            self.report.callback_load(float(self.stream.cpu_load))
         except Exception:  # noqa: BLE001 - a stream whose device went away
             pass
         with self._lock:
@@ -730,7 +627,7 @@ class LiveEngine:
             if self._out_ring.read_available < B and not self._restarting:
                 m = self._written
                 if (m - self._P + 1) * B - self._L <= self._n * B:  # its dry input is here
-                    self.counts["late_blocks"] += 1
+                    self.report.counts["late_blocks"] += 1
                     self._write(m, None, behind=True)
 
     def _restart_output(self) -> None:
@@ -758,27 +655,15 @@ class LiveEngine:
             first = start // B
             for m in range(silent_from, first + P):  # what the callback played there: silence
                 self._out_hist[m % self._N] = 0.0
-                self._log_g[m % STATS_LEN] = 0.0
-                self._log_flags[m % STATS_LEN] = XRUN | LATE | SILENT
+                self.report.log_block(m, XRUN | LATE | SILENT, 0.0, 0.0)
             self._play_start = start
             self._written = first + P
             self._g = 0.0
             self._behind, self._healthy = True, 0
-            self.counts["underruns"] += 1
+            self.report.counts["underruns"] += 1
             self._restarting = False
 
-    # -- reporting ------------------------------------------------------------------------------
-    @staticmethod
-    def _summary(t: np.ndarray, count: int, scale: float, recent: int | None = None) -> dict:
-        if recent is not None and count > recent:  # the last `recent` entries of the ring
-            v = t[np.arange(count - recent, count) % len(t)] / scale
-        else:
-            v = t[: min(count, len(t))] / scale
-        if not len(v):
-            return {"median": None, "p99": None, "max": None}
-        return {"median": round(float(np.median(v)), 4), "p99": round(float(np.percentile(v, 99)), 4),
-                "max": round(float(v.max()), 4)}
-
+    # -- reporting (kept by self.report: live/report.py) ------------------------------------------
     def block_log(self) -> dict:
         """What reached the output at each block, oldest first (the last ``STATS_LEN`` blocks).
 
@@ -789,7 +674,7 @@ class LiveEngine:
         ``g0 + (g1 - g0) * k / B``), and ``flags`` (``XRUN``: PortAudio reported an xrun near
         this block; ``LATE``: the wet block was missing; ``PREFILL``: silence before the first
         processed block; ``SILENT``: the output ring ran dry and the block played as silence,
-        whatever the gains say). ``wet`` is the
+        whatever the gains say; the flags are in :mod:`live.report`). ``wet`` is the
         effect's output and ``dry`` the input, both delayed by ``latency.internal`` samples.
 
         Valid once :meth:`start` has run (also after :meth:`stop`). Block numbers count from the
@@ -806,11 +691,7 @@ class LiveEngine:
             - ``flags`` : np.ndarray [shape=(m,)], uint8 -- ``XRUN | LATE | PREFILL | SILENT``
               bits (0: a wet block on time).
         """
-        n = self._written
-        first = max(0, n - STATS_LEN)
-        rows = np.arange(first, n) % STATS_LEN
-        return {"block": np.arange(first, n), "g0": self._log_g[rows, 0].copy(),
-                "g1": self._log_g[rows, 1].copy(), "flags": self._log_flags[rows].copy()}
+        return self.report.block_log(self._written)
 
     @property
     def behind(self) -> bool:
@@ -825,7 +706,7 @@ class LiveEngine:
 
         ``callback_wait_ms`` is 0 by construction: the audio callback is C and takes no lock.
         ``callback_load`` is PortAudio's measure of the callback's time over the block's,
-        sampled by the guard thread.
+        sampled by the guard thread. The counts themselves are :attr:`report`'s ``counts``.
 
         Parameters
         ----------
@@ -855,32 +736,17 @@ class LiveEngine:
               output being written; past ``prefill_blocks - 1`` the output falls back to dry),
               ``gc_pause_ms`` (ms; None without collections); ``warmup_load`` (median
               ``worker_load`` of the warm-up).
-            - ``record_dropped_frames``, ``latency`` (:meth:`Latency.to_dict`), ``devices``
-              (``{"input", "output"}``: index and name), ``callback`` and ``callback_wait_ms``
-              (constants: ``"C (rtmixer)"`` and 0.0).
+            - ``record_dropped_frames``, ``latency`` (:meth:`Latency.to_dict <live.report.Latency.to_dict>`),
+              ``devices`` (``{"input", "output"}``: index and name), ``callback`` and
+              ``callback_wait_ms`` (constants: ``"C (rtmixer)"`` and 0.0).
         """
         if self.stream is None:
             return getattr(self, "_final", {})
-        c = dict(self.counts)
-        seconds = getattr(self, "_t_stop", time.monotonic()) - self._t_start
-        minutes = max(seconds / 60, 1e-9)
-        gc_n = c["gc_collections"]
-        return {
-            "seconds": round(seconds, 3), "samplerate": self.sr, "blocksize": self.blocksize,
-            "prefill_blocks": self._P, **c, "xruns_per_minute": round(c["xruns"] / minutes, 3),
-            "fell_behind_per_minute": round(c["fell_behind"] / minutes, 3),
-            "behind": self._behind, "bypass": self._bypass, "worker_error": self.worker_error,
-            "device_error": self.device_error, "callback": "C (rtmixer)", "callback_wait_ms": 0.0,
-            "callback_load": self._summary(self._cb_load, self._cb_n, 1.0, recent),
-            "worker_load": self._summary(self._fx_t, c["processed"], self._block_s, recent),
-            "delivery_blocks": self._summary(self._dl_t, c["processed"], self._block_s, recent),
-            "warmup_load": round(self.warmup_load, 4),
-            "gc_pause_ms": self._summary(self._gc_t, gc_n, 1e-3) if gc_n else None,
-            "record_dropped_frames": self._recorder.dropped_frames if self._recorder else 0,
-            "latency": self.latency.to_dict(),
-            "devices": {"input": f"{self.devices[0]['index']} {self.devices[0]['name']}",
-                        "output": f"{self.devices[1]['index']} {self.devices[1]['name']}"},
-        }
+        state = {"behind": self._behind, "bypass": self._bypass, "worker_error": self.worker_error,
+                 "device_error": self.device_error}
+        return self.report.stats(seconds=getattr(self, "_t_stop", time.monotonic()) - self._t_start, state=state,
+                                 record_dropped_frames=self._recorder.dropped_frames if self._recorder else 0,
+                                 recent=recent)
 
     def status_line(self) -> str:
         """One line: latency, callback and effect load (over the last second or so), xruns, late
@@ -895,33 +761,5 @@ class LiveEngine:
             ``DEVICE LOST: ...``; then ``mix`` and ``alpha`` when the effect has them, and
             ``status_extra()``'s text when set.
         """
-        s = self.stats(recent=max(64, int(self.sr / self.blocksize)))
-        cb, fx = s["callback_load"], s["worker_load"]
-        pct = pct_text
-        state = "BYPASS" if self._bypass else ("BEHIND (dry)" if self._behind else "ok")
-        if self.worker_error:
-            state = f"EFFECT FAILED (dry): {self.worker_error}"
-        if self.device_error:
-            state = f"DEVICE LOST: {self.device_error}"
-        p = self.params()
-        knobs = "".join(f" {k} {p[k]:.2f}" for k in ("mix", "alpha") if k in p)
         extra = self.status_extra() if self.status_extra is not None else ""  # e.g. MIDI/OSC control counts
-        return (f"latency {self.latency.describe()} | callback {pct(cb['median'])} (max {pct(cb['max'])}) | "
-                f"effect {pct(fx['median'])} | xruns {s['xruns']} | late {s['late_blocks']} | {state} |{knobs}"
-                + ((" |" if knobs else "") + f" {extra}" if extra else ""))
-
-
-def pct_text(v: float | None) -> str:
-    """A load share as text: ``0.42`` -> ``"42%"``, ``None`` -> ``"-"``.
-
-    Parameters
-    ----------
-    v : float or None
-        A share, 1.0 being 100% (e.g. a load from :meth:`LiveEngine.stats`).
-
-    Returns
-    -------
-    str
-        The percentage rounded to a whole number, or ``"-"``.
-    """
-    return "-" if v is None else f"{100 * v:.0f}%"
+        return self.report.status_line(self.stats(recent=self.report.status_window), params=self.params(), extra=extra)

@@ -16,7 +16,7 @@ voice and per control frame (the run's hop, 16 ms at 16 kHz):
 
 The voices are the batch rows of one decoder and synthesizer call, so N voices cost one call
 per frame. Voice allocation (which voice a new note takes, stealing the oldest when all sound)
-is the controller's (:class:`effects.control.Controller`): this class only plays the per-voice
+is the controller's (:class:`live.control_input.Controller`): this class only plays the per-voice
 vectors ``note``, ``velocity`` and ``gate`` it is given.
 
 A note outside the run's trained pitch range (5th to 95th percentile of its training material,
@@ -84,7 +84,7 @@ class DDSPSynth(Effect):
 
     Notes
     -----
-    Parameters that controls set (:class:`effects.controlled.ControlledEffect` slots): ``note``,
+    Parameters that controls set (:class:`live.controlled_effect.ControlledEffect` slots): ``note``,
     ``velocity`` and ``gate`` (vectors of ``voices``; ``note.2`` is voice 3's), ``bend`` (-1 to 1),
     ``expression`` and ``volume`` (0 to 1; MIDI CC 11 and CC 7), ``glide_ms`` (CC 5),
     ``bend_range``, ``attack_ms``, ``release_ms``, ``tuning``, ``gain_db``.

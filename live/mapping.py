@@ -5,7 +5,7 @@ A TOML file of ``[[control]]`` tables, each with ``cc = [channel, number]`` (cha
 ``fader.N.scale``, ``fader.N.offset``, ``latent.N``, ``octave``, or any other numeric parameter
 of the effect), a ``range`` and a ``curve`` (``linear`` or ``exp``, geometric, for gains).
 Controls send 0..1 (CC value / 127; OSC: one number in [0, 1]). :func:`default_mapping` is an
-eight-fader controller's layout (deepAutoController, seed 004). :mod:`effects.control` acts on it.
+eight-fader controller's layout (deepAutoController, seed 004). :mod:`live.control_input` acts on it.
 """
 
 from __future__ import annotations
@@ -301,7 +301,7 @@ def default_mapping(*, synth: bool = False, keyboard: bool = False, units: int =
 
     - faders CC 0-7: ``fader.N.scale`` (hidden unit N's gain; ``latent.N`` for the synth);
     - knobs CC 16-23: ``fader.N.offset`` (knob 1 ``gain`` and knob 2 ``glide_ms`` for the synth);
-    - ``keyboard`` (a synth played from notes, :class:`effects.ddsp_synth.DDSPSynth`): the General
+    - ``keyboard`` (a synth played from notes, :class:`live.ddsp_synth.DDSPSynth`): the General
       MIDI controllers instead of the faders: CC 11 ``expression``, CC 7 ``volume``, CC 5
       ``glide_ms`` (portamento time), CC 16 ``gain``;
     - button CC 41: ``bypass`` (toggle); CC 24: ``mix``, CC 25: ``alpha``, CC 26: ``gain`` (effects);
