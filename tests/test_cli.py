@@ -21,7 +21,7 @@ def test_help_lists_verbs_quickly():
 
 
 def test_help_does_not_import_heavy_modules():
-    code = ("import sys; from workbench.cli import build_parser; build_parser(); "
+    code = ("import sys; from cli import build_parser; build_parser(); "
             "print(sorted(m for m in ('torch', 'librosa', 'fluidsynth') if m in sys.modules))")
     import sys
 
@@ -49,7 +49,7 @@ def test_stream_control_inputs_close_when_the_engine_fails_or_the_console_ends(m
     import sys
     import types
 
-    from workbench import cli
+    import cli
 
     class Input:
         closed = False
@@ -66,7 +66,7 @@ def test_stream_control_inputs_close_when_the_engine_fails_or_the_console_ends(m
                 raise RuntimeError("no stream")
 
     console = types.SimpleNamespace(key_help=lambda engine: "keys", run_console=lambda engine, seconds: {"s": seconds})
-    monkeypatch.setitem(sys.modules, "workbench.cli.console", console)  # the real one opens PortAudio
+    monkeypatch.setitem(sys.modules, "cli.console", console)  # the real one opens PortAudio
     inputs = [Input(), Input()]
     with pytest.raises(RuntimeError, match="no stream"):
         cli._run_stream(Engine(fails=True), inputs, seconds=1.0, header=lambda e: "header")

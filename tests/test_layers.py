@@ -1,8 +1,9 @@
 """The layering of docs/ARCHITECTURE.md, checked by walking every import with ast.
 
-Faces are named, not exempted silently: the `workbench` command (`workbench/cli/`, the one face
-inside the core package), `workbench/__main__.py` and `streamlit_app.py`; the `dashboard`
-package is a face too and is not a layer, so nothing below may import it.
+The faces are the top-level `cli` package (the `workbench` command), the `dashboard` package and
+`streamlit_app.py`: they are not layers, so nothing below may import them. One file is named,
+not exempted silently: `workbench/__main__.py`, the entry point `python -m workbench` runs,
+which only starts the `cli` face.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ ALLOWED = {
     "effects": {"workbench", "models", "effects"},
     "analysis": {"workbench", "models", "effects", "analysis"},
 }
-# the dashboard's pages are faces like streamlit_app.py: they may import every layer, nothing imports them
-OURS = set(ALLOWED) | {"dashboard"}
-FACES = {*(ROOT / "workbench" / "cli").rglob("*.py"), ROOT / "workbench" / "__main__.py", ROOT / "streamlit_app.py"}
-FACE_ONLY = {"streamlit", "dashboard"}  # the library below the faces never needs these
+# the command's verbs and the dashboard's pages are faces like streamlit_app.py: they may import every
+# layer, nothing imports them
+OURS = set(ALLOWED) | {"cli", "dashboard"}
+FACES = {ROOT / "workbench" / "__main__.py"}  # `python -m workbench`: starts the cli face, imported by nothing
+FACE_ONLY = {"streamlit", "cli", "dashboard"}  # the library below the faces never needs these
 
 
 def _imports(path: Path):
@@ -51,12 +53,19 @@ def test_imports_point_down():
     assert layer_violations() == []
 
 
+def test_the_python_m_entry_point_only_starts_the_command():
+    """The one named file under the core imports the cli face and nothing else of ours."""
+    (launcher,) = FACES
+    assert {mod for _, mod in _imports(launcher)} == {"sys", "cli"}
+
+
 def test_checker_catches_a_violation(tmp_path):
     for pkg in ALLOWED:
         (tmp_path / pkg).mkdir()
     (tmp_path / "workbench" / "bad.py").write_text("from effects import base\n")
+    (tmp_path / "workbench" / "up.py").write_text("import sys\nfrom cli import main\n")
     (tmp_path / "models" / "ok.py").write_text("import workbench.audio\n")
     (tmp_path / "analysis" / "face.py").write_text("import numpy\nimport streamlit as st\nfrom dashboard import common\n")
-    assert layer_violations(tmp_path) == ["workbench/bad.py:1 imports effects", "analysis/face.py:2 imports streamlit",
-                                          "analysis/face.py:3 imports dashboard"]
+    assert layer_violations(tmp_path) == ["workbench/bad.py:1 imports effects", "workbench/up.py:2 imports cli",
+                                          "analysis/face.py:2 imports streamlit", "analysis/face.py:3 imports dashboard"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbench.cli import _add_compute_args, _choices, _compute, _float, _int
+from cli import _add_compute_args, _choices, _compute, _float, _int
 from workbench.errors import ParameterError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli import _floats
+from cli import _floats
 from workbench.errors import ParameterError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli import _float, _int
+from cli import _float, _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbench.cli import _int
+from cli import _int
 from workbench.errors import ParameterError
 
 

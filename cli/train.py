@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli import _int
+from cli import _int
 from workbench.errors import ParameterError
 
 

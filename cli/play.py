@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from workbench.cli import (
+from cli import (
     _add_stream_args,
     _check_stream_args,
     _control_stats,
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if ctl is not None:
         s["control"] = _control_stats(ctl, fx)
         print("play: " + ctl.status(), flush=True)
-    from workbench.cli.console import summary_line
+    from cli.console import summary_line
 
     print("play: " + summary_line(s) + (f"; recorded {args.record} (input, then output)" if args.record else ""))
     if args.stats:

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from workbench.cli import (
+from cli import (
     _add_method_args,
     _add_stream_args,
     _check_stream_args,
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.midi_out is not None:
         s["midi_out"] = {"port": args.midi_out, "messages": notes.sent}
         print(f"live: sent {notes.sent} MIDI note messages on {args.midi_out}", flush=True)
-    from workbench.cli.console import summary_line
+    from cli.console import summary_line
 
     print("live: " + summary_line(s) + (f"; recorded {args.record} (input, then output channels)" if args.record else ""))
     if args.stats:

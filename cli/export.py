@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli import _float, _int
+from cli import _float, _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from workbench.cli import _add_method_args, _int, _make_effect
+from cli import _add_method_args, _int, _make_effect
 from workbench.errors import ParameterError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from workbench.cli import _int
+from cli import _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

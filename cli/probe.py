@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli import _add_compute_args, _choices, _compute, _float, _int
+from cli import _add_compute_args, _choices, _compute, _float, _int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

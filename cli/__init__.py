@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     -------
     argparse.ArgumentParser
     """
-    from workbench.cli import (
+    from cli import (
         corpus,
         dashboard,
         demo,
@@ -263,7 +263,7 @@ def _check_stream_args(args, *, channels: int):
 def _run_stream(engine, inputs, *, seconds, header) -> dict:
     """Start ``engine``, print ``header(engine)`` (and the keys in a terminal) and run the console
     until a stop; the MIDI/OSC ``inputs`` close whatever happens. Returns the run's statistics."""
-    from workbench.cli.console import key_help, run_console
+    from cli.console import key_help, run_console
 
     try:
         engine.start()
