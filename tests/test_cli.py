@@ -45,11 +45,11 @@ def test_argparse_type_error_is_one_line():
 
 
 def test_stream_control_inputs_close_when_the_engine_fails_or_the_console_ends(monkeypatch, capsys):
-    """live and play share _run_stream: MIDI/OSC inputs never outlive the stream (no device needed)."""
+    """live and play share run_stream: MIDI/OSC inputs never outlive the stream (no device needed)."""
     import sys
     import types
 
-    import cli
+    from cli import stream
 
     class Input:
         closed = False
@@ -69,8 +69,8 @@ def test_stream_control_inputs_close_when_the_engine_fails_or_the_console_ends(m
     monkeypatch.setitem(sys.modules, "cli.console", console)  # the real one opens PortAudio
     inputs = [Input(), Input()]
     with pytest.raises(RuntimeError, match="no stream"):
-        cli._run_stream(Engine(fails=True), inputs, seconds=1.0, header=lambda e: "header")
+        stream.run_stream(Engine(fails=True), inputs, seconds=1.0, header=lambda e: "header")
     assert all(i.closed for i in inputs) and "header" not in capsys.readouterr().out
     inputs = [Input()]
-    assert cli._run_stream(Engine(), inputs, seconds=2.0, header=lambda e: "header") == {"s": 2.0}
+    assert stream.run_stream(Engine(), inputs, seconds=2.0, header=lambda e: "header") == {"s": 2.0}
     assert inputs[0].closed and capsys.readouterr().out == "header\n"

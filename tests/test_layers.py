@@ -59,6 +59,24 @@ def test_the_python_m_entry_point_only_starts_the_command():
     assert {mod for _, mod in _imports(launcher)} == {"sys", "cli"}
 
 
+def test_no_verb_imports_the_command_package():
+    """Inside the cli face imports point one way too: the verbs take the shared options from
+    cli.options and cli.stream, never from cli/__init__ (which imports them to wire the parser)."""
+    back = []
+    for path in sorted((ROOT / "cli").glob("*.py")):
+        if path.name in ("__init__.py", "__main__.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module if node.level == 0 else "cli" if not node.module else ""]  # from . import x
+            else:
+                continue
+            back += [f"{path.name}:{node.lineno}" for name in names if name == "cli"]
+    assert back == []
+
+
 def test_checker_catches_a_violation(tmp_path):
     for pkg in ALLOWED:
         (tmp_path / pkg).mkdir()
