@@ -20,7 +20,7 @@ import argparse
 from workbench.errors import ParameterError
 
 __all__ = ["integer", "number", "comma_choices", "comma_floats", "add_compute_args", "compute_from_args", "add_method_args",
-           "effect_from_args", "add_stream_args", "add_control_args"]
+           "EFFECT_OPTIONS", "effect_from_args", "add_stream_args", "add_control_args"]
 
 
 def integer(text: str) -> int:
@@ -80,8 +80,7 @@ def comma_floats(text: str | None, name: str):
 
 def add_method_args(x, *, n_fft: int, hop: int) -> None:
     """The options that choose and configure a method (shared by transfer and live)."""
-    x.add_argument("--method", default="autoencoder",
-                   choices=("autoencoder", "ddsp", "cepstral", "mosaic", "latent-mix"),
+    x.add_argument("--method", default="autoencoder", choices=tuple(EFFECT_OPTIONS),
                    help="autoencoder, ddsp or latent-mix (need --model), cepstral or mosaic (need --target)")
     x.add_argument("--model", help="run folder from `workbench train` (autoencoder, ddsp, latent-mix)")
     x.add_argument("--octave-shift", type=integer, default=0, help="ddsp: octaves added to the input's pitch (-4..4)")
@@ -116,54 +115,81 @@ def add_method_args(x, *, n_fft: int, hop: int) -> None:
     x.add_argument("--gate-db", type=number, default=-60.0, help="input level below which output is silent")
 
 
+# The method options as each effect takes them: effect keyword <- the option's argparse ``dest``.
+# The constructors are the registry's (effects.registry.make_effect); this table only says which
+# option feeds which keyword, and so which method takes which option. The model methods also get
+# the ``--device`` that transfer asks for.
+_LEVEL = {"mix": "mix", "gate_db": "gate_db"}
+_WINDOWS = {"window": "window", "synthesis_length": "synthesis_length"}
+_FRAMES = {"target": "target", "n_fft": "n_fft", "hop_length": "hop"}
+EFFECT_OPTIONS = {
+    "autoencoder": {"model": "model", "torchscript": "torchscript", **_WINDOWS, **_LEVEL},
+    "ddsp": {"model": "model", "octave_shift": "octave_shift", "auto_register": "auto_register", **_LEVEL},
+    "cepstral": {**_FRAMES, "lifter_input": "lifter", "lifter_target": "lifter", "envelope": "envelope",
+                 "length_policy": "length_policy", **_WINDOWS, **_LEVEL},
+    "mosaic": {**_FRAMES, "k": "k", "continuity": "continuity", "repeat_window": "repeat_window", **_LEVEL},
+    "latent-mix": {"model": "model", "mode": "latent_mode", "source": "mix_from", "target": "mix_to", "alpha": "alpha",
+                   **_WINDOWS, **_LEVEL},
+}
+# options refused (the others are ignored) when set for a method that does not take them; the
+# ddsp pair is checked before --model/--target, the rest after --device
+_REFUSED_FOR_OTHERS = (("octave_shift", "auto_register"), ("torchscript",), ("window", "synthesis_length"))
+
+
 def effect_from_args(args):
-    """The effect ``args`` ask for (built by :func:`effects.registry.make_effect`)."""
+    """The effect the method options in ``args`` ask for (transfer's or live's parsed command line).
+
+    :func:`effects.registry.make_effect` builds it from the keywords :data:`EFFECT_OPTIONS` maps
+    the options to. Raises a one-line ``ParameterError``, checked in this order, for an option
+    only ddsp takes, a missing ``--model`` or ``--target``, a ``--device`` the method cannot
+    use, and ``--torchscript``, ``--window`` or ``--synthesis-length`` for a method that does
+    not take it.
+    """
     from effects.registry import MODEL_METHODS, make_effect
 
-    if args.method != "ddsp" and (args.octave_shift or args.auto_register):
-        raise ParameterError(f"--octave-shift and --auto-register are for --method ddsp, not {args.method}")
+    _refuse_if_not_taken(args, _REFUSED_FOR_OTHERS[0])
     if args.method in MODEL_METHODS and not args.model:
         kind = {"ddsp": "`workbench train --method ddsp`", "latent-mix": "a multi-instrument run"}
         raise ParameterError(f"--method {args.method} needs --model RUN_DIR "
                              f"({kind.get(args.method, 'from `workbench train`')})")
     if args.method not in MODEL_METHODS and not args.target:
         raise ParameterError(f"--method {args.method} needs --target (audio file, folder or CORPUS:key=value)")
-    device = getattr(args, "device", None)  # transfer's --device; live runs on the CPU
-    if device is not None:
-        from models.distributed import resolve_device
+    device = _device(args)
+    for dests in _REFUSED_FOR_OTHERS[1:]:
+        _refuse_if_not_taken(args, dests)
+    options = {keyword: getattr(args, dest) for keyword, dest in EFFECT_OPTIONS[args.method].items()}
+    if args.method in MODEL_METHODS:
+        options["device"] = device
+    return make_effect(args.method, **options)
 
-        device = resolve_device(device)
-        cpu_only = args.method not in MODEL_METHODS or getattr(args, "torchscript", False)
-        if device != "cpu" and cpu_only and args.device == "auto":
-            device = "cpu"  # auto: the CPU is where this method (or the traced step) runs
-        elif device != "cpu" and args.method not in MODEL_METHODS:
-            raise ParameterError(f"--device {args.device} is for the model methods ({', '.join(MODEL_METHODS)}); "
-                                 f"{args.method} runs on the CPU")
-        if args.method not in MODEL_METHODS:
-            device = None  # the classical methods take no device
-    window = getattr(args, "window", None)
-    synthesis_length = getattr(args, "synthesis_length", None)
-    if getattr(args, "torchscript", False) and args.method != "autoencoder":
-        raise ParameterError(f"--torchscript is for --method autoencoder, not {args.method}")
-    if args.method in ("ddsp", "mosaic") and (window or synthesis_length):
-        raise ParameterError(f"--window and --synthesis-length are for autoencoder, cepstral and latent-mix, "
-                             f"not {args.method}")
-    common = dict(mix=args.mix, gate_db=args.gate_db)
-    windows = dict(window=window, synthesis_length=synthesis_length)
-    if args.method == "autoencoder":
-        return make_effect("autoencoder", model=args.model, torchscript=getattr(args, "torchscript", False) or None,
-                           device=device, **windows, **common)
-    if args.method == "ddsp":
-        return make_effect("ddsp", model=args.model, octave_shift=args.octave_shift,
-                           auto_register=getattr(args, "auto_register", False), device=device, **common)
-    if args.method == "latent-mix":
-        return make_effect("latent-mix", model=args.model, mode=args.latent_mode, source=args.mix_from,
-                           target=args.mix_to, alpha=args.alpha, device=device, **windows, **common)
-    common.update(target=args.target, n_fft=args.n_fft, hop_length=args.hop)
-    if args.method == "cepstral":
-        return make_effect("cepstral", lifter_input=args.lifter, lifter_target=args.lifter, envelope=args.envelope,
-                           length_policy=args.length_policy, **windows, **common)
-    return make_effect("mosaic", k=args.k, continuity=args.continuity, repeat_window=args.repeat_window, **common)
+
+def _refuse_if_not_taken(args, dests: tuple[str, ...]) -> None:
+    """One line when an option of ``dests`` is set and ``--method`` does not take it (per the table)."""
+    if not any(getattr(args, d) for d in dests) or set(dests) <= set(EFFECT_OPTIONS[args.method].values()):
+        return
+    takers = sorted(m for m, options in EFFECT_OPTIONS.items() if set(dests) <= set(options.values()))
+    who = f"--method {takers[0]}" if len(takers) == 1 else f"{', '.join(takers[:-1])} and {takers[-1]}"
+    flags = " and ".join("--" + d.replace("_", "-") for d in dests)
+    raise ParameterError(f"{flags} {'is' if len(dests) == 1 else 'are'} for {who}, not {args.method}")
+
+
+def _device(args) -> str | None:
+    """Transfer's ``--device`` for the method (None for live, which runs on the CPU, and for the
+    classical methods, which take no device)."""
+    from effects.registry import MODEL_METHODS
+
+    if getattr(args, "device", None) is None:
+        return None
+    from models.distributed import resolve_device
+
+    device = resolve_device(args.device)
+    cpu_only = args.method not in MODEL_METHODS or args.torchscript
+    if device != "cpu" and cpu_only and args.device == "auto":
+        device = "cpu"  # auto: the CPU is where this method (or the traced step) runs
+    elif device != "cpu" and args.method not in MODEL_METHODS:
+        raise ParameterError(f"--device {args.device} is for the model methods ({', '.join(MODEL_METHODS)}); "
+                             f"{args.method} runs on the CPU")
+    return device if args.method in MODEL_METHODS else None
 
 
 def add_stream_args(p, *, input_help: str, rate_help: str, prefill_help: str, record_help: str) -> None:
