@@ -17,7 +17,7 @@ system:
 # per pyproject hash), so the editable install is re-pointed at this checkout when needed.
 venv: $(STAMP)
 	@# -I: isolated, so the checkout in the working directory cannot answer for the installed one
-	@$(PY) -I -c "import os, sys, workbench; sys.exit(os.path.dirname(os.path.realpath(workbench.__file__)) != os.path.realpath('$(CURDIR)/workbench'))" 2>/dev/null \
+	@$(PY) -I -c "import os, sys, workbench, cli; sys.exit(os.path.dirname(os.path.realpath(workbench.__file__)) != os.path.realpath('$(CURDIR)/workbench'))" 2>/dev/null \
 	  || $(PY) -m pip install -q --no-deps --no-build-isolation -e .
 
 $(STAMP): pyproject.toml

@@ -6,7 +6,8 @@ nothing) and prints one row per package:
 - *callables*: public functions, public methods of public classes (properties included) and
   public classes whose own ``__init__`` takes parameters. Public: no leading underscore on the
   module, the class or the name; dunders other than ``__init__`` are left out, and so are faces
-  (``workbench/cli/``) unless named.
+  (the top-level ``cli`` and ``dashboard`` packages, and ``workbench/cli/`` in trees from before
+  issue 29) unless named.
 - *documented*: the docstring (a class's or its ``__init__``'s) has a ``Parameters`` section when
   the callable takes parameters besides ``self``/``cls``, and a ``Returns`` (or ``Yields``)
   section when it returns a value (a return annotation other than ``None``, or without one a
@@ -29,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # --root reads another tree (e.g. a `git archive` of main)
 PACKAGES = ("analysis", "workbench", "effects", "live", "models")
-EXCLUDE = ("workbench/cli",)  # the one face inside the core package: it prints, it is not API
+EXCLUDE = ("workbench/cli",)  # where the command lived before issue 29 (--root on an older tree): a face, not API
 SECTION = r"^\s*{}\s*\n\s*-{{3,}}\s*$"
 
 

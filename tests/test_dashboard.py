@@ -461,7 +461,8 @@ def test_the_wheel_carries_the_dashboard(tmp_path):
     assert r.returncode == 0, r.stderr
     (wheel,) = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"dashboard/app.py", "dashboard/compare.py", "dashboard/latent.py", "workbench/cli/console.py"} <= names
+    assert {"dashboard/app.py", "dashboard/compare.py", "dashboard/latent.py", "cli/__init__.py", "cli/console.py",
+            "workbench/__main__.py"} <= names
 
 
 def test_latent_page_synth_tab_renders_a_point_and_its_command(monkeypatch, synth_run, tmp_path):

@@ -114,7 +114,7 @@ def test_transfer_device_cuda_fails_in_one_line(tiny_run, tmp_path):
 def test_transfer_device_choices(tiny_run, tmp_path):
     import soundfile as sf
 
-    from workbench.cli import main
+    from cli import main
 
     src = _tone(tmp_path)
     outs = {}

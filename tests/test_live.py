@@ -559,8 +559,8 @@ def test_cli_in_a_terminal_keys_and_status_line(jack, live_material):
 
 # -- control, bad input --------------------------------------------------------------------------
 def test_keys_act_on_bypass_mix_and_alpha():
+    from cli.console import handle_key, key_help
     from live.engine import LiveEngine
-    from workbench.cli.console import handle_key, key_help
 
     eng = LiveEngine(Halve(mix=0.95), blocksize=128)
     assert "alpha" in key_help(eng) and "mix" in key_help(eng)
@@ -628,8 +628,8 @@ def test_unknown_device_raises_device_error():
 
 
 def test_console_without_terminal_needs_seconds():
+    from cli.console import run_console
     from live.engine import LiveEngine
-    from workbench.cli.console import run_console
 
     class NotATerminal:
         def isatty(self):

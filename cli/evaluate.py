@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbench.cli import _add_compute_args, _choices, _compute, _float, _int
+from cli.options import add_compute_args, comma_choices, compute_from_args, integer, number
 from workbench.errors import ParameterError
 
 
@@ -26,31 +26,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                         "material as reference rows. Writes results.json, scoreboard.md, CSVs, bar charts.")):
         e = esub.add_parser(action, help=text.split(":")[0].split(";")[0], description=text)
         e.add_argument("--corpus", default="data/gm", help="corpus with the target families' notes (default data/gm)")
-        e.add_argument("--melodies", type=_int, default=5, help="M input melodies (default 5)")
-        e.add_argument("--notes", type=_int, default=20, help="N random notes per melody (default 20)")
+        e.add_argument("--melodies", type=integer, default=5, help="M input melodies (default 5)")
+        e.add_argument("--notes", type=integer, default=20, help="N random notes per melody (default 20)")
         e.add_argument("--classes", default="10",
                        help="target families: a count (first N of bass, brass, flute, guitar, keyboard, mallet, organ, "
                             "reed, string, synth_lead) or a comma list (default 10)")
         e.add_argument("--methods", default="autoencoder,cepstral,mosaic" + (",dry" if action == "scoreboard" else ""),
                        help="comma list of autoencoder, ddsp, cepstral, mosaic, dry (the unprocessed input)")
         e.add_argument("--source", default="voice", help="input source: voice (Festival singing) or gm:PROGRAM")
-        e.add_argument("--low", type=_int, default=45, help="lowest input MIDI note (default 45)")
-        e.add_argument("--high", type=_int, default=60, help="highest input MIDI note (default 60)")
-        e.add_argument("--tolerance", type=_float, default=50.0, help="cents for a note to count as kept (default 50)")
+        e.add_argument("--low", type=integer, default=45, help="lowest input MIDI note (default 45)")
+        e.add_argument("--high", type=integer, default=60, help="highest input MIDI note (default 60)")
+        e.add_argument("--tolerance", type=number, default=50.0, help="cents for a note to count as kept (default 50)")
         e.add_argument("--tracker", default="pyin", help="pyin, crepe-tiny or crepe-full (default pyin)")
         e.add_argument("--model", action="append", default=[], metavar="FAMILY=RUN",
                        help="use this run (autoencoder or ddsp) for a class instead of training runs/eval-FAMILY "
                             "or runs/eval-ddsp-FAMILY (repeatable)")
         e.add_argument("--runs", default="runs", help="where class models are trained and reused (default runs)")
-        e.add_argument("--train-seconds", type=_float, default=60.0, help="training budget per class model (default 60)")
-        e.add_argument("--ddsp-seconds", type=_float, default=300.0,
+        e.add_argument("--train-seconds", type=number, default=60.0, help="training budget per class model (default 60)")
+        e.add_argument("--ddsp-seconds", type=number, default=300.0,
                        help="training budget per ddsp class model (default 300)")
         e.add_argument("--out", required=True)
-        e.add_argument("--seed", type=_int, default=0)
+        e.add_argument("--seed", type=integer, default=0)
         if action == "scoreboard":
-            e.add_argument("--judge-voices", type=_int, default=8,
+            e.add_argument("--judge-voices", type=integer, default=8,
                            help="sung and spoken phrases rendered for the instrument judge's voice class (default 8)")
-        _add_compute_args(e)
+        add_compute_args(e)
 
     t = esub.add_parser("timbre", help="timbre at the input's pitch of files against target notes",
                         description="Each of the input's pitched frames: the output's harmonic levels (dB), read "
@@ -63,10 +63,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--target", required=True, help="target material: audio file, folder or CORPUS:key=value")
     t.add_argument("--input", required=True, help="the unprocessed input")
     t.add_argument("outputs", nargs="*", help="processed versions of the input")
-    t.add_argument("--sr", type=_int, default=16000, help="analysis rate in Hz (default 16000)")
-    t.add_argument("--min-judged", type=_float, default=0.5,
+    t.add_argument("--sr", type=integer, default=16000, help="analysis rate in Hz (default 16000)")
+    t.add_argument("--min-judged", type=number, default=0.5,
                    help="share of the input's pitched frames the output must sound in to be scored (default 0.5)")
-    t.add_argument("--seed", type=_int, default=0)
+    t.add_argument("--seed", type=integer, default=0)
     ev.set_defaults(handler=run)
 
 
@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
             raise ParameterError(f"classes={n} is not valid; expected 1-{len(DEFAULT_CLASSES)} or a comma list of families")
         classes = DEFAULT_CLASSES[:n]
     else:
-        classes = tuple(_choices(args.classes, "class", FAMILIES))
-    methods = _choices(args.methods, "method", METHODS)
+        classes = tuple(comma_choices(args.classes, "class", FAMILIES))
+    methods = comma_choices(args.methods, "method", METHODS)
     models = {}
     for item in args.model:
         fam, sep, run = item.partition("=")
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
                         high=args.high, tolerance=args.tolerance, tracker=args.tracker, seed=args.seed).validate()
     missing = [c for c in classes if c not in models]  # given runs are not trained again
     train_class_runs(missing, methods, corpus=args.corpus, runs=args.runs, train_seconds=args.train_seconds,
-                     ddsp_seconds=args.ddsp_seconds, seed=args.seed, compute=_compute(args), progress=not args.quiet)
+                     ddsp_seconds=args.ddsp_seconds, seed=args.seed, compute=compute_from_args(args), progress=not args.quiet)
     factories = method_factories(methods, corpus=args.corpus, models=models, runs=args.runs,
                                  train_seconds=args.train_seconds, ddsp_seconds=args.ddsp_seconds, seed=args.seed,
                                  progress=not args.quiet)

@@ -7,15 +7,8 @@ import argparse
 import json
 import sys
 
-from workbench.cli import (
-    _add_stream_args,
-    _check_stream_args,
-    _control_stats,
-    _exit_device_lost,
-    _float,
-    _open_control,
-    _run_stream,
-)
+from cli.options import add_stream_args, number
+from cli.stream import check_stream_args, control_stats, exit_device_lost, open_control, run_stream
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,16 +27,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pl.add_argument("--model", required=True, help="run folder: a ddsp run, or model.output=spectrum "
                                                     "(model.chroma=true for notes)")
     pl.add_argument("--voices", type=int, default=None, help="DDSP runs: voices (1-16, default 4)")
-    pl.add_argument("--bend-range", type=_float, default=2.0, help="DDSP runs: semitones at full pitch bend "
+    pl.add_argument("--bend-range", type=number, default=2.0, help="DDSP runs: semitones at full pitch bend "
                                                                   "(0 < r <= 48, default 2)")
     pl.add_argument("--tuning", help="DDSP runs: cents per pitch class C..B, 12 comma-separated numbers (-100..100)")
     pl.add_argument("--latent", help="starting point, comma list, one number per unit (default 0.5 each)")
     pl.add_argument("--chroma", default="C", help="starting pitch class C ... B (chroma models; default C)")
     pl.add_argument("--phase", choices=("pghi", "noise"), default="pghi", help="phase reconstruction (default pghi)")
-    pl.add_argument("--glide-ms", type=_float, default=0.0, help="glide between notes: chroma, or a DDSP voice's "
+    pl.add_argument("--glide-ms", type=number, default=0.0, help="glide between notes: chroma, or a DDSP voice's "
                                                                  "pitch (default 0)")
-    pl.add_argument("--release-ms", type=_float, default=150.0, help="release after note-off (default 150)")
-    _add_stream_args(pl, input_help="device whose stream clocks the synth (its input is ignored)",
+    pl.add_argument("--release-ms", type=number, default=150.0, help="release after note-off (default 150)")
+    add_stream_args(pl, input_help="device whose stream clocks the synth (its input is ignored)",
                      rate_help="stream rate in Hz (must be the model's; default the model's)",
                      prefill_help="output blocks buffered ahead of the synth thread",
                      record_help="write a float WAV: the (ignored) input channel, then what was played")
@@ -53,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Stream the latent synthesizer until a key, --seconds or Ctrl-C; returns the exit status."""
     synth = _synth(args)  # the run and the synth's options first: a bad one is named before any device
-    latency = _check_stream_args(args, channels=1)
+    latency = check_stream_args(args, channels=1)
     from live.controlled_effect import ControlledEffect
     from live.engine import LiveEngine
 
@@ -62,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
                         output_device=args.output_device, channels=1, latency=latency, prefill=args.prefill,
                         record=args.record)
-    ctl, inputs = _open_control(args, engine, fx, synth=True, keyboard=ddsp)
+    ctl, inputs = open_control(args, engine, fx, synth=True, keyboard=ddsp)
 
     def header(engine) -> str:
         dout = engine.devices[1]
@@ -72,15 +65,15 @@ def run(args: argparse.Namespace) -> int:
                 f"{dout['name']} ({dout['hostapi']}); latency {engine.latency.describe()}; synth load at warm-up "
                 f"{100 * engine.warmup_load:.0f}% of a block" + ("; waiting for a MIDI note" if args.midi else ""))
 
-    s = _run_stream(engine, inputs, seconds=args.seconds, header=header)
+    s = run_stream(engine, inputs, seconds=args.seconds, header=header)
     s["synth"] = ({"frames": synth.frames, "voices": synth.voices, "transposed": synth.transposed} if ddsp
                   else {"frames": synth.frames, "decodes": synth.decodes})
     if ddsp and synth.notice():
         print("play: " + synth.notice(), flush=True)
     if ctl is not None:
-        s["control"] = _control_stats(ctl, fx)
+        s["control"] = control_stats(ctl, fx)
         print("play: " + ctl.status(), flush=True)
-    from workbench.cli.console import summary_line
+    from cli.console import summary_line
 
     print("play: " + summary_line(s) + (f"; recorded {args.record} (input, then output)" if args.record else ""))
     if args.stats:
@@ -88,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
         Path(args.stats).write_text(json.dumps(s, indent=1, default=str))
     if engine.device_error:  # the recording (if any) is closed and holds everything up to the loss
-        _exit_device_lost(engine)
+        exit_device_lost(engine)
     if engine.worker_error:
         print(f"workbench: error: the synth failed while streaming: {engine.worker_error}", file=sys.stderr)
         return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli import _float, _int
+from cli.options import integer, number
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,11 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "time of both methods. Writes doctor.json and doctor.md.")
     d.add_argument("path", metavar="DIR_OR_FILE")
     d.add_argument("--out", help="report folder (default reports/doctor/<name>)")
-    d.add_argument("--pitch-seconds", type=_float, default=60.0,
+    d.add_argument("--pitch-seconds", type=number, default=60.0,
                    help="how much of the material is pitch-tracked, spread over the files (default 60)")
-    d.add_argument("--budget-seconds", type=_float, default=7200.0,
+    d.add_argument("--budget-seconds", type=number, default=7200.0,
                    help="audio read by the level pass in all; longer material is read as excerpts (default 7200)")
-    d.add_argument("--program", type=_int, help="GM program of the instrument: its playable range is checked "
+    d.add_argument("--program", type=integer, help="GM program of the instrument: its playable range is checked "
                                                 "for coverage, and its family is what --judge expects")
     d.add_argument("--judge", metavar="CORPUS", help="fit the instrument judge on this NSynth-format corpus and "
                                                      "say what the material sounds like (a minute or more)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbench.cli import _float, _int
+from cli.options import integer, number
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,36 +20,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--programs", help="GM programs, e.g. '56,57' or '56..63' (added to --families)")
     r.add_argument("--pitches", default="21..108", help="MIDI pitches, e.g. '21..108' or '36..96:3' (default 21..108)")
     r.add_argument("--velocities", default="25,50,75,100,127", help="MIDI velocities (default 25,50,75,100,127)")
-    r.add_argument("--sr", type=_int, default=16000, help="sample rate in Hz (default 16000)")
-    r.add_argument("--seconds", type=_float, default=4.0, help="note length in s (default 4)")
-    r.add_argument("--hold", type=_float, default=3.0, help="note-on time in s before release (default 3)")
-    r.add_argument("--max-notes", type=_int, help="at most this many notes per program, drawn with --seed")
+    r.add_argument("--sr", type=integer, default=16000, help="sample rate in Hz (default 16000)")
+    r.add_argument("--seconds", type=number, default=4.0, help="note length in s (default 4)")
+    r.add_argument("--hold", type=number, default=3.0, help="note-on time in s before release (default 3)")
+    r.add_argument("--max-notes", type=integer, help="at most this many notes per program, drawn with --seed")
     r.add_argument("--full-range", action="store_true", help="do not limit pitches to each program's playable range")
-    r.add_argument("--workers", type=_int, help="worker processes (default: all cores)")
-    r.add_argument("--seed", type=_int, default=0, help="seed for note sampling and splits (default 0)")
+    r.add_argument("--workers", type=integer, help="worker processes (default: all cores)")
+    r.add_argument("--seed", type=integer, default=0, help="seed for note sampling and splits (default 0)")
 
     m = csub.add_parser("melodies", help="random melodies of one GM program",
                         description="Random monophonic melodies inside a program's range, rendered with "
                                     "FluidSynth, each with its MIDI file and ground-truth notes JSON.")
-    m.add_argument("--program", type=_int, required=True, help="GM program (0-127), e.g. 56 = trumpet")
-    m.add_argument("--count", type=_int, default=40)
-    m.add_argument("--seconds", type=_float, default=8.0)
-    m.add_argument("--sr", type=_int, default=16000)
-    m.add_argument("--low", type=_int, help="lowest MIDI pitch (default: the program's range)")
-    m.add_argument("--high", type=_int, help="highest MIDI pitch (default: the program's range)")
-    m.add_argument("--seed", type=_int, default=0)
+    m.add_argument("--program", type=integer, required=True, help="GM program (0-127), e.g. 56 = trumpet")
+    m.add_argument("--count", type=integer, default=40)
+    m.add_argument("--seconds", type=number, default=8.0)
+    m.add_argument("--sr", type=integer, default=16000)
+    m.add_argument("--low", type=integer, help="lowest MIDI pitch (default: the program's range)")
+    m.add_argument("--high", type=integer, help="highest MIDI pitch (default: the program's range)")
+    m.add_argument("--seed", type=integer, default=0)
     m.add_argument("--out", required=True)
 
     v = csub.add_parser("voice", help="sung and spoken phrases with ground truth",
                         description="Sung phrases from Festival's singing mode (with their notes) and "
                                     "spoken sentences from espeak-ng.")
     v.add_argument("--out", required=True)
-    v.add_argument("--count", type=_int, default=8, help="sung phrases (default 8)")
-    v.add_argument("--spoken", type=_int, default=3, help="spoken sentences (default 3)")
-    v.add_argument("--low", type=_int, default=45, help="lowest sung MIDI pitch (default 45)")
-    v.add_argument("--high", type=_int, default=60, help="highest sung MIDI pitch (default 60)")
-    v.add_argument("--sr", type=_int, default=16000)
-    v.add_argument("--seed", type=_int, default=0)
+    v.add_argument("--count", type=integer, default=8, help="sung phrases (default 8)")
+    v.add_argument("--spoken", type=integer, default=3, help="spoken sentences (default 3)")
+    v.add_argument("--low", type=integer, default=45, help="lowest sung MIDI pitch (default 45)")
+    v.add_argument("--high", type=integer, default=60, help="highest sung MIDI pitch (default 60)")
+    v.add_argument("--sr", type=integer, default=16000)
+    v.add_argument("--seed", type=integer, default=0)
 
     ci = csub.add_parser("info", help="summarise a corpus", description="Notes per split, family and source.")
     ci.add_argument("path")

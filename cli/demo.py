@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli import _int
+from cli.options import integer
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Render the demo corpus, trumpet melodies and voice material into --data "
                                    "and print where everything is.")
     d.add_argument("--data", default="data", help="data folder (default: data)")
-    d.add_argument("--seed", type=_int, default=0)
+    d.add_argument("--seed", type=integer, default=0)
     d.set_defaults(handler=run)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from workbench.cli import _int
+from cli.options import integer
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,8 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "--out), print its method, epochs, stop reason, best valid loss and the last "
                                    "row of its scorecard.csv.")
     i.add_argument("path", help="audio file or run folder")
-    i.add_argument("--sr", type=_int, help="resample to this rate first")
-    i.add_argument("--min-samples", type=_int, default=1, help="fewest samples accepted (e.g. one n_fft frame)")
+    i.add_argument("--sr", type=integer, help="resample to this rate first")
+    i.add_argument("--min-samples", type=integer, default=1, help="fewest samples accepted (e.g. one n_fft frame)")
     i.set_defaults(handler=run)
 
 

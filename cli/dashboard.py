@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbench.cli import _int
+from cli.options import integer
 from workbench.errors import ParameterError
 
 
@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     db = sub.add_parser("dashboard", help="the Streamlit dashboard",
                         description="Start the dashboard (streamlit run streamlit_app.py, headless) on the data, "
                                     "runs and reports folders; open the printed URL in a browser.")
-    db.add_argument("--port", type=_int, default=8501, help="port to serve on (default 8501)")
+    db.add_argument("--port", type=integer, default=8501, help="port to serve on (default 8501)")
     db.add_argument("--data", default="data", help="data folder (default: data)")
     db.add_argument("--runs", default="runs", help="runs folder (default: runs)")
     db.add_argument("--reports", default="reports", help="reports folder (default: reports)")

@@ -6,17 +6,8 @@ import argparse
 import json
 import sys
 
-from workbench.cli import (
-    _add_method_args,
-    _add_stream_args,
-    _check_stream_args,
-    _control_stats,
-    _exit_device_lost,
-    _int,
-    _make_effect,
-    _open_control,
-    _run_stream,
-)
+from cli.options import add_method_args, add_stream_args, effect_from_args, integer
+from cli.stream import check_stream_args, control_stats, exit_device_lost, open_control, run_stream
 from workbench.errors import ParameterError
 
 
@@ -29,13 +20,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                     "stream's reported input and output latency), callback and effect load, "
                                     "xruns, late blocks and whether processing fell behind (then the output "
                                     "crossfades to the dry input until it keeps up again).")
-    _add_method_args(lv, n_fft=512, hop=128)
-    _add_stream_args(lv, input_help="device index or part of its name (default: the default input)",
+    add_method_args(lv, n_fft=512, hop=128)
+    add_stream_args(lv, input_help="device index or part of its name (default: the default input)",
                      rate_help="stream rate in Hz (default: the model's, else the device's)",
                      prefill_help="output blocks buffered ahead of the worker (default: 5 ms past one block, "
                                   "3 blocks of 128 at 44.1 kHz; at least 2)",
                      record_help="write a float WAV: input channel(s), then output channel(s)")
-    lv.add_argument("--channels", type=_int, default=1, help="input channels processed (default 1)")
+    lv.add_argument("--channels", type=integer, default=1, help="input channels processed (default 1)")
     lv.add_argument("--midi-out", metavar="PORT", help="--method ddsp: create a MIDI output port of this name and send "
                                                       "the detected pitch on it as notes (channel 1)")
     lv.set_defaults(handler=run)
@@ -48,10 +39,10 @@ def run(args: argparse.Namespace) -> int:
     if args.midi_out is not None and args.method != "ddsp":
         raise ParameterError(f"--midi-out {args.midi_out!r} sends the pitch the ddsp method detects; "
                              f"--method {args.method} detects none")
-    latency = _check_stream_args(args, channels=args.channels)
+    latency = check_stream_args(args, channels=args.channels)
     from live.engine import LiveEngine
 
-    fx = _make_effect(args, args.samplerate)
+    fx = effect_from_args(args)
     if args.midi or args.osc is not None or args.learn:
         from live.controlled_effect import ControlledEffect
 
@@ -59,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     engine = LiveEngine(fx, samplerate=args.samplerate, blocksize=args.blocksize, input_device=args.input_device,
                         output_device=args.output_device, channels=args.channels, latency=latency,
                         prefill=args.prefill, record=args.record)
-    ctl, inputs = _open_control(args, engine, fx, synth=False)
+    ctl, inputs = open_control(args, engine, fx, synth=False)
     if args.midi_out is not None:
         from live.midi_out import MidiNoteOut
 
@@ -79,14 +70,14 @@ def run(args: argparse.Namespace) -> int:
                 f"latency {engine.latency.describe()}; effect load at warm-up {100 * engine.warmup_load:.0f}% of a "
                 f"block")
 
-    s = _run_stream(engine, inputs, seconds=args.seconds, header=header)
+    s = run_stream(engine, inputs, seconds=args.seconds, header=header)
     if ctl is not None:
-        s["control"] = _control_stats(ctl, fx)
+        s["control"] = control_stats(ctl, fx)
         print("live: " + ctl.status(), flush=True)
     if args.midi_out is not None:
         s["midi_out"] = {"port": args.midi_out, "messages": notes.sent}
         print(f"live: sent {notes.sent} MIDI note messages on {args.midi_out}", flush=True)
-    from workbench.cli.console import summary_line
+    from cli.console import summary_line
 
     print("live: " + summary_line(s) + (f"; recorded {args.record} (input, then output channels)" if args.record else ""))
     if args.stats:
@@ -94,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
         Path(args.stats).write_text(json.dumps(s, indent=1))
     if engine.device_error:  # the recording (if any) is closed and holds everything up to the loss
-        _exit_device_lost(engine)
+        exit_device_lost(engine)
     if engine.worker_error:
         print(f"workbench: error: the effect failed while streaming: {engine.worker_error}", file=sys.stderr)
         return 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli import _float, _int
+from cli.options import integer, number
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,10 +17,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sy.add_argument("--latent", required=True, help="comma list, one number per latent unit (sigmoid: 0..1)")
     sy.add_argument("--chroma", help="pitch class C, C#, D ... B (chroma models)")
     sy.add_argument("--instrument", help="instrument code (multi-instrument models)")
-    sy.add_argument("--seconds", type=_float, default=2.0)
+    sy.add_argument("--seconds", type=number, default=2.0)
     sy.add_argument("--phase", choices=("griffinlim", "pghi", "noise"), default="griffinlim",
                     help="Griffin-Lim, or frame by frame as `workbench play` does (default griffinlim)")
-    sy.add_argument("--seed", type=_int, default=0)
+    sy.add_argument("--seed", type=integer, default=0)
     sy.add_argument("--out", required=True)
 
     ms = sub.add_parser("mesh", help="chroma mesh of the latent space",
@@ -28,10 +28,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                     "the share whose frame's dominant chroma is the conditioning class; PNG map per "
                                     "class; plus synthesized notes tracked with pYIN.")
     ms.add_argument("--model", required=True)
-    ms.add_argument("--points", type=_int, default=50, help="mesh points per axis (2-D) or sqrt of random points")
+    ms.add_argument("--points", type=integer, default=50, help="mesh points per axis (2-D) or sqrt of random points")
     ms.add_argument("--instrument", help="instrument code (multi-instrument models)")
-    ms.add_argument("--synth-check", type=_int, default=4, help="synthesized notes per class to track (0: none)")
-    ms.add_argument("--seed", type=_int, default=0)
+    ms.add_argument("--synth-check", type=integer, default=4, help="synthesized notes per class to track (0: none)")
+    ms.add_argument("--seed", type=integer, default=0)
     ms.add_argument("--out", required=True)
     sy.set_defaults(handler=run_synth)
     ms.set_defaults(handler=run_mesh)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli import _add_compute_args, _choices, _compute, _int
+from cli.options import add_compute_args, comma_choices, compute_from_args, integer
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     em.add_argument("--split", help="only this split (train, valid, test); default all")
     em.add_argument("--cache", default="reports/cache")
     em.add_argument("--out", required=True)
-    em.add_argument("--seed", type=_int, default=0)
-    _add_compute_args(em)
+    em.add_argument("--seed", type=integer, default=0)
+    add_compute_args(em)
     em.set_defaults(handler=run)
 
 
@@ -28,10 +28,10 @@ def run(args: argparse.Namespace) -> int:
     """Write the feature maps; returns the exit status."""
     from analysis.embeddings import COLOR_FIELDS, METHODS, embed_corpus
 
-    methods = _choices(args.methods, "method", METHODS)
+    methods = comma_choices(args.methods, "method", METHODS)
     r = embed_corpus(args.corpus, features=args.features, methods=methods,
-                     color=_choices(args.color, "color", tuple(COLOR_FIELDS)), split=args.split, cache=args.cache,
-                     out=args.out, seed=args.seed, compute=_compute(args), progress=not args.quiet)
+                     color=comma_choices(args.color, "color", tuple(COLOR_FIELDS)), split=args.split, cache=args.cache,
+                     out=args.out, seed=args.seed, compute=compute_from_args(args), progress=not args.quiet)
     print(f"embedded {r['notes']} notes ({args.features}, {r['dims']} dims) with {', '.join(methods)}; "
           f"maps in {args.out}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli import _int
+from cli.options import integer
 from workbench.errors import ParameterError
 
 
@@ -27,14 +27,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--config", help="TOML file with [audio], [model], [train] tables")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override one setting, e.g. --set train.epochs=20 (repeatable)")
-    t.add_argument("--seed", type=_int, default=0)
+    t.add_argument("--seed", type=integer, default=0)
     t.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     t.add_argument("--device", default="cpu",
                    help="cpu, cuda, cuda:N or auto (default cpu). Under torchrun each process takes its "
                         "LOCAL_RANK's GPU, or the CPU with the gloo backend")
     t.add_argument("--force", action="store_true",
                    help="train even on material `workbench doctor` calls not enough")
-    t.add_argument("--scorecard-every", type=_int, metavar="N",
+    t.add_argument("--scorecard-every", type=integer, metavar="N",
                    help="measure the scorecard every N epochs and at the end (default: train.scorecard_every, 10): "
                         "matched-pitch timbre gap against held-out clips, raw pitch accuracy and loudness "
                         "correlation of a sung phrase played through the current weights, ms per hop; written to "

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from workbench.cli import _add_method_args, _int, _make_effect
+from cli.options import add_method_args, effect_from_args, integer
 from workbench.errors import ParameterError
 
 
@@ -19,12 +19,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "notice) and the output written at the input's rate and channel count; a model "
                                    "at 16 kHz leaves nothing above 8 kHz. Files stream in blocks, so any length "
                                    "fits in memory, and an interrupted file leaves nothing under its name.")
-    _add_method_args(x, n_fft=1024, hop=256)
-    x.add_argument("--sr", type=_int, help="processing rate for cepstral/mosaic (default: the input's)")
+    add_method_args(x, n_fft=1024, hop=256)
+    x.add_argument("--sr", type=integer, help="processing rate for cepstral/mosaic (default: the input's)")
     x.add_argument("--save-index", help="mosaic: save the fitted index (arrays + JSON) to this folder")
     x.add_argument("--input", required=True, help="audio file (wav, flac, ogg, mp3...), or a folder of them")
     x.add_argument("--out", required=True, help="output audio file, or a folder when --input is a folder")
-    x.add_argument("--out-sr", type=_int, help="output sample rate in Hz (default: the input's)")
+    x.add_argument("--out-sr", type=integer, help="output sample rate in Hz (default: the input's)")
     x.add_argument("--channels", default="keep",
                    help="keep (default: process and write every channel), mono (mix down first), or N: write N "
                         "channels (the input's own when it has N, else its mono mix on each)")
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     pairs = _pairs(args.input, args.out)
     chans = parse_channels(args.channels)
-    fx = _make_effect(args, None)
+    fx = effect_from_args(args)
     batch = len(pairs) > 1 or os.path.isdir(args.input)
     done, failed = render_files(fx, pairs, sr=args.sr, out_sr=args.out_sr, channels=chans, progress=not args.quiet,
                                 notify=lambda line: tqdm.write(f"workbench: {line}", file=sys.stderr))

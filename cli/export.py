@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.cli import _float, _int
+from cli.options import integer, number
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,15 +18,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                     "sampling_rate, latency_samples, block_multiple, channels, n_fft; reset().")
     ex.add_argument("--model", required=True, help="run folder from `workbench train` (autoencoder: one instrument)")
     ex.add_argument("--out", required=True, help="the .ts file to write")
-    ex.add_argument("--channels", type=_int, default=1, help="channels processed, each on its own (default 1)")
-    ex.add_argument("--mix", type=_float, default=1.0, help="0 = dry, 1 = fully transferred (fixed in the file)")
-    ex.add_argument("--gate-db", type=_float, default=-60.0, help="input level below which output is silent")
+    ex.add_argument("--channels", type=integer, default=1, help="channels processed, each on its own (default 1)")
+    ex.add_argument("--mix", type=number, default=1.0, help="0 = dry, 1 = fully transferred (fixed in the file)")
+    ex.add_argument("--gate-db", type=number, default=-60.0, help="input level below which output is silent")
     ex.add_argument("--window", choices=("hann", "low-delay"),
                     help="autoencoder: STFT windows, hann or low-delay (latency 2 * hop - 1); default: the run's")
-    ex.add_argument("--synthesis-length", type=_int,
+    ex.add_argument("--synthesis-length", type=integer,
                     help="autoencoder: low-delay synthesis window in samples (default 2 * hop)")
-    ex.add_argument("--octave-shift", type=_int, help="ddsp: octaves added to the input's pitch (-4..4, default 0)")
-    ex.add_argument("--seed", type=_int, help="ddsp: seed of the noise (default 0; reset() restarts it)")
+    ex.add_argument("--octave-shift", type=integer, help="ddsp: octaves added to the input's pitch (-4..4, default 0)")
+    ex.add_argument("--seed", type=integer, help="ddsp: seed of the noise (default 0; reset() restarts it)")
     ex.set_defaults(handler=run)
 
 

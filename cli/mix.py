@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli import _floats
+from cli.options import comma_floats
 from workbench.errors import ParameterError
 
 
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if traj is not None and traj.resolve() == out.resolve():
         raise ParameterError(f"--trajectory {args.trajectory!r} is the --out file; expected another path")
     fx = LatentMixEffect(model=args.model, mode=args.mode, source=args.source, target=args.target, alpha=alpha,
-                         scale=_floats(args.scale, "scale"), offset=_floats(args.offset, "offset"))
+                         scale=comma_floats(args.scale, "scale"), offset=comma_floats(args.offset, "offset"))
     if args.mode != "morph":
         if len(fx.names) < 2:
             raise ParameterError(f"--model {args.model!r} has {len(fx.names)} instrument(s) "
