@@ -57,3 +57,17 @@ def test_pesto_weights_must_be_its_own():
 
     with pytest.raises(ParameterError, match="nope.*not found"):
         pesto_model(hop_ms=10.0, sr=16000, weights="nope")
+
+
+def test_guessed_pitch_of_doubted_frames_counts_for_raw_pitch_accuracy():
+    """With ``guess_unvoiced`` a frame the voicing gate doubts keeps minus its pitch: mir_eval's RPA
+    judges that pitch, its voicing recall still sees the frame unvoiced."""
+    sr = 16000
+    t = np.arange(sr) / sr
+    y = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    times, f0, conf = track_f0(y, sr=sr, tracker="pesto", with_confidence=True)
+    _, g = track_f0(y, sr=sr, tracker="pesto", guess_unvoiced=True)
+    assert np.array_equal(np.abs(g) > 0, np.ones_like(g, bool)) and np.array_equal(g[f0 > 0], f0[f0 > 0])
+    doubted = np.where(np.arange(f0.size) % 3 == 0, -np.abs(g), np.abs(g))  # a third of the frames doubted
+    s = melody_scores((times, np.abs(g)), (times, doubted))
+    assert s["raw_pitch_accuracy"] == 1.0 and abs(s["voicing_recall"] - 2 / 3) < 0.02

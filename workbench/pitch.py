@@ -145,7 +145,8 @@ def pyin_f0(y: np.ndarray, *, sr: int, fmin: float = FMIN_HZ, fmax: float = 1600
 
 
 def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMIN_HZ, fmax: float = FMAX_HZ,
-             hop_length: int = 160, with_confidence: bool = False) -> tuple[np.ndarray, ...]:
+             hop_length: int = 160, with_confidence: bool = False,
+             guess_unvoiced: bool = False) -> tuple[np.ndarray, ...]:
     """f0 track of mono ``y`` by one of :data:`TRACKERS`.
 
     ``pyin`` is librosa's probabilistic YIN; ``pesto`` is PESTO (Riou et al. 2023, the wheel's
@@ -165,6 +166,11 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
         The search range.
     hop_length : int, samples, keyword-only
         Hop between frames.
+    guess_unvoiced : bool, keyword-only
+        PESTO and CREPE: unvoiced frames carry minus their pitch guess instead of 0 (mir_eval's
+        convention for an estimate: raw pitch accuracy then judges the pitch of frames the
+        voicing gate doubts, as it should; the voicing scores still see them unvoiced). pYIN
+        keeps 0.
     with_confidence : bool, keyword-only
         Also return pYIN's voiced probability, PESTO's confidence or CREPE's (median-filtered) periodicity.
 
@@ -172,7 +178,7 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
     -------
     times : np.ndarray [shape=(T,)], seconds
     f0 : np.ndarray [shape=(T,)], Hz
-        0 where unvoiced.
+        0 where unvoiced (minus the guess with ``guess_unvoiced``).
     confidence : np.ndarray [shape=(T,)], in [0, 1]
         Only with ``with_confidence``.
     """
@@ -185,7 +191,7 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
         raise ParameterError(f"tracker={tracker!r} is not valid; expected one of {', '.join(TRACKERS)}")
     if tracker == "pesto":
         times, f0, conf = _pesto_track(y, sr=sr, hop_length=hop_length)
-        f0 = np.where((conf >= PESTO_VOICED) & (f0 >= fmin) & (f0 <= fmax), f0, 0.0)
+        f0 = np.where((conf >= PESTO_VOICED) & (f0 >= fmin) & (f0 <= fmax), f0, -f0 if guess_unvoiced else 0.0)
         return (times, f0, conf) if with_confidence else (times, f0)
     import torchcrepe
 
@@ -196,7 +202,7 @@ def track_f0(y: np.ndarray, *, sr: int, tracker: str = "pyin", fmin: float = FMI
         per = torchcrepe.filter.median(per, 3)
     f0, per = f0[0].numpy(), per[0].numpy()
     times = np.arange(f0.size) * hop_length / sr
-    f0 = np.where(per > 0.21, f0, 0.0)
+    f0 = np.where(per > 0.21, f0, -f0 if guess_unvoiced else 0.0)
     return (times, f0, per) if with_confidence else (times, f0)
 
 
