@@ -96,7 +96,7 @@ def _done(run: Path) -> bool:
 
 
 def _train(runs: Path, sset: str, inst: str, method: str, files: list[Path], ddsp_seconds: float,
-           epochs: int = 0) -> Path:
+           epochs: int = 0, seed: int = 0) -> Path:
     from analysis.demo import DEMO_TRAIN
     from models.ddsp_train import train_ddsp
     from models.train import train
@@ -109,10 +109,10 @@ def _train(runs: Path, sset: str, inst: str, method: str, files: list[Path], dds
     if method.startswith("autoencoder"):
         variant = VARIANTS[method.split(":")[1]] if ":" in method else ()
         budget = [f"train.epochs={epochs}", "train.max_seconds=0"] if epochs else DEMO_TRAIN
-        cfg = make_config(preset="nsynth", overrides=[*DEMO_TRAIN, *budget, *variant], seed=0)
+        cfg = make_config(preset="nsynth", overrides=[*DEMO_TRAIN, *budget, *variant], seed=seed)
         train(files, cfg, out, progress=False, describe={"target": str(files[0].parent), "sample_set": sset})
     else:
-        cfg = make_config(method="ddsp", overrides=[f"train.max_seconds={ddsp_seconds}"], seed=0)
+        cfg = make_config(method="ddsp", overrides=[f"train.max_seconds={ddsp_seconds}"], seed=seed)
         train_ddsp(files, cfg, out, progress=False, describe={"target": str(files[0].parent), "sample_set": sset})
     print(f"trained {out.name} in {time.perf_counter() - t:.0f} s", flush=True)
     return out
@@ -144,6 +144,9 @@ def main() -> None:
                          "150 s: what an idle machine fits in it (41 epochs, BENCHMARKS.md), not the load's share")
     ap.add_argument("--data", default="data")
     ap.add_argument("--runs", default="runs/materials")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="training seed (give each seed its own --runs folder): the spread between seeds is the "
+                         "noise a difference between settings must beat")
     ap.add_argument("--out", default="reports/bench_materials")
     ap.add_argument("--trackers", default="pyin,pesto",
                     help="RPA trackers (workbench.pitch.TRACKERS); the last one judges the targets")
@@ -182,7 +185,7 @@ def main() -> None:
             folder, _ = _material(data, sset, inst)
             files = sorted(folder.glob("melody_*.wav"))
             for m in trained:
-                _train(runs, sset, inst, m, files, a.ddsp_seconds, a.epochs)
+                _train(runs, sset, inst, m, files, a.ddsp_seconds, a.epochs, a.seed)
     if a.prepare_only:
         return
     _measure(results, results_file, data, runs, sets, insts, methods, inputs, a.trackers.split(","))

@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         e.add_argument("--low", type=integer, default=45, help="lowest input MIDI note (default 45)")
         e.add_argument("--high", type=integer, default=60, help="highest input MIDI note (default 60)")
         e.add_argument("--tolerance", type=number, default=50.0, help="cents for a note to count as kept (default 50)")
-        e.add_argument("--tracker", default="pyin", help="pyin, crepe-tiny or crepe-full (default pyin)")
+        e.add_argument("--tracker", default="pyin", help="pyin, pesto, crepe-tiny or crepe-full (default pyin)")
         e.add_argument("--model", action="append", default=[], metavar="FAMILY=RUN",
                        help="use this run (autoencoder or ddsp) for a class instead of training runs/eval-FAMILY "
                             "or runs/eval-ddsp-FAMILY (repeatable)")
