@@ -187,13 +187,12 @@ def a_weighted_level(y: np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: i
         Floored at -120 dB.
     """
     import librosa
-
-    y = np.asarray(y, np.float32).reshape(-1)
-    P = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length, window="hann")) ** 2
     import torch
 
     from workbench.spectral import a_weighting
 
+    y = np.asarray(y, np.float32).reshape(-1)
+    P = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length, window="hann")) ** 2
     w = a_weighting(sr=sr, n_fft=n_fft, power=True, dtype=torch.float64).numpy()
     return 10 * np.log10(np.maximum((w[:, None] * P).sum(0) / n_fft, 1e-12))
 
