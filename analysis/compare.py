@@ -1,5 +1,5 @@
 """One input through one method, measured against the input: pitch kept, loudness followed, target
-timbre reached (by a family probe and at the input's pitch), speed; and the outputs written.
+timbre reached (by the instrument judge and at the input's pitch), speed; and the outputs written.
 
 The methods compared are :data:`COMPARE_METHODS`: those that play a trained run
 (:data:`effects.registry.MODEL_METHODS`) take ``model``, the classical baselines ``target``;
@@ -18,13 +18,12 @@ import numpy as np
 
 from effects.registry import MODEL_METHODS, make_effect
 from workbench.audio import resample, validate_audio
-from workbench.corpus.truth import note_segments
 from workbench.errors import ParameterError
 from workbench.upload import MIN_INPUT_SAMPLES
 
 if TYPE_CHECKING:
     from analysis.harmonic_timbre import HarmonicReference
-    from analysis.scoreboard import TimbreProbe
+    from analysis.instrument_judge import InstrumentJudge
     from effects.base import Effect
 
 __all__ = ["COMPARE_METHODS", "compare_effect", "compare_method", "save_outputs"]
@@ -64,21 +63,6 @@ def compare_effect(method: str, *, model: str | Path | None = None, target: str 
     return make_effect(method, target=target, mix=mix)
 
 
-def _timbre_segments(y: np.ndarray, sr: int, notes: list[dict] | None, *, seconds: float = 1.0,
-                     range_db: float = 40.0) -> list[np.ndarray]:
-    """Note segments when the notes are known, else 1-s windows within ``range_db`` of the loudest."""
-    if notes:
-        return note_segments(y, notes, sr=sr, min_samples=MIN_INPUT_SAMPLES)
-    n = int(seconds * sr)
-    wins = [y[i:i + n] for i in range(0, max(len(y) - n // 2, 1), n)]
-    wins = [w for w in wins if len(w) >= MIN_INPUT_SAMPLES]
-    rms = np.array([np.sqrt(np.mean(w.astype(np.float64) ** 2)) + 1e-12 for w in wins])
-    if not len(wins):
-        return [y]
-    keep = 20 * np.log10(rms / rms.max()) > -range_db
-    return [w for w, k in zip(wins, keep) if k]
-
-
 def save_outputs(folder: str | Path, outputs: Mapping[str, np.ndarray], *, sr: int,
                  metrics: Mapping[str, dict] | None = None) -> list[Path]:
     """Write each named signal as a wav file, and the measures as ``metrics.json``.
@@ -115,7 +99,7 @@ def save_outputs(folder: str | Path, outputs: Mapping[str, np.ndarray], *, sr: i
 
 
 def compare_method(effect: Effect, audio: np.ndarray, sr: int, *, notes: list[dict] | None = None,
-                   probe: TimbreProbe | None = None, family: str | None = None, tracker: str = "pyin",
+                   judge: InstrumentJudge | None = None, family: str | None = None, tracker: str = "pyin",
                    input_track: tuple[np.ndarray, np.ndarray] | None = None,
                    reference: tuple[HarmonicReference, float] | None = None) -> dict:
     """Play mono ``audio`` through ``effect`` and measure the result against the input.
@@ -130,11 +114,12 @@ def compare_method(effect: Effect, audio: np.ndarray, sr: int, *, notes: list[di
         Rate of ``audio``.
     notes : list of dict, optional, keyword-only
         The input's notes (onset, offset, pitch): then pitch kept is the share of notes whose
-        output median f0 stays within 50 cents, and timbre is judged per note.
-    probe : TimbreProbe, optional, keyword-only
-        A fitted family probe (:class:`analysis.scoreboard.TimbreProbe`) for target-timbre accuracy.
+        output median f0 stays within 50 cents.
+    judge : InstrumentJudge, optional, keyword-only
+        A fitted instrument judge (:func:`analysis.instrument_judge.fitted_judge`) for target-timbre
+        accuracy: it labels the output's 2 s windows, as the scoreboard's does.
     family : str, optional, keyword-only
-        The target's family; the accuracy is the share of segments the probe labels so.
+        The target's family; the accuracy is the share of the output's windows the judge labels so.
     tracker : str, keyword-only
         f0 tracker (:data:`workbench.pitch.TRACKERS`).
     input_track : (times, f0), optional, keyword-only
@@ -179,8 +164,8 @@ def compare_method(effect: Effect, audio: np.ndarray, sr: int, *, notes: list[di
         "raw_pitch_accuracy": scores["raw_pitch_accuracy"], "voicing_recall": scores["voicing_recall"],
         **loud, "timbre_accuracy": None, "labelled_as": None, "rtf": float(x.shape[1] / sr / max(spent, 1e-9)),
     }
-    if probe is not None:
-        labels = list(probe.predict(_timbre_segments(y, sr, notes), sr=sr))
+    if judge is not None:
+        labels = list(judge.predict(y, sr=sr))
         if labels:
             metrics["labelled_as"] = str(max(set(labels), key=labels.count))
             if family:

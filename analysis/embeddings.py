@@ -160,7 +160,7 @@ def embed_corpus(corpus: str | Path, *, features: str = "mfcc", methods: Sequenc
     corpus : str or Path
         An NSynth-format corpus.
     features : str, keyword-only
-        Feature spec (:func:`analysis.features.feature_matrix`).
+        Feature spec (:func:`analysis.feature_cache.feature_matrix`).
     methods, color, out, seed : keyword-only
         As :func:`write_maps`.
     split : str or sequence of str, optional, keyword-only

@@ -20,8 +20,8 @@ train and valid; windows across the whole 4 s note, not its first second), the `
 given, and ``extra`` files per family (e.g. an instrument's training melodies). Nothing is
 stored: the judge is refit when needed (a few seconds on the demo corpus).
 
-This replaces the note-level :class:`analysis.scoreboard.TimbreProbe` (first second of each
-note), which scored the target's own held-out notes at 0.48.
+This replaced a note-level family probe (MFCC statistics of each note's first second, since
+removed), which scored the target's own held-out notes at 0.48.
 """
 
 from __future__ import annotations

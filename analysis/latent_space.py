@@ -1,5 +1,5 @@
 """The autoencoder's latent space as an instrument: synthesis from a latent point (seed 002),
-the chroma mesh of MANNe's Table V, and the probe curve of latent mixing (issue 7)."""
+the chroma mesh of MANNe's Table V, and the judged curve of latent mixing (issue 7)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from workbench.spectral import chroma_onehot
 from workbench.validate import check_int, is_integer
 
 if TYPE_CHECKING:
-    from analysis.scoreboard import TimbreProbe
+    from analysis.instrument_judge import InstrumentJudge
     from effects.latent_mix import LatentMixEffect
 
 __all__ = ["PITCH_CLASSES", "parse_chroma", "parse_latent", "synthesize", "mesh", "synth_pitch_class_share",
@@ -324,43 +324,41 @@ def _write_mesh(res: dict, P: np.ndarray, out: Path) -> None:
         plt.close(fig)
 
 
-def alpha_curve(effect: LatentMixEffect, inputs: Sequence[np.ndarray], *, sr: int, probe: TimbreProbe, target: str,
-                alphas: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
-    """As ``alpha`` goes 0 -> 1, the family probe's mean probability of ``target`` over ``inputs``.
+def alpha_curve(effect: LatentMixEffect, inputs: Sequence[np.ndarray], *, sr: int, judge: InstrumentJudge,
+                target: str, alphas: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
+    """As ``alpha`` goes 0 -> 1, the share of the outputs' windows the instrument judge labels ``target``.
 
     Parameters
     ----------
     effect : LatentMixEffect
         The latent mix; its ``alpha`` is set to each value in turn (and left at the last).
     inputs : sequence of np.ndarray [shape=(n,) or (1, n)]
-        Mono inputs, each processed whole and cut into 1 s segments.
+        Mono inputs, each processed whole; the judge cuts each output into its windows
+        (:class:`analysis.instrument_judge.InstrumentJudge`, 2 s by default).
     sr : int, Hz, keyword-only
         Their sample rate.
-    probe : TimbreProbe, keyword-only
-        Fitted family probe.
+    judge : InstrumentJudge, keyword-only
+        Fitted instrument judge.
     target : str, keyword-only
-        One of the probe's ``classes_``.
+        One of the judge's ``classes_``.
     alphas : sequence of float, keyword-only
         The mix values.
 
     Returns
     -------
     list of dict
-        Per alpha: ``alpha``, ``p_target`` (mean probability), ``share_labelled_target`` and
-        ``segments``.
+        Per alpha: ``alpha`` and ``share_labelled_target`` (NaN when no window sounds).
+
+    Raises
+    ------
+    ParameterError
+        The judge is not fitted, or ``target`` is not one of its classes.
     """
     rows = []
     for a in alphas:
         effect.set_params(alpha=float(a))
-        segs = []
-        for x in inputs:
-            y = effect.process(np.asarray(x, np.float32), sr)
-            y = y.reshape(-1)
-            segs += [y[i: i + sr] for i in range(0, max(len(y) - sr // 2, 1), sr)]
-        p = probe.predict_proba(segs, sr=sr)
-        col = probe.classes_.index(target)
-        rows.append({"alpha": float(a), "p_target": float(p[:, col].mean()),
-                     "share_labelled_target": float((p.argmax(1) == col).mean()), "segments": len(segs)})
+        outputs = [effect.process(np.asarray(x, np.float32), sr).reshape(-1) for x in inputs]
+        rows.append({"alpha": float(a), "share_labelled_target": judge.share(outputs, target, sr=sr)})
     return rows
 
 

@@ -289,7 +289,7 @@ def probe_corpus(corpus: str | Path, *, features: str = "mfcc,scattering", label
         An NSynth-format corpus with train/valid and test notes.
     features : str, keyword-only
         Comma list of ``mfcc``, ``scattering`` and ``latent:RUN_DIR``
-        (:func:`analysis.features.feature_matrix`).
+        (:func:`analysis.feature_cache.feature_matrix`).
     label, classifiers, out, seed, progress : keyword-only
         As :func:`run_probes`.
     folds : int, keyword-only

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from workbench.errors import ParameterError
 from workbench.report_io import read_csv_rows, read_json
 
 __all__ = [
-    "TimbreProbe", "a_weighted_level", "loudness_match", "frechet_distance", "run_scoreboard", "METRICS",
+    "a_weighted_level", "loudness_match", "frechet_distance", "run_scoreboard", "METRICS",
     "load_eval_report", "filter_notes", "eval_audio_paths",
 ]
 
@@ -57,118 +57,6 @@ METRICS = (
 )
 
 
-class TimbreProbe:
-    """Family classifier for short note segments: MFCC statistics of a note's first ``seconds``
-    (attack and sustain, as an output note segment has) -> StandardScaler -> SVM.
-
-    Parameters
-    ----------
-    seconds : float
-        Crop of each training note, in s (output notes of the protocol last 0.5-1 s).
-    families : sequence of str, optional
-        Only these families (e.g. the two ends of a latent mix); default all in the corpus.
-    splits : sequence of str
-        Corpus splits it is fitted on (``train`` alone keeps the valid instruments unseen too).
-    seed : int
-        Seed of the SVM.
-    """
-
-    def __init__(self, *, seconds: float = 1.0, families: Sequence[str] | None = None,
-                 splits: Sequence[str] = ("train", "valid"), seed: int = 0):
-        self.seconds, self.families, self.splits, self.seed = seconds, families, tuple(splits), seed
-
-    def fit(self, corpus: str | Path, *, progress: bool = False) -> TimbreProbe:
-        """Fit on the corpus's notes of the chosen splits and families, each cropped (or
-        zero-padded) to ``seconds``.
-
-        Parameters
-        ----------
-        corpus : str or Path
-            An NSynth-format corpus.
-        progress : bool, keyword-only
-            Show a progress bar.
-
-        Returns
-        -------
-        TimbreProbe
-            ``self``, fitted (``sr_``, ``classes_``).
-
-        Raises
-        ------
-        ParameterError
-            The corpus has no such notes.
-        """
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-        from sklearn.svm import SVC
-        from tqdm import tqdm
-
-        from analysis.features import MFCCStats
-        from workbench.corpus.nsynth import NSynth
-
-        ds = NSynth(corpus, split=list(self.splits), family=list(self.families) if self.families else None)
-        if not len(ds):
-            raise ParameterError(f"corpus={str(corpus)!r} has no {'/'.join(self.splits)} notes to fit the timbre "
-                                 f"probe on")
-        self.sr_ = int(ds.examples[0]["sample_rate"])
-        n = int(self.seconds * self.sr_)
-        self.features_ = MFCCStats(sr=self.sr_)
-        X = [load(p, sr=self.sr_, mono=True)[0][0][:n] for p in tqdm(ds.paths(), desc="timbre probe", unit="note",
-                                                                      disable=not progress)]
-        y = np.array([e["instrument_family_str"] for e in ds.examples])
-        F = self.features_.transform([np.pad(x, (0, n - x.size)) for x in X])
-        from sklearn.calibration import CalibratedClassifierCV
-
-        # Platt-calibrated SVM: labels and probabilities (alpha curves) from one model
-        svm = CalibratedClassifierCV(SVC(C=10.0, gamma="scale", random_state=self.seed), ensemble=False, cv=3)
-        self.model_ = make_pipeline(StandardScaler(), svm).fit(F, y)
-        self.classes_ = [str(c) for c in self.model_.classes_]
-        return self
-
-    def _features(self, segments, sr: int) -> np.ndarray:
-        from workbench.audio import resample
-
-        F = []
-        for s in segments:
-            s = np.asarray(s, np.float32).reshape(-1)
-            if sr != self.sr_:
-                s = resample(s[None], sr, self.sr_)[0]
-            F.append(self.features_.transform([s])[0])
-        return np.array(F)
-
-    def predict(self, segments: Sequence[np.ndarray], *, sr: int) -> np.ndarray:
-        """Family label per segment.
-
-        Parameters
-        ----------
-        segments : sequence of np.ndarray [shape=(n,)]
-            Mono segments, any lengths of a few hundred ms or more (resampled to the corpus's rate).
-        sr : int, Hz, keyword-only
-            Their sample rate.
-
-        Returns
-        -------
-        np.ndarray [shape=(len(segments),)]
-            Family names.
-        """
-        return self.model_.predict(self._features(segments, sr))
-
-    def predict_proba(self, segments: Sequence[np.ndarray], *, sr: int) -> np.ndarray:
-        """Family probabilities (Platt-scaled SVM).
-
-        Parameters
-        ----------
-        segments, sr
-            As :meth:`predict`.
-
-        Returns
-        -------
-        np.ndarray [shape=(len(segments), len(classes_))]
-            Probabilities in the order of ``classes_``.
-        """
-        return self.model_.predict_proba(self._features(segments, sr))
-
-
 def a_weighted_level(y: np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: int = 256) -> np.ndarray:
     """A-weighted frame level (power summed over bins with IEC 61672 A-weighting).
 
@@ -187,13 +75,12 @@ def a_weighted_level(y: np.ndarray, *, sr: int, n_fft: int = 1024, hop_length: i
         Floored at -120 dB.
     """
     import librosa
-
-    y = np.asarray(y, np.float32).reshape(-1)
-    P = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length, window="hann")) ** 2
     import torch
 
     from workbench.spectral import a_weighting
 
+    y = np.asarray(y, np.float32).reshape(-1)
+    P = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length, window="hann")) ** 2
     w = a_weighting(sr=sr, n_fft=n_fft, power=True, dtype=torch.float64).numpy()
     return 10 * np.log10(np.maximum((w[:, None] * P).sum(0) / n_fft, 1e-12))
 

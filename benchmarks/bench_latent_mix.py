@@ -2,8 +2,10 @@
 
 - The alpha curve: sung phrases, and notes of instruments the model never saw (valid and test
   splits), played through the two-instrument model (runs/multi, brass + flute) with alpha
-  0 -> 1 in each mode, brass -> flute and flute -> brass; the mean probability of B from a
-  brass-vs-flute family probe (see the comments in ``main`` for which notes it is fitted on).
+  0 -> 1 in each mode, brass -> flute and flute -> brass; the share of the outputs' 2 s windows a
+  brass-vs-flute instrument judge labels B (see the comments in ``main`` for which notes it is
+  fitted on). Before the judge replaced the note-level probe this printed the probe's mean
+  probability of B over 1 s segments (the tables in BENCHMARKS.md up to 2026-12-01).
 - The chroma mesh of runs/chroma (MANNe's Table V) and the pitch class of synthesized notes.
 
     python benchmarks/bench_latent_mix.py [--corpus data/gm] [--multi runs/multi] [--chroma runs/chroma]
@@ -34,8 +36,8 @@ import numpy as np  # noqa: E402
 
 
 def main() -> int:
+    from analysis.instrument_judge import InstrumentJudge
     from analysis.latent_space import alpha_curve, mesh
-    from analysis.scoreboard import TimbreProbe
     from effects.latent_mix import LatentMixEffect
     from workbench.audio import load
     from workbench.corpus.nsynth import NSynth
@@ -54,15 +56,15 @@ def main() -> int:
     res = {}
     if (Path(args.multi) / "model.safetensors").is_file():
         t = time.perf_counter()
-        # Two materials, both directions (A -> B and B -> A), so neither a probe's bias towards
+        # Two materials, both directions (A -> B and B -> A), so neither a judge's bias towards
         # one family nor a single instrument can fake a rise:
-        # - "voice": the sung phrases (the workbench's use case), unseen by model and probe; the
-        #   probe is fitted on every brass and flute note of the corpus and judges which of the
+        # - "voice": the sung phrases (the workbench's use case), unseen by model and judge; the
+        #   judge is fitted on every brass and flute note of the corpus and tells which of the
         #   two families an output resembles;
         # - "notes": A's valid and test notes (instruments the model never saw), judged by a
-        #   probe fitted on the train split only, so they are unseen by the probe as well.
-        probes = {"voice": TimbreProbe(families=("brass", "flute"), splits=("train", "valid", "test")).fit(args.corpus),
-                  "notes": TimbreProbe(families=("brass", "flute"), splits=("train",)).fit(args.corpus)}
+        #   judge fitted on the train split only, so they are unseen by the judge as well.
+        judges = {kind: InstrumentJudge(families=("brass", "flute"), splits=splits).fit(args.corpus)
+                  for kind, splits in (("voice", ("train", "valid", "test")), ("notes", ("train",)))}
         voice = [load(p, sr=16000, mono=True)[0][0] for p in sorted(Path(args.voice).glob("sung_*.wav"))[: args.notes]]
         res["curve"], res["curve_inputs"] = {}, {}
         for src, dst in (("brass", "flute"), ("flute", "brass")):
@@ -77,16 +79,14 @@ def main() -> int:
                 for mode in ("blend", "shift", "linear"):
                     fx = LatentMixEffect(model=args.multi, mode=mode, source=src, target=dst)
                     res["curve"][f"{kind}: {src}->{dst} {mode}"] = alpha_curve(fx, inputs, sr=16000,
-                                                                             probe=probes[kind], target=dst)
+                                                                             judge=judges[kind], target=dst)
         res["curve_seconds"] = round(time.perf_counter() - t, 1)
-        print(f"alpha curve, mean P(B) over 1 s segments of {res['curve_inputs']}:")
+        print(f"alpha curve, share of 2 s windows judged B, of {res['curve_inputs']}:")
         first = next(iter(res["curve"].values()))
         print("| A->B mode | " + " | ".join(f"alpha {r['alpha']:.2f}" for r in first) + " |")
         print("|---" * (len(first) + 1) + "|")
         for key, rows in res["curve"].items():
-            print(f"| {key} | " + " | ".join(f"{r['p_target']:.3f} ({r['share_labelled_target']:.2f})" for r in rows)
-                  + " |")
-        print("(in brackets: share of segments the probe labels B)")
+            print(f"| {key} | " + " | ".join(f"{r['share_labelled_target']:.2f}" for r in rows) + " |")
     else:
         print(f"skipped the alpha curve: {args.multi} is missing")
     if args.skip_mesh:

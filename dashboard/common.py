@@ -166,11 +166,13 @@ def harmonic_reference(target: str):
         return None
 
 
-@st.cache_resource(show_spinner="Fitting the timbre probe on the corpus (once)...")
-def timbre_probe(corpus: str):
-    from analysis.scoreboard import TimbreProbe
+@st.cache_resource(show_spinner="Fitting the instrument judge on the corpus (once)...")
+def instrument_judge(corpus: str, data: str, reports: str):
+    """The judge as the demo fits it (corpus families and a voice class), sharing the demo's
+    ``reports/judge`` folder so its rendered voice phrases and feature cache are reused."""
+    from analysis.instrument_judge import fitted_judge
 
-    return TimbreProbe().fit(corpus)
+    return fitted_judge(corpus, voice_dir=Path(data) / "voice", work=Path(reports) / "judge")
 
 
 @st.cache_data(show_spinner="Tracking f0...", max_entries=64)

@@ -19,13 +19,13 @@ from workbench.errors import ParameterError
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _render(method: str, model: str | None, target: str | None, mix: float, audio: np.ndarray, sr: int,
-            notes_json: str, family: str | None, probe_corpus: str | None) -> dict:
+            notes_json: str, family: str | None, judge_on: tuple[str, str, str] | None) -> dict:
     fx = cmp.compare_effect(method, model=model, target=target, mix=mix)
-    probe = common.timbre_probe(probe_corpus) if probe_corpus else None
+    judge = common.instrument_judge(*judge_on) if judge_on else None  # (corpus, data root, reports root)
     notes = json.loads(notes_json) or None
     material = target or (ri.run_info(model)["meta"] or {}).get("target")  # what the model learned from
     reference = common.harmonic_reference(str(material)) if material else None
-    return cmp.compare_method(fx, audio, sr, notes=notes, probe=probe, family=family,
+    return cmp.compare_method(fx, audio, sr, notes=notes, judge=judge, family=family,
                               input_track=common.track_audio(audio, sr), reference=reference)
 
 
@@ -75,19 +75,20 @@ for m, col in zip(methods, st.columns(len(methods)) if methods else []):
 mix = st.slider("Mix (0 = dry, 1 = fully transferred)", 0.0, 1.0, 1.0, 0.05, key="compare_mix")
 corpora = list_corpora(roots.data)
 with st.expander("Measures"):
-    probe_corpus = st.selectbox("Corpus for the timbre probe (an MFCC + SVM family classifier)",
+    judge_corpus = st.selectbox("Corpus for the instrument judge (a family classifier of 2-s windows)",
                                 [None, *map(str, corpora)], index=1 if corpora else 0,
                                 format_func=lambda c: "none (no timbre accuracy)" if c is None else c,
-                                key="compare_probe")
+                                key="compare_judge")
     st.caption("Pitch kept: share of the input's notes whose output median f0 stays within 50 cents "
                "(raw pitch accuracy frame by frame when the notes are unknown). Loudness: correlation of "
-               "A-weighted levels. Target-timbre accuracy: share of output notes (or 1-s windows) the probe "
-               "labels as the target family. Timbre gap closed: each voiced frame's harmonic levels against the "
-               "target material's own notes at the same pitch; the share of the input's distance closed (0 = "
+               "A-weighted levels. Target-timbre accuracy: share of the output's 2-s windows the instrument "
+               "judge (corpus families and a voice class) labels as the target family. Timbre gap closed: each "
+               "voiced frame's harmonic levels against the target material's own notes at the same pitch; the "
+               "share of the input's distance closed (0 = "
                "unchanged, 1 = as close as held-out target material). Real-time factor: seconds of audio per "
                "second of processing.")
 
-signature = (inp.label, inp.audio.shape[1], float(np.abs(inp.audio).sum()), tuple(specs), mix, probe_corpus)
+signature = (inp.label, inp.audio.shape[1], float(np.abs(inp.audio).sum()), tuple(specs), mix, judge_corpus)
 if st.button("Render", type="primary", key="compare_render", disabled=not specs):
     st.session_state["compare_done"] = signature
 if st.session_state.get("compare_done") != signature:
@@ -100,7 +101,7 @@ for m, model, target, family in specs:
     try:
         with st.spinner(f"Rendering {name}..."):
             results[name] = _render(m, model, target, mix, inp.audio, inp.sr, json.dumps(inp.notes), family,
-                                    probe_corpus)
+                                    judge_corpus and (judge_corpus, str(roots.data), str(roots.reports)))
     except ParameterError as err:
         st.error(f"{name}: {err}")
 
@@ -116,7 +117,7 @@ for name, res in results.items():
     c[1].metric("Raw pitch accuracy", _fmt(k["raw_pitch_accuracy"]))
     c[2].metric("Loudness correlation", _fmt(k["loudness_correlation"]))
     c[3].metric("Target-timbre accuracy", _fmt(k["timbre_accuracy"]),
-                help=f"the probe's usual verdict: {k['labelled_as']}" if k["labelled_as"] else None)
+                help=f"the judge's usual verdict: {k['labelled_as']}" if k["labelled_as"] else None)
     c[4].metric("Timbre gap closed", _fmt(k.get("timbre_gap_closed")) if k.get("timbre_distance_db") is not None
                 else "no score",
                 help=k.get("timbre_status") if k.get("timbre_distance_db") is None else

@@ -188,20 +188,20 @@ def test_runs_and_targets(dashboard_roots):
 
 
 def test_compare_method_dry_and_cepstral(trumpet_melodies, small_corpus):
+    from analysis.instrument_judge import InstrumentJudge
     from analysis.pitch_eval import method_factories
-    from analysis.scoreboard import TimbreProbe
     from workbench.audio import load
 
     path = trumpet_melodies / "melody_000.wav"
     y = upload.excerpt(load(path, sr=16000, mono=True)[0], 16000, seconds=3.0)
     notes = [n for n in ground_truth_notes(path) if n["offset"] <= 3.0]
-    probe = TimbreProbe().fit(small_corpus)
+    judge = InstrumentJudge().fit(small_corpus)
     dry = method_factories(["dry"], corpus=small_corpus)["dry"]("brass")[0]
-    r = cmp.compare_method(dry, y, 16000, notes=notes, probe=probe, family="brass")
+    r = cmp.compare_method(dry, y, 16000, notes=notes, judge=judge, family="brass")
     k = r["metrics"]
     assert k["pitch_kept"] == 1.0 and k["raw_pitch_accuracy"] == pytest.approx(1.0)
     assert k["loudness_correlation"] == pytest.approx(1.0) and k["rtf"] > 1
-    assert 0 <= k["timbre_accuracy"] <= 1 and k["labelled_as"] in probe.classes_
+    assert 0 <= k["timbre_accuracy"] <= 1 and k["labelled_as"] in judge.classes_
     np.testing.assert_allclose(r["output"], y[0], atol=1e-6)
     fx = cmp.compare_effect("cepstral", target=f"{small_corpus}:family=flute,split=train")
     r2 = cmp.compare_method(fx, y, 16000, input_track=r["input_track"])

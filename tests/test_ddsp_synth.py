@@ -14,13 +14,14 @@ import soundfile as sf
 from live.ddsp_synth import DDSPSynth
 from tests.test_live import jack, needs_jack  # noqa: F401 - fixtures
 from workbench.errors import ParameterError
+from workbench.pitch import pyin_f0
 
 SR = 16000
 
 
 def _midi(y: np.ndarray, a: float, b: float) -> float:
     """Median pYIN pitch (MIDI) of ``y`` between ``a`` and ``b`` seconds."""
-    f0, _, _ = librosa.pyin(y[int(a * SR): int(b * SR)], fmin=80, fmax=1500, sr=SR, frame_length=1024)
+    _, f0, _ = pyin_f0(y[int(a * SR): int(b * SR)], sr=SR, fmin=80, fmax=1500, frame_length=1024, hop_length=256)
     return float(np.nanmedian(librosa.hz_to_midi(f0)))
 
 

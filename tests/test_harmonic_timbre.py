@@ -150,6 +150,16 @@ def test_the_instrument_at_the_input_pitch_scores_about_one_never_more(dark_refe
                                         target_db=held).gap_closed < 0.8
 
 
+def test_gap_closed_known_values():
+    """The formula on numbers worked by hand: a share of the gap, capped at 1, negative when the
+    output is further than the input, None when there is no gap to close."""
+    assert gap_closed(9.0, 5.0, 1.0) == pytest.approx(0.5)  # (9 - 5) / (9 - 1)
+    assert gap_closed(9.0, 7.0, 1.0) == pytest.approx(0.25)
+    assert gap_closed(9.0, 0.5, 1.0) == 1.0  # closer than the held-out notes: capped, not 1.0625
+    assert gap_closed(4.0, 6.0, 2.0) == pytest.approx(-1.0)
+    assert gap_closed(2.0, 1.0, 2.0) is None and gap_closed(1.0, 0.5, 2.0) is None
+
+
 def test_too_few_judged_frames_gives_no_score_and_the_reason(dark_reference, bright_input):
     """The instrument's timbre for the first fifth of the input's note, then silence."""
     y = bright_input.copy()

@@ -104,6 +104,15 @@ def test_bad_calls(judge, small_corpus, tmp_path):
         InstrumentJudge().fit(small_corpus, voice=[tmp_path / "missing.wav"])
 
 
+def test_fits_on_the_splits_and_families_asked_for(small_corpus):
+    j = InstrumentJudge(families=("flute", "reed"), splits=("train",), phrases=0).fit(small_corpus)
+    assert j.classes_ == ["flute", "reed"] and j.fitted_on_["splits"] == ["train"]
+    with pytest.raises(ParameterError, match=r"split='nope' is not valid"):
+        InstrumentJudge(families=("flute",), splits=("nope",)).fit(small_corpus)
+    with pytest.raises(ParameterError, match=r"has no valid notes to fit the judge on"):
+        InstrumentJudge(families=("vocal",), splits=("valid",)).fit(small_corpus)
+
+
 def test_voice_and_extra_material(small_corpus, trumpet_melodies, tmp_path, rng):
     # a stand-in "voice": vibrato tone with a moving formant-like filter, distinct from the notes
     t = np.arange(4 * SR) / SR

@@ -65,16 +65,37 @@ def test_params_change_while_running_and_bad_values(multi_run):
         assert fx.get_params() == before
 
 
-def test_probe_curve_rises_towards_b(multi_run, small_corpus):
+class _Switch:
+    """A stand-in latent mix: the input below alpha 0.5, ``other`` from there on."""
+
+    def __init__(self, other: list[np.ndarray]):
+        self.other, self.alpha, self.calls = other, 0.0, 0
+
+    def set_params(self, *, alpha: float) -> None:
+        self.alpha = alpha
+
+    def process(self, x: np.ndarray, sr: int) -> np.ndarray:
+        self.calls += 1
+        return x[None] if self.alpha < 0.5 else self.other[(self.calls - 1) % len(self.other)][None]
+
+
+def test_alpha_curve_is_the_judged_share_per_alpha(small_corpus):
+    """The curve's plumbing on known outputs (brass notes, then flute notes): the judge's share of
+    B per alpha; that a trained mix moves towards B is measured by mix_eval.alpha_paths."""
+    from analysis.instrument_judge import InstrumentJudge
     from analysis.latent_space import alpha_curve
-    from analysis.scoreboard import TimbreProbe
     from workbench.corpus.nsynth import NSynth
 
-    probe = TimbreProbe().fit(small_corpus)
-    notes = [load(p, sr=SR, mono=True)[0][0][:SR * 2] for p in NSynth(small_corpus, family="brass", split="test").paths()[:4]]
-    fx = LatentMixEffect(model=multi_run, mode="blend", source="brass", target="flute")
-    curve = alpha_curve(fx, notes, sr=SR, probe=probe, target="flute", alphas=(0.0, 1.0))
-    assert curve[1]["p_target"] > curve[0]["p_target"], curve
+    judge = InstrumentJudge(families=("brass", "flute"), splits=("train",), phrases=0).fit(small_corpus)
+    # notes the judge was fitted on: what is tested is the curve, not the judge on unseen instruments
+    notes = {f: [load(p, sr=SR, mono=True)[0][0] for p in NSynth(small_corpus, family=f, split="train").paths()[:4]]
+             for f in ("brass", "flute")}
+    fx = _Switch(notes["flute"])
+    curve = alpha_curve(fx, notes["brass"], sr=SR, judge=judge, target="flute", alphas=(0.0, 1.0))
+    assert [r["alpha"] for r in curve] == [0.0, 1.0] and fx.alpha == 1.0 and fx.calls == 8
+    assert curve[0]["share_labelled_target"] < 0.5 < curve[1]["share_labelled_target"], curve
+    with pytest.raises(ParameterError, match=r"family='reed' is not valid"):
+        alpha_curve(fx, notes["brass"], sr=SR, judge=judge, target="reed", alphas=(0.0,))
 
 
 def test_cli_mix_writes_audio_and_trajectory(multi_run, tmp_path):

@@ -192,6 +192,21 @@ def test_a_weighting_is_librosas_curve_for_magnitudes_and_powers():
     assert a_weighting(sr=sr, n_fft=n_fft).dtype == torch.float32
 
 
+@pytest.mark.parametrize("sr, n_fft", [(16000, 1024), (16000, 2048), (22050, 1024), (44100, 2048)])
+def test_a_weighting_gives_the_callers_former_gains_bit_for_bit(sr, n_fft):
+    """The formulas the level match, DDSP's loudness and the scoreboard each wrote before the one
+    home: magnitude gains cast to float32 and float64 power gains, equal to the last bit."""
+    import librosa
+
+    from workbench.spectral import a_weighting
+
+    with np.errstate(divide="ignore"):
+        db = librosa.A_weighting(librosa.fft_frequencies(sr=sr, n_fft=n_fft))
+    assert torch.equal(a_weighting(sr=sr, n_fft=n_fft), torch.from_numpy(10 ** (db / 20)).float())
+    np.testing.assert_array_equal(a_weighting(sr=sr, n_fft=n_fft, power=True, dtype=torch.float64).numpy(),
+                                  10 ** (db / 10))
+
+
 def test_a_stream_continues_from_its_state_in_a_twin():
     """state() / load_state(): a second stream handed the first one's state after any block goes
     on exactly as the first would."""
