@@ -200,7 +200,7 @@ class InstrumentReferences:
             of the input's pitched frames (or the input has none). An instrument's distance is
             that of its closest program.
         """
-        from analysis.harmonic_timbre import judged_frames
+        from analysis.harmonic_levels import judged_frames
 
         first = next(iter(next(iter(self.references.values())).values()))
         out = {}

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from analysis.harmonic_timbre import NO_PITCH, HarmonicReference, gap_closed, harmonic_levels, score_methods
+from analysis.harmonic_levels import harmonic_levels
+from analysis.harmonic_timbre import NO_PITCH, HarmonicReference, gap_closed, score_methods
 from workbench.errors import ParameterError
 
 SR = 16000
