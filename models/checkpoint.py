@@ -33,6 +33,16 @@ __all__ = ["FORMAT_VERSION", "RunFolder", "cpu_state", "save_run", "update_meta"
 FORMAT_VERSION = 1
 
 
+
+def _read_levels_as_trained(doc: dict) -> None:
+    """Runs of a harmonics model saved before ``model.harmonic_read`` existed read their levels
+    linearly: fill that in (in place), so they play as they were trained."""
+    model = doc["config"].get("model") if isinstance(doc["config"], dict) else None
+    if doc["class"] == "LSTMAutoencoder" and isinstance(model, dict) and "harmonic_read" not in model:
+        model["harmonic_read"] = "linear"
+        if isinstance(doc["model_kwargs"], dict) and doc["model_kwargs"].get("harmonics"):
+            doc["model_kwargs"]["harmonic_read"] = "linear"
+
 class RunFolder:
     """The files of one run folder, named in one place; reading it loads no weights.
 
@@ -158,6 +168,7 @@ class RunFolder:
         if doc.get("format_version", 0) > FORMAT_VERSION:
             raise ParameterError(f"{str(self.config)!r} has format_version={doc['format_version']}; this workbench "
                                  f"reads up to {FORMAT_VERSION}")
+        _read_levels_as_trained(doc)
         return doc
 
     def read_config(self) -> Config | DDSPConfig:

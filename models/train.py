@@ -405,6 +405,7 @@ def model_kwargs(cfg: Config) -> dict:
         kw["chroma"] = True
     if m.active_harmonics:
         kw["harmonics"] = m.active_harmonics
+        kw["harmonic_read"] = m.harmonic_read
         if m.pitch_range:
             kw["pitch_range"] = list(m.pitch_range)
     return kw

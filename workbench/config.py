@@ -18,7 +18,10 @@ from typing import Any, get_type_hints
 from workbench.errors import ParameterError
 
 __all__ = ["AudioConfig", "ModelConfig", "TrainConfig", "Config", "DDSPAudioConfig", "DDSPModelConfig",
-           "DDSPTrainConfig", "DDSPConfig", "PRESETS", "make_config", "config_hash", "SCORECARD_EVERY", "STOP_ON"]
+           "DDSPTrainConfig", "DDSPConfig", "PRESETS", "make_config", "config_hash", "SCORECARD_EVERY", "STOP_ON",
+           "HARMONIC_READS"]
+
+HARMONIC_READS = ("nearest", "linear")  # how a harmonics model reads its levels across the bins
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,11 @@ class ModelConfig:
     # Used by the envelope decoder only (the others ignore it). The decoder is also told the pitch.
     harmonics: int = 32
     pitch_range: tuple[float, ...] = ()  # (low, high) f0 in bins of the training material, filled in by training
+    # How the harmonic levels are read across the bins (models.lstm_ae.interp_harmonics): "nearest"
+    # gives each harmonic's lobe its own level. "linear" (runs saved before 2026-12-06) let a loud
+    # harmonic leak into a quiet neighbour's shoulders, so a voice below the instrument's range came
+    # out with a clarinet's -35 dB even harmonics at about -18 dB (BENCHMARKS.md).
+    harmonic_read: str = "nearest"
 
     @property
     def active_harmonics(self) -> int:
@@ -106,6 +114,7 @@ class ModelConfig:
             raise ParameterError(f"model.whiten={self.whiten} must be a cepstral order between 0 (off) and 200")
         if not 0 <= self.harmonics <= 128:
             raise ParameterError(f"model.harmonics={self.harmonics} must be a harmonic count between 0 (off) and 128")
+        _choice("model.harmonic_read", self.harmonic_read, HARMONIC_READS)
         _choice("model.compression", self.compression, ("power", "log", "none"))
         if not 0 < self.power <= 1:
             raise ParameterError(f"model.power={self.power} must be in (0, 1]")
