@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cli.options import integer
+from workbench.config import PRESETS
 from workbench.errors import ParameterError
 
 
@@ -21,8 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="audio file, folder of audio, or corpus selection CORPUS:key=value,... "
                         "(e.g. data/gm:family=brass,split=train or data/gm:program=56)")
     t.add_argument("--out", required=True, help="run folder, e.g. runs/trumpet")
-    t.add_argument("--preset", choices=("nsynth", "quality", "low-latency", "low-delay"),
-                   help="nsynth: 16 kHz, n_fft 1024; quality: 44.1 kHz, n_fft 2048; low-latency: 44.1 kHz, n_fft 512; "
+    t.add_argument("--preset", choices=tuple(PRESETS),
+                   help="nsynth: 16 kHz, n_fft 1024; voice: 16 kHz, n_fft 2048 (speech and low voices through "
+                        "reeds, offline); quality: 44.1 kHz, n_fft 2048; low-latency: 44.1 kHz, n_fft 512; "
                         "low-delay: low-latency trained and played with the low-delay STFT windows (5.8 ms)")
     t.add_argument("--config", help="TOML file with [audio], [model], [train] tables")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

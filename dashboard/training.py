@@ -17,6 +17,7 @@ from analysis import training_runs as tr
 from dashboard import common, plots
 from dashboard import roots as dr
 from models.checkpoint import RunFolder
+from workbench.config import PRESETS
 from workbench.errors import ParameterError
 
 REFRESH_S = 2.0  # how often a running training's view is redrawn
@@ -82,7 +83,7 @@ def _new_training() -> None:
     budget = c[2].number_input("Time budget (min, 0: none)", 0.0, 10000.0, 0.0, step=5.0, key="train_budget")
     every = c[3].number_input("Scorecard every (epochs)", 1, 1000, 5, key="train_every")
     c = st.columns(3)
-    preset = c[0].selectbox("Preset", ("nsynth", "quality", "low-latency", "low-delay"), key="train_preset",
+    preset = c[0].selectbox("Preset", tuple(PRESETS), key="train_preset",
                             disabled=method != "autoencoder")
     default = f"{Path(path).expanduser().resolve().name or 'material'}-{method}"
     name = c[1].text_input("Run name (a folder under the runs root)", default, key="train_name").strip()

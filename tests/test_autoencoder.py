@@ -91,14 +91,18 @@ def test_config_presets_overrides_and_hash(tmp_path):
     assert cfg2.train.epochs == 7 and cfg2.model.latent == 4 and cfg2.audio.n_fft == 2048
     assert config_hash(cfg2) == config_hash(make_config(preset="quality", file=toml))
     assert config_hash(cfg2) != config_hash(cfg)
-    assert set(PRESETS) == {"nsynth", "quality", "low-latency", "low-delay"}
+    assert set(PRESETS) == {"nsynth", "voice", "quality", "low-latency", "low-delay"}
+    assert make_config(preset="voice").audio.n_fft == 2048 and make_config(preset="voice").audio.sr == 16000
     # the low-delay preset: the low-latency model with the low-delay windows, 2 * hop - 1 samples <= 6 ms
     ld = make_config(preset="low-delay")
     assert ld.audio.window == "low-delay" and ld.model == make_config(preset="low-latency").model
     assert (2 * ld.audio.hop_length - 1) / ld.audio.sr * 1000 <= 6
-    # configs from before audio.window keep their hashes (the default window does not enter)
-    assert config_hash(make_config()) == "21d021271c78"
-    assert config_hash(make_config(preset="low-latency")) == "fb86f608daaf" != config_hash(ld)
+    # configs from before audio.window keep their hashes (the default window does not enter);
+    # model.harmonic_read always enters: a config that reads its levels per harmonic ("nearest",
+    # 2026-12-06) must not reuse a run trained reading them linearly (the hash was 21d021271c78)
+    assert config_hash(make_config()) == "9a24f81baf16"
+    assert config_hash(make_config(overrides=["model.harmonic_read=linear"])) != "9a24f81baf16"
+    assert config_hash(make_config(preset="low-latency")) == "ce6ae407c8bd" != config_hash(ld)
 
 
 @pytest.mark.parametrize("kw,match", [

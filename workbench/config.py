@@ -318,6 +318,10 @@ PRESETS: dict[str, dict] = {
     "nsynth": {"audio": {"sr": 16000, "n_fft": 1024, "hop_length": 256}},
     # whiten: the cepstral baseline's lifter for the frame size (effects.cepstral.default_lifter)
     "quality": {"audio": {"sr": 44100, "n_fft": 2048, "hop_length": 512}, "model": {"whiten": 60}},
+    # frames of 128 ms at 16 kHz (7.8 Hz bins): a speaking voice's harmonics lie 11 bins apart instead
+    # of 5, so each gets its own level (BENCHMARKS.md, "Each harmonic its own level"); twice the
+    # training time of nsynth per epoch, and offline only (128 ms of algorithmic latency)
+    "voice": {"audio": {"sr": 16000, "n_fft": 2048, "hop_length": 256}},
     "low-latency": {"audio": {"sr": 44100, "n_fft": 512, "hop_length": 128},
                     "model": {"encoder": [256, 128], "lstm": 128, "decoder": [128, 256], "whiten": 15}},
     "low-delay": {"audio": {"sr": 44100, "n_fft": 512, "hop_length": 128, "window": "low-delay"},
