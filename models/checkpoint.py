@@ -33,7 +33,6 @@ __all__ = ["FORMAT_VERSION", "RunFolder", "cpu_state", "save_run", "update_meta"
 FORMAT_VERSION = 1
 
 
-
 def _read_levels_as_trained(doc: dict) -> None:
     """Runs of a harmonics model saved before ``model.harmonic_read`` existed read their levels
     linearly: fill that in (in place), so they play as they were trained."""
@@ -42,6 +41,7 @@ def _read_levels_as_trained(doc: dict) -> None:
         model["harmonic_read"] = "linear"
         if isinstance(doc["model_kwargs"], dict) and doc["model_kwargs"].get("harmonics"):
             doc["model_kwargs"]["harmonic_read"] = "linear"
+
 
 class RunFolder:
     """The files of one run folder, named in one place; reading it loads no weights.

@@ -206,7 +206,14 @@ def interp_harmonics(values: torch.Tensor, positions: torch.Tensor, *, mode: str
     Returns
     -------
     torch.Tensor [shape=(..., bins)]
+
+    Raises
+    ------
+    ParameterError
+        An unknown ``mode``.
     """
+    if mode not in HARMONIC_READS:
+        raise ParameterError(f"mode={mode!r} is not valid; expected one of {HARMONIC_READS}")
     K = values.shape[-1] - 1
     h = positions.clamp(0, K)
     values = values.expand(*positions.shape[:-1], K + 1)

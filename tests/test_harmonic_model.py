@@ -189,3 +189,5 @@ def test_runs_saved_before_the_read_mode_read_linearly(tmp_path):
     assert RunFolder(tmp_path).read_config().model.harmonic_read == "linear"
     with pytest.raises(ParameterError, match=r"harmonic_read='cubic'.*expected"):
         LSTMAutoencoder(n_bins=65, output="envelope", harmonics=8, harmonic_read="cubic")
+    with pytest.raises(ParameterError, match=r"mode='cubic'.*expected"):
+        interp_harmonics(torch.ones(4), torch.zeros(3), mode="cubic")
